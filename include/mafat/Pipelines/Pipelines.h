@@ -1,0 +1,55 @@
+//===- Pipelines.h - mafat's named pass pipelines ---------------*- C++ -*-===//
+//
+// Each stage of the compile is a named pipeline so it can be stopped at,
+// inspected and lit-tested with mafat-opt.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAFAT_PIPELINES_PIPELINES_H
+#define MAFAT_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mafat {
+
+struct CodegenOptions : public mlir::PassPipelineOptions<CodegenOptions> {
+  PassOptions::Option<unsigned> vectorBits{
+      *this, "vector-bits",
+      llvm::cl::desc("SIMD register width in bits (512, 256, 128)"),
+      llvm::cl::init(512)};
+  PassOptions::Option<unsigned> vectorRegisters{
+      *this, "vector-registers",
+      llvm::cl::desc("Number of SIMD registers (32 AVX-512/NEON, 16 AVX2)"),
+      llvm::cl::init(32)};
+  PassOptions::Option<unsigned> alignment{
+      *this, "alignment",
+      llvm::cl::desc("Byte alignment of the workspace and its buffers"),
+      llvm::cl::init(64)};
+};
+
+/// TOSA -> linalg on tensors (upstream pipelines), then mafat-normalize.
+void buildTosaToCanonicalPipeline(mlir::OpPassManager &pm);
+
+/// Canonical linalg on tensors -> register-blocked, vectorized tensors.
+void buildTensorCodegenPipeline(mlir::OpPassManager &pm,
+                                const CodegenOptions &options);
+
+/// Vectorized tensors -> buffers packed into one workspace argument.
+void buildBufferizePipeline(mlir::OpPassManager &pm,
+                            const CodegenOptions &options);
+
+/// Planned buffers -> LLVM dialect (bare-pointer calling convention).
+void buildBuffersToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// The whole compile: canonical linalg on tensors -> LLVM dialect.
+void buildLowerToLLVMPipeline(mlir::OpPassManager &pm,
+                              const CodegenOptions &options);
+
+/// Registers mafat-tosa-to-canonical, mafat-tensor-codegen, mafat-bufferize,
+/// mafat-buffers-to-llvm and mafat-lower-to-llvm.
+void registerMafatPipelines();
+
+} // namespace mafat
+
+#endif // MAFAT_PIPELINES_PIPELINES_H

@@ -1,0 +1,45 @@
+//===- RegisterBlock.h - Per-op, per-target register blocking ---*- C++ -*-===//
+//
+// Chooses the register block of a layer from its shape and the target's SIMD
+// width and register count, so no recipe is ever hand-edited for one shape.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAFAT_TRANSFORMS_REGISTERBLOCK_H
+#define MAFAT_TRANSFORMS_REGISTERBLOCK_H
+
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "llvm/ADT/SmallVector.h"
+#include <optional>
+
+namespace mafat {
+
+/// What the register block depends on.
+struct VectorTarget {
+  unsigned lanes = 16;     ///< f32 lanes per SIMD register.
+  unsigned registers = 32; ///< SIMD registers available.
+};
+
+/// Tile sizes over the op's loops (0 = not tiled), in loop order.
+struct RegisterBlock {
+  /// Parallel dims tiled first, fusing the accumulator's fill.
+  llvm::SmallVector<int64_t> parallel;
+  /// Then reduction dims of the tiled op (window dims to 1, channels small).
+  llvm::SmallVector<int64_t> reduction;
+  /// Loop order of the parallel tiling (interchange), empty for identity.
+  llvm::SmallVector<int64_t> interchange;
+};
+
+/// Largest divisor of `n` that is <= `cap`, preferring multiples of
+/// `multiple` when one exists. Sizes that divide keep every tile static,
+/// which vectorization requires.
+int64_t chooseDivisor(int64_t n, int64_t cap, int64_t multiple = 1);
+
+/// The register block for `op`, or nullopt if mafat does not register-block
+/// this kind of op (it is then lowered to loops).
+std::optional<RegisterBlock> chooseRegisterBlock(mlir::linalg::LinalgOp op,
+                                                 const VectorTarget &target);
+
+} // namespace mafat
+
+#endif // MAFAT_TRANSFORMS_REGISTERBLOCK_H

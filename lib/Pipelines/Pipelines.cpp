@@ -1,0 +1,114 @@
+//===- Pipelines.cpp - mafat's named pass pipelines -----------------------===//
+//
+// Upstream passes are added from their textual pipeline form: it is the same
+// text a user types into mafat-opt to reproduce one stage, and it stays
+// stable across the C++ factory renames upstream makes between releases.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Pipelines/Pipelines.h"
+#include "mafat/Transforms/Passes.h"
+
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+
+namespace mafat {
+
+/// Appends an upstream pipeline given as text. The strings are fixed and
+/// tested, so a parse failure is a bug in mafat, not in the user's input.
+static void addPipeline(OpPassManager &pm, StringRef text) {
+  if (failed(parsePassPipeline(text, pm, llvm::errs())))
+    llvm::report_fatal_error(llvm::Twine("mafat: bad built-in pipeline: ") +
+                             text);
+}
+
+void buildTosaToCanonicalPipeline(OpPassManager &pm) {
+  TosaToLinalgOptions tosaOptions;
+  tosa::addTosaToLinalgPasses(pm, tosaOptions);
+  pm.addPass(createMafatNormalize());
+}
+
+void buildTensorCodegenPipeline(OpPassManager &pm,
+                                const CodegenOptions &options) {
+  pm.addPass(createMafatNormalize());
+  MafatTileAndVectorizeOptions tile;
+  tile.vectorBits = options.vectorBits;
+  tile.numVectorRegisters = options.vectorRegisters;
+  pm.addNestedPass<func::FuncOp>(createMafatTileAndVectorize(tile));
+  addPipeline(pm, "canonicalize,cse");
+}
+
+void buildBufferizePipeline(OpPassManager &pm, const CodegenOptions &options) {
+  // Results become out-params written in place (no final copy), and every
+  // remaining allocation is packed by mafat-plan-memory.
+  addPipeline(pm, llvm::formatv("one-shot-bufferize{{bufferize-function-"
+                                "boundaries function-boundary-type-conversion"
+                                "=identity-layout-map buffer-alignment={0}},"
+                                // Drops memref iter_args so results are
+                                // allocations again, which the next pass
+                                // replaces by the out-params; and self-copies
+                                // left by in-place insert_slice.
+                                "canonicalize,cse,canonicalize,"
+                                "buffer-results-to-out-params{{hoist-static-"
+                                "allocs modify-public-functions},"
+                                "canonicalize,cse,canonicalize",
+                                options.alignment.getValue())
+                      .str());
+  pm.addNestedPass<func::FuncOp>(createMafatLowerCopies());
+  MafatPlanMemoryOptions plan;
+  plan.alignment = options.alignment;
+  pm.addPass(createMafatPlanMemory(plan));
+}
+
+void buildBuffersToLLVMPipeline(OpPassManager &pm) {
+  // convert-vector-to-scf must run before lower-affine (or affine.apply
+  // reaches translation) and fully unrolled (or transfers get a stack
+  // temporary per iteration); contractions lower to outer products = FMAs.
+  addPipeline(pm, "convert-linalg-to-loops,"
+                  "convert-vector-to-scf{full-unroll=true},"
+                  "lower-affine,expand-strided-metadata,lower-affine,"
+                  "canonicalize,cse,"
+                  "convert-vector-to-llvm{vector-contract-lowering="
+                  "outerproduct},"
+                  "convert-math-to-llvm,convert-scf-to-cf,"
+                  "finalize-memref-to-llvm,"
+                  "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
+                  "convert-arith-to-llvm,convert-cf-to-llvm,"
+                  "convert-index-to-llvm,convert-ub-to-llvm,"
+                  "reconcile-unrealized-casts,canonicalize,cse");
+}
+
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const CodegenOptions &options) {
+  buildTensorCodegenPipeline(pm, options);
+  buildBufferizePipeline(pm, options);
+  buildBuffersToLLVMPipeline(pm);
+}
+
+void registerMafatPipelines() {
+  PassPipelineRegistration<>(
+      "mafat-tosa-to-canonical",
+      "TOSA -> linalg on tensors (upstream) -> mafat's canonical form",
+      buildTosaToCanonicalPipeline);
+  PassPipelineRegistration<CodegenOptions>(
+      "mafat-tensor-codegen",
+      "Normalize, register-block and vectorize on tensors",
+      buildTensorCodegenPipeline);
+  PassPipelineRegistration<CodegenOptions>(
+      "mafat-bufferize",
+      "Bufferize and pack every buffer into one workspace argument",
+      buildBufferizePipeline);
+  PassPipelineRegistration<>("mafat-buffers-to-llvm",
+                             "Planned buffers -> LLVM dialect",
+                             buildBuffersToLLVMPipeline);
+  PassPipelineRegistration<CodegenOptions>(
+      "mafat-lower-to-llvm",
+      "The whole compile: canonical linalg on tensors -> LLVM dialect",
+      buildLowerToLLVMPipeline);
+}
+
+} // namespace mafat

@@ -1,0 +1,725 @@
+/*===- driver.c - Generic driver for mafat-compiled models ----------------===*
+ *
+ * mafat_driver_main: the command line shared by mafat-run (model loaded with
+ * dlopen) and --emit=exe executables (model linked in). It only relies on
+ * the mafat_model_t self-description, so one driver serves every model and
+ * both targets. Plain C99 + POSIX so it cross-compiles without a C++ runtime.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign in C99 */
+#endif
+
+#include "mafat/npy.h"
+#include "mafat/runtime.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* Exit codes, documented in --help. */
+enum {
+  kExitOk = 0,
+  kExitFailure = 1, /* I/O or allocation failure */
+  kExitUsage = 2,   /* bad flags, ABI/shape/dtype mismatch */
+  kExitRun = 3      /* the model's run function returned non-zero */
+};
+
+/* Inputs/outputs are aligned for SIMD even though the ABI does not ask. */
+enum { kIoAlign = 64 };
+
+static const char kDefaultProg[] = "mafat-model";
+
+/* --help is handled before the model is looked at, so wrappers such as
+ * mafat-run can print this text with model == NULL. */
+static void printUsage(FILE *out, const char *prog) {
+  if (!prog || !*prog)
+    prog = kDefaultProg;
+  fprintf(out,
+          "usage: %s [--input FILE.npy ...] [--output FILE.npy ...]\n"
+          "       [--repeat N] [--warmup N] [--json] [--seed S] [--help]\n",
+          prog);
+  fputs(
+      "\n"
+      "Runs a mafat-compiled model and reports latency and memory use.\n"
+      "\n"
+      "  --input FILE.npy   One per model input, in the model's input order\n"
+      "                     (also --input=FILE.npy). Each must be a C-order\n"
+      "                     little-endian float32 ('<f4') .npy file of\n"
+      "                     exactly the declared shape. Give all or none.\n"
+      "  --output FILE.npy  One per model output, in the model's output\n"
+      "                     order (also --output=FILE.npy), written as '<f4'\n"
+      "                     .npy after the last timed run. Give all or none.\n"
+      "  --repeat N         Timed runs (default 5, at least 1).\n"
+      "  --warmup N         Untimed runs before timing (default 1).\n"
+      "  --json             Print exactly one JSON object on stdout instead\n"
+      "                     of the text report (latency, memory, shapes, and\n"
+      "                     per-output \"sum\"/\"absmax\" checksums).\n"
+      "  --seed S           Seed for the random inputs (default 42).\n"
+      "  --help             Show this help.\n"
+      "\n"
+      "Without --input, inputs are deterministic pseudo-random floats in\n"
+      "[-1, 1): one splitmix64 stream seeded with S is drawn once per\n"
+      "element, inputs in model order, elements in row-major order, and a\n"
+      "64-bit draw r becomes the float (r >> 40) * 2^-23 - 1.\n"
+      "\n"
+      "Exit status: 0 success; 1 I/O or allocation failure; 2 usage error or\n"
+      "input/ABI mismatch; 3 the model's run function returned non-zero.\n",
+      out);
+}
+
+/*===-- Small helpers -----------------------------------------------------===*/
+
+typedef struct {
+  const char **inputs;
+  int num_inputs;
+  const char **outputs;
+  int num_outputs;
+  long repeat;
+  long warmup;
+  int json;
+  int help;
+  uint64_t seed;
+} Options;
+
+/* Matches "--name VALUE" and "--name=VALUE". Returns 1 and sets *value on a
+ * match, 0 if argv[*i] is another flag, -1 if the value is missing. */
+static int matchValue(int argc, char **argv, int *i, const char *name,
+                      const char **value) {
+  const char *arg = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(arg, name, n) != 0)
+    return 0;
+  if (arg[n] == '=') {
+    *value = arg + n + 1;
+    return 1;
+  }
+  if (arg[n] != '\0')
+    return 0;
+  if (*i + 1 >= argc)
+    return -1;
+  *value = argv[++*i];
+  return 1;
+}
+
+static int parseLong(const char *text, long min, long *out) {
+  char *end;
+  long v;
+  errno = 0;
+  v = strtol(text, &end, 10);
+  if (errno || end == text || *end != '\0' || v < min)
+    return 0;
+  *out = v;
+  return 1;
+}
+
+static int parseU64(const char *text, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (*text == '-')
+    return 0;
+  errno = 0;
+  v = strtoull(text, &end, 0); /* 0: accept 0x... too */
+  if (errno || end == text || *end != '\0')
+    return 0;
+  *out = (uint64_t)v;
+  return 1;
+}
+
+static int usageError(const char *prog, const char *fmt, const char *arg) {
+  fprintf(stderr, "%s: error: ", prog);
+  fprintf(stderr, fmt, arg);
+  fputs("\n", stderr);
+  printUsage(stderr, prog);
+  return kExitUsage;
+}
+
+/* Returns kExitOk or kExitUsage (after printing the usage). */
+static int parseOptions(int argc, char **argv, const char *prog, Options *opt) {
+  int i;
+  for (i = 1; i < argc; ++i) {
+    const char *arg = argv[i];
+    const char *value = NULL;
+    int m;
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      opt->help = 1;
+      continue;
+    }
+    if (strcmp(arg, "--json") == 0) {
+      opt->json = 1;
+      continue;
+    }
+    if ((m = matchValue(argc, argv, &i, "--input", &value)) != 0) {
+      if (m < 0)
+        return usageError(prog, "missing file after '%s'", arg);
+      opt->inputs[opt->num_inputs++] = value;
+      continue;
+    }
+    if ((m = matchValue(argc, argv, &i, "--output", &value)) != 0) {
+      if (m < 0)
+        return usageError(prog, "missing file after '%s'", arg);
+      opt->outputs[opt->num_outputs++] = value;
+      continue;
+    }
+    if ((m = matchValue(argc, argv, &i, "--repeat", &value)) != 0) {
+      if (m < 0)
+        return usageError(prog, "missing count after '%s'", arg);
+      if (!parseLong(value, 1, &opt->repeat))
+        return usageError(prog, "--repeat needs an integer >= 1, got '%s'",
+                          value);
+      continue;
+    }
+    if ((m = matchValue(argc, argv, &i, "--warmup", &value)) != 0) {
+      if (m < 0)
+        return usageError(prog, "missing count after '%s'", arg);
+      if (!parseLong(value, 0, &opt->warmup))
+        return usageError(prog, "--warmup needs an integer >= 0, got '%s'",
+                          value);
+      continue;
+    }
+    if ((m = matchValue(argc, argv, &i, "--seed", &value)) != 0) {
+      if (m < 0)
+        return usageError(prog, "missing value after '%s'", arg);
+      if (!parseU64(value, &opt->seed))
+        return usageError(prog, "--seed needs an unsigned integer, got '%s'",
+                          value);
+      continue;
+    }
+    if (arg[0] == '-')
+      return usageError(prog, "unknown flag '%s'", arg);
+    return usageError(prog, "unexpected argument '%s'", arg);
+  }
+  return kExitOk;
+}
+
+/* splitmix64: tiny, full-period, and trivially reproducible from Python, so
+ * scripts can regenerate the exact inputs of a run from its seed. */
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+static void fillRandom(float *data, uint64_t count, uint64_t *state) {
+  uint64_t i;
+  /* 24 random bits scaled to [0, 2) then shifted: exact in float. */
+  for (i = 0; i < count; ++i)
+    data[i] =
+        (float)((double)(splitmix64(state) >> 40) * (1.0 / 8388608.0) - 1.0);
+}
+
+static void *alignedAlloc(uint64_t bytes, uint64_t align) {
+  void *p = NULL;
+  /* A zero-byte request still yields a distinct non-NULL pointer because
+   * models reject NULL buffers. */
+  size_t size = bytes ? (size_t)bytes : (size_t)align;
+  if (posix_memalign(&p, (size_t)align, size) != 0)
+    return NULL;
+  return p;
+}
+
+static double nowMs(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int compareDouble(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void printShape(FILE *out, const int64_t *shape, int32_t rank,
+                       int json) {
+  int32_t i;
+  fputs(json ? "[" : "(", out);
+  for (i = 0; i < rank; ++i)
+    fprintf(out, "%s%lld", i ? ", " : "", (long long)shape[i]);
+  fputs(json ? "]" : (rank == 1 ? ",)" : ")"), out);
+}
+
+static void printJsonString(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; s && *s; ++s) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      fprintf(out, "\\%c", ch);
+    else if (ch < 0x20)
+      fprintf(out, "\\u%04x", ch);
+    else
+      fputc(ch, out);
+  }
+  fputc('"', out);
+}
+
+/* JSON has no NaN/Inf: emit null so json.loads in strict mode still works. */
+static void printJsonDouble(FILE *out, double v) {
+  if (isfinite(v))
+    fprintf(out, "%.17g", v);
+  else
+    fputs("null", out);
+}
+
+static const char *statusName(int32_t status) {
+  switch (status) {
+  case MAFAT_ERR_NULL_ARGUMENT:
+    return "MAFAT_ERR_NULL_ARGUMENT";
+  case MAFAT_ERR_MISALIGNED_WORKSPACE:
+    return "MAFAT_ERR_MISALIGNED_WORKSPACE";
+  default:
+    return "unknown status";
+  }
+}
+
+static const char *orEmpty(const char *s, const char *fallback) {
+  return s ? s : fallback;
+}
+
+/* Validates one descriptor and computes its element count. */
+static int checkDesc(const char *prog, const char *kind, int index,
+                     const mafat_tensor_desc_t *d, uint64_t *count) {
+  int32_t i;
+  uint64_t c = 1;
+  const char *name = orEmpty(d->name, "?");
+  if (d->dtype != MAFAT_F32) {
+    fprintf(stderr,
+            "%s: error: %s %d '%s' has unsupported dtype %d (only f32)\n", prog,
+            kind, index, name, (int)d->dtype);
+    return 0;
+  }
+  if (d->rank < 0 || d->rank > MAFAT_NPY_MAX_RANK ||
+      (d->rank > 0 && !d->shape)) {
+    fprintf(stderr, "%s: error: %s %d '%s' has invalid rank %d\n", prog, kind,
+            index, name, (int)d->rank);
+    return 0;
+  }
+  for (i = 0; i < d->rank; ++i) {
+    uint64_t dim = (uint64_t)d->shape[i];
+    if (d->shape[i] < 0 || (dim != 0 && c > (UINT64_MAX / 4) / dim) ||
+        c * dim * 4 > (uint64_t)SIZE_MAX) {
+      fprintf(stderr, "%s: error: %s %d '%s' has an invalid shape\n", prog,
+              kind, index, name);
+      return 0;
+    }
+    c *= dim;
+  }
+  *count = c;
+  return 1;
+}
+
+typedef struct {
+  double sum;
+  double absmax;
+  uint64_t nonfinite;
+} Checksum;
+
+static Checksum checksum(const float *data, uint64_t count) {
+  Checksum cs = {0.0, 0.0, 0};
+  uint64_t i;
+  for (i = 0; i < count; ++i) {
+    double v = (double)data[i];
+    double a = v < 0 ? -v : v;
+    cs.sum += v;
+    if (!isfinite(v)) {
+      ++cs.nonfinite;
+      cs.absmax = a; /* NaN/Inf makes absmax non-finite -> null in JSON */
+    } else if (a > cs.absmax && isfinite(cs.absmax)) {
+      cs.absmax = a;
+    }
+  }
+  return cs;
+}
+
+/* Peak resident set of this process in bytes; *source names where it came
+ * from. Linux carries ru_maxrss across exec, so a driver spawned by a big
+ * process (a Python benchmark script) would report the parent's peak; the
+ * per-address-space VmHWM does not have that problem, so prefer it. */
+static long long peakRss(const char **source) {
+  struct rusage ru;
+  FILE *f = fopen("/proc/self/status", "r");
+  if (f) {
+    char line[256];
+    long long kib = -1;
+    while (fgets(line, sizeof(line), f))
+      if (sscanf(line, "VmHWM: %lld kB", &kib) == 1)
+        break;
+    fclose(f);
+    if (kib >= 0) {
+      *source = "VmHWM";
+      return kib * 1024;
+    }
+  }
+  *source = "ru_maxrss";
+  /* Linux reports ru_maxrss in KiB. */
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    return (long long)ru.ru_maxrss * 1024;
+  *source = "unavailable";
+  return -1;
+}
+
+/*===-- The driver --------------------------------------------------------===*/
+
+int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
+  const char *prog = (argc > 0 && argv && argv[0]) ? argv[0] : kDefaultProg;
+  Options opt;
+  int rc = kExitOk;
+  int32_t i;
+  long r;
+  uint64_t ws_align, rng_state;
+  uint64_t *in_counts = NULL, *out_counts = NULL;
+  void **in_ptrs = NULL, **out_ptrs = NULL;
+  void *workspace = NULL;
+  double *times = NULL;
+  Checksum *sums = NULL;
+  double t_min, t_max, t_median, t_mean = 0.0;
+  long long peak_rss = -1;
+  const char *rss_source = "";
+  char err[1024];
+
+  memset(&opt, 0, sizeof(opt));
+  opt.repeat = 5;
+  opt.warmup = 1;
+  opt.seed = 42;
+  /* Each flag takes at least one argv slot, so argc bounds the file lists. */
+  opt.inputs = (const char **)calloc((size_t)argc + 1, sizeof(char *));
+  opt.outputs = (const char **)calloc((size_t)argc + 1, sizeof(char *));
+  if (!opt.inputs || !opt.outputs) {
+    fprintf(stderr, "%s: error: out of memory\n", prog);
+    rc = kExitFailure;
+    goto cleanup;
+  }
+  rc = parseOptions(argc, argv, prog, &opt);
+  if (rc != kExitOk)
+    goto cleanup;
+  if (opt.help) {
+    printUsage(stdout, prog);
+    goto cleanup;
+  }
+
+  /* The model is whatever mafat_model() returned: trust nothing. */
+  if (!model) {
+    fprintf(stderr, "%s: error: mafat_model() returned NULL\n", prog);
+    rc = kExitUsage;
+    goto cleanup;
+  }
+  if (model->abi_version != MAFAT_ABI_VERSION) {
+    fprintf(stderr,
+            "%s: error: model ABI version %lu, this driver supports %d; "
+            "recompile the model or rebuild the driver\n",
+            prog, (unsigned long)model->abi_version, MAFAT_ABI_VERSION);
+    rc = kExitUsage;
+    goto cleanup;
+  }
+  if (!model->run || model->num_inputs < 0 || model->num_outputs < 0 ||
+      (model->num_inputs > 0 && !model->inputs) ||
+      (model->num_outputs > 0 && !model->outputs)) {
+    fprintf(stderr, "%s: error: malformed model descriptor\n", prog);
+    rc = kExitUsage;
+    goto cleanup;
+  }
+  if (opt.num_inputs != 0 && opt.num_inputs != model->num_inputs) {
+    fprintf(stderr,
+            "%s: error: model '%s' has %d input(s) but %d --input given "
+            "(give all of them, in model order, or none for random "
+            "inputs)\n",
+            prog, orEmpty(model->name, "?"), (int)model->num_inputs,
+            opt.num_inputs);
+    rc = kExitUsage;
+    goto cleanup;
+  }
+  if (opt.num_outputs != 0 && opt.num_outputs != model->num_outputs) {
+    fprintf(stderr,
+            "%s: error: model '%s' has %d output(s) but %d --output given "
+            "(give all of them, in model order, or none)\n",
+            prog, orEmpty(model->name, "?"), (int)model->num_outputs,
+            opt.num_outputs);
+    rc = kExitUsage;
+    goto cleanup;
+  }
+  ws_align = model->workspace_align;
+  if (ws_align & (ws_align - 1)) {
+    fprintf(stderr, "%s: error: workspace_align %llu is not a power of two\n",
+            prog, (unsigned long long)ws_align);
+    rc = kExitUsage;
+    goto cleanup;
+  }
+  /* posix_memalign needs a multiple of sizeof(void *); a stricter alignment
+   * satisfies any smaller declared one. */
+  if (ws_align < sizeof(void *))
+    ws_align = sizeof(void *);
+  if (model->workspace_bytes > (uint64_t)SIZE_MAX) {
+    fprintf(stderr, "%s: error: workspace of %llu bytes does not fit\n", prog,
+            (unsigned long long)model->workspace_bytes);
+    rc = kExitFailure;
+    goto cleanup;
+  }
+
+  /* +1: never a zero-size calloc, whose NULL result would look like OOM. */
+  in_counts =
+      (uint64_t *)calloc((size_t)model->num_inputs + 1, sizeof(uint64_t));
+  out_counts =
+      (uint64_t *)calloc((size_t)model->num_outputs + 1, sizeof(uint64_t));
+  in_ptrs = (void **)calloc((size_t)model->num_inputs + 1, sizeof(void *));
+  out_ptrs = (void **)calloc((size_t)model->num_outputs + 1, sizeof(void *));
+  sums = (Checksum *)calloc((size_t)model->num_outputs + 1, sizeof(Checksum));
+  times = (double *)calloc((size_t)opt.repeat, sizeof(double));
+  if (!in_counts || !out_counts || !in_ptrs || !out_ptrs || !sums || !times) {
+    fprintf(stderr, "%s: error: out of memory\n", prog);
+    rc = kExitFailure;
+    goto cleanup;
+  }
+  for (i = 0; i < model->num_inputs; ++i)
+    if (!checkDesc(prog, "input", i, &model->inputs[i], &in_counts[i])) {
+      rc = kExitUsage;
+      goto cleanup;
+    }
+  for (i = 0; i < model->num_outputs; ++i)
+    if (!checkDesc(prog, "output", i, &model->outputs[i], &out_counts[i])) {
+      rc = kExitUsage;
+      goto cleanup;
+    }
+
+  /* Inputs: from files, checked against the descriptor, or random. */
+  rng_state = opt.seed;
+  for (i = 0; i < model->num_inputs; ++i) {
+    const mafat_tensor_desc_t *d = &model->inputs[i];
+    if (opt.num_inputs) {
+      mafat_npy_array_t arr;
+      int st = mafat_npy_read(opt.inputs[i], &arr, err, sizeof(err));
+      int same = 1;
+      int32_t k;
+      if (st != MAFAT_NPY_OK) {
+        fprintf(stderr, "%s: error: input %d '%s': %s\n", prog, (int)i,
+                orEmpty(d->name, "?"), err);
+        rc = st == MAFAT_NPY_ERR_NOMEM ? kExitFailure : kExitUsage;
+        goto cleanup;
+      }
+      in_ptrs[i] = arr.data;
+      if (arr.rank != d->rank)
+        same = 0;
+      for (k = 0; same && k < d->rank; ++k)
+        same = arr.shape[k] == d->shape[k];
+      if (!same) {
+        fprintf(stderr, "%s: error: input %d '%s' (%s): expected shape ", prog,
+                (int)i, orEmpty(d->name, "?"), opt.inputs[i]);
+        printShape(stderr, d->shape, d->rank, 0);
+        fputs(", got ", stderr);
+        printShape(stderr, arr.shape, arr.rank, 0);
+        fputs("\n", stderr);
+        rc = kExitUsage;
+        goto cleanup;
+      }
+    } else {
+      in_ptrs[i] = alignedAlloc(in_counts[i] * 4, kIoAlign);
+      if (!in_ptrs[i]) {
+        fprintf(stderr, "%s: error: out of memory for input %d\n", prog,
+                (int)i);
+        rc = kExitFailure;
+        goto cleanup;
+      }
+      fillRandom((float *)in_ptrs[i], in_counts[i], &rng_state);
+    }
+  }
+
+  /* Outputs and workspace start as all-ones bytes (NaN floats), so a model
+   * that reads scratch before writing it, or leaves an output element
+   * unwritten, shows up as NaN in the checksums instead of passing by luck
+   * on zeroed pages. */
+  for (i = 0; i < model->num_outputs; ++i) {
+    out_ptrs[i] = alignedAlloc(out_counts[i] * 4, kIoAlign);
+    if (!out_ptrs[i]) {
+      fprintf(stderr, "%s: error: out of memory for output %d\n", prog, (int)i);
+      rc = kExitFailure;
+      goto cleanup;
+    }
+    memset(out_ptrs[i], 0xff, (size_t)(out_counts[i] * 4));
+  }
+  workspace = alignedAlloc(model->workspace_bytes, ws_align);
+  if (!workspace) {
+    fprintf(stderr, "%s: error: cannot allocate a %llu-byte workspace\n", prog,
+            (unsigned long long)model->workspace_bytes);
+    rc = kExitFailure;
+    goto cleanup;
+  }
+  memset(workspace, 0xff, (size_t)model->workspace_bytes);
+
+  for (r = 0; r < opt.warmup + opt.repeat; ++r) {
+    double t0 = nowMs();
+    int32_t st =
+        model->run((void *const *)in_ptrs, (void *const *)out_ptrs, workspace);
+    double t1 = nowMs();
+    if (st != MAFAT_OK) {
+      fprintf(stderr, "%s: error: model '%s' run failed with status %d (%s)\n",
+              prog, orEmpty(model->name, "?"), (int)st, statusName(st));
+      rc = kExitRun;
+      goto cleanup;
+    }
+    if (r >= opt.warmup)
+      times[r - opt.warmup] = t1 - t0;
+  }
+
+  for (i = 0; i < opt.num_outputs; ++i) {
+    const mafat_tensor_desc_t *d = &model->outputs[i];
+    if (mafat_npy_write(opt.outputs[i], (const float *)out_ptrs[i], d->rank,
+                        d->shape, err, sizeof(err)) != MAFAT_NPY_OK) {
+      fprintf(stderr, "%s: error: output %d '%s': %s\n", prog, (int)i,
+              orEmpty(d->name, "?"), err);
+      rc = kExitFailure;
+      goto cleanup;
+    }
+  }
+
+  for (r = 0; r < opt.repeat; ++r)
+    t_mean += times[r];
+  t_mean /= (double)opt.repeat;
+  qsort(times, (size_t)opt.repeat, sizeof(double), compareDouble);
+  t_min = times[0];
+  t_max = times[opt.repeat - 1];
+  t_median = opt.repeat % 2
+                 ? times[opt.repeat / 2]
+                 : 0.5 * (times[opt.repeat / 2 - 1] + times[opt.repeat / 2]);
+  for (i = 0; i < model->num_outputs; ++i)
+    sums[i] = checksum((const float *)out_ptrs[i], out_counts[i]);
+  peak_rss = peakRss(&rss_source);
+
+  if (opt.json) {
+    FILE *o = stdout;
+    fputs("{\"model\": ", o);
+    printJsonString(o, orEmpty(model->name, ""));
+    fputs(", \"target\": ", o);
+    printJsonString(o, orEmpty(model->target, ""));
+    fprintf(o,
+            ", \"abi_version\": %lu, \"workspace_bytes\": %llu, "
+            "\"workspace_align\": %llu, \"naive_bytes\": %llu, "
+            "\"weight_bytes\": %llu, \"stack_bound_bytes\": %llu, "
+            "\"peak_rss_bytes\": %lld, \"peak_rss_source\": \"%s\"",
+            (unsigned long)model->abi_version,
+            (unsigned long long)model->workspace_bytes,
+            (unsigned long long)model->workspace_align,
+            (unsigned long long)model->naive_bytes,
+            (unsigned long long)model->weight_bytes,
+            (unsigned long long)model->stack_bound_bytes, peak_rss, rss_source);
+    fputs(", \"latency_ms\": {\"min\": ", o);
+    printJsonDouble(o, t_min);
+    fputs(", \"median\": ", o);
+    printJsonDouble(o, t_median);
+    fputs(", \"max\": ", o);
+    printJsonDouble(o, t_max);
+    fputs(", \"mean\": ", o);
+    printJsonDouble(o, t_mean);
+    fprintf(o, "}, \"repeat\": %ld, \"warmup\": %ld, \"seed\": %llu",
+            opt.repeat, opt.warmup, (unsigned long long)opt.seed);
+    fputs(", \"inputs\": [", o);
+    for (i = 0; i < model->num_inputs; ++i) {
+      const mafat_tensor_desc_t *d = &model->inputs[i];
+      fputs(i ? ", {\"name\": " : "{\"name\": ", o);
+      printJsonString(o, orEmpty(d->name, ""));
+      fputs(", \"shape\": ", o);
+      printShape(o, d->shape, d->rank, 1);
+      fputs(", \"layout\": ", o);
+      printJsonString(o, orEmpty(d->layout, ""));
+      fputs(", \"dtype\": \"float32\", \"source\": ", o);
+      if (opt.num_inputs)
+        printJsonString(o, opt.inputs[i]);
+      else
+        fputs("\"random\"", o);
+      fputs("}", o);
+    }
+    fputs("], \"outputs\": [", o);
+    for (i = 0; i < model->num_outputs; ++i) {
+      const mafat_tensor_desc_t *d = &model->outputs[i];
+      fputs(i ? ", {\"name\": " : "{\"name\": ", o);
+      printJsonString(o, orEmpty(d->name, ""));
+      fputs(", \"shape\": ", o);
+      printShape(o, d->shape, d->rank, 1);
+      fputs(", \"layout\": ", o);
+      printJsonString(o, orEmpty(d->layout, ""));
+      fputs(", \"dtype\": \"float32\", \"sum\": ", o);
+      printJsonDouble(o, sums[i].sum);
+      fputs(", \"absmax\": ", o);
+      printJsonDouble(o, sums[i].absmax);
+      fprintf(o, ", \"nonfinite\": %llu, \"file\": ",
+              (unsigned long long)sums[i].nonfinite);
+      if (opt.num_outputs)
+        printJsonString(o, opt.outputs[i]);
+      else
+        fputs("null", o);
+      fputs("}", o);
+    }
+    fputs("]}\n", o);
+  } else {
+    FILE *o = stdout;
+    fprintf(o, "model:        %s\n", orEmpty(model->name, "?"));
+    fprintf(o, "target:       %s\n", orEmpty(model->target, "?"));
+    for (i = 0; i < model->num_inputs; ++i) {
+      const mafat_tensor_desc_t *d = &model->inputs[i];
+      fprintf(o, "input %-6d  %s ", (int)i, orEmpty(d->name, "?"));
+      printShape(o, d->shape, d->rank, 0);
+      if (opt.num_inputs)
+        fprintf(o, " %s  <- %s\n", orEmpty(d->layout, ""), opt.inputs[i]);
+      else
+        fprintf(o, " %s  <- random (seed %llu)\n", orEmpty(d->layout, ""),
+                (unsigned long long)opt.seed);
+    }
+    for (i = 0; i < model->num_outputs; ++i) {
+      const mafat_tensor_desc_t *d = &model->outputs[i];
+      fprintf(o, "output %-5d  %s ", (int)i, orEmpty(d->name, "?"));
+      printShape(o, d->shape, d->rank, 0);
+      fprintf(o, " %s  sum %.9g  absmax %.9g", orEmpty(d->layout, ""),
+              sums[i].sum, sums[i].absmax);
+      if (sums[i].nonfinite)
+        fprintf(o, "  (%llu non-finite)",
+                (unsigned long long)sums[i].nonfinite);
+      if (opt.num_outputs)
+        fprintf(o, "  -> %s", opt.outputs[i]);
+      fputs("\n", o);
+    }
+    fprintf(o,
+            "latency:      min %.6g ms  median %.6g ms  max %.6g ms  "
+            "(%ld runs after %ld warmup)\n",
+            t_min, t_median, t_max, opt.repeat, opt.warmup);
+    fprintf(o, "workspace:    %llu bytes (align %llu)\n",
+            (unsigned long long)model->workspace_bytes,
+            (unsigned long long)model->workspace_align);
+    fprintf(o, "naive:        %llu bytes",
+            (unsigned long long)model->naive_bytes);
+    if (model->naive_bytes)
+      fprintf(o, " (workspace is %.1f%% of naive)",
+              100.0 * (double)model->workspace_bytes /
+                  (double)model->naive_bytes);
+    fputs("\n", o);
+    fprintf(o, "weights:      %llu bytes\n",
+            (unsigned long long)model->weight_bytes);
+    fprintf(o, "stack bound:  %llu bytes\n",
+            (unsigned long long)model->stack_bound_bytes);
+    fprintf(o, "peak RSS:     %lld bytes (%s)\n", peak_rss, rss_source);
+  }
+  if (fflush(stdout) != 0) {
+    fprintf(stderr, "%s: error: writing the report failed\n", prog);
+    rc = kExitFailure;
+  }
+
+cleanup:
+  if (in_ptrs)
+    for (i = 0; model && i < model->num_inputs; ++i)
+      free(in_ptrs[i]);
+  if (out_ptrs)
+    for (i = 0; model && i < model->num_outputs; ++i)
+      free(out_ptrs[i]);
+  free(in_ptrs);
+  free(out_ptrs);
+  free(in_counts);
+  free(out_counts);
+  free(sums);
+  free(times);
+  free(workspace);
+  free((void *)opt.inputs);
+  free((void *)opt.outputs);
+  return rc;
+}

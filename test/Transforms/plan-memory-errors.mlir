@@ -1,0 +1,30 @@
+// RUN: mafat-opt %s --split-input-file --mafat-plan-memory --verify-diagnostics
+
+func.func @dynamic(%n: index) {
+  // expected-error @+1 {{mafat-plan-memory: cannot plan an allocation of type 'memref<?xf32>' (static shape and identity layout required)}}
+  %a = memref.alloc(%n) : memref<?xf32>
+  return
+}
+
+// -----
+
+func.func @escapes(%in: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %in) -> (memref<4xf32>) {
+    // expected-error @+1 {{a buffer allocated inside a region escapes it}}
+    %t = memref.alloc() : memref<4xf32>
+    scf.yield %t : memref<4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @returned() -> memref<4xf32> {
+  // expected-error @+1 {{a returned buffer cannot live in the workspace}}
+  %a = memref.alloc() : memref<4xf32>
+  return %a : memref<4xf32>
+}
+

@@ -1,0 +1,107 @@
+// RUN: mafat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(mafat-tile-and-vectorize))" | FileCheck %s --check-prefix=AVX512
+// RUN: mafat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(mafat-tile-and-vectorize{vector-bits=128 vector-registers=32}))" | FileCheck %s --check-prefix=NEON
+
+// A 3x3 conv, 64 -> 64 filters, 16 columns. AVX-512 (16 lanes): f block 32
+// (two registers), ow block 8 (16 accumulators); loops f, oh, ow outside,
+// then kh, kw and a channel tile of 16; the accumulators are hoisted out of
+// the reduction loops and the body is a 1-D contraction.
+// AVX512-LABEL: func.func @conv
+// AVX512:       scf.for %{{.*}} = %c0 to %c64 step %c32
+// AVX512:         scf.for %{{.*}} = %c0 to %c16 step %c1
+// AVX512:           scf.for %{{.*}} = %c0 to %c16 step %c8
+// AVX512:             vector.transfer_read {{.*}} vector<1x8x32xf32>
+// AVX512:             scf.for {{.*}} to %c3 step %c1 iter_args({{.*}}) -> (vector<1x8x32xf32>)
+// AVX512:               scf.for {{.*}} to %c3 step %c1 iter_args({{.*}}) -> (vector<1x8x32xf32>)
+// AVX512:                 scf.for {{.*}} to %c64 step %c16 iter_args({{.*}}) -> (vector<1x8x32xf32>)
+// AVX512:                   vector.contract {{.*}} vector<1x8x16xf32>, vector<16x32xf32> into vector<1x8x32xf32>
+// AVX512-NOT:             linalg.conv
+// NEON (4 lanes): f block 16 (four registers), ow block 4 (16 accumulators).
+// NEON-LABEL: func.func @conv
+// NEON:       scf.for %{{.*}} = %c0 to %c64 step %c16
+// NEON:         scf.for %{{.*}} = %c0 to %c16 step %c1
+// NEON:           scf.for %{{.*}} = %c0 to %c16 step %c4
+// NEON:             vector.contract {{.*}} into vector<1x4x16xf32>
+func.func @conv(%x: tensor<1x18x18x64xf32>, %w: tensor<3x3x64x64xf32>) -> tensor<1x16x16x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x16x16x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x16x16x64xf32>) -> tensor<1x16x16x64xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x18x18x64xf32>, tensor<3x3x64x64xf32>) outs(%f : tensor<1x16x16x64xf32>) -> tensor<1x16x16x64xf32>
+  return %c : tensor<1x16x16x64xf32>
+}
+
+// -----
+
+// Blocks divide the iteration space, so every tile stays static and
+// vectorizes. 24 filters fit one block; a prime width of 13 exceeds the
+// accumulator budget (20 registers / 2 per column), so the ow block falls
+// back to 1: correct, but slow (peeling remainders is future work).
+// AVX512-LABEL: func.func @awkward
+// AVX512:       scf.for %{{.*}} = %c0 to %c13 step %c1
+// AVX512:         scf.for %{{.*}} = %c0 to %c13 step %c1
+// AVX512:           vector.contract {{.*}} into vector<1x1x24xf32>
+func.func @awkward(%x: tensor<1x15x15x3xf32>, %w: tensor<3x3x3x24xf32>) -> tensor<1x13x13x24xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x13x13x24xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x13x13x24xf32>) -> tensor<1x13x13x24xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x15x15x3xf32>, tensor<3x3x3x24xf32>) outs(%f : tensor<1x13x13x24xf32>) -> tensor<1x13x13x24xf32>
+  return %c : tensor<1x13x13x24xf32>
+}
+
+// -----
+
+// Depthwise conv and max pool vectorize along channels with FMAs / max.
+// AVX512-LABEL: func.func @depthwise_and_pool
+// AVX512:       vector.fma {{.*}} : vector<1x8x32xf32>
+// AVX512:       arith.maximumf {{.*}} : vector<1x1x32xf32>
+// AVX512-NOT:   linalg.depthwise_conv
+// AVX512-NOT:   linalg.pooling
+func.func @depthwise_and_pool(%x: tensor<1x18x18x32xf32>, %w: tensor<3x3x32xf32>) -> tensor<1x8x8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<1x16x16x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x16x16x32xf32>) -> tensor<1x16x16x32xf32>
+  %d = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x18x18x32xf32>, tensor<3x3x32xf32>) outs(%f : tensor<1x16x16x32xf32>) -> tensor<1x16x16x32xf32>
+  %win = tensor.empty() : tensor<2x2xf32>
+  %e2 = tensor.empty() : tensor<1x8x8x32xf32>
+  %f2 = linalg.fill ins(%ninf : f32) outs(%e2 : tensor<1x8x8x32xf32>) -> tensor<1x8x8x32xf32>
+  %p = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+         ins(%d, %win : tensor<1x16x16x32xf32>, tensor<2x2xf32>) outs(%f2 : tensor<1x8x8x32xf32>) -> tensor<1x8x8x32xf32>
+  return %p : tensor<1x8x8x32xf32>
+}
+
+// -----
+
+// Elementwise generics: innermost dim vectorized, the next one blocked.
+// AVX512-LABEL: func.func @bias_relu
+// AVX512:       scf.for %{{.*}} = %c0 to %c8 step %c1
+// AVX512:         arith.maximumf {{.*}} : vector<1x1x8x64xf32>
+func.func @bias_relu(%x: tensor<1x8x8x64xf32>, %b: tensor<64xf32>) -> tensor<1x8x8x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8x8x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%x, %b : tensor<1x8x8x64xf32>, tensor<64xf32>) outs(%e : tensor<1x8x8x64xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x8x64xf32>
+  return %r : tensor<1x8x8x64xf32>
+}
+
+// -----
+
+// Fully connected: matmul 1xK x KxN.
+// AVX512-LABEL: func.func @fc
+// AVX512:       vector.contract {{.*}} into vector<1x32xf32>
+// AVX512-NOT:   linalg.matmul
+func.func @fc(%x: tensor<1x256xf32>, %w: tensor<256x64xf32>) -> tensor<1x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x64xf32>) -> tensor<1x64xf32>
+  %m = linalg.matmul ins(%x, %w : tensor<1x256xf32>, tensor<256x64xf32>) outs(%f : tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %m : tensor<1x64xf32>
+}

@@ -1,0 +1,4 @@
+// A dynamic spatial dimension.
+func.func @d(%x: tensor<1x?x8x4xf32>) -> tensor<1x?x8x4xf32> {
+  return %x : tensor<1x?x8x4xf32>
+}

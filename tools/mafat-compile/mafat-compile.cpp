@@ -1,0 +1,308 @@
+//===- mafat-compile.cpp - A model in, a native binary out ----------------===//
+//
+//   mafat-compile MODEL.mlir -o OUT [--emit=mlir|llvm|obj|lib|exe]
+//       [--target=TRIPLE] [--mcpu=NAME] [--entry=NAME] [-O0..-O3]
+//
+// One process from MLIR to an object (LLVM's TargetMachine); the final link
+// of a shared library or executable uses clang + ld.lld from LLVM 22. Next
+// to an object, library or executable it writes the model's C header.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Pipelines/Pipelines.h"
+#include "mafat/Target/CHeader.h"
+#include "mafat/Target/CodeGen.h"
+#include "mafat/Target/Linker.h"
+#include "mafat/Target/ModelInterface.h"
+#include "mafat/Target/TargetSpec.h"
+#include "mafat/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Linker/Linker.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+enum class Emit { Mlir, Llvm, Obj, Lib, Exe };
+
+cl::OptionCategory category("mafat-compile options");
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
+                               cl::Required, cl::cat(category));
+cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                cl::value_desc("OUT"), cl::Required,
+                                cl::cat(category));
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce (default: from the output's extension: "
+                     ".mlir, .ll, .o, .so, anything else an executable)"),
+    cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR in the LLVM dialect"),
+               clEnumValN(Emit::Llvm, "llvm", "LLVM IR (.ll)"),
+               clEnumValN(Emit::Obj, "obj", "A relocatable object (.o)"),
+               clEnumValN(Emit::Lib, "lib", "A shared library (.so)"),
+               clEnumValN(Emit::Exe, "exe",
+                          "An executable with mafat-run's driver")),
+    cl::cat(category));
+cl::opt<std::string> targetTriple(
+    "target", cl::desc("Target triple: x86_64-linux-gnu or aarch64-linux-gnu "
+                       "(default: the host)"),
+    cl::cat(category));
+cl::opt<std::string> mcpu("mcpu",
+                          cl::desc("Target CPU (default: the host CPU for "
+                                   "host builds, 'generic' otherwise)"),
+                          cl::cat(category));
+cl::opt<std::string> entryName("entry",
+                               cl::desc("Function to compile (default: the "
+                                        "only public function)"),
+                               cl::cat(category));
+cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"),
+                           cl::Prefix, cl::init(3), cl::cat(category));
+cl::opt<std::string> headerFile(
+    "header", cl::desc("Where to write the C header (default: OUT with .h)"),
+    cl::cat(category));
+cl::opt<bool> stats("print-stats",
+                    cl::desc("Print workspace, naive, weight and stack "
+                             "figures to stderr"),
+                    cl::cat(category));
+
+Emit emitFromExtension(StringRef path) {
+  StringRef ext = llvm::sys::path::extension(path);
+  if (ext == ".mlir")
+    return Emit::Mlir;
+  if (ext == ".ll")
+    return Emit::Llvm;
+  if (ext == ".o")
+    return Emit::Obj;
+  if (ext == ".so")
+    return Emit::Lib;
+  return Emit::Exe;
+}
+
+bool containsTosa(ModuleOp module) {
+  return module
+      .walk([](Operation *op) {
+        return op->getDialect() &&
+                       op->getDialect()->getNamespace() == "tosa"
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+bool writeFile(StringRef path, StringRef bytes) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    llvm::errs() << "error: cannot write '" << path << "': " << ec.message()
+                 << "\n";
+    return false;
+  }
+  out.os() << bytes;
+  out.keep();
+  return true;
+}
+
+/// Writes `bytes` to a fresh temporary file; removed when the tool exits.
+bool writeTemp(StringRef bytes, StringRef suffix, std::string &path) {
+  llvm::SmallString<128> tmp;
+  int fd;
+  if (llvm::sys::fs::createTemporaryFile("mafat", suffix, fd, tmp)) {
+    llvm::errs() << "error: cannot create a temporary file\n";
+    return false;
+  }
+  llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+  os << bytes;
+  path = tmp.str().str();
+  llvm::sys::RemoveFileOnSignal(path);
+  return true;
+}
+
+int compile(MLIRContext &context) {
+  std::string error;
+  std::unique_ptr<mafat::TargetSpec> target =
+      mafat::resolveTarget(targetTriple, mcpu, optLevel, error);
+  if (!target) {
+    llvm::errs() << "error: " << error << "\n";
+    return 1;
+  }
+  Emit kind = emit.getNumOccurrences() ? emit.getValue()
+                                       : emitFromExtension(outputFile);
+
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  if (containsTosa(*module)) {
+    PassManager pm(&context);
+    mafat::buildTosaToCanonicalPipeline(pm);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  {
+    // Reject what mafat cannot compile before reading the interface, so the
+    // user sees the canonical-form diagnostic.
+    PassManager pm(&context);
+    pm.addPass(mafat::createMafatNormalize());
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  func::FuncOp entry = mafat::findEntry(*module, entryName);
+  if (!entry)
+    return 1;
+  FailureOr<mafat::ModelInterface> model = mafat::readInterface(entry);
+  if (failed(model))
+    return 1;
+  model->triple = target->triple;
+
+  mafat::CodegenOptions options;
+  options.vectorBits = target->vectorBits;
+  options.vectorRegisters = target->vectorRegisters;
+  {
+    PassManager pm(&context);
+    mafat::buildTensorCodegenPipeline(pm, options);
+    mafat::buildBufferizePipeline(pm, options);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  if (failed(mafat::readMemoryFigures(*module, model->entry, *model)))
+    return 1;
+  {
+    PassManager pm(&context);
+    mafat::buildBuffersToLLVMPipeline(pm);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  if (kind == Emit::Mlir) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    return writeFile(outputFile, text) ? 0 : 1;
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mafat::translateModel(*module, *model, *target, llvmContext);
+  if (!llvmModule)
+    return 1;
+  mafat::optimizeModule(*llvmModule, *target, optLevel);
+  std::string modelObject;
+  if (failed(mafat::emitObject(*llvmModule, *target, modelObject,
+                               &model->stackBoundBytes)))
+    return 1;
+  // The descriptor's own frame (the generic run shim) is part of the bound;
+  // measure it with a first build, then build it with the final figure.
+  std::string descObject;
+  uint64_t descStack = 0;
+  {
+    std::unique_ptr<llvm::Module> probe =
+        mafat::buildDescriptor(*model, *target, llvmContext);
+    if (!probe ||
+        failed(mafat::emitObject(*probe, *target, descObject, &descStack)))
+      return 1;
+  }
+  model->stackBoundBytes += descStack;
+  std::unique_ptr<llvm::Module> descriptor =
+      mafat::buildDescriptor(*model, *target, llvmContext);
+  if (!descriptor)
+    return 1;
+
+  if (kind == Emit::Llvm) {
+    if (llvm::Linker::linkModules(*llvmModule, std::move(descriptor))) {
+      llvm::errs() << "error: cannot link the model descriptor\n";
+      return 1;
+    }
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    return writeFile(outputFile, text) ? 0 : 1;
+  }
+  descObject.clear();
+  if (failed(mafat::emitObject(*descriptor, *target, descObject)))
+    return 1;
+
+  std::string modelPath, descPath;
+  if (!writeTemp(modelObject, "o", modelPath) ||
+      !writeTemp(descObject, "o", descPath))
+    return 1;
+  mafat::LinkKind link = kind == Emit::Obj   ? mafat::LinkKind::Relocatable
+                         : kind == Emit::Lib ? mafat::LinkKind::SharedLibrary
+                                             : mafat::LinkKind::Executable;
+  bool linked = mafat::linkObjects(link, target->triple, {modelPath, descPath},
+                                   outputFile, MAFAT_DRIVER_DIR, error);
+  llvm::sys::fs::remove(modelPath);
+  llvm::sys::fs::remove(descPath);
+  if (!linked) {
+    llvm::errs() << "error: " << error << "\n";
+    return 1;
+  }
+
+  std::string header = headerFile;
+  if (header.empty()) {
+    llvm::SmallString<256> path(outputFile);
+    llvm::sys::path::replace_extension(path, ".h");
+    header = path.str().str();
+  }
+  if (!writeFile(header, mafat::emitCHeader(
+                             *model, llvm::sys::path::filename(inputFile))))
+    return 1;
+  if (stats) {
+    double saved = model->naiveBytes
+                       ? 100.0 * (1.0 - double(model->workspaceBytes) /
+                                            double(model->naiveBytes))
+                       : 0.0;
+    llvm::errs() << "mafat-compile: " << model->name << " for "
+                 << target->triple << " (" << target->cpu << ", "
+                 << target->vectorBits << "-bit vectors): workspace "
+                 << model->workspaceBytes << " B (naive " << model->naiveBytes
+                 << " B, " << llvm::format("%.1f", saved)
+                 << "% saved), weights " << model->weightBytes
+                 << " B, stack <= " << model->stackBoundBytes << " B\n";
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "mafat-compile: a CNN in MLIR to a native "
+                              "object, library or executable\n");
+  if (optLevel > 3) {
+    llvm::errs() << "error: -O" << optLevel << " is not a level (0-3)\n";
+    return 1;
+  }
+  DialectRegistry registry;
+  // The pipelines add upstream passes by their textual names.
+  registerAllPasses();
+  mafat::registerMafatPasses();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics point at the user's source; the op dump adds only noise.
+  context.printOpOnDiagnostic(false);
+  return compile(context);
+}
