@@ -94,9 +94,11 @@ uint64_t placeInOrder(const std::vector<Item> &items,
 
     // Insert after existing entries with the same offset so the order of
     // placement breaks ties; any stable rule would do, this one is cheap.
-    auto pos = std::upper_bound(
-        placedByOffset.begin(), placedByOffset.end(), candidate,
-        [&](uint64_t offset, unsigned other) { return offset < offsets[other]; });
+    auto pos =
+        std::upper_bound(placedByOffset.begin(), placedByOffset.end(),
+                         candidate, [&](uint64_t offset, unsigned other) {
+                           return offset < offsets[other];
+                         });
     placedByOffset.insert(pos, idx);
   }
   return peak;
@@ -158,10 +160,10 @@ ArenaLayout mafat::packBuffers(const std::vector<BufferRequest> &requests,
                 return x.size > y.size;
               // start <= end, so the unsigned difference is the exact length
               // even when end - start would overflow int64_t.
-              uint64_t lenX = static_cast<uint64_t>(x.end) -
-                              static_cast<uint64_t>(x.start);
-              uint64_t lenY = static_cast<uint64_t>(y.end) -
-                              static_cast<uint64_t>(y.start);
+              uint64_t lenX =
+                  static_cast<uint64_t>(x.end) - static_cast<uint64_t>(x.start);
+              uint64_t lenY =
+                  static_cast<uint64_t>(y.end) - static_cast<uint64_t>(y.start);
               if (lenX != lenY)
                 return lenX > lenY;
               return a < b;
@@ -172,6 +174,22 @@ ArenaLayout mafat::packBuffers(const std::vector<BufferRequest> &requests,
   placedByOffset.reserve(n);
   uint64_t bestPeak = placeInOrder(items, greedyOrder, offsets, placedByOffset);
   bestOffsets = offsets;
+
+  // Greedy-by-size stacks every large buffer of a bottleneck chain (ResNet:
+  // 256 64 64 256 ...) at offset 0 and piles the small ones on top; placing
+  // in execution order instead lets each small buffer slide into the space
+  // its dead predecessor left. Try both and keep the better: still
+  // deterministic and O(n^2).
+  std::vector<unsigned> timeOrder(greedyOrder);
+  std::stable_sort(timeOrder.begin(), timeOrder.end(),
+                   [&](unsigned a, unsigned b) {
+                     return items[a].start < items[b].start;
+                   });
+  uint64_t timePeak = placeInOrder(items, timeOrder, offsets, placedByOffset);
+  if (timePeak < bestPeak) {
+    bestPeak = timePeak;
+    bestOffsets = offsets;
+  }
 
   if (n <= kExhaustiveLimit) {
     // Try every placement order, still placing each buffer at its lowest
@@ -233,8 +251,7 @@ std::string mafat::verifyLayout(const std::vector<BufferRequest> &requests,
       return describe(i) + " at offset " + std::to_string(offset) +
              " is not aligned to " + std::to_string(alignment);
     // Written to avoid overflow in offset + size.
-    if (offset > layout.arenaBytes ||
-        request.size > layout.arenaBytes - offset)
+    if (offset > layout.arenaBytes || request.size > layout.arenaBytes - offset)
       return describe(i) + " at offset " + std::to_string(offset) +
              " with size " + std::to_string(request.size) +
              " does not fit in the arena of " +
@@ -257,8 +274,7 @@ std::string mafat::verifyLayout(const std::vector<BufferRequest> &requests,
         return describe(i) + " at [" + std::to_string(aBegin) + ", " +
                std::to_string(aBegin + a.size) + ") overlaps " + describe(j) +
                " at [" + std::to_string(bBegin) + ", " +
-               std::to_string(bBegin + b.size) +
-               ") while both are live";
+               std::to_string(bBegin + b.size) + ") while both are live";
     }
   }
   return "";

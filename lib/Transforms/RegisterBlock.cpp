@@ -65,7 +65,7 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
   if (isa<linalg::Conv2DNhwcHwcfOp>(op)) {
     auto [tw, tf] = widthChannelBlock(r[2], r[3], target);
     b.parallel = {1, 1, tw, tf, 0, 0, 0};
-    b.reduction = {0, 0, 0, 0, 1, 1, chooseDivisor(r[6], 16)};
+    b.reduction = {0, 0, 0, 0, 1, 1, chooseDivisor(r[6], 4)};
     b.interchange = {0, 3, 1, 2, 4, 5, 6};
     return b;
   }

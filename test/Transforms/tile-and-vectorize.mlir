@@ -3,7 +3,7 @@
 
 // A 3x3 conv, 64 -> 64 filters, 16 columns. AVX-512 (16 lanes): f block 32
 // (two registers), ow block 8 (16 accumulators); loops f, oh, ow outside,
-// then kh, kw and a channel tile of 16; the accumulators are hoisted out of
+// then kh, kw and a channel tile of 4; the accumulators are hoisted out of
 // the reduction loops and the body is a 1-D contraction.
 // AVX512-LABEL: func.func @conv
 // AVX512:       scf.for %{{.*}} = %c0 to %c64 step %c32
@@ -12,8 +12,8 @@
 // AVX512:             vector.transfer_read {{.*}} vector<1x8x32xf32>
 // AVX512:             scf.for {{.*}} to %c3 step %c1 iter_args({{.*}}) -> (vector<1x8x32xf32>)
 // AVX512:               scf.for {{.*}} to %c3 step %c1 iter_args({{.*}}) -> (vector<1x8x32xf32>)
-// AVX512:                 scf.for {{.*}} to %c64 step %c16 iter_args({{.*}}) -> (vector<1x8x32xf32>)
-// AVX512:                   vector.contract {{.*}} vector<1x8x16xf32>, vector<16x32xf32> into vector<1x8x32xf32>
+// AVX512:                 scf.for {{.*}} to %c64 step %c4 iter_args({{.*}}) -> (vector<1x8x32xf32>)
+// AVX512:                   vector.contract {{.*}} vector<1x8x4xf32>, vector<4x32xf32> into vector<1x8x32xf32>
 // AVX512-NOT:             linalg.conv
 // NEON (4 lanes): f block 16 (four registers), ow block 4 (16 accumulators).
 // NEON-LABEL: func.func @conv

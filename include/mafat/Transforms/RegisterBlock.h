@@ -24,7 +24,8 @@ struct VectorTarget {
 struct RegisterBlock {
   /// Parallel dims tiled first, fusing the accumulator's fill.
   llvm::SmallVector<int64_t> parallel;
-  /// Then reduction dims of the tiled op (window dims to 1, channels small).
+  /// Then reduction dims of the tiled op (window dims to 1, channels small:
+  /// 4 measured faster than 16 on AVX-512, which made LLVM spill).
   llvm::SmallVector<int64_t> reduction;
   /// Loop order of the parallel tiling (interchange), empty for identity.
   llvm::SmallVector<int64_t> interchange;
