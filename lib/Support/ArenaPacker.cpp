@@ -135,11 +135,13 @@ ArenaLayout mafat::packBuffers(const std::vector<BufferRequest> &requests,
   std::vector<size_t> origin;
   for (size_t i = 0, e = requests.size(); i != e; ++i) {
     const BufferRequest &request = requests[i];
-    layout.naiveBytes += request.size;
     if (request.size == 0)
       continue;
     uint64_t alignment = normalizeAlignment(request.alignment);
     assert(isPowerOf2(alignment) && "buffer alignment must be a power of 2");
+    // What one aligned allocation per buffer costs: the honest baseline,
+    // and never below the arena (which only adds reuse to it).
+    layout.naiveBytes += alignTo(request.size, alignment);
     assert(request.start <= request.end && "live range must not be empty");
     items.push_back({request.size, alignment, request.start, request.end});
     origin.push_back(i);

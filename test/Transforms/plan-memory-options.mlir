@@ -5,7 +5,7 @@
 
 // The report lists each buffer's live range (first to last use), offset and
 // size; with 4 KiB alignment two 4-byte buffers live together need 8 KiB.
-// REPORT: mafat-plan-memory: @two: 2 buffers, workspace 8192 bytes, naive 8 bytes
+// REPORT: mafat-plan-memory: @two: 2 buffers, workspace 8192 bytes, naive 8192 bytes
 // REPORT-DAG: [   2,    2] offset          0 size          4
 // REPORT-DAG: [   2,    2] offset       4096 size          4
 // REPORT-LABEL: func.func @two

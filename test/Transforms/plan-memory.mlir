@@ -44,9 +44,9 @@ func.func @alias(%in: memref<1024xf32>, %out: memref<512xf32>) {
 // -----
 
 // A buffer allocated inside a loop lives for the whole loop; odd sizes are
-// rounded to the alignment (100 B -> offset 128 for the next buffer).
+// rounded to the alignment (100 B take 128).
 // CHECK-LABEL: func.func @loop
-// CHECK-SAME:    mafat.naive_bytes = 4196 : i64
+// CHECK-SAME:    mafat.naive_bytes = 4224 : i64
 // CHECK-SAME:    mafat.workspace_bytes = 4224 : i64
 // CHECK:       scf.for
 // CHECK:         memref.view %{{.*}}[%{{.*}}][] : memref<4224xi8> to memref<25xf32>

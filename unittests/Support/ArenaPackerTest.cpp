@@ -288,13 +288,15 @@ TEST(ArenaPackerTest, EqualBuffersTieBreakByIndex) {
 // (f) naiveBytes and (g) degenerate inputs.
 //===----------------------------------------------------------------------===//
 
-TEST(ArenaPackerTest, NaiveBytesIsPlainSumOfSizes) {
-  // 17 + 333 + 0 + 1 + 4097 = 4448, with no alignment padding added.
+TEST(ArenaPackerTest, NaiveBytesIsSumOfAlignedSizes) {
+  // One aligned allocation per buffer: 17 -> 32 (align 16), 333 -> 384
+  // (64), 0 -> 0, 1 -> 8 (8), 4097 -> 8192 (4096); 32 + 384 + 8 + 8192.
   std::vector<BufferRequest> requests = {buf(17, 0, 0, 16), buf(333, 0, 3, 64),
                                          buf(0, 1, 1, 4096), buf(1, 2, 2, 8),
                                          buf(4097, 5, 6, 4096)};
   ArenaLayout layout = packBuffers(requests, 64);
-  EXPECT_EQ(layout.naiveBytes, 4448u);
+  EXPECT_EQ(layout.naiveBytes, 8616u);
+  EXPECT_LE(layout.arenaBytes, layout.naiveBytes);
   EXPECT_EQ(verifyLayout(requests, layout), "");
 }
 

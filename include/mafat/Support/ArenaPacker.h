@@ -33,7 +33,8 @@ struct ArenaLayout {
   std::vector<uint64_t> offsets; ///< offsets[i] is for requests[i].
   uint64_t arenaBytes = 0;       ///< Max over buffers of offset + size,
                                  ///< rounded up to the arena alignment.
-  uint64_t naiveBytes = 0;       ///< Sum of all sizes (no reuse).
+  uint64_t naiveBytes = 0;       ///< Sum of the sizes, each rounded up to
+                                 ///< its alignment (no reuse).
 };
 
 /// Packs `requests` into one arena: no two buffers whose live ranges
