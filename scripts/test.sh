@@ -14,9 +14,12 @@ set +e
 /usr/bin/python3 /usr/lib/llvm-22/bin/lit -sv --time-tests "$build/test" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-count() { awk -v k="$1" '$1 == k { n += $NF } END { print n + 0 }' "$log"; }
-passed=$(( $(count Passed) + $(count Expectedly) ))
-failed=$(( $(count Failed) + $(count Unexpectedly) + $(count Unresolved) + $(count Timed) ))
+# lit's summary lines look like "  Passed: 30 (100.00%)".
+count() {
+  sed -nE "s/^ *$1: *([0-9]+).*/\1/p" "$log" | tail -1 | grep . || echo 0
+}
+passed=$(( $(count Passed) + $(count 'Expectedly Failed') ))
+failed=$(( $(count Failed) + $(count 'Unexpectedly Passed') + $(count Unresolved) + $(count 'Timed Out') ))
 skipped=$(count Unsupported)
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -29,6 +29,8 @@ static void addPipeline(OpPassManager &pm, StringRef text) {
 void buildTosaToCanonicalPipeline(OpPassManager &pm) {
   TosaToLinalgOptions tosaOptions;
   tosa::addTosaToLinalgPasses(pm, tosaOptions);
+  // Constants, reshapes and slices are not covered by tosa-to-linalg.
+  addPipeline(pm, "func.func(tosa-to-arith,tosa-to-tensor),canonicalize,cse");
   pm.addPass(createMafatNormalize());
 }
 

@@ -168,6 +168,10 @@ void rewriteFhwcConv(linalg::Conv2DNhwcFhwcOp conv) {
       ValueRange{conv.getInputs()[0], newFilter}, conv.getOutputs(),
       conv.getStrides(), conv.getDilations());
   rewriter.replaceOp(conv, newConv->getResults());
+  // The FHWC constant is dead now; do not carry its bytes into the binary.
+  if (Operation *def = filter.getDefiningOp(); def && def->use_empty() &&
+                                               isa<arith::ConstantOp>(def))
+    rewriter.eraseOp(def);
 }
 
 /// Gives every layer op without a name a stable `L<i>:<kind>` name. Pads and
