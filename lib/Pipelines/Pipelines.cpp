@@ -61,6 +61,12 @@ void buildBufferizePipeline(OpPassManager &pm, const CodegenOptions &options) {
                                 options.alignment.getValue())
                       .str());
   pm.addNestedPass<func::FuncOp>(createMafatLowerCopies());
+  // The copies and fills of bufferized pads are elementwise ops on buffers:
+  // register-block and vectorize them like the rest.
+  MafatTileAndVectorizeOptions tile;
+  tile.vectorBits = options.vectorBits;
+  tile.numVectorRegisters = options.vectorRegisters;
+  pm.addNestedPass<func::FuncOp>(createMafatTileAndVectorize(tile));
   MafatPlanMemoryOptions plan;
   plan.alignment = options.alignment;
   pm.addPass(createMafatPlanMemory(plan));

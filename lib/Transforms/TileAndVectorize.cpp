@@ -31,6 +31,10 @@ using namespace mlir;
 
 namespace {
 
+/// Largest iteration space vectorized as one op (a register block of a 3x3
+/// conv over 64 channels is 4 x 64 x 3 x 3 x 4 = 9216).
+constexpr int64_t kMaxVectorizedIterations = 1 << 16;
+
 SmallVector<OpFoldResult> asIndexAttrs(MLIRContext *ctx,
                                        ArrayRef<int64_t> sizes) {
   return llvm::map_to_vector(sizes, [&](int64_t s) -> OpFoldResult {
@@ -52,6 +56,20 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
                                   const mafat::RegisterBlock &block) {
   MLIRContext *ctx = op->getContext();
   Operation *tiled = op;
+  if (op.hasPureBufferSemantics()) {
+    // Copies and fills left by bufferization (tensor.pad): no producer to
+    // fuse on buffers, the tiles write through subviews in place.
+    if (isTilingNoop(op, block.parallel))
+      return success();
+    scf::SCFTilingOptions tiling;
+    tiling.setTileSizes(asIndexAttrs(ctx, block.parallel));
+    rewriter.setInsertionPoint(op);
+    if (failed(scf::tileUsingSCF(rewriter, cast<TilingInterface>(*op),
+                                 tiling)))
+      return op->emitError("mafat: failed to tile to the register block");
+    rewriter.eraseOp(op);
+    return success();
+  }
   if (!isTilingNoop(op, block.parallel)) {
     scf::SCFTilingOptions tiling;
     tiling.setTileSizes(asIndexAttrs(ctx, block.parallel));
@@ -96,6 +114,96 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
   return success();
 }
 
+/// Ops whose register block is a tile of an NHWC (or MxN) output.
+bool isBlockedProducer(Operation *op) {
+  return isa<linalg::Conv2DNhwcHwcfOp, linalg::DepthwiseConv2DNhwcHwcOp,
+             linalg::PoolingNhwcMaxOp, linalg::PoolingNhwcSumOp,
+             linalg::MatmulOp>(op);
+}
+
+/// The blocked op an elementwise epilogue (bias, activation, batch-norm)
+/// can be fused with: the generic reads the op's result through an identity
+/// map, writes an identity-mapped output of the same shape, and is the
+/// result's only user. Null otherwise.
+linalg::LinalgOp epilogueProducer(linalg::GenericOp generic) {
+  if (!generic.hasPureTensorSemantics() ||
+      generic.getNumLoops() != generic.getNumParallelLoops() ||
+      generic.getNumDpsInits() != 1 ||
+      !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
+           .isIdentity())
+    return nullptr;
+  for (OpOperand *input : generic.getDpsInputOperands()) {
+    auto producer = input->get().getDefiningOp<linalg::LinalgOp>();
+    if (!producer || !isBlockedProducer(producer) ||
+        !producer->getResult(0).hasOneUse() ||
+        !generic.getMatchingIndexingMap(input).isIdentity())
+      continue;
+    return producer;
+  }
+  return nullptr;
+}
+
+/// Tiles an elementwise epilogue with its producer's register block and
+/// fuses the producer (and the fill of its accumulator) into the tile loop,
+/// so the bias and activation are applied while the block is hot. Each
+/// output element still sees the same operations in the same order.
+LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
+                           linalg::LinalgOp producer,
+                           const mafat::RegisterBlock &block) {
+  MLIRContext *ctx = generic->getContext();
+  // The producer's parallel loops are its output dims, in order, and the
+  // epilogue's loops are the same dims (identity maps).
+  unsigned rank = generic.getNumLoops();
+  SmallVector<int64_t> sizes(block.parallel.begin(),
+                             block.parallel.begin() + rank);
+  scf::SCFTilingOptions tiling;
+  tiling.setTileSizes(asIndexAttrs(ctx, sizes));
+  if (!block.interchange.empty()) {
+    SmallVector<int64_t> order(block.interchange.begin(),
+                               block.interchange.begin() + rank);
+    tiling.setInterchange(order);
+  }
+  scf::SCFTileAndFuseOptions options;
+  options.setTilingOptions(tiling);
+  Operation *producerOp = producer;
+  options.setFusionControlFn(
+      [producerOp](tensor::ExtractSliceOp, OpResult result, bool isDestination)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        Operation *owner = result.getOwner();
+        // The producer's accumulator fill reaches here through the
+        // producer's init slice, not as the epilogue's destination.
+        if (owner == producerOp || isa<linalg::FillOp>(owner))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  rewriter.setInsertionPoint(generic);
+  FailureOr<scf::SCFTileAndFuseResult> result =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(generic.getOperation()), options);
+  if (failed(result))
+    return generic->emitError("mafat: failed to fuse the epilogue");
+  for (OpResult res : generic->getResults())
+    if (Value repl = result->replacements.lookup(res))
+      rewriter.replaceAllUsesWith(res, repl);
+  // Now the fused producer tile: tile its reductions inside.
+  for (Operation *op : result->tiledAndFusedOps) {
+    if (!isBlockedProducer(op))
+      continue;
+    if (llvm::all_of(block.reduction, [](int64_t s) { return s == 0; }))
+      break;
+    scf::SCFTilingOptions reduction;
+    reduction.setTileSizes(asIndexAttrs(ctx, block.reduction));
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), reduction);
+    if (failed(tiled))
+      return op->emitError("mafat: failed to tile the reduction loops");
+    rewriter.replaceOp(op, tiled->replacements);
+    break;
+  }
+  return success();
+}
+
 /// The clean-up patterns upstream's vectorize_children_and_apply_patterns
 /// runs after vectorizing: fold slices into transfers and canonicalise them
 /// so that accumulators become loop-invariant subsets.
@@ -132,8 +240,17 @@ struct MafatTileAndVectorizePass
 
     // 1. Register-block every layer op. Collect first: tiling rewrites IR.
     SmallVector<linalg::LinalgOp> ops;
+    // On tensors every layer op; on buffers (a second run after
+    // bufferization) the elementwise copies and fills tensor.pad leaves.
+    auto isElementwise = [](linalg::LinalgOp op) {
+      return op.getNumLoops() == op.getNumParallelLoops();
+    };
+    auto isCandidate = [&](linalg::LinalgOp op) {
+      return op.hasPureTensorSemantics() ||
+             (op.hasPureBufferSemantics() && isElementwise(op));
+    };
     func.walk([&](linalg::LinalgOp op) {
-      if (!op.hasPureTensorSemantics())
+      if (!isCandidate(op))
         return;
       // Fills feeding a blocked op are fused into its tile loop instead.
       if (isa<linalg::FillOp>(op) &&
@@ -147,7 +264,26 @@ struct MafatTileAndVectorizePass
       ops.push_back(op);
     });
     IRRewriter rewriter(ctx);
+    // Epilogues first: their producer is tiled as part of the fusion.
+    llvm::SmallPtrSet<Operation *, 16> fused;
     for (linalg::LinalgOp op : ops) {
+      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+      linalg::LinalgOp producer = generic ? epilogueProducer(generic)
+                                          : linalg::LinalgOp();
+      if (!producer)
+        continue;
+      std::optional<mafat::RegisterBlock> block =
+          mafat::chooseRegisterBlock(producer, target);
+      if (!block)
+        continue;
+      if (failed(fuseEpilogue(rewriter, generic, producer, *block)))
+        return signalPassFailure();
+      fused.insert(generic);
+      fused.insert(producer);
+    }
+    for (linalg::LinalgOp op : ops) {
+      if (fused.contains(op))
+        continue;
       std::optional<mafat::RegisterBlock> block =
           mafat::chooseRegisterBlock(op, target);
       if (!block)
@@ -171,10 +307,17 @@ struct MafatTileAndVectorizePass
     // (and anything left dynamic) is lowered to loops later.
     SmallVector<linalg::LinalgOp> candidates;
     func.walk([&](linalg::LinalgOp op) {
-      if (op.hasPureTensorSemantics() && !op.hasDynamicShape())
+      if (isCandidate(op) && !op.hasDynamicShape())
         candidates.push_back(op);
     });
     for (linalg::LinalgOp op : candidates) {
+      // Untiled leftovers would become one giant vector that the lowering
+      // fully unrolls; they go to loops instead.
+      int64_t iterations = 1;
+      for (int64_t range : op.getStaticLoopRanges())
+        iterations *= range;
+      if (iterations > kMaxVectorizedIterations)
+        continue;
       if (failed(linalg::vectorizeOpPrecondition(op)))
         continue;
       rewriter.setInsertionPoint(op);
@@ -182,7 +325,10 @@ struct MafatTileAndVectorizePass
           linalg::vectorize(rewriter, op);
       if (failed(result))
         continue;
-      rewriter.replaceOp(op, result->replacements);
+      if (op->getNumResults() == 0)
+        rewriter.eraseOp(op);
+      else
+        rewriter.replaceOp(op, result->replacements);
     }
     {
       RewritePatternSet patterns(ctx);
