@@ -3,6 +3,7 @@
 #include "mafat/Target/CHeader.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace mafat {
@@ -58,10 +59,18 @@ std::string emitCHeader(const ModelInterface &m, llvm::StringRef sourceName) {
         "reentrant: no\n * global state, so separate workspaces may run "
         "concurrently on\n * separate threads. Inputs are only read. */\n"
      << "int32_t " << m.name << "_run(";
-  for (auto [i, t] : llvm::enumerate(m.inputs))
-    os << "const float *" << toCIdentifier(t.name) << ", ";
-  for (auto [i, t] : llvm::enumerate(m.outputs))
-    os << "float *" << toCIdentifier(t.name) << ", ";
+  // Parameter names come from the tensor names; keep them valid and unique.
+  llvm::StringSet<> used{"workspace"};
+  auto param = [&](const TensorInfo &t) {
+    std::string id = toCIdentifier(t.name);
+    for (unsigned k = 1; !used.insert(id).second; ++k)
+      id = toCIdentifier(t.name) + "_" + std::to_string(k);
+    return id;
+  };
+  for (const TensorInfo &t : m.inputs)
+    os << "const float *" << param(t) << ", ";
+  for (const TensorInfo &t : m.outputs)
+    os << "float *" << param(t) << ", ";
   os << "void *workspace);\n\n"
      << "/* Self-description for generic drivers: see mafat/runtime.h. "
         "mafat_model()\n * is weak, so several models can share a program "

@@ -93,7 +93,8 @@ LogicalResult verifyCanonicalTypes(ModuleOp module) {
     }
     return true;
   };
-  module.walk([&](Operation *op) {
+  // Pre-order, so that skipping an unsupported op skips its body too.
+  module->walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (!isSupportedOp(op)) {
       op->emitError() << "unsupported op '" << op->getName()
                       << "' in a mafat model (see docs/CanonicalForm.md for "
@@ -174,10 +175,13 @@ void rewriteFhwcConv(linalg::Conv2DNhwcFhwcOp conv) {
     rewriter.eraseOp(def);
 }
 
-/// Gives every layer op without a name a stable `L<i>:<kind>` name. Pads and
-/// fills take the index of the layer that consumes them, elementwise ops the
-/// index of the layer that produces their first operand, so one layer's ops
-/// share one index as the importers would have named them.
+/// Gives every layer op without a name a stable `L<i>:<kind>` name, the
+/// index shared by one layer's ops as the importers would name them. Anchors
+/// (convs, pools, matmuls, concats) get indices in program order; a pad or
+/// fill takes the index of the anchor that consumes it; any other op takes
+/// the index of the anchor producing one of its operands, else of the anchor
+/// consuming it (TOSA's bias broadcast that initialises a conv), else a new
+/// index after the anchors'.
 void nameLayers(func::FuncOp func) {
   llvm::DenseMap<Operation *, unsigned> index;
   unsigned next = 0;
@@ -185,19 +189,28 @@ void nameLayers(func::FuncOp func) {
     if (isAnchor(op))
       index[op] = next++;
   });
-  auto indexOf = [&](Operation *op) -> unsigned {
-    if (auto it = index.find(op); it != index.end())
-      return it->second;
-    if (isa<tensor::PadOp, linalg::FillOp>(op)) {
-      for (Operation *user : op->getUsers())
-        if (auto it = index.find(user); it != index.end())
-          return it->second;
-    }
+  auto fromUsers = [&](Operation *op) -> std::optional<unsigned> {
+    for (Operation *user : op->getUsers())
+      if (auto it = index.find(user); it != index.end())
+        return it->second;
+    return std::nullopt;
+  };
+  auto fromOperands = [&](Operation *op) -> std::optional<unsigned> {
     for (Value operand : op->getOperands())
       if (Operation *def = operand.getDefiningOp())
         if (auto it = index.find(def); it != index.end())
           return it->second;
-    return next++;
+    return std::nullopt;
+  };
+  auto indexOf = [&](Operation *op) -> unsigned {
+    if (auto it = index.find(op); it != index.end())
+      return it->second;
+    std::optional<unsigned> i;
+    if (isa<tensor::PadOp, linalg::FillOp>(op))
+      i = fromUsers(op);
+    else if (!(i = fromOperands(op)))
+      i = fromUsers(op);
+    return i ? *i : next++;
   };
   func.walk([&](Operation *op) {
     StringRef kind = layerKind(op);

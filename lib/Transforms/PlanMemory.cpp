@@ -159,7 +159,11 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
   std::vector<mafat::BufferRequest> requests;
   for (const Buffer &b : buffers)
     requests.push_back(b.request);
-  mafat::ArenaLayout layout = mafat::packBuffers(requests, alignment);
+  // The workspace must be aligned for its most demanding buffer.
+  uint64_t wsAlign = alignment;
+  for (const mafat::BufferRequest &r : requests)
+    wsAlign = std::max(wsAlign, r.alignment);
+  mafat::ArenaLayout layout = mafat::packBuffers(requests, wsAlign);
   if (std::string error = mafat::verifyLayout(requests, layout);
       !error.empty())
     return func.emitError("mafat-plan-memory: internal packing error: ")
@@ -198,7 +202,7 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
   auto i64 = IntegerType::get(ctx, 64);
   func->setAttr("mafat.workspace_bytes",
                 IntegerAttr::get(i64, layout.arenaBytes));
-  func->setAttr("mafat.workspace_align", IntegerAttr::get(i64, alignment));
+  func->setAttr("mafat.workspace_align", IntegerAttr::get(i64, wsAlign));
   func->setAttr("mafat.naive_bytes", IntegerAttr::get(i64, layout.naiveBytes));
 
   if (report) {

@@ -2,10 +2,10 @@
 //
 // The shapes follow what was measured on upstream MLIR 22 (see
 // docs/Codegen.md): for a direct conv, tile output width x filters so that
-// 16-26 accumulators fill the register file (ow 8 x f 32 on AVX-512), loop
+// ~16-20 accumulators fill the register file (ow 4 x f 64 on AVX-512), loop
 // over filters outside rows and columns, and reduce over kh = kw = 1 with a
-// small channel tile; the 2-D window then decomposes to a 1-D conv that
-// vectorizes into broadcast-FMA outer products.
+// small channel step (4; 16 for 1x1 convs); the 2-D window then decomposes
+// to a 1-D conv that vectorizes into broadcast-FMA outer products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,7 +50,13 @@ std::pair<int64_t, int64_t> widthChannelBlock(int64_t width, int64_t channels,
   int64_t lanes = t.lanes;
   int64_t tc = chooseDivisor(channels, channelVectors * lanes, lanes);
   int64_t vecs = (tc + lanes - 1) / lanes;
-  int64_t tw = chooseDivisor(width, std::max<int64_t>(1, accumulatorBudget(t) / vecs));
+  int64_t cap = std::min(width, std::max<int64_t>(1, accumulatorBudget(t) / vecs));
+  // A divisor keeps every tile identical; when the best one wastes more
+  // than half the registers (13 columns: only 1), take the full block and
+  // let the pass peel the remainder into its own static tile.
+  int64_t tw = chooseDivisor(width, cap);
+  if (2 * tw < cap)
+    tw = cap;
   return {tw, tc};
 }
 

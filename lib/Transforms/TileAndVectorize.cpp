@@ -14,6 +14,8 @@
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
@@ -292,18 +294,38 @@ struct MafatTileAndVectorizePass
         return signalPassFailure();
     }
 
-    // 2. Windows of size 1 after tiling: 2-D convs and pools become 1-D.
+    // 2. Blocks that do not divide their loop leave one partial tile: peel
+    // it into its own loop so that both bodies have static shapes and
+    // vectorize (the same operations per element, so results do not change).
+    SmallVector<scf::ForOp> uneven;
+    func.walk([&](scf::ForOp loop) {
+      std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
+      std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
+      std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+      if (lb && ub && step && *step > 0 && (*ub - *lb) % *step != 0)
+        uneven.push_back(loop);
+    });
+    for (scf::ForOp loop : uneven) {
+      scf::ForOp partial;
+      rewriter.setInsertionPoint(loop);
+      (void)scf::peelForLoopAndSimplifyBounds(rewriter, loop, partial);
+    }
+
+    // 3. Windows of size 1 after tiling: 2-D convs and pools become 1-D.
+    // With every canonicalization, so that the constant sizes peeling
+    // leaves fold into static slice and op shapes (through tensor.cast).
     {
       RewritePatternSet patterns(ctx);
+      for (Dialect *dialect : ctx->getLoadedDialects())
+        dialect->getCanonicalizationPatterns(patterns);
+      for (RegisteredOperationName op : ctx->getRegisteredOperations())
+        op.getCanonicalizationPatterns(patterns, ctx);
       linalg::populateDecomposeConvolutionPatterns(patterns);
-      tensor::ExtractSliceOp::getCanonicalizationPatterns(patterns, ctx);
-      tensor::InsertSliceOp::getCanonicalizationPatterns(patterns, ctx);
-      linalg::FillOp::getCanonicalizationPatterns(patterns, ctx);
       if (failed(applyPatternsGreedily(func, std::move(patterns))))
         return signalPassFailure();
     }
 
-    // 3. Vectorize every static linalg op the vectorizer accepts; the rest
+    // 4. Vectorize every static linalg op the vectorizer accepts; the rest
     // (and anything left dynamic) is lowered to loops later.
     SmallVector<linalg::LinalgOp> candidates;
     func.walk([&](linalg::LinalgOp op) {
@@ -337,7 +359,7 @@ struct MafatTileAndVectorizePass
         return signalPassFailure();
     }
 
-    // 4. Keep accumulators in registers across the reduction loops:
+    // 5. Keep accumulators in registers across the reduction loops:
     // hoist matching transfer_read/transfer_write pairs, innermost first.
     // Collected post-order (inner loops first); hoisting replaces only the
     // loop it is given, so the outer loops collected stay valid.

@@ -32,14 +32,15 @@ func.func @conv(%x: tensor<1x18x18x64xf32>, %w: tensor<3x3x64x64xf32>) -> tensor
 
 // -----
 
-// Blocks divide the iteration space, so every tile stays static and
-// vectorizes. 24 filters fit one block; a prime width of 13 exceeds the
-// accumulator budget (20 registers / 2 per column), so the ow block falls
-// back to 1: correct, but slow (peeling remainders is future work).
+// A prime width of 13 has no useful divisor: the ow block takes the full
+// register budget (10 columns of 2 vectors for 24 filters) and the partial
+// block is peeled into its own static tile of 3 columns, so both vectorize.
+// (The ow loop of the full block has one trip and folds away.)
 // AVX512-LABEL: func.func @awkward
 // AVX512:       scf.for %{{.*}} = %c0 to %c13 step %c1
-// AVX512:         scf.for %{{.*}} = %c0 to %c13 step %c1
-// AVX512:           vector.contract {{.*}} into vector<1x1x24xf32>
+// AVX512:         vector.contract {{.*}} : vector<1x10x3xf32>, vector<3x24xf32> into vector<1x10x24xf32>
+// AVX512:         vector.contract {{.*}} : vector<1x3x3xf32>, vector<3x24xf32> into vector<1x3x24xf32>
+// AVX512-NOT:     linalg.conv
 func.func @awkward(%x: tensor<1x15x15x3xf32>, %w: tensor<3x3x3x24xf32>) -> tensor<1x13x13x24xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x13x13x24xf32>

@@ -134,6 +134,20 @@ bool writeTemp(StringRef bytes, StringRef suffix, std::string &path) {
   return true;
 }
 
+/// Where the per-target driver archives are: next to this executable
+/// (<prefix>/bin/mafat-compile, <prefix>/lib/mafat), so a moved or installed
+/// tree works, else the build tree it was compiled in.
+std::string driverDir() {
+  static int anchor;
+  std::string exe = llvm::sys::fs::getMainExecutable("mafat-compile", &anchor);
+  llvm::SmallString<256> dir(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(dir, "lib", "mafat");
+  if (!exe.empty() && llvm::sys::fs::is_directory(dir))
+    return dir.str().str();
+  return MAFAT_DRIVER_DIR;
+}
+
 int compile(MLIRContext &context) {
   std::string error;
   std::unique_ptr<mafat::TargetSpec> target =
@@ -248,7 +262,7 @@ int compile(MLIRContext &context) {
                          : kind == Emit::Lib ? mafat::LinkKind::SharedLibrary
                                              : mafat::LinkKind::Executable;
   bool linked = mafat::linkObjects(link, target->triple, {modelPath, descPath},
-                                   outputFile, MAFAT_DRIVER_DIR, error);
+                                   outputFile, driverDir(), error);
   llvm::sys::fs::remove(modelPath);
   llvm::sys::fs::remove(descPath);
   if (!linked) {

@@ -25,7 +25,7 @@ static void printHelp(const char *prog) {
   static char help_flag[] = "--help";
   char *help_argv[3];
   printf("%s MODEL.so [driver flags]: loads MODEL.so (built by\n"
-         "mafat-compile --emit=so), calls its mafat_model() and runs it with\n"
+         "mafat-compile --emit=lib), calls its mafat_model() and runs it with\n"
          "the flags below. A path without '/' is taken relative to the\n"
          "current directory, not searched for.\n"
          "\n",

@@ -34,12 +34,18 @@ def MafatTileAndVectorize : Pass<"mafat-tile-and-vectorize",
                                  "mlir::func::FuncOp"> {
   let summary = "Tile every layer to a register block and vectorize it";
   let description = [{
-    Chooses, per op and per target, a register block whose sizes divide the
-    iteration space (so every tile is static and vectorizes), tiles the
-    parallel dimensions to it, tiles the window reductions to 1, decomposes
-    2-D convolutions and pools to 1-D, vectorizes, hoists the accumulators out
-    of the reduction loops and lowers contractions to outer products (FMAs).
-    Runs on tensors, before bufferization.
+    Chooses, per op and per target, a register block (see
+    `lib/Transforms/RegisterBlock.cpp`), tiles the parallel dimensions to it
+    fusing the accumulator's fill, and fuses an elementwise epilogue (bias,
+    activation, batch-norm) into its conv/pool/matmul's tile loop. Window
+    reductions are tiled to 1 and channels to a small step; blocks that do
+    not divide their loop are peeled so every tile has static shapes. 2-D
+    convs and pools are decomposed to 1-D, everything static is vectorized
+    and the accumulators are hoisted out of the reduction loops. On tensors
+    it handles every layer op; run again after bufferization it vectorizes
+    the elementwise copies and fills that `tensor.pad` leaves on buffers.
+    Contractions become outer products (FMAs) later, in
+    `convert-vector-to-llvm`.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"512",

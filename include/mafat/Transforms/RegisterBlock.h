@@ -25,15 +25,16 @@ struct RegisterBlock {
   /// Parallel dims tiled first, fusing the accumulator's fill.
   llvm::SmallVector<int64_t> parallel;
   /// Then reduction dims of the tiled op (window dims to 1, channels small:
-  /// 4 measured faster than 16 on AVX-512, which made LLVM spill).
+  /// 4 measured faster than 16 for 3x3 convs on AVX-512, where 16 made LLVM
+  /// spill; 1x1 convs take 16).
   llvm::SmallVector<int64_t> reduction;
   /// Loop order of the parallel tiling (interchange), empty for identity.
   llvm::SmallVector<int64_t> interchange;
 };
 
 /// Largest divisor of `n` that is <= `cap`, preferring multiples of
-/// `multiple` when one exists. Sizes that divide keep every tile static,
-/// which vectorization requires.
+/// `multiple` when one exists. Sizes that divide keep every tile identical;
+/// where none is good the pass peels the remainder instead.
 int64_t chooseDivisor(int64_t n, int64_t cap, int64_t multiple = 1);
 
 /// The register block for `op`, or nullopt if mafat does not register-block
