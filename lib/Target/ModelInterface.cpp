@@ -66,8 +66,8 @@ static std::string defaultLayout(size_t rank) {
 }
 
 static FailureOr<TensorInfo> readTensor(func::FuncOp func, Type type,
-                                        ArrayAttr names, unsigned index,
-                                        StringRef kind) {
+                                        ArrayAttr names, ArrayAttr layouts,
+                                        unsigned index, StringRef kind) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape() ||
       !tensor.getElementType().isF32())
@@ -76,6 +76,10 @@ static FailureOr<TensorInfo> readTensor(func::FuncOp func, Type type,
   TensorInfo info;
   info.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   info.layout = defaultLayout(info.shape.size());
+  // Importers that keep a model's own interface layout (ONNX: NCHW) say so.
+  if (layouts && index < layouts.size())
+    if (auto s = dyn_cast<StringAttr>(layouts[index]))
+      info.layout = s.getValue().str();
   if (names && index < names.size())
     if (auto s = dyn_cast<StringAttr>(names[index]))
       info.name = s.getValue().str();
@@ -90,14 +94,16 @@ FailureOr<ModelInterface> readInterface(func::FuncOp entry) {
   model.name = toCIdentifier(model.entry);
   auto inNames = entry->getAttrOfType<ArrayAttr>("mafat.input_names");
   auto outNames = entry->getAttrOfType<ArrayAttr>("mafat.output_names");
+  auto inLayouts = entry->getAttrOfType<ArrayAttr>("mafat.input_layouts");
+  auto outLayouts = entry->getAttrOfType<ArrayAttr>("mafat.output_layouts");
   for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes())) {
-    FailureOr<TensorInfo> t = readTensor(entry, type, inNames, i, "input");
+    FailureOr<TensorInfo> t = readTensor(entry, type, inNames, inLayouts, i, "input");
     if (failed(t))
       return failure();
     model.inputs.push_back(*t);
   }
   for (auto [i, type] : llvm::enumerate(entry.getResultTypes())) {
-    FailureOr<TensorInfo> t = readTensor(entry, type, outNames, i, "output");
+    FailureOr<TensorInfo> t = readTensor(entry, type, outNames, outLayouts, i, "output");
     if (failed(t))
       return failure();
     model.outputs.push_back(*t);

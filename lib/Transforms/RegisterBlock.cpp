@@ -78,9 +78,19 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
     int64_t fVectors = target.registers >= 32 ? 4 : 2;
     auto [tw, tf] = widthChannelBlock(r[2], r[3], fVectors, target);
     bool pointwise = r[4] == 1 && r[5] == 1;
+    int64_t tc = chooseDivisor(r[6], pointwise ? 16 : 4);
     b.parallel = {1, 1, tw, tf, 0, 0, 0};
-    b.reduction = {0, 0, 0, 0, 1, 1, chooseDivisor(r[6], pointwise ? 16 : 4)};
+    b.reduction = {0, 0, 0, 0, 1, 1, tc};
     b.interchange = {0, 3, 1, 2, 4, 5, 6};
+    int64_t sliceBytes = r[4] * r[5] * tf * 4;
+    if (sliceBytes * r[6] > kFilterCacheBytes) {
+      int64_t cBlock = chooseDivisor(
+          r[6], std::max<int64_t>(tc, kFilterCacheBytes / sliceBytes), tc);
+      if (cBlock % tc == 0 && cBlock < r[6]) {
+        b.cacheParallel = {1, 0, 0, tf, 0, 0, 0};
+        b.cacheReduction = {0, 0, 0, 0, 0, 0, cBlock};
+      }
+    }
     return b;
   }
   // Loops (n, oh, ow, c, kh, kw): no reuse across channels, so the channel

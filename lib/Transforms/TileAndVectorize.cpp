@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Transforms/FilterPacking.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/Transforms/RegisterBlock.h"
 
@@ -52,6 +53,44 @@ bool isTilingNoop(linalg::LinalgOp op, ArrayRef<int64_t> sizes) {
   return true;
 }
 
+/// Tiles `op` (no fusion) and replaces it; returns the tiled op, or `op`
+/// itself when the sizes leave nothing to tile.
+FailureOr<Operation *> tileLoops(RewriterBase &rewriter, Operation *op,
+                                 ArrayRef<int64_t> sizes,
+                                 ArrayRef<int64_t> interchange = {}) {
+  auto linalgOp = cast<linalg::LinalgOp>(op);
+  if (llvm::all_of(sizes, [](int64_t s) { return s == 0; }) ||
+      isTilingNoop(linalgOp, sizes))
+    return op;
+  scf::SCFTilingOptions options;
+  options.setTileSizes(asIndexAttrs(op->getContext(), sizes));
+  if (!interchange.empty())
+    options.setInterchange(interchange);
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> result =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
+  if (failed(result))
+    return op->emitError("mafat: failed to tile to the register block");
+  rewriter.replaceOp(op, result->replacements);
+  return result->tiledOps.back();
+}
+
+/// Tiles an op whose outermost (cache or register) parallel tiling is done:
+/// the cache-level channel blocks if any, then the register block, then the
+/// window and channel reductions.
+LogicalResult tileInside(RewriterBase &rewriter, Operation *op,
+                         const mafat::RegisterBlock &block) {
+  FailureOr<Operation *> tiled = op;
+  if (!block.cacheReduction.empty()) {
+    tiled = tileLoops(rewriter, *tiled, block.cacheReduction);
+    if (succeeded(tiled))
+      tiled = tileLoops(rewriter, *tiled, block.parallel, block.interchange);
+  }
+  if (succeeded(tiled))
+    tiled = tileLoops(rewriter, *tiled, block.reduction);
+  return failure(failed(tiled));
+}
+
 /// Tiles `op` to its register block: parallel dims first, fusing the fill
 /// that initialises its accumulator, then the reduction dims of the tiled op.
 LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
@@ -72,9 +111,12 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
     rewriter.eraseOp(op);
     return success();
   }
-  if (!isTilingNoop(op, block.parallel)) {
+  // With cache blocking, the fill is fused at the outer (filter) level.
+  ArrayRef<int64_t> outer =
+      block.cacheParallel.empty() ? block.parallel : block.cacheParallel;
+  if (!isTilingNoop(op, outer)) {
     scf::SCFTilingOptions tiling;
-    tiling.setTileSizes(asIndexAttrs(ctx, block.parallel));
+    tiling.setTileSizes(asIndexAttrs(ctx, outer));
     if (!block.interchange.empty())
       tiling.setInterchange(block.interchange);
     scf::SCFTileAndFuseOptions options;
@@ -100,20 +142,7 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
         rewriter.replaceAllUsesWith(res, repl);
     tiled = result->tiledAndFusedOps.front();
   }
-  if (llvm::all_of(block.reduction, [](int64_t s) { return s == 0; }))
-    return success();
-  auto tiledLinalg = cast<linalg::LinalgOp>(tiled);
-  if (isTilingNoop(tiledLinalg, block.reduction))
-    return success();
-  scf::SCFTilingOptions reduction;
-  reduction.setTileSizes(asIndexAttrs(ctx, block.reduction));
-  rewriter.setInsertionPoint(tiled);
-  FailureOr<scf::SCFTilingResult> result = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(tiled), reduction);
-  if (failed(result))
-    return tiled->emitError("mafat: failed to tile the reduction loops");
-  rewriter.replaceOp(tiled, result->replacements);
-  return success();
+  return tileInside(rewriter, tiled, block);
 }
 
 /// Ops whose register block is a tile of an NHWC (or MxN) output.
@@ -151,13 +180,15 @@ linalg::LinalgOp epilogueProducer(linalg::GenericOp generic) {
 /// output element still sees the same operations in the same order.
 LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
                            linalg::LinalgOp producer,
-                           const mafat::RegisterBlock &block) {
+                           const mafat::RegisterBlock &block,
+                           const mafat::VectorTarget &target) {
   MLIRContext *ctx = generic->getContext();
   // The producer's parallel loops are its output dims, in order, and the
   // epilogue's loops are the same dims (identity maps).
   unsigned rank = generic.getNumLoops();
-  SmallVector<int64_t> sizes(block.parallel.begin(),
-                             block.parallel.begin() + rank);
+  ArrayRef<int64_t> outer =
+      block.cacheParallel.empty() ? block.parallel : block.cacheParallel;
+  SmallVector<int64_t> sizes(outer.begin(), outer.begin() + rank);
   scf::SCFTilingOptions tiling;
   tiling.setTileSizes(asIndexAttrs(ctx, sizes));
   if (!block.interchange.empty()) {
@@ -187,21 +218,19 @@ LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
   for (OpResult res : generic->getResults())
     if (Value repl = result->replacements.lookup(res))
       rewriter.replaceAllUsesWith(res, repl);
-  // Now the fused producer tile: tile its reductions inside.
-  for (Operation *op : result->tiledAndFusedOps) {
-    if (!isBlockedProducer(op))
-      continue;
-    if (llvm::all_of(block.reduction, [](int64_t s) { return s == 0; }))
-      break;
-    scf::SCFTilingOptions reduction;
-    reduction.setTileSizes(asIndexAttrs(ctx, block.reduction));
-    rewriter.setInsertionPoint(op);
-    FailureOr<scf::SCFTilingResult> tiled =
-        scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), reduction);
-    if (failed(tiled))
-      return op->emitError("mafat: failed to tile the reduction loops");
-    rewriter.replaceOp(op, tiled->replacements);
-    break;
+  // Now the fused producer tile: tile what is left inside.
+  for (Operation *op : result->tiledAndFusedOps)
+    if (isBlockedProducer(op))
+      if (failed(tileInside(rewriter, op, block)))
+        return failure();
+  // At the cache level the epilogue tile is a whole filter block: give it
+  // its own register block.
+  if (!block.cacheParallel.empty()) {
+    auto tiledEpilogue =
+        cast<linalg::LinalgOp>(result->tiledAndFusedOps.front());
+    if (std::optional<mafat::RegisterBlock> own =
+            mafat::chooseRegisterBlock(tiledEpilogue, target))
+      return tileToRegisterBlock(rewriter, tiledEpilogue, *own);
   }
   return success();
 }
@@ -278,7 +307,7 @@ struct MafatTileAndVectorizePass
           mafat::chooseRegisterBlock(producer, target);
       if (!block)
         continue;
-      if (failed(fuseEpilogue(rewriter, generic, producer, *block)))
+      if (failed(fuseEpilogue(rewriter, generic, producer, *block, target)))
         return signalPassFailure();
       fused.insert(generic);
       fused.insert(producer);
@@ -293,6 +322,9 @@ struct MafatTileAndVectorizePass
       if (failed(tileToRegisterBlock(rewriter, op, *block)))
         return signalPassFailure();
     }
+
+    // Filter blocks of wide convs become contiguous (FilterPacking.h).
+    mafat::packConvFilterSlices(func, rewriter);
 
     // 2. Blocks that do not divide their loop leave one partial tile: peel
     // it into its own loop so that both bodies have static shapes and

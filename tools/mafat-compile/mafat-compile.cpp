@@ -1,6 +1,6 @@
 //===- mafat-compile.cpp - A model in, a native binary out ----------------===//
 //
-//   mafat-compile MODEL.mlir -o OUT [--emit=mlir|llvm|obj|lib|exe]
+//   mafat-compile MODEL.{mlir,cfg,onnx} -o OUT [--emit=mlir|llvm|obj|lib|exe]
 //       [--target=TRIPLE] [--mcpu=NAME] [--entry=NAME] [-O0..-O3]
 //
 // One process from MLIR to an object (LLVM's TargetMachine); the final link
@@ -32,11 +32,16 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+extern char **environ;
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -45,7 +50,8 @@ namespace {
 enum class Emit { Mlir, Llvm, Obj, Lib, Exe };
 
 cl::OptionCategory category("mafat-compile options");
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<model.mlir | model.cfg | model.onnx>"),
                                cl::Required, cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                 cl::value_desc("OUT"), cl::Required,
@@ -76,6 +82,22 @@ cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"),
                            cl::Prefix, cl::init(3), cl::cat(category));
 cl::opt<std::string> headerFile(
     "header", cl::desc("Where to write the C header (default: OUT with .h)"),
+    cl::cat(category));
+cl::opt<std::string> weightsFile(
+    "weights", cl::desc("Darknet .weights file for a .cfg model (default: "
+                        "seeded pseudo-random weights)"),
+    cl::cat(category));
+cl::opt<std::string> inputSize(
+    "input-size", cl::desc("HxW input size for a .cfg model (default: the "
+                           "cfg's [net] size)"),
+    cl::cat(category));
+cl::opt<std::string> layerRange(
+    "layers", cl::desc("FIRST-LAST: compile only this prefix of a .cfg "
+                       "model"),
+    cl::cat(category));
+cl::opt<std::string> onnxLayout(
+    "layout", cl::desc("Interface layout of an .onnx model: nchw (as the "
+                       "model declares it, default) or nhwc"),
     cl::cat(category));
 cl::opt<bool> stats("print-stats",
                     cl::desc("Print workspace, naive, weight and stack "
@@ -148,6 +170,56 @@ std::string driverDir() {
   return MAFAT_DRIVER_DIR;
 }
 
+/// A .cfg (Darknet) or .onnx model goes through mafat-import (python/) into
+/// a temporary .mlir file; `path` then names it. MLIR input is left alone.
+bool importModel(std::string &path, std::string &tempFile) {
+  StringRef ext = llvm::sys::path::extension(inputFile);
+  std::string kind = ext == ".cfg" ? "darknet" : ext == ".onnx" ? "onnx" : "";
+  path = inputFile;
+  if (kind.empty())
+    return true;
+  llvm::SmallString<128> tmp;
+  int fd;
+  if (llvm::sys::fs::createTemporaryFile("mafat-import", "mlir", fd, tmp)) {
+    llvm::errs() << "error: cannot create a temporary file\n";
+    return false;
+  }
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  tempFile = tmp.str().str();
+  llvm::sys::RemoveFileOnSignal(tempFile);
+  std::vector<std::string> args{MAFAT_PYTHON, "-m", "mafat.import_cli", kind,
+                                inputFile};
+  auto add = [&](StringRef flag, const std::string &value) {
+    if (!value.empty()) {
+      args.push_back(flag.str());
+      args.push_back(value);
+    }
+  };
+  add("--weights", weightsFile);
+  add("--input-size", inputSize);
+  add("--layers", layerRange);
+  add("--layout", onnxLayout);
+  args.push_back("-o");
+  args.push_back(tempFile);
+  llvm::SmallVector<StringRef> argv(args.begin(), args.end());
+  std::string pythonPath = "PYTHONPATH=" MAFAT_PYTHON_DIR;
+  std::vector<StringRef> env{pythonPath};
+  for (char **e = environ; *e; ++e)
+    if (!StringRef(*e).starts_with("PYTHONPATH="))
+      env.push_back(*e);
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(MAFAT_PYTHON, argv, env, {}, 0, 0,
+                                     &message);
+  if (rc != 0) {
+    // mafat-import printed its own diagnostic.
+    if (!message.empty())
+      llvm::errs() << "error: cannot run mafat-import: " << message << "\n";
+    return false;
+  }
+  path = tempFile;
+  return true;
+}
+
 int compile(MLIRContext &context) {
   std::string error;
   std::unique_ptr<mafat::TargetSpec> target =
@@ -159,10 +231,18 @@ int compile(MLIRContext &context) {
   Emit kind = emit.getNumOccurrences() ? emit.getValue()
                                        : emitFromExtension(outputFile);
 
+  std::string sourcePath, importedFile;
+  bool imported = importModel(sourcePath, importedFile);
+  llvm::scope_exit cleanup([&] {
+    if (!importedFile.empty())
+      llvm::sys::fs::remove(importedFile);
+  });
+  if (!imported)
+    return 1;
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
+      parseSourceFile<ModuleOp>(sourcePath, sourceMgr, &context);
   if (!module)
     return 1;
 

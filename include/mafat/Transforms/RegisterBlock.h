@@ -30,7 +30,17 @@ struct RegisterBlock {
   llvm::SmallVector<int64_t> reduction;
   /// Loop order of the parallel tiling (interchange), empty for identity.
   llvm::SmallVector<int64_t> interchange;
+  /// Cache blocking for convs whose filter slice would not stay in cache
+  /// (deep layers: 3x3x1024 x 64 filters is 2.4 MB): first tile the
+  /// parallel dims to `cacheParallel` (filters only), then the channels to
+  /// `cacheReduction`, and register-block inside. Empty when not needed.
+  llvm::SmallVector<int64_t> cacheParallel;
+  llvm::SmallVector<int64_t> cacheReduction;
 };
+
+/// Bytes of filter one cache block may hold (L2-resident with room for the
+/// input and output tiles).
+constexpr int64_t kFilterCacheBytes = 256 * 1024;
 
 /// Largest divisor of `n` that is <= `cap`, preferring multiples of
 /// `multiple` when one exists. Sizes that divide keep every tile identical;
