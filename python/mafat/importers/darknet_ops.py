@@ -295,25 +295,43 @@ class DarknetEmitter(MlirEmitter):
             y = self._transpose(y, arg, i) if kind == "transpose" else self._reshape(y, arg, i)
         return y
 
-    def upsample(self, x: Value, stride: int, scale: float = 1.0, layer: Optional[int] = None) -> Value:
+    def upsample(self, x: Value, stride: int, scale: float = 1.0, layer: Optional[int] = None,
+                 method: str = "broadcast") -> Value:
         """Nearest upsampling by an integer factor: out[n, y, x, c] = scale * in[n, y/s, x/s, c].
 
-        One gather-free all-parallel generic; the input map divides the
-        spatial indices with ``floordiv``.
+        Gather-free. ``method="broadcast"`` (the default) writes a rank-6
+        ``(1, h, s, w, s, c)`` all-parallel generic whose input map
+        ``(d0, d1, d3, d5)`` is a plain broadcast, then
+        ``tensor.collapse_shape`` merges (h, s) and (w, s).
+        ``method="floordiv"`` is one rank-4 generic whose input map is
+        ``(d0, d1 floordiv s, d2 floordiv s, d3)``; mafat's tiler currently
+        miscompiles that map when the width tile is not a multiple of s
+        (e.g. 7 -> 14), so it is not the default.
         """
         i = self._begin_layer(layer)
         n, h, w, c = x.shape
         s = int(stride)
         out = (n, h * s, w * s, c)
-        in_map = self._map_alias(f"up{s}", _affine(4, ["d0", f"d1 floordiv {s}", f"d2 floordiv {s}", "d3"]))
-        out_map = self._map_alias("id4", _affine(4, ["d0", "d1", "d2", "d3"]))
 
         def body(r, a, _out):
             if scale == 1.0:
                 return a[0]
             return r.op(f"arith.mulf {a[0]}, {r.const(scale)} : f32")
 
-        return self._generic_maps([(x, in_map)], out, body, i, "upsample", out_map=out_map)
+        if method == "floordiv":
+            in_map = self._map_alias(f"up{s}", _affine(4, ["d0", f"d1 floordiv {s}", f"d2 floordiv {s}", "d3"]))
+            out_map = self._map_alias("id4", _affine(4, ["d0", "d1", "d2", "d3"]))
+            return self._generic_maps([(x, in_map)], out, body, i, "upsample", out_map=out_map)
+        if method != "broadcast":
+            raise ValueError(f"unknown upsample method {method!r}")
+        in_map = self._map_alias("bcast6", _affine(6, ["d0", "d1", "d3", "d5"]))
+        out_map = self._map_alias("id6", _affine(6, [f"d{j}" for j in range(6)]))
+        y = self._generic_maps([(x, in_map)], (n, h, s, w, s, c), body, i, "upsample", out_map=out_map)
+        res = self._fresh(f"L{i}_upsampled")
+        self._emit(
+            f"{res} = tensor.collapse_shape {y.name} [[0], [1, 2], [3, 4], [5]] : {y.type} into {_tensor_type(out)}"
+        )
+        return Value(res, out)
 
     def to_nhwc_vector(self, x: Value, layer: Optional[int] = None) -> Value:
         """``(1, N)`` -> ``(1, 1, 1, N)`` (tensor.expand_shape, no data movement)."""
@@ -330,24 +348,35 @@ class DarknetEmitter(MlirEmitter):
 
     # ---------------------------------------------------------- softmax
 
+    def _reduce_all(self, x: Value, op: str, layer: int, kind: str) -> Value:
+        """Max or sum of every element of ``x`` -> ``tensor<1xf32>``.
+
+        Written as a pooling op over a ``(1, N, 1, 1)`` view of x with an
+        N x 1 window, not as a reduction ``linalg.generic``: mafat's codegen
+        does not lower the ``vector.multi_reduction`` a vectorized reduction
+        generic becomes (LLVM translation fails on an unrealized cast).
+        """
+        total = int(np.prod(x.shape))
+        col = self._reshape(x, (1, total, 1, 1), layer)
+        y = self._pool(col, op, (total, 1), 1, 0, "0.0", "0xFF800000" if op.endswith("max") else "0.0",
+                       layer, kind)
+        return self._reshape(y, (1,), layer)
+
     def softmax(self, x: Value, temperature: float = 1.0, layer: Optional[int] = None) -> Value:
         """Darknet's softmax over every element of ``x`` (``[softmax] groups=1``).
 
         Like Darknet's ``softmax()``: ``e = exp(x/T - max/T)``, then
-        ``e / sum(e)``. Two reduction generics into ``tensor<1xf32>``
-        accumulators and two elementwise generics.
+        ``e / sum(e)``. The max and the sum are pooling ops over a column
+        view (see :meth:`_reduce_all`); the rest are elementwise generics
+        that read the scalar through a ``(d0, ..) -> (d0)`` broadcast map.
         """
         i = self._begin_layer(layer)
         rank = len(x.shape)
         ident = self._map_alias(f"id{rank}", _affine(rank, [f"d{j}" for j in range(rank)]))
         first = self._map_alias(f"first{rank}", _affine(rank, ["d0"]))
-        red_iters = ["parallel"] + ["reduction"] * (rank - 1)
         t = float(temperature)
 
-        mx_acc = self._filled((1,), "0xFF800000", i, f"L{i}_max_acc")
-        mx = self._generic_maps(
-            [(x, ident)], x.shape, lambda r, a, o: r.op(f"arith.maximumf {a[0]}, {o} : f32"),
-            i, "max", iterators=red_iters, init=mx_acc, out_map=first)
+        mx = self._reduce_all(x, "pooling_nhwc_max", i, "max")
 
         def exp_body(r, a, _o):
             if t == 1.0:
@@ -359,10 +388,7 @@ class DarknetEmitter(MlirEmitter):
             return r.op(f"math.exp {d} : f32")
 
         e = self._generic_maps([(x, ident), (mx, first)], x.shape, exp_body, i, "exp", out_map=ident)
-        sum_acc = self._filled((1,), "0.0", i, f"L{i}_sum_acc")
-        sm = self._generic_maps(
-            [(e, ident)], x.shape, lambda r, a, o: r.op(f"arith.addf {o}, {a[0]} : f32"),
-            i, "sum", iterators=red_iters, init=sum_acc, out_map=first)
+        sm = self._reduce_all(e, "pooling_nhwc_sum", i, "sum")
         return self._generic_maps(
             [(e, ident), (sm, first)], x.shape, lambda r, a, o: r.op(f"arith.divf {a[0]}, {a[1]} : f32"),
             i, "softmax", out_map=ident)
