@@ -91,6 +91,37 @@ LogicalResult tileInside(RewriterBase &rewriter, Operation *op,
   return failure(failed(tiled));
 }
 
+/// Tiles `consumer` with `sizes` (loop order `interchange`), fusing the
+/// producers `fuse` accepts into the tile loop, and replaces its uses.
+FailureOr<scf::SCFTileAndFuseResult>
+tileAndFuse(RewriterBase &rewriter, Operation *consumer,
+            ArrayRef<int64_t> sizes, ArrayRef<int64_t> interchange,
+            llvm::function_ref<bool(Operation *)> fuse) {
+  scf::SCFTilingOptions tiling;
+  tiling.setTileSizes(asIndexAttrs(consumer->getContext(), sizes));
+  if (!interchange.empty())
+    tiling.setInterchange(interchange);
+  scf::SCFTileAndFuseOptions options;
+  options.setTilingOptions(tiling);
+  options.setFusionControlFn(
+      [fuse](tensor::ExtractSliceOp, OpResult producer, bool)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (fuse(producer.getOwner()))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  rewriter.setInsertionPoint(consumer);
+  FailureOr<scf::SCFTileAndFuseResult> result =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(consumer), options);
+  if (failed(result))
+    return consumer->emitError("mafat: failed to tile to the register block");
+  for (OpResult res : consumer->getResults())
+    if (Value repl = result->replacements.lookup(res))
+      rewriter.replaceAllUsesWith(res, repl);
+  return result;
+}
+
 /// Tiles `op` to its register block: parallel dims first, fusing the fill
 /// that initialises its accumulator, then the reduction dims of the tiled op.
 LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
@@ -115,31 +146,16 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
   ArrayRef<int64_t> outer =
       block.cacheParallel.empty() ? block.parallel : block.cacheParallel;
   if (!isTilingNoop(op, outer)) {
-    scf::SCFTilingOptions tiling;
-    tiling.setTileSizes(asIndexAttrs(ctx, outer));
-    if (!block.interchange.empty())
-      tiling.setInterchange(block.interchange);
-    scf::SCFTileAndFuseOptions options;
-    options.setTilingOptions(tiling);
     // Fuse only the accumulator's fill: fusing pads or earlier layers here
     // would recompute them per register block (that is fuse-tile's job, at
     // cache-sized tiles).
-    options.setFusionControlFn(
-        [](tensor::ExtractSliceOp, OpResult producer, bool isDestination)
-            -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-          if (isDestination && isa<linalg::FillOp>(producer.getOwner()))
-            return scf::SCFTileAndFuseOptions::ControlFnResult{};
-          return std::nullopt;
-        });
-    rewriter.setInsertionPoint(op);
     FailureOr<scf::SCFTileAndFuseResult> result =
-        scf::tileConsumerAndFuseProducersUsingSCF(
-            rewriter, cast<TilingInterface>(op.getOperation()), options);
+        tileAndFuse(rewriter, op, outer, block.interchange,
+                    [](Operation *producer) {
+                      return isa<linalg::FillOp>(producer);
+                    });
     if (failed(result))
-      return op->emitError("mafat: failed to tile to the register block");
-    for (OpResult res : op->getResults())
-      if (Value repl = result->replacements.lookup(res))
-        rewriter.replaceAllUsesWith(res, repl);
+      return failure();
     tiled = result->tiledAndFusedOps.front();
   }
   return tileInside(rewriter, tiled, block);
@@ -182,42 +198,24 @@ LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
                            linalg::LinalgOp producer,
                            const mafat::RegisterBlock &block,
                            const mafat::VectorTarget &target) {
-  MLIRContext *ctx = generic->getContext();
   // The producer's parallel loops are its output dims, in order, and the
   // epilogue's loops are the same dims (identity maps).
   unsigned rank = generic.getNumLoops();
   ArrayRef<int64_t> outer =
       block.cacheParallel.empty() ? block.parallel : block.cacheParallel;
   SmallVector<int64_t> sizes(outer.begin(), outer.begin() + rank);
-  scf::SCFTilingOptions tiling;
-  tiling.setTileSizes(asIndexAttrs(ctx, sizes));
-  if (!block.interchange.empty()) {
-    SmallVector<int64_t> order(block.interchange.begin(),
-                               block.interchange.begin() + rank);
-    tiling.setInterchange(order);
-  }
-  scf::SCFTileAndFuseOptions options;
-  options.setTilingOptions(tiling);
+  SmallVector<int64_t> order;
+  if (!block.interchange.empty())
+    order.assign(block.interchange.begin(), block.interchange.begin() + rank);
+  // The producer's accumulator fill comes along through the producer's
+  // init slice.
   Operation *producerOp = producer;
-  options.setFusionControlFn(
-      [producerOp](tensor::ExtractSliceOp, OpResult result, bool isDestination)
-          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-        Operation *owner = result.getOwner();
-        // The producer's accumulator fill reaches here through the
-        // producer's init slice, not as the epilogue's destination.
-        if (owner == producerOp || isa<linalg::FillOp>(owner))
-          return scf::SCFTileAndFuseOptions::ControlFnResult{};
-        return std::nullopt;
+  FailureOr<scf::SCFTileAndFuseResult> result = tileAndFuse(
+      rewriter, generic, sizes, order, [producerOp](Operation *op) {
+        return op == producerOp || isa<linalg::FillOp>(op);
       });
-  rewriter.setInsertionPoint(generic);
-  FailureOr<scf::SCFTileAndFuseResult> result =
-      scf::tileConsumerAndFuseProducersUsingSCF(
-          rewriter, cast<TilingInterface>(generic.getOperation()), options);
   if (failed(result))
-    return generic->emitError("mafat: failed to fuse the epilogue");
-  for (OpResult res : generic->getResults())
-    if (Value repl = result->replacements.lookup(res))
-      rewriter.replaceAllUsesWith(res, repl);
+    return failure();
   // Now the fused producer tile: tile what is left inside.
   for (Operation *op : result->tiledAndFusedOps)
     if (isBlockedProducer(op))
