@@ -100,4 +100,19 @@ def MafatPlanMemory : Pass<"mafat-plan-memory", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def MafatPrintLayerGraph : Pass<"mafat-print-layer-graph",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Print the layer graph the planner sees";
+  let description = [{
+    Recognises the layer graph of each function in canonical form
+    (`mafat/Analysis/LayerGraph.h`) and prints it to stdout, one line per
+    node: id, name, kind, operand and output shapes, FLOPs, weight bytes, the
+    window (with the padding folded from `tensor.pad`), upsample factor,
+    reorg mode or concat dimension, and the operands by name with how the
+    node reads each one spatially; then the outputs and a topological order.
+    An op the analysis cannot place is an error at that op. The IR is not
+    changed. For tests and for inspecting what the planner works with.
+  }];
+}
+
 #endif // MAFAT_TRANSFORMS_PASSES
