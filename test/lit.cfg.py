@@ -38,6 +38,13 @@ llvm_config.with_environment(
     "PYTHONPATH", os.path.join(config.mafat_src_root, "python"),
     append_path=True)
 
+# The Darknet cfg files shipped beside the checkout (../shared/models).
+darknet_dir = os.path.normpath(os.path.join(
+    config.mafat_src_root, "..", "shared", "models", "darknet"))
+if os.path.isfile(os.path.join(darknet_dir, "yolov2.cfg")):
+    config.available_features.add("darknet-cfgs")
+config.substitutions.append(("%darknet_cfgs", darknet_dir))
+
 # aarch64 binaries run under qemu-user with Debian's cross libc.
 if shutil.which("qemu-aarch64") and os.path.isdir("/usr/aarch64-linux-gnu"):
     config.available_features.add("qemu-aarch64")

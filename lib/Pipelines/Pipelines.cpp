@@ -76,7 +76,10 @@ void buildBuffersToLLVMPipeline(OpPassManager &pm) {
   // convert-vector-to-scf must run before lower-affine (or affine.apply
   // reaches translation) and fully unrolled (or transfers get a stack
   // temporary per iteration); contractions lower to outer products = FMAs.
+  // Reductions other than contractions (softmax's max and sum) leave
+  // vector.multi_reduction, which convert-vector-to-llvm does not take.
   addPipeline(pm, "convert-linalg-to-loops,"
+                  "func.func(lower-vector-multi-reduction),"
                   "convert-vector-to-scf{full-unroll=true},"
                   "lower-affine,expand-strided-metadata,lower-affine,"
                   "canonicalize,cse,"

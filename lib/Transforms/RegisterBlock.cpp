@@ -115,9 +115,15 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
   bool allParallel = llvm::all_of(op.getIteratorTypesArray(), [](auto it) {
     return it == utils::IteratorType::parallel;
   });
+  // Only projected-permutation maps: tiling a generic whose map divides an
+  // index (nearest upsample: d floordiv 2) slices at `offset floordiv s` but
+  // keeps the floordiv on the local index, which reads the wrong elements.
+  bool permutations = llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) {
+    return m.isProjectedPermutation();
+  });
   if (isa<linalg::GenericOp, linalg::FillOp, linalg::CopyOp, linalg::MapOp>(
           op) &&
-      allParallel) {
+      allParallel && permutations) {
     if (r.empty())
       return std::nullopt;
     b.parallel.assign(r.size(), 1);

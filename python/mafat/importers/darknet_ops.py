@@ -10,14 +10,22 @@ mafat's canonical form (docs/CanonicalForm.md); no gathers, no control flow:
   ``linalg.generic`` bodies of arith/math ops.
 * :meth:`~DarknetEmitter.slice_channels`: ``tensor.extract_slice`` of a
   channel range (grouped convolutions, ``[route] groups=``).
-* :meth:`~DarknetEmitter.upsample`: nearest-neighbour upsampling as one
-  all-parallel ``linalg.generic`` whose input map is
-  ``(d0, d1 floordiv s, d2 floordiv s, d3)``.
+* :meth:`~DarknetEmitter.upsample`: nearest-neighbour upsampling as a
+  broadcasting all-parallel ``linalg.generic`` plus ``tensor.collapse_shape``
+  (or, optionally, one generic with a ``floordiv`` input map).
 * :meth:`~DarknetEmitter.reorg`: Darknet's ``[reorg]`` (see
-  :func:`reorg_plan`) as ``linalg.transpose`` and ``tensor.collapse_shape``
-  / ``tensor.expand_shape`` only.
-* :meth:`~DarknetEmitter.softmax`: Darknet's softmax over the whole tensor,
-  as max and sum reduction generics plus two elementwise generics.
+  :func:`reorg_plan`) as permuting all-parallel generics and
+  ``tensor.collapse_shape`` / ``tensor.expand_shape`` only.
+* :meth:`~DarknetEmitter.softmax`: Darknet's softmax over the whole tensor:
+  the max and the sum as pooling ops over a column view, exp and divide as
+  elementwise generics.
+
+Three forms are avoided on purpose because mafat's codegen currently
+mishandles them (each is noted where it matters): ``linalg.transpose`` of
+tens of thousands of elements (vectorized whole; mafat-compile runs for
+minutes), reduction ``linalg.generic`` (the ``vector.multi_reduction`` it
+becomes is not lowered to LLVM), and ``floordiv`` input maps when the tile
+is not a multiple of the divisor (wrong results).
 * :meth:`~DarknetEmitter.to_nhwc_vector`: ``(1, N)`` -> ``(1, 1, 1, N)`` with
   ``tensor.expand_shape`` (a ``[connected]`` output as a 1x1xN map).
 * :meth:`~DarknetEmitter.write`: streams the module to a file, so a
@@ -30,7 +38,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..mlir_emitter import MlirEmitter, Value, _tensor_type, format_f32, normalize_act
+from ..mlir_emitter import MlirEmitter, Value, _tensor_type, normalize_act
 
 __all__ = ["DarknetEmitter", "EXTENDED_ACTS", "reorg_plan", "apply_plan"]
 
@@ -247,7 +255,7 @@ class DarknetEmitter(MlirEmitter):
         res = self._fresh(f"L{i}_slice")
         self._emit(
             f"{res} = tensor.extract_slice {x.name}[0, 0, 0, {start}] [{n}, {h}, {w}, {size}] [1, 1, 1, 1] "
-            f": {x.type} to {_tensor_type(out)}"
+            f": {x.type} to {_tensor_type(out)} " + self._loc(i, "slice")
         )
         return Value(res, out)
 
@@ -261,27 +269,37 @@ class DarknetEmitter(MlirEmitter):
         if len(x.shape) != 1 and len(shape) == 1:
             res = self._fresh(f"L{layer}_flat")
             grp = "[[" + ", ".join(str(d) for d in range(len(x.shape))) + "]]"
-            self._emit(f"{res} = tensor.collapse_shape {x.name} {grp} : {x.type} into {_tensor_type(shape)}")
+            self._emit(f"{res} = tensor.collapse_shape {x.name} {grp} : {x.type} into {_tensor_type(shape)} "
+                       + self._loc(layer, "reshape"))
             return Value(res, shape)
         if len(x.shape) == 1:
             res = self._fresh(f"L{layer}_view")
             grp = "[[" + ", ".join(str(d) for d in range(len(shape))) + "]]"
             self._emit(
                 f"{res} = tensor.expand_shape {x.name} {grp} output_shape [{', '.join(map(str, shape))}] "
-                f": {x.type} into {_tensor_type(shape)}"
+                f": {x.type} into {_tensor_type(shape)} " + self._loc(layer, "reshape")
             )
             return Value(res, shape)
         return self._reshape(self._reshape(x, (int(np.prod(x.shape)),), layer), shape, layer)
 
     def _transpose(self, x: Value, perm: Sequence[int], layer: int) -> Value:
+        """out = transpose(x, perm), i.e. out[i0, ..] = x[.., i_k at position perm[k], ..].
+
+        Written as an all-parallel ``linalg.generic`` whose input map is the
+        inverse permutation, not as ``linalg.transpose``: mafat register-
+        blocks all-parallel generics, while a ``linalg.transpose`` is
+        vectorized whole, which for a 26x26x64 reorg (43264 elements)
+        made mafat-compile run for over ten minutes.
+        """
+        rank = len(perm)
         out = tuple(x.shape[p] for p in perm)
-        init = self._empty(out, f"L{layer}_transpose_init")
-        res = self._fresh(f"L{layer}_transpose")
-        self._emit(
-            f"{res} = linalg.transpose ins({x.name} : {x.type}) outs({init.name} : {init.type}) "
-            f"permutation = [{', '.join(map(str, perm))}] " + self._loc(layer, "transpose")
-        )
-        return Value(res, out)
+        # out dim k iterates x dim perm[k]: x index j is the loop dim k with perm[k] == j.
+        inv = [0] * rank
+        for k, p in enumerate(perm):
+            inv[p] = k
+        in_map = _affine(rank, [f"d{inv[j]}" for j in range(rank)])
+        out_map = _affine(rank, [f"d{j}" for j in range(rank)])
+        return self._generic_maps([(x, in_map)], out, lambda r, a, o: a[0], layer, "transpose", out_map=out_map)
 
     def reorg(self, x: Value, stride: int, layer: Optional[int] = None) -> Value:
         """Darknet ``[reorg]`` (element order of ``reorg_cpu(..., forward=0)``, see :func:`reorg_plan`)."""
@@ -329,7 +347,8 @@ class DarknetEmitter(MlirEmitter):
         y = self._generic_maps([(x, in_map)], (n, h, s, w, s, c), body, i, "upsample", out_map=out_map)
         res = self._fresh(f"L{i}_upsampled")
         self._emit(
-            f"{res} = tensor.collapse_shape {y.name} [[0], [1, 2], [3, 4], [5]] : {y.type} into {_tensor_type(out)}"
+            f"{res} = tensor.collapse_shape {y.name} [[0], [1, 2], [3, 4], [5]] : {y.type} into {_tensor_type(out)} "
+            + self._loc(i, "reshape")
         )
         return Value(res, out)
 
@@ -342,7 +361,7 @@ class DarknetEmitter(MlirEmitter):
         res = self._fresh(f"L{i}_nhwc")
         self._emit(
             f"{res} = tensor.expand_shape {x.name} [[0, 1, 2], [3]] output_shape [1, 1, 1, {x.shape[1]}] "
-            f": {x.type} into {_tensor_type(out)}"
+            f": {x.type} into {_tensor_type(out)} " + self._loc(i, "reshape")
         )
         return Value(res, out)
 

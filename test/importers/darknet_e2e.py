@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""End-to-end test of the Darknet importer on one cfg: import, compile, run, compare with PyTorch.
+
+Usage::
+
+    darknet_e2e.py --bin DIR --cfg NAME --size HxW [--layers A-B] --workdir DIR
+                   [--target aarch64-linux-gnu] [--tol 1e-4] [--seed 0]
+
+Steps (each check prints one ``PASS:``/``FAIL:`` line):
+
+1. Find the cfg: NAME is a path, or a file name in ``<repo>/../shared/models/darknet``
+   (``.cfg`` optional). If that directory does not exist the test prints
+   ``SKIP:`` and exits 0.
+2. Write seeded random weights in Darknet's ``.weights`` format
+   (``mafat.importers.darknet.random_weights`` + ``write_weights``) and a
+   seeded uniform [0, 1) NHWC input image.
+3. Import with the CLI (``python -m mafat.import_cli darknet ... --weights``).
+4. PyTorch reference (:mod:`mafat.importers.darknet_reference`, which reads
+   the same cfg and .weights on its own) and a sanity check: every output
+   finite with std in [1e-2, 1e2] (for a softmax output: its logits' std,
+   and no class above 0.99), so the relative check means something.
+5. ``mafat-compile`` to a shared library, ``mafat-run`` it, and require
+   ``max|out - ref| <= tol * max|ref|`` for every output.
+6. With ``--target aarch64-linux-gnu``: also compile an executable for
+   aarch64, run it under ``qemu-aarch64 -L /usr/aarch64-linux-gnu`` and
+   require ``max|aarch64 - x86| <= 1e-5 * max|x86|``.
+
+Times of each step are printed as ``TIME:`` lines. Exits 0 if every check
+passed, 1 otherwise, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from typing import List, Optional, Sequence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+PY_DIR = os.path.join(REPO, "python")
+if PY_DIR not in sys.path:
+    sys.path.insert(0, PY_DIR)
+
+import numpy as np  # noqa: E402
+
+from mafat.importers.darknet import (  # noqa: E402
+    load_network, parse_input_size, parse_layer_range, random_weights, write_weights)
+from mafat.reference import compare  # noqa: E402
+
+CFG_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "models", "darknet"))
+STD_RANGE = (1e-2, 1e2)
+CROSS_TARGET_TOL = 1e-5
+QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
+
+
+class Fatal(Exception):
+    pass
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.failures: List[str] = []
+        self.count = 0
+
+    def check(self, ok: bool, what: str, detail: str = "") -> bool:
+        self.count += 1
+        line = f"{'PASS' if ok else 'FAIL'}: {what}" + (f": {detail}" if detail else "")
+        print(line, flush=True)
+        if not ok:
+            self.failures.append(line)
+        return ok
+
+
+def run(cmd: Sequence[str], what: str, timeout: float, env=None) -> subprocess.CompletedProcess:
+    print(f"RUN: {' '.join(shlex.quote(c) for c in cmd)}", flush=True)
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except FileNotFoundError as e:
+        raise Fatal(f"{what}: cannot execute: {e}") from None
+    except subprocess.TimeoutExpired:
+        raise Fatal(f"{what}: timed out after {timeout:.0f} s") from None
+    print(f"TIME: {what}: {time.time() - t0:.2f} s", flush=True)
+    if p.returncode != 0:
+        raise Fatal(f"{what}: exit status {p.returncode}\n--- stderr ---\n{(p.stderr or '').strip()[-4000:]}")
+    return p
+
+
+def find_cfg(name: str) -> Optional[str]:
+    if os.sep in name:
+        return name if os.path.isfile(name) else None
+    for cand in (name, name + ".cfg"):
+        path = os.path.join(CFG_DIR, cand)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True, help="directory with mafat-compile and mafat-run")
+    ap.add_argument("--cfg", required=True, help="cfg path, or a name in ../shared/models/darknet")
+    ap.add_argument("--size", required=True, metavar="HxW", help="input size passed as --input-size")
+    ap.add_argument("--layers", default=None, metavar="A-B", help="import only layers A..B")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--target", default="x86_64-linux-gnu", choices=("x86_64-linux-gnu", "aarch64-linux-gnu"))
+    ap.add_argument("--tol", type=float, default=1e-4, help="max|out-ref| <= tol * max|ref| (default 1e-4)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=900.0, help="per-command timeout in seconds")
+    ap.add_argument("--qemu", default=os.environ.get("MAFAT_QEMU_AARCH64", QEMU))
+    args = ap.parse_args(argv)
+
+    cfg = find_cfg(args.cfg)
+    if cfg is None:
+        if not os.path.isdir(CFG_DIR) and os.sep not in args.cfg:
+            print(f"SKIP: {CFG_DIR} does not exist (the shared Darknet cfg files are not installed)")
+            return 0
+        ap.error(f"cannot find cfg {args.cfg!r} (looked in {CFG_DIR})")
+    size = parse_input_size(args.size)
+    args.bin = os.path.abspath(args.bin)
+    os.makedirs(args.workdir, exist_ok=True)
+    wd = os.path.abspath(args.workdir)
+    ck = Checker()
+    label = f"{os.path.basename(cfg)} {size[0]}x{size[1]}" + (f" layers {args.layers}" if args.layers else "")
+    print(f"=== darknet e2e {label} [{args.target}]: tol {args.tol:g}, seed {args.seed}", flush=True)
+    try:
+        # 2. Weights and input.
+        t0 = time.time()
+        net = load_network(cfg, size)
+        layers = parse_layer_range(args.layers, len(net.layers)) if args.layers else None
+        upto = layers[1] if layers else None
+        wpath = os.path.join(wd, "model.weights")
+        nbytes = write_weights(wpath, net, random_weights(net, args.seed, upto=upto), upto=upto, seen=32013312)
+        rng = np.random.default_rng([args.seed, 0x1A9])
+        c, h, w = net.layers[layers[0]].in_shape if layers and layers[0] > 0 else net.input_shape
+        x = rng.random((1, h, w, c), dtype=np.float32)
+        in_path = os.path.join(wd, "in.npy")
+        np.save(in_path, x)
+        print(f"TIME: weights ({nbytes / 2**20:.1f} MiB) and input: {time.time() - t0:.2f} s", flush=True)
+
+        # 3. Import through the CLI.
+        mlir = os.path.join(wd, "model.mlir")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = PY_DIR + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        cmd = [sys.executable, "-m", "mafat.import_cli", "darknet", cfg, "--weights", wpath,
+               "--input-size", f"{size[0]}x{size[1]}", "-o", mlir]
+        if args.layers:
+            cmd += ["--layers", args.layers]
+        run(cmd, "import", args.timeout, env)
+        print(f"INFO: {mlir}: {os.path.getsize(mlir) / 2**20:.1f} MiB", flush=True)
+
+        # 4. Reference and its sanity.
+        from mafat.importers.darknet_reference import DarknetReference
+        import torch
+
+        torch.set_num_threads(1)
+        t0 = time.time()
+        ref_model = DarknetReference(cfg, wpath, size, layers).eval()
+        trace = {}
+        with torch.no_grad():
+            ys = ref_model(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), trace=trace)
+        refs = [np.ascontiguousarray(y.permute(0, 2, 3, 1).numpy()) for y in ys]
+        print(f"TIME: PyTorch reference: {time.time() - t0:.2f} s", flush=True)
+        out_layers = ref_model.output_layers()
+        for k, (r, li) in enumerate(zip(refs, out_layers)):
+            finite = bool(np.all(np.isfinite(r)))
+            if ref_model.secs[li].type == "softmax":
+                logits = trace[li - 1].numpy()
+                std = float(np.std(logits.astype(np.float64)))
+                ok = finite and STD_RANGE[0] <= std <= STD_RANGE[1] and float(r.max()) < 0.99
+                ck.check(ok, f"reference output {k} (softmax of layer {li}) is sane",
+                         f"logits std {std:.3e}, max prob {float(r.max()):.3e}")
+            else:
+                std = float(np.std(r.astype(np.float64)))
+                ok = finite and STD_RANGE[0] <= std <= STD_RANGE[1]
+                ck.check(ok, f"reference output {k} (layer {li}) is sane",
+                         f"shape {r.shape}, std {std:.3e} (want {STD_RANGE[0]:g}..{STD_RANGE[1]:g}), "
+                         f"max|ref| {float(np.max(np.abs(r))):.3e}")
+
+        # 5. Compile, run, compare.
+        lib = os.path.join(wd, "model.so")
+        run([os.path.join(args.bin, "mafat-compile"), mlir, "-o", lib], "mafat-compile (x86-64 lib)", args.timeout)
+        outs = [os.path.join(wd, f"out{k}.npy") for k in range(len(refs))]
+        cmd = [os.path.join(args.bin, "mafat-run"), lib, "--input", in_path]
+        for o in outs:
+            cmd += ["--output", o]
+        p = run(cmd + ["--json", "--repeat", "1", "--warmup", "0"], "mafat-run (x86-64)", args.timeout)
+        try:
+            rep = json.loads(p.stdout)
+            print(f"INFO: latency {rep['latency_ms']['median']:.1f} ms, workspace {rep['workspace_bytes']} B, "
+                  f"weights {rep['weight_bytes']} B", flush=True)
+        except (ValueError, KeyError, TypeError):
+            ck.check(False, "mafat-run --json report", p.stdout[-500:])
+        x86 = []
+        for k, (o, r) in enumerate(zip(outs, refs)):
+            a = np.load(o)
+            x86.append(a)
+            if a.shape != r.shape:
+                ck.check(False, f"output {k} vs PyTorch", f"shape {a.shape}, reference {r.shape}")
+                continue
+            cmp = compare(a, r, args.tol)
+            ck.check(cmp.passed, f"output {k} {a.shape} vs PyTorch",
+                     f"max|err| {cmp.max_abs_err:.3e}, max|ref| {cmp.max_abs_ref:.3e}, "
+                     f"rel {cmp.rel_err:.3e} (tol {args.tol:g})")
+
+        # 6. aarch64 under qemu against the x86-64 build.
+        if args.target == "aarch64-linux-gnu":
+            exe = os.path.join(wd, "model-aarch64")
+            run([os.path.join(args.bin, "mafat-compile"), mlir, "-o", exe, "--emit=exe",
+                 "--target=aarch64-linux-gnu"], "mafat-compile (aarch64 exe)", args.timeout)
+            aouts = [os.path.join(wd, f"out{k}-aarch64.npy") for k in range(len(refs))]
+            cmd = shlex.split(args.qemu) + [exe, "--input", in_path]
+            for o in aouts:
+                cmd += ["--output", o]
+            run(cmd + ["--repeat", "1", "--warmup", "0"], "run under qemu-aarch64", args.timeout)
+            for k, (o, xr, r) in enumerate(zip(aouts, x86, refs)):
+                a = np.load(o)
+                cmp = compare(a, xr, CROSS_TARGET_TOL)
+                ck.check(cmp.passed, f"output {k} aarch64 vs x86-64",
+                         f"max|err| {cmp.max_abs_err:.3e}, rel {cmp.rel_err:.3e} (tol {CROSS_TARGET_TOL:g})")
+                cmp = compare(a, r, args.tol)
+                ck.check(cmp.passed, f"output {k} aarch64 vs PyTorch", f"rel {cmp.rel_err:.3e} (tol {args.tol:g})")
+    except Fatal as e:
+        print(f"FAIL: {e}", flush=True)
+        print(f"=== darknet e2e {label}: FAILED (a step could not complete)", flush=True)
+        return 1
+    if ck.failures:
+        print(f"=== darknet e2e {label}: FAILED {len(ck.failures)} of {ck.count} checks", flush=True)
+        return 1
+    print(f"=== darknet e2e {label}: all {ck.count} checks passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
