@@ -16,7 +16,7 @@ status=${PIPESTATUS[0]}
 set -e
 # lit's summary lines look like "  Passed: 30 (100.00%)".
 count() {
-  sed -nE "s/^ *$1: *([0-9]+).*/\1/p" "$log" | tail -1 | grep . || echo 0
+  sed -nE "s/^ *$1 *: *([0-9]+).*/\1/p" "$log" | tail -1 | grep . || echo 0
 }
 passed=$(( $(count Passed) + $(count 'Expectedly Failed') ))
 failed=$(( $(count Failed) + $(count 'Unexpectedly Passed') + $(count Unresolved) + $(count 'Timed Out') ))

@@ -34,10 +34,12 @@ using namespace mlir;
 
 namespace {
 
-/// Largest iteration space vectorized as one op. Register blocks are far
-/// smaller (a conv block: 4 x 64 x 4 = 1024); larger untiled ops (a whole
-/// 26x26x64 transpose) became vectors the lowering unrolls for minutes.
+/// Largest iteration space vectorized as one op: a register block (inside
+/// the tile loops; a 1x1 conv block is 4 x 64 x 16 = 4096), or a small
+/// untiled op. Untiled transposes of a few thousand elements became vectors
+/// whose lowering took LLVM minutes (48x48x3: 55 s); they go to loops.
 constexpr int64_t kMaxVectorizedIterations = 8192;
+constexpr int64_t kMaxUntiledVectorizedIterations = 256;
 
 SmallVector<OpFoldResult> asIndexAttrs(MLIRContext *ctx,
                                        ArrayRef<int64_t> sizes) {
@@ -369,7 +371,9 @@ struct MafatTileAndVectorizePass
       int64_t iterations = 1;
       for (int64_t range : op.getStaticLoopRanges())
         iterations *= range;
-      if (iterations > kMaxVectorizedIterations)
+      bool inTile = op->getParentOfType<scf::ForOp>() != nullptr;
+      if (iterations > (inTile ? kMaxVectorizedIterations
+                               : kMaxUntiledVectorizedIterations))
         continue;
       if (failed(linalg::vectorizeOpPrecondition(op)))
         continue;

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Dialect/Mafat/MafatDialect.h"
 #include "mafat/Pipelines/Pipelines.h"
 #include "mafat/Transforms/Passes.h"
 
@@ -23,6 +24,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  registry.insert<mafat::MafatDialect>();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "mafat optimizer driver: MLIR passes plus mafat's\n",
       registry));

@@ -1,0 +1,167 @@
+//===- Plan.h - Fusion groups and tile grids as plain data ------*- C++ -*-===//
+//
+// A plan splits a model's layer graph into fusion groups and gives each group
+// an output tile grid. It is data that several parties read and write: the
+// search produces it, a user may write it by hand as JSON, it travels in the
+// IR as #mafat.plan (mafat/Dialect/Mafat/MafatAttrs.h), and the memory
+// predictor and the fuse-tile transform consume it. This header is the
+// IR-independent form all of them share, with the checks and the JSON
+// reader/writer, so that every entry point accepts and rejects the same plans
+// with the same messages. It knows nothing of MLIR: the layer graph enters
+// only as a lookup of each layer's output extent.
+//
+// The tile boundaries are part of the plan, not recomputed by each consumer,
+// so the predictor and the transform cannot disagree about them; the search
+// and hand-written plans without explicit tiles get balanced splits
+// (assignBalancedTiles) before the plan is validated and attached.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAFAT_PLANNING_PLAN_H
+#define MAFAT_PLANNING_PLAN_H
+
+#include "mafat/Analysis/ReceptiveField.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mafat {
+
+/// One fusion group: layers that run tile by tile together.
+struct PlanGroup {
+  /// Unique within the plan ("g0", "g1", ...); reports refer to it.
+  std::string name;
+  /// Layer names as the layer graph spells them ("L3:conv"), in execution
+  /// order. The last one is the group's output layer: the tiles partition
+  /// its output.
+  std::vector<std::string> layers;
+  /// Tiles over the output layer's rows (H) and columns (W); 1x1 is plain
+  /// layer-by-layer execution.
+  int64_t gridRows = 1;
+  int64_t gridCols = 1;
+  /// Closed intervals of output rows / columns, one per grid row / column,
+  /// contiguous from 0 to the last row / column. Empty means "not assigned
+  /// yet" (a JSON plan may leave them out); assignMissingTiles fills them.
+  std::vector<Interval> rowTiles;
+  std::vector<Interval> colTiles;
+
+  bool operator==(const PlanGroup &other) const {
+    return name == other.name && layers == other.layers &&
+           gridRows == other.gridRows && gridCols == other.gridCols &&
+           rowTiles == other.rowTiles && colTiles == other.colTiles;
+  }
+  bool operator!=(const PlanGroup &other) const { return !(*this == other); }
+};
+
+/// Fusion groups in execution order.
+struct Plan {
+  std::vector<PlanGroup> groups;
+
+  bool operator==(const Plan &other) const { return groups == other.groups; }
+  bool operator!=(const Plan &other) const { return !(*this == other); }
+};
+
+/// The spatial output extent of a layer: rows (H) x columns (W) of its NHWC
+/// result; 1 x 1 for results of another rank (spatialExtent in LayerGraph.h
+/// gives exactly this).
+struct LayerExtent {
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+/// A layer's output extent by name, or std::nullopt for an unknown layer.
+/// With a LayerGraph `g`:
+///   [&](llvm::StringRef name) -> std::optional<LayerExtent> {
+///     auto id = g.lookup(name);
+///     if (!id) return std::nullopt;
+///     Region r = spatialExtent(g.node(*id).outputShape);
+///     return LayerExtent{r.rows.size(), r.cols.size()};
+///   }
+using ExtentLookup =
+    llvm::function_ref<std::optional<LayerExtent>(llvm::StringRef layer)>;
+
+//===----------------------------------------------------------------------===//
+// Tiles
+//===----------------------------------------------------------------------===//
+
+/// Sets both tile lists of `group` to balanced splits (balancedSplit: the
+/// first extent % grid tiles one element longer, none empty) of an output of
+/// outRows x outCols. Returns "" on success, or a message naming the group if
+/// the grid is below 1x1 or larger than the output, in which case `group` is
+/// left unchanged.
+std::string assignBalancedTiles(PlanGroup &group, int64_t outRows,
+                                int64_t outCols);
+
+/// Gives every group whose row (column) tiles are empty a balanced split of
+/// its output layer's rows (columns). Groups it cannot split (unknown output
+/// layer, grid out of range) are left as they are for validatePlan to
+/// report, so errors come from one place.
+void assignMissingTiles(Plan &plan, ExtentLookup lookup);
+
+//===----------------------------------------------------------------------===//
+// Checks
+//===----------------------------------------------------------------------===//
+
+/// What can be checked without the layer graph, "" if nothing is wrong:
+/// names non-empty, group names unique, every group has layers, layer names
+/// unique across the whole plan (a layer runs in exactly one group), grid at
+/// least 1x1, and tiles - where present - one per grid row (column),
+/// non-empty and contiguous from 0. With `requireTiles`, missing tiles are
+/// an error too. Messages start with "group '<name>': ". The attribute
+/// verifiers run this, so IR plans and JSON plans fail alike.
+std::string checkPlanStructure(const Plan &plan, bool requireTiles);
+
+/// checkPlanStructure for a plan of one group.
+std::string checkGroupStructure(const PlanGroup &group, bool requireTiles);
+
+/// Everything checkPlanStructure(plan, /*requireTiles=*/true) checks, plus,
+/// against the layer graph: every layer exists, the grid fits the output
+/// layer's extent, and the last row (column) tile ends at its last row
+/// (column). Returns "" or the first problem, naming the group and layer.
+/// Connectivity and convexity of groups and coverage of the whole graph
+/// need the graph's edges; the planner checks those where it has them.
+std::string validatePlan(const Plan &plan, ExtentLookup lookup);
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+//
+// The plan file (--plan=FILE.json) is
+//
+//   {
+//     "groups": [
+//       {
+//         "name": "g0",
+//         "layers": ["L0:conv", "L1:maxpool"],
+//         "grid": [2, 3],
+//         "row_tiles": [[0, 3], [4, 6]],
+//         "col_tiles": [[0, 2], [3, 4], [5, 6]]
+//       },
+//       ...
+//     ]
+//   }
+//
+// "groups" and, per group, "layers" and "grid" are required. "name"
+// defaults to "g<index>". "row_tiles" / "col_tiles" may be left out (or be
+// []), in which case assignMissingTiles gives balanced splits once the layer
+// extents are known; written plans always list them. Unknown keys are errors,
+// so a misspelt "row_tile" cannot silently turn into balanced tiles.
+
+/// The plan as JSON in the schema above (groups and fields in that order,
+/// two-space indentation, one line per field). Empty tile lists are left out.
+std::string planToJson(const Plan &plan);
+
+/// Parses a plan and checks its structure (checkPlanStructure without
+/// requiring tiles). On failure returns std::nullopt and sets `error` to a
+/// message that starts with the JSON path of the problem, e.g.
+/// "groups[1].grid: expected [rows, cols] with positive integers".
+std::optional<Plan> planFromJson(llvm::StringRef text, std::string &error);
+
+} // namespace mafat
+
+#endif // MAFAT_PLANNING_PLAN_H

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""End-to-end test of the ONNX importer: torchvision model -> ONNX -> mafat -> compare with PyTorch.
+
+Usage::
+
+    onnx_e2e.py --bin DIR --model NAME --workdir DIR
+                [--target x86_64-linux-gnu|aarch64-linux-gnu] [--emit lib|exe]
+                [--size N] [--opset 11|13] [--layout nchw|nhwc] [--tol 1e-4] [--seed 0]
+
+NAME is a torchvision classifier (resnet18, mobilenet_v2, squeezenet1_1, ...;
+any ``torchvision.models.<NAME>(weights=None)``), ``edge-cases``, which runs
+the small-module cases of python/tests/test_onnx.py through the compiler, or
+``error-models``, which only writes ONNX files the importer must reject into
+--workdir (erf, reflect, bilinear, dynamic, truncated, garbage; good.onnx is
+the valid model truncated.onnx is cut from).
+
+Steps for a torchvision model (each check prints one ``PASS:``/``FAIL:`` line):
+
+1. Build it with random weights (no downloads), randomise every BatchNorm's
+   running mean/var and affine parameters (so that a folding error shows),
+   put it in eval mode and export it with ``torch.onnx.export`` at batch 1
+   (``training=PRESERVE`` keeps the BatchNormalization nodes, so the importer
+   does the folding, not the exporter).
+2. Run PyTorch on a seeded NCHW input; the reference must be finite with a
+   standard deviation in [1e-3, 1e3], or the relative check means nothing.
+3. Import with ``mafat.importers.onnx.import_onnx`` (NCHW interface, as the
+   user feeds it, unless --layout nhwc) and check the function attributes.
+4. Compile with DIR/mafat-compile: a shared library run by DIR/mafat-run on
+   x86-64, or an executable run under ``qemu-aarch64 -L /usr/aarch64-linux-gnu``.
+5. Compare: max|out - ref| <= tol * max|ref| (default tol 1e-4), and check
+   the driver's JSON report (output names and shapes) and the C header.
+
+Exits 0 if every check passed, 1 otherwise, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
+from typing import List, Optional, Sequence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+for _p in (os.path.join(REPO, "python"), os.path.join(REPO, "python", "tests")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import numpy as np  # noqa: E402
+
+HOST_TARGET = "x86_64-linux-gnu"
+AARCH64_TARGET = "aarch64-linux-gnu"
+STD_RANGE = (1e-3, 1e3)
+DEFAULT_QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
+
+
+class Fatal(Exception):
+    pass
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.failures: List[str] = []
+        self.count = 0
+
+    def check(self, ok: bool, what: str, detail: str = "") -> bool:
+        self.count += 1
+        line = f"{'PASS' if ok else 'FAIL'}: {what}" + (f": {detail}" if detail else "")
+        print(line, flush=True)
+        if not ok:
+            self.failures.append(line)
+        return ok
+
+
+def run_cmd(cmd: Sequence[str], what: str, timeout: float, cwd: Optional[str] = None) -> subprocess.CompletedProcess:
+    print(f"RUN: {' '.join(shlex.quote(c) for c in cmd)}", flush=True)
+    try:
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError as e:
+        raise Fatal(f"{what}: cannot execute: {e}") from None
+    except subprocess.TimeoutExpired:
+        raise Fatal(f"{what}: timed out after {timeout:.0f} s") from None
+    if p.returncode != 0:
+        raise Fatal(f"{what}: exit status {p.returncode}\n--- stderr ---\n{(p.stderr or '').strip()[-4000:]}")
+    return p
+
+
+def randomize_batchnorm(model, gen) -> int:
+    import torch
+
+    n = 0
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                c = m.num_features
+                m.running_mean.copy_((torch.rand(c, generator=gen) - 0.5) * 0.4)
+                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
+                if m.affine:
+                    m.weight.copy_(torch.rand(c, generator=gen) * 0.6 + 0.7)
+                    m.bias.copy_((torch.rand(c, generator=gen) - 0.5) * 0.2)
+                n += 1
+    return n
+
+
+def build_torchvision(name: str):
+    import torchvision
+
+    ctor = getattr(torchvision.models, name, None)
+    if ctor is None or not callable(ctor):
+        raise Fatal(f"torchvision has no model {name!r}")
+    try:
+        return ctor(weights=None)
+    except TypeError:  # older torchvision
+        return ctor(pretrained=False)
+
+
+def export(model, x, path: str, opset: int, torch_fold_bn: bool) -> None:
+    import torch
+
+    mode = torch.onnx.TrainingMode.EVAL if torch_fold_bn else torch.onnx.TrainingMode.PRESERVE
+    buf = io.StringIO()
+    with warnings.catch_warnings(), redirect_stdout(buf), redirect_stderr(buf):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, x, path, opset_version=opset, training=mode, input_names=["image"],
+                          output_names=["logits"])
+
+
+def run_model(args, model_name: str) -> int:
+    import torch
+
+    from mafat.importers.onnx import import_onnx
+
+    torch.set_num_threads(1)
+    ck = Checker()
+    emit = args.emit
+    label = f"{model_name} [{args.target}, {emit}, {args.size}x{args.size}, opset {args.opset}, {args.layout}]"
+    print(f"=== onnx e2e {label}: tol {args.tol:g}, seed {args.seed}, workdir {args.workdir}", flush=True)
+    times = {}
+    try:
+        # 1. Model with random weights and BatchNorm statistics, exported.
+        gen = torch.Generator().manual_seed(args.seed)
+        torch.manual_seed(args.seed)
+        model = build_torchvision(model_name)
+        nbn = randomize_batchnorm(model, gen)
+        model.eval()
+        x = torch.randn(1, 3, args.size, args.size, generator=gen)
+        onnx_path = os.path.join(args.workdir, f"{model_name}.onnx")
+        t0 = time.time()
+        export(model, x, onnx_path, args.opset, args.torch_fold_bn)
+        times["export"] = time.time() - t0
+        import onnx
+
+        ops = {}
+        graph = onnx.load(onnx_path).graph
+        producer = {o: n for n in graph.node for o in n.output}
+        readers = {}
+        for n in graph.node:
+            ops[n.op_type] = ops.get(n.op_type, 0) + 1
+            for i in n.input:
+                readers[i] = readers.get(i, 0) + 1
+        # BatchNormalization right after a Conv that nothing else reads: must be folded.
+        foldable_bn = [n.name for n in graph.node if n.op_type == "BatchNormalization"
+                       and getattr(producer.get(n.input[0]), "op_type", None) == "Conv"
+                       and readers.get(n.input[0]) == 1]
+        print(f"INFO: {nbn} BatchNorm2d randomised; ONNX ops: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(ops.items())), flush=True)
+
+        # 2. Reference.
+        with torch.no_grad():
+            ref = model(x).numpy().astype(np.float32)
+        std = float(np.std(ref.astype(np.float64)))
+        ck.check(bool(np.all(np.isfinite(ref))) and STD_RANGE[0] <= std <= STD_RANGE[1], "reference is sane",
+                 f"shape {ref.shape}, std {std:.3e} (want {STD_RANGE[0]:g}..{STD_RANGE[1]:g}), "
+                 f"max|ref| {float(np.max(np.abs(ref))):.3e}")
+
+        # 3. Import.
+        t0 = time.time()
+        text = import_onnx(onnx_path, layout=args.layout)
+        times["import"] = time.time() - t0
+        mlir = os.path.join(args.workdir, f"{model_name}.mlir")
+        with open(mlir, "w") as f:
+            f.write(text)
+        lay = "NCHW" if args.layout == "nchw" else "NHWC"
+        head = text[text.find("attributes"):][:600]
+        ck.check(f'mafat.input_layouts = ["{lay}"]' in head and 'mafat.input_names = ["image"]' in head
+                 and 'mafat.output_names = ["logits"]' in head, "function records names and layouts",
+                 head.split("\n")[0][:300])
+        if foldable_bn:
+            left = [b for b in foldable_bn if f'loc("{b}' in text]
+            ck.check(not left, "every BatchNormalization after a Conv folded into it",
+                     f"{len(foldable_bn) - len(left)} of {len(foldable_bn)}" + (f"; not: {left[:3]}" if left else ""))
+
+        # 4. Compile and run.
+        xin = x.numpy()
+        if args.layout == "nhwc":
+            xin = np.ascontiguousarray(xin.transpose(0, 2, 3, 1))
+        in_path = os.path.join(args.workdir, "in_image.npy")
+        np.save(in_path, xin)
+        out_path = os.path.join(args.workdir, "out_logits.npy")
+        if os.path.exists(out_path):
+            os.remove(out_path)
+        art = os.path.join(args.workdir, model_name + (".so" if emit == "lib" else f"-{args.target.split('-')[0]}"))
+        t0 = time.time()
+        run_cmd([os.path.join(args.bin, "mafat-compile"), mlir, "-o", art, f"--emit={emit}",
+                 f"--target={args.target}", "--print-stats"], "mafat-compile", args.timeout)
+        times["compile"] = time.time() - t0
+        if emit == "lib":
+            cmd = [os.path.join(args.bin, "mafat-run"), art]
+        elif args.target == AARCH64_TARGET:
+            cmd = shlex.split(args.qemu) + [art]
+        else:
+            cmd = [art]
+        cmd += ["--input", in_path, "--output", out_path, "--json", "--repeat", str(args.repeat), "--warmup", "0"]
+        t0 = time.time()
+        p = run_cmd(cmd, f"running the {args.target} model", args.timeout, cwd=args.workdir)
+        times["run"] = time.time() - t0
+        try:
+            report = json.loads(p.stdout)
+        except json.JSONDecodeError as e:
+            raise Fatal(f"the driver's --json output is not JSON ({e}): {p.stdout[-1000:]}") from None
+        if not os.path.isfile(out_path):
+            raise Fatal(f"the driver wrote no {out_path}")
+        out = np.load(out_path)
+
+        # 5. Accuracy and reports.
+        if out.shape != ref.shape:
+            ck.check(False, "output vs PyTorch", f"shape {out.shape}, reference {ref.shape}")
+        else:
+            err = float(np.max(np.abs(out.astype(np.float64) - ref)))
+            mref = float(np.max(np.abs(ref)))
+            ck.check(err <= args.tol * mref, "output vs PyTorch",
+                     f"max|err| {err:.3e}, max|ref| {mref:.3e}, rel {err / mref:.3e} (tol {args.tol:g})")
+            ck.check(int(np.argmax(out)) == int(np.argmax(ref)), "same top-1 class as PyTorch",
+                     f"{int(np.argmax(out))} vs {int(np.argmax(ref))}")
+        outs = report.get("outputs") or [{}]
+        ck.check(outs[0].get("name") == "logits" and list(outs[0].get("shape", [])) == list(ref.shape),
+                 "driver JSON names the output", f"{outs[0].get('name')!r} {outs[0].get('shape')}")
+        header = (art[:-3] if art.endswith(".so") else art) + ".h"
+        ck.check(os.path.isfile(header) and f"{model_name}_run(" in open(header).read(), "C header declares the model",
+                 header)
+        lat = report.get("latency_ms", {})
+        print(f"INFO: workspace {report.get('workspace_bytes')} B, weights {report.get('weight_bytes')} B, "
+              f"latency median {lat.get('median')} ms", flush=True)
+    except Fatal as e:
+        print(f"FAIL: {e}", flush=True)
+        print(f"=== onnx e2e {label}: FAILED (a step could not complete after {ck.count} checks)", flush=True)
+        return 1
+    print("INFO: times " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), flush=True)
+    if ck.failures:
+        print(f"=== onnx e2e {label}: FAILED {len(ck.failures)} of {ck.count} checks", flush=True)
+        return 1
+    print(f"=== onnx e2e {label}: all {ck.count} checks passed", flush=True)
+    return 0
+
+
+def run_edge_cases(args) -> int:
+    import test_onnx as T
+
+    ck = Checker()
+    print(f"=== onnx e2e edge-cases [{args.target}]: {len(T.CASES)} cases, tol {T.RTOL_OF_MAX:g}", flush=True)
+    if args.target != HOST_TARGET:
+        print("FAIL: edge-cases run on the host target only", flush=True)
+        return 2
+    t0 = time.time()
+    for case in T.CASES:
+        d = os.path.join(args.workdir, case.name)
+        os.makedirs(d, exist_ok=True)
+        try:
+            _, results = T.run_case(case, d, numeric=True, bin_dir=args.bin)
+        except Exception as e:  # one failing case must not hide the others
+            msg = str(e).strip().splitlines()
+            ck.check(False, f"{case.name}", f"{type(e).__name__}: {' | '.join(msg[-6:])}")
+            continue
+        for j, (rel, std) in enumerate(results):
+            ok = rel <= T.RTOL_OF_MAX and STD_RANGE[0] <= std <= STD_RANGE[1]
+            ck.check(ok, f"{case.name} output {j} vs PyTorch",
+                     f"rel {rel:.3e} (tol {T.RTOL_OF_MAX:g}), ref std {std:.3e}")
+    print(f"INFO: edge cases took {time.time() - t0:.1f} s", flush=True)
+    if ck.failures:
+        print(f"=== onnx e2e edge-cases: FAILED {len(ck.failures)} of {ck.count} checks", flush=True)
+        return 1
+    print(f"=== onnx e2e edge-cases: all {ck.count} checks passed", flush=True)
+    return 0
+
+
+def write_error_models(args) -> int:
+    """Write ONNX files the importer must reject (for onnx-errors.test)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Fn(nn.Module):
+        def __init__(self, fn, *mods):
+            super().__init__()
+            self.fn, self.mods = fn, nn.ModuleList(mods)
+
+        def forward(self, x):
+            return self.fn(self, x)
+
+    torch.manual_seed(args.seed)
+    x = torch.randn(1, 3, 8, 8)
+    d = args.workdir
+    cases = {
+        "erf": (nn.Sequential(nn.Conv2d(3, 4, 1), nn.GELU()), x, {}),
+        "reflect": (Fn(lambda s, t: s.mods[0](F.pad(t, (1, 1, 1, 1), mode="reflect")), nn.Conv2d(3, 4, 3)), x, {}),
+        "bilinear": (Fn(lambda s, t: F.interpolate(t, scale_factor=2, mode="bilinear")), x, {}),
+        "dynamic": (nn.Sequential(nn.Conv2d(3, 4, 1)), x, {"dynamic_axes": {"image": {0: "batch"}}}),
+        "good": (nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Conv2d(16, 16, 3)), x, {}),
+    }
+    for name, (m, inp, kw) in cases.items():
+        buf = io.StringIO()
+        with warnings.catch_warnings(), redirect_stdout(buf), redirect_stderr(buf):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(m.eval(), inp, os.path.join(d, name + ".onnx"), opset_version=13,
+                              input_names=["image"], **kw)
+    with open(os.path.join(d, "good.onnx"), "rb") as f:
+        data = f.read()
+    with open(os.path.join(d, "truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    with open(os.path.join(d, "garbage.onnx"), "wb") as f:
+        f.write(b"this is not an ONNX model\n" * 4)
+    print(f"wrote {len(cases) + 2} models to {d}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True, help="directory with mafat-compile and mafat-run")
+    ap.add_argument("--model", required=True, help="torchvision model name, or 'edge-cases'")
+    ap.add_argument("--workdir", required=True, help="scratch directory (created)")
+    ap.add_argument("--target", default=HOST_TARGET, choices=(HOST_TARGET, AARCH64_TARGET))
+    ap.add_argument("--emit", choices=("lib", "exe"), default=None,
+                    help="what to build (default: lib on x86-64, exe on aarch64)")
+    ap.add_argument("--size", type=int, default=224, help="input height and width (default 224)")
+    ap.add_argument("--opset", type=int, default=13, help="ONNX opset to export (default 13)")
+    ap.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw", help="interface layout (default nchw)")
+    ap.add_argument("--tol", type=float, default=1e-4, help="max|out-ref| <= tol * max|ref| (default 1e-4)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=1, help="timed runs (default 1)")
+    ap.add_argument("--timeout", type=float, default=600.0, help="per-command timeout in seconds")
+    ap.add_argument("--torch-fold-bn", action="store_true",
+                    help="let the exporter fold BatchNorm (TrainingMode.EVAL) instead of the importer")
+    ap.add_argument("--qemu", default=os.environ.get("MAFAT_QEMU_AARCH64", DEFAULT_QEMU))
+    args = ap.parse_args(argv)
+
+    args.emit = args.emit or ("exe" if args.target == AARCH64_TARGET else "lib")
+    if args.target == AARCH64_TARGET and args.emit != "exe":
+        ap.error("aarch64 models can only be run as executables (--emit exe)")
+    args.bin = os.path.abspath(args.bin)
+    args.workdir = os.path.abspath(args.workdir)
+    for tool in ("mafat-compile", "mafat-run"):
+        if not os.access(os.path.join(args.bin, tool), os.X_OK):
+            ap.error(f"no executable {tool} in {args.bin}")
+    if args.target == AARCH64_TARGET and shutil.which(shlex.split(args.qemu)[0]) is None:
+        ap.error(f"cannot find {shlex.split(args.qemu)[0]}")
+    os.makedirs(args.workdir, exist_ok=True)
+    if args.model == "edge-cases":
+        return run_edge_cases(args)
+    if args.model == "error-models":
+        return write_error_models(args)
+    return run_model(args, args.model)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

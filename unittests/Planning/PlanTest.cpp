@@ -1,0 +1,475 @@
+//===- PlanTest.cpp - Plans: tiles, checks, JSON, attributes --------------===//
+//
+// The plan is the contract between the search, hand-written files, the IR
+// and the fuse-tile transform, so every way in is pinned here: balanced
+// tiles, each check of validatePlan, the JSON text the writer produces, every
+// error the reader can give (by JSON path), and the round trip through
+// #mafat.plan.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Planning/Plan.h"
+#include "mafat/Dialect/Mafat/MafatAttrs.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include "gtest/gtest.h"
+
+#include <map>
+
+using namespace mafat;
+
+namespace {
+
+std::vector<int64_t> sizes(const std::vector<Interval> &tiles) {
+  std::vector<int64_t> result;
+  for (Interval tile : tiles)
+    result.push_back(tile.size());
+  return result;
+}
+
+PlanGroup group(std::string name, std::vector<std::string> layers, int64_t rows,
+                int64_t cols, std::vector<Interval> rowTiles,
+                std::vector<Interval> colTiles) {
+  PlanGroup g;
+  g.name = std::move(name);
+  g.layers = std::move(layers);
+  g.gridRows = rows;
+  g.gridCols = cols;
+  g.rowTiles = std::move(rowTiles);
+  g.colTiles = std::move(colTiles);
+  return g;
+}
+
+/// A chain L0:conv (8x8) -> L1:maxpool (4x4) -> L2:conv (4x4) -> L3:conv
+/// (2x3), as a layer graph would report it.
+const std::map<std::string, LayerExtent> &extents() {
+  static const std::map<std::string, LayerExtent> table = {
+      {"L0:conv", {8, 8}},
+      {"L1:maxpool", {4, 4}},
+      {"L2:conv", {4, 4}},
+      {"L3:conv", {2, 3}},
+  };
+  return table;
+}
+
+std::optional<LayerExtent> lookup(llvm::StringRef name) {
+  auto it = extents().find(name.str());
+  if (it == extents().end())
+    return std::nullopt;
+  return it->second;
+}
+
+/// A valid plan over the chain above.
+Plan validPlan() {
+  Plan plan;
+  plan.groups.push_back(group("g0", {"L0:conv", "L1:maxpool"}, 2, 2,
+                              {{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}));
+  plan.groups.push_back(group("g1", {"L2:conv", "L3:conv"}, 1, 3, {{0, 1}},
+                              {{0, 0}, {1, 1}, {2, 2}}));
+  return plan;
+}
+
+std::string validate(const Plan &plan) { return validatePlan(plan, lookup); }
+
+//===----------------------------------------------------------------------===//
+// Balanced tiles
+//===----------------------------------------------------------------------===//
+
+TEST(BalancedTiles, FirstRemainderTilesGetOneMore) {
+  PlanGroup g = group("g0", {"L0"}, 5, 4, {}, {});
+  ASSERT_EQ(assignBalancedTiles(g, 608, 13), "");
+  EXPECT_EQ(sizes(g.rowTiles), (std::vector<int64_t>{122, 122, 122, 121, 121}));
+  EXPECT_EQ(sizes(g.colTiles), (std::vector<int64_t>{4, 3, 3, 3}));
+  EXPECT_EQ(g.rowTiles.front(), Interval(0, 121));
+  EXPECT_EQ(g.rowTiles[3], Interval(366, 486));
+  EXPECT_EQ(g.rowTiles.back(), Interval(487, 607));
+  EXPECT_EQ(g.colTiles.back(), Interval(10, 12));
+  // What the tiles partition is exactly what tileGrid says.
+  std::vector<Region> grid = tileGrid(608, 13, 5, 4);
+  ASSERT_EQ(grid.size(), 20u);
+  for (size_t i = 0; i < 5; ++i)
+    for (size_t j = 0; j < 4; ++j)
+      EXPECT_EQ(grid[i * 4 + j], Region(g.rowTiles[i], g.colTiles[j]));
+}
+
+TEST(BalancedTiles, OneTilePerElementAndWholeMap) {
+  PlanGroup g = group("g0", {"L0"}, 3, 1, {}, {});
+  ASSERT_EQ(assignBalancedTiles(g, 3, 7), "");
+  EXPECT_EQ(g.rowTiles, (std::vector<Interval>{{0, 0}, {1, 1}, {2, 2}}));
+  EXPECT_EQ(g.colTiles, (std::vector<Interval>{{0, 6}}));
+}
+
+TEST(BalancedTiles, GridLargerThanExtentLeavesGroupAlone) {
+  PlanGroup g = group("g0", {"L0"}, 5, 1, {{0, 9}}, {{0, 9}});
+  PlanGroup before = g;
+  EXPECT_EQ(assignBalancedTiles(g, 4, 10),
+            "group 'g0': grid 5x1 has more rows than the 4 output rows");
+  EXPECT_EQ(g, before);
+  g.gridRows = 1;
+  g.gridCols = 11;
+  EXPECT_EQ(assignBalancedTiles(g, 4, 10),
+            "group 'g0': grid 1x11 has more columns than the 10 output "
+            "columns");
+  g.gridCols = 0;
+  EXPECT_EQ(assignBalancedTiles(g, 4, 10),
+            "group 'g0': grid 1x0 must be at least 1x1");
+}
+
+TEST(BalancedTiles, AssignMissingTilesFillsOnlyWhatIsMissing) {
+  Plan plan;
+  plan.groups.push_back(group("g0", {"L0:conv", "L1:maxpool"}, 3, 2, {}, {}));
+  plan.groups.push_back(group("g1", {"L2:conv"}, 2, 1, {{0, 0}, {1, 3}}, {}));
+  plan.groups.push_back(group("g2", {"L9:nope"}, 1, 1, {}, {}));
+  plan.groups.push_back(group("g3", {"L3:conv"}, 3, 1, {}, {}));
+  assignMissingTiles(plan, lookup);
+  EXPECT_EQ(plan.groups[0].rowTiles,
+            (std::vector<Interval>{{0, 1}, {2, 2}, {3, 3}}));
+  EXPECT_EQ(plan.groups[0].colTiles, (std::vector<Interval>{{0, 1}, {2, 3}}));
+  // Explicit tiles stay, even uneven ones.
+  EXPECT_EQ(plan.groups[1].rowTiles, (std::vector<Interval>{{0, 0}, {1, 3}}));
+  EXPECT_EQ(plan.groups[1].colTiles, (std::vector<Interval>{{0, 3}}));
+  // Unknown layer and a grid too large: left for validatePlan to report.
+  EXPECT_TRUE(plan.groups[2].rowTiles.empty());
+  EXPECT_TRUE(plan.groups[3].rowTiles.empty());
+  EXPECT_EQ(plan.groups[3].colTiles, (std::vector<Interval>{{0, 2}}));
+  EXPECT_EQ(validate(plan), "group 'g2': unknown layer 'L9:nope'");
+  plan.groups.erase(plan.groups.begin() + 2);
+  EXPECT_EQ(validate(plan), "group 'g3': grid 3x1 has more rows than the 2 "
+                            "output rows of 'L3:conv'");
+}
+
+//===----------------------------------------------------------------------===//
+// validatePlan
+//===----------------------------------------------------------------------===//
+
+TEST(ValidatePlan, AcceptsValidPlans) {
+  EXPECT_EQ(validate(validPlan()), "");
+  EXPECT_EQ(validate(Plan()), "");
+  EXPECT_EQ(checkPlanStructure(validPlan(), /*requireTiles=*/true), "");
+}
+
+TEST(ValidatePlan, UnknownLayer) {
+  Plan plan = validPlan();
+  plan.groups[1].layers[0] = "L2:cnov";
+  EXPECT_EQ(validate(plan), "group 'g1': unknown layer 'L2:cnov'");
+}
+
+TEST(ValidatePlan, DuplicateLayer) {
+  Plan plan = validPlan();
+  plan.groups[1].layers[0] = "L1:maxpool";
+  EXPECT_EQ(validate(plan),
+            "group 'g1': layer 'L1:maxpool' is also in group 'g0'");
+  plan = validPlan();
+  plan.groups[0].layers[1] = "L0:conv";
+  EXPECT_EQ(validate(plan), "group 'g0': layer 'L0:conv' is listed twice");
+}
+
+TEST(ValidatePlan, NamesAndEmptyGroups) {
+  Plan plan = validPlan();
+  plan.groups[1].name = "g0";
+  EXPECT_EQ(validate(plan),
+            "group 'g0': group name 'g0' is also used by groups[0]");
+  plan = validPlan();
+  plan.groups[1].name = "";
+  EXPECT_EQ(validate(plan), "group #1: group name is empty");
+  plan = validPlan();
+  plan.groups[1].layers.clear();
+  EXPECT_EQ(validate(plan), "group 'g1': group has no layers");
+  plan = validPlan();
+  plan.groups[1].layers[1] = "";
+  EXPECT_EQ(validate(plan), "group 'g1': layer name is empty");
+}
+
+TEST(ValidatePlan, GridLargerThanExtent) {
+  Plan plan = validPlan();
+  plan.groups[1].gridRows = 3;
+  plan.groups[1].rowTiles = {{0, 0}, {1, 1}, {2, 2}};
+  EXPECT_EQ(validate(plan), "group 'g1': grid 3x3 has more rows than the 2 "
+                            "output rows of 'L3:conv'");
+  plan = validPlan();
+  plan.groups[0].gridCols = 5;
+  plan.groups[0].colTiles = {{0, 0}, {1, 1}, {2, 2}, {3, 3}, {4, 4}};
+  EXPECT_EQ(validate(plan), "group 'g0': grid 2x5 has more columns than the "
+                            "4 output columns of 'L1:maxpool'");
+  plan = validPlan();
+  plan.groups[0].gridRows = 0;
+  EXPECT_EQ(validate(plan), "group 'g0': grid 0x2 must be at least 1x1");
+}
+
+TEST(ValidatePlan, TileGapsOverlapsAndEnds) {
+  Plan plan = validPlan();
+  plan.groups[0].rowTiles = {{0, 0}, {2, 3}};
+  EXPECT_EQ(validate(plan),
+            "group 'g0': gap between row tiles [0, 0] and [2, 3]");
+  plan.groups[0].rowTiles = {{0, 2}, {2, 3}};
+  EXPECT_EQ(validate(plan), "group 'g0': row tiles [0, 2] and [2, 3] overlap");
+  plan.groups[0].rowTiles = {{1, 1}, {2, 3}};
+  EXPECT_EQ(validate(plan),
+            "group 'g0': first row tile [1, 1] does not start at 0");
+  plan.groups[0].rowTiles = {{0, 1}, {2, 1}};
+  EXPECT_EQ(validate(plan), "group 'g0': row tile [2, 1] is empty");
+  plan.groups[0].rowTiles = {{0, 3}};
+  EXPECT_EQ(validate(plan), "group 'g0': 1 row tile for a grid of 2 rows");
+  plan.groups[0].rowTiles = {{0, 1}, {2, 2}};
+  EXPECT_EQ(validate(plan),
+            "group 'g0': row tiles end at 2 but 'L1:maxpool' has 4 output "
+            "rows (the last tile must end at 3)");
+  plan.groups[0].rowTiles = {{0, 1}, {2, 4}};
+  EXPECT_EQ(validate(plan),
+            "group 'g0': row tiles end at 4 but 'L1:maxpool' has 4 output "
+            "rows (the last tile must end at 3)");
+  plan = validPlan();
+  plan.groups[1].colTiles = {{0, 0}, {2, 2}, {3, 3}};
+  EXPECT_EQ(validate(plan),
+            "group 'g1': gap between column tiles [0, 0] and [2, 2]");
+  plan.groups[1].colTiles = {{0, 0}, {1, 2}};
+  EXPECT_EQ(validate(plan),
+            "group 'g1': 2 column tiles for a grid of 3 columns");
+}
+
+TEST(ValidatePlan, MissingTiles) {
+  Plan plan = validPlan();
+  plan.groups[1].colTiles.clear();
+  EXPECT_EQ(validate(plan), "group 'g1': column tiles are missing");
+  EXPECT_EQ(checkPlanStructure(plan, /*requireTiles=*/false), "");
+  EXPECT_EQ(checkPlanStructure(plan, /*requireTiles=*/true),
+            "group 'g1': column tiles are missing");
+  assignMissingTiles(plan, lookup);
+  EXPECT_EQ(plan, validPlan());
+}
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+TEST(PlanJson, WritesTheDocumentedSchema) {
+  EXPECT_EQ(planToJson(validPlan()), R"({
+  "groups": [
+    {
+      "name": "g0",
+      "layers": ["L0:conv", "L1:maxpool"],
+      "grid": [2, 2],
+      "row_tiles": [[0, 1], [2, 3]],
+      "col_tiles": [[0, 1], [2, 3]]
+    },
+    {
+      "name": "g1",
+      "layers": ["L2:conv", "L3:conv"],
+      "grid": [1, 3],
+      "row_tiles": [[0, 1]],
+      "col_tiles": [[0, 0], [1, 1], [2, 2]]
+    }
+  ]
+}
+)");
+  EXPECT_EQ(planToJson(Plan()), "{\n  \"groups\": []\n}\n");
+}
+
+TEST(PlanJson, RoundTrip) {
+  for (Plan plan : {validPlan(), Plan()}) {
+    std::string error;
+    std::optional<Plan> back = planFromJson(planToJson(plan), error);
+    ASSERT_TRUE(back) << error;
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(*back, plan);
+  }
+  // Names needing escapes, and tiles left out, survive too.
+  Plan plan;
+  plan.groups.push_back(
+      group("a \"quoted\" \\ name", {"conv/1:x", "tab\there"}, 2, 1, {}, {}));
+  std::string error;
+  std::optional<Plan> back = planFromJson(planToJson(plan), error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, plan);
+  EXPECT_EQ(planToJson(plan).find("row_tiles"), std::string::npos);
+}
+
+TEST(PlanJson, DefaultsAndOptionalTiles) {
+  std::string error;
+  std::optional<Plan> plan = planFromJson(R"({"groups": [
+      {"layers": ["L0:conv", "L1:maxpool"], "grid": [3, 2]},
+      {"layers": ["L2:conv"], "grid": [1, 1], "row_tiles": [],
+       "col_tiles": [[0, 3]]}]})",
+                                          error);
+  ASSERT_TRUE(plan) << error;
+  EXPECT_EQ(plan->groups[0].name, "g0");
+  EXPECT_EQ(plan->groups[1].name, "g1");
+  EXPECT_TRUE(plan->groups[0].rowTiles.empty());
+  EXPECT_TRUE(plan->groups[1].rowTiles.empty());
+  EXPECT_EQ(plan->groups[1].colTiles, (std::vector<Interval>{{0, 3}}));
+  EXPECT_EQ(validate(*plan), "group 'g0': row tiles are missing");
+  assignMissingTiles(*plan, lookup);
+  EXPECT_EQ(validate(*plan), "");
+  EXPECT_EQ(plan->groups[0].rowTiles,
+            (std::vector<Interval>{{0, 1}, {2, 2}, {3, 3}}));
+}
+
+struct JsonErrorCase {
+  const char *text;
+  const char *error;
+};
+
+/// `g` wrapped as the only group of a plan.
+std::string one(const std::string &g) { return "{\"groups\": [" + g + "]}"; }
+
+TEST(PlanJson, EveryErrorNamesItsPath) {
+  const std::string ok = R"("name": "g", "layers": ["a"], "grid": [1, 1])";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // Document shape.
+      {"[]", "expected a JSON object {\"groups\": [...]} at the top level"},
+      {R"({"groups": [], "version": 1})",
+       "version: unknown key (a plan has only \"groups\")"},
+      {"{}", "groups: missing (expected an array of groups)"},
+      {R"({"groups": {}})", "groups: expected an array of groups"},
+      {one("3"), "groups[0]: expected an object with name, layers, grid, "
+                 "row_tiles, col_tiles"},
+      {one("{" + ok + R"(, "row_tile": [[0, 0]], "col": 1})"),
+       "groups[0].col: unknown key (a group has name, layers, grid, "
+       "row_tiles, col_tiles)"},
+      // name
+      {one(R"({"name": 1, "layers": ["a"], "grid": [1, 1]})"),
+       "groups[0].name: expected a string"},
+      // layers
+      {one(R"({"grid": [1, 1]})"),
+       "groups[0].layers: missing (expected an array of layer names)"},
+      {one(R"({"layers": "a", "grid": [1, 1]})"),
+       "groups[0].layers: expected an array of layer names"},
+      {one(R"({"layers": ["a", 2], "grid": [1, 1]})"),
+       "groups[0].layers[1]: expected a layer name string"},
+      // grid
+      {one(R"({"layers": ["a"]})"),
+       "groups[0].grid: missing (expected [rows, cols] with positive "
+       "integers)"},
+      {one(R"({"layers": ["a"], "grid": 2})"),
+       "groups[0].grid: expected [rows, cols] with positive integers"},
+      {one(R"({"layers": ["a"], "grid": [2]})"),
+       "groups[0].grid: expected [rows, cols] with positive integers"},
+      {one(R"({"layers": ["a"], "grid": [2, 1, 1]})"),
+       "groups[0].grid: expected [rows, cols] with positive integers"},
+      {one(R"({"layers": ["a"], "grid": [2, 0]})"),
+       "groups[0].grid: expected [rows, cols] with positive integers"},
+      {one(R"({"layers": ["a"], "grid": [-1, 2]})"),
+       "groups[0].grid: expected [rows, cols] with positive integers"},
+      {one(R"({"layers": ["a"], "grid": [1.5, 2]})"),
+       "groups[0].grid: expected [rows, cols] with positive integers"},
+      {one(R"({"layers": ["a"], "grid": ["1", 2]})"),
+       "groups[0].grid: expected [rows, cols] with positive integers"},
+      // tiles
+      {one("{" + ok + R"(, "row_tiles": {}})"),
+       "groups[0].row_tiles: expected an array of [lo, hi]"},
+      {one("{" + ok + R"(, "col_tiles": 5})"),
+       "groups[0].col_tiles: expected an array of [lo, hi]"},
+      {one("{" + ok + R"(, "row_tiles": [0, 3]})"),
+       "groups[0].row_tiles[0]: expected [lo, hi] with integers"},
+      {one("{" + ok + R"(, "col_tiles": [[0, 3, 4]]})"),
+       "groups[0].col_tiles[0]: expected [lo, hi] with integers"},
+      {one("{" + ok + R"(, "col_tiles": [[0, "3"]]})"),
+       "groups[0].col_tiles[0]: expected [lo, hi] with integers"},
+      // Structure, by path.
+      {one(R"({"name": "", "layers": ["a"], "grid": [1, 1]})"),
+       "groups[0].name: group name is empty"},
+      {one(R"({"layers": [], "grid": [1, 1]})"),
+       "groups[0].layers: group has no layers"},
+      {one(R"({"layers": ["a", ""], "grid": [1, 1]})"),
+       "groups[0].layers[1]: layer name is empty"},
+      {one(R"({"layers": ["a", "b", "a"], "grid": [1, 1]})"),
+       "groups[0].layers[2]: layer 'a' is listed twice"},
+      {R"({"groups": [{"layers": ["a"], "grid": [1, 1]},
+                      {"layers": ["b", "a"], "grid": [1, 1]}]})",
+       "groups[1].layers[1]: layer 'a' is also in group 'g0'"},
+      {R"({"groups": [{"name": "x", "layers": ["a"], "grid": [1, 1]},
+                      {"name": "x", "layers": ["b"], "grid": [1, 1]}]})",
+       "groups[1].name: group name 'x' is also used by groups[0]"},
+      {one("{" + ok + R"(, "row_tiles": [[0, 1], [2, 3]]})"),
+       "groups[0].row_tiles: 2 row tiles for a grid of 1 row"},
+      {one(R"({"layers": ["a"], "grid": [3, 1],
+              "row_tiles": [[0, 1], [3, 4], [5, 6]]})"),
+       "groups[0].row_tiles[1]: gap between row tiles [0, 1] and [3, 4]"},
+      {one(R"({"layers": ["a"], "grid": [1, 2],
+              "col_tiles": [[0, 4], [3, 6]]})"),
+       "groups[0].col_tiles[1]: column tiles [0, 4] and [3, 6] overlap"},
+      {one(R"({"layers": ["a"], "grid": [1, 2],
+              "col_tiles": [[0, 4], [6, 5]]})"),
+       "groups[0].col_tiles[1]: column tile [6, 5] is empty"},
+      {one("{" + ok + R"(, "row_tiles": [[2, 5]]})"),
+       "groups[0].row_tiles[0]: first row tile [2, 5] does not start at 0"},
+  };
+  for (const auto &[text, expected] : cases) {
+    std::string error;
+    std::optional<Plan> plan = planFromJson(text, error);
+    EXPECT_FALSE(plan) << text;
+    EXPECT_EQ(error, expected) << text;
+  }
+}
+
+TEST(PlanJson, SyntaxErrors) {
+  std::string error;
+  EXPECT_FALSE(planFromJson("{\"groups\": [", error));
+  EXPECT_EQ(error.rfind("invalid JSON: ", 0), 0u) << error;
+  EXPECT_FALSE(planFromJson("", error));
+  EXPECT_EQ(error.rfind("invalid JSON: ", 0), 0u) << error;
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+TEST(PlanAttr, RoundTripThroughTheIR) {
+  mlir::MLIRContext context;
+  context.loadDialect<MafatDialect>();
+  Plan plan = validPlan();
+  PlanAttr attr = toAttr(&context, plan);
+  ASSERT_TRUE(attr);
+  EXPECT_EQ(fromAttr(attr), plan);
+  // Uniqued: the same plan is the same attribute.
+  EXPECT_EQ(toAttr(&context, validPlan()), attr);
+  EXPECT_EQ(fromAttr(toAttr(&context, Plan())), Plan());
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  mlir::Attribute(attr.getGroups()[1]).print(os);
+  EXPECT_EQ(text, "#mafat.group<name = \"g1\", layers = [\"L2:conv\", "
+                  "\"L3:conv\"], grid = [1, 3], row_tiles = [[0, 1]], "
+                  "col_tiles = [[0, 0], [1, 1], [2, 2]]>");
+}
+
+TEST(PlanAttr, VerifierUsesThePlanChecks) {
+  mlir::MLIRContext context;
+  context.loadDialect<MafatDialect>();
+  std::string message;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    message = d.str();
+    return mlir::success();
+  });
+  auto loc = mlir::UnknownLoc::get(&context);
+  auto emit = [&] { return mlir::emitError(loc); };
+
+  // getChecked with exactly the generated parameter types: anything else
+  // picks StorageUserBase's template, which needs the storage classes.
+  auto checkedGroup = [&](const PlanGroup &g,
+                          llvm::ArrayRef<mlir::StringAttr> layers) {
+    return GroupAttr::getChecked(emit, &context, llvm::StringRef(g.name),
+                                 layers, g.gridRows, g.gridCols,
+                                 llvm::ArrayRef<Interval>(g.rowTiles),
+                                 llvm::ArrayRef<Interval>(g.colTiles));
+  };
+
+  Plan plan = validPlan();
+  plan.groups[1].layers[0] = "L0:conv";
+  llvm::SmallVector<GroupAttr> groups(toAttr(&context, plan).getGroups());
+  EXPECT_FALSE(
+      PlanAttr::getChecked(emit, &context, llvm::ArrayRef<GroupAttr>(groups)));
+  EXPECT_EQ(message, "group 'g1': layer 'L0:conv' is also in group 'g0'");
+
+  PlanGroup g = validPlan().groups[0];
+  g.rowTiles = {{0, 0}, {2, 3}};
+  EXPECT_FALSE(checkedGroup(g, {}));
+  EXPECT_EQ(message, "group 'g0': group has no layers");
+  mlir::StringAttr layer = mlir::StringAttr::get(&context, "L0:conv");
+  EXPECT_FALSE(checkedGroup(g, layer));
+  EXPECT_EQ(message, "group 'g0': gap between row tiles [0, 0] and [2, 3]");
+}
+
+} // namespace
