@@ -799,7 +799,7 @@ def emit_network(net: Network, weights: Dict[int, LayerWeights], layers: Optiona
             elif t == "batchnorm":
                 lw = weights[i]
                 s = lw.scales.astype(np.float64) / (np.sqrt(lw.var.astype(np.float64)) + BN_EPS)
-                y = em.scale_shift(x, s.astype(np.float32), (-lw.mean * s).astype(np.float32), layer=i)
+                y = em.batchnorm(x, s.astype(np.float32), (-lw.mean * s).astype(np.float32), layer=i)
             elif t == "activation":
                 y = em.activation_ext(x, _ACTS[p["act"]], layer=i)
             else:  # dropout, cost, region, yolo: pass the input through

@@ -175,24 +175,6 @@ class DarknetEmitter(MlirEmitter):
 
         return self._generic([a, b], a.shape, body, i, "add")
 
-    def scale_shift(self, x: Value, scale: np.ndarray, shift: np.ndarray, act=None,
-                    layer: Optional[int] = None) -> Value:
-        """Per-channel ``x * scale + shift`` (folded batch-norm), then any activation."""
-        i = self._begin_layer(layer)
-        c = x.shape[-1]
-        scale = np.asarray(scale, dtype=np.float32).reshape(-1)
-        shift = np.asarray(shift, dtype=np.float32).reshape(-1)
-        if scale.shape[0] != c or shift.shape[0] != c:
-            raise ValueError("scale/shift must have one entry per channel")
-        sv = self.constant(scale, f"L{i}_bn_scale")
-        tv = self.constant(shift, f"L{i}_bn_shift")
-
-        def body(r, a: List[str]) -> str:
-            y = r.op(f"arith.mulf {a[0]}, {a[1]} : f32")
-            y = r.op(f"arith.addf {y}, {a[2]} : f32")
-            return _act_body(r, y, act)
-
-        return self._generic([x, sv, tv], x.shape, body, i, "bn")
 
     # ------------------------------------------------- general generic
 
