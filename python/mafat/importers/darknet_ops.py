@@ -175,7 +175,6 @@ class DarknetEmitter(MlirEmitter):
 
         return self._generic([a, b], a.shape, body, i, "add")
 
-
     # ------------------------------------------------- general generic
 
     def _generic_maps(
