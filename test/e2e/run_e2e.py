@@ -41,9 +41,8 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "python"))
@@ -51,6 +50,7 @@ if PY_DIR not in sys.path:
     sys.path.insert(0, PY_DIR)
 
 import numpy as np  # noqa: E402
+from mafat.testing import Checker, Fatal, run_cmd  # noqa: E402
 
 from mafat.e2e_models import ALL_MODELS, build_model  # noqa: E402
 from mafat.reference import compare, run_reference  # noqa: E402
@@ -61,46 +61,6 @@ TARGETS = (HOST_TARGET, AARCH64_TARGET)
 STD_RANGE = (1e-3, 1e3)
 CROSS_TARGET_TOL = 1e-5
 DEFAULT_QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
-
-
-class Fatal(Exception):
-    """A step failed so that later checks cannot run."""
-
-
-class Checker:
-    def __init__(self) -> None:
-        self.failures: List[str] = []
-        self.count = 0
-
-    def check(self, ok: bool, what: str, detail: str = "") -> bool:
-        self.count += 1
-        line = f"{'PASS' if ok else 'FAIL'}: {what}"
-        if detail:
-            line += f": {detail}"
-        print(line, flush=True)
-        if not ok:
-            self.failures.append(line)
-        return ok
-
-
-def run_cmd(cmd: Sequence[str], what: str, timeout: float, cwd: Optional[str] = None) -> subprocess.CompletedProcess:
-    print(f"RUN: {' '.join(shlex.quote(c) for c in cmd)}", flush=True)
-    try:
-        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError as e:
-        raise Fatal(f"{what}: cannot execute: {e}") from None
-    except subprocess.TimeoutExpired:
-        raise Fatal(f"{what}: timed out after {timeout:.0f} s") from None
-    if p.returncode != 0:
-        tail = (p.stderr or "").strip()[-4000:]
-        out = (p.stdout or "").strip()[-1000:]
-        msg = f"{what}: exit status {p.returncode}"
-        if tail:
-            msg += f"\n--- stderr ---\n{tail}"
-        if out:
-            msg += f"\n--- stdout ---\n{out}"
-        raise Fatal(msg)
-    return p
 
 
 def compile_model(args, mlir: str, target: str, emit: str, stem: str) -> str:

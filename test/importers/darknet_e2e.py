@@ -35,10 +35,9 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -47,6 +46,7 @@ if PY_DIR not in sys.path:
     sys.path.insert(0, PY_DIR)
 
 import numpy as np  # noqa: E402
+from mafat.testing import Checker, Fatal, run_cmd  # noqa: E402
 
 from mafat.importers.darknet import (  # noqa: E402
     load_network, parse_input_size, parse_layer_range, random_weights, write_weights)
@@ -58,37 +58,8 @@ CROSS_TARGET_TOL = 1e-5
 QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
 
 
-class Fatal(Exception):
-    pass
-
-
-class Checker:
-    def __init__(self) -> None:
-        self.failures: List[str] = []
-        self.count = 0
-
-    def check(self, ok: bool, what: str, detail: str = "") -> bool:
-        self.count += 1
-        line = f"{'PASS' if ok else 'FAIL'}: {what}" + (f": {detail}" if detail else "")
-        print(line, flush=True)
-        if not ok:
-            self.failures.append(line)
-        return ok
-
-
-def run(cmd: Sequence[str], what: str, timeout: float, env=None) -> subprocess.CompletedProcess:
-    print(f"RUN: {' '.join(shlex.quote(c) for c in cmd)}", flush=True)
-    t0 = time.time()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    except FileNotFoundError as e:
-        raise Fatal(f"{what}: cannot execute: {e}") from None
-    except subprocess.TimeoutExpired:
-        raise Fatal(f"{what}: timed out after {timeout:.0f} s") from None
-    print(f"TIME: {what}: {time.time() - t0:.2f} s", flush=True)
-    if p.returncode != 0:
-        raise Fatal(f"{what}: exit status {p.returncode}\n--- stderr ---\n{(p.stderr or '').strip()[-4000:]}")
-    return p
+def run(cmd: Sequence[str], what: str, timeout: float, env=None):
+    return run_cmd(cmd, what, timeout, env=env, show_time=True)
 
 
 def find_cfg(name: str) -> Optional[str]:

@@ -41,12 +41,10 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
-from typing import List, Optional, Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -55,42 +53,12 @@ for _p in (os.path.join(REPO, "python"), os.path.join(REPO, "python", "tests")):
         sys.path.insert(0, _p)
 
 import numpy as np  # noqa: E402
+from mafat.testing import Checker, Fatal, run_cmd  # noqa: E402
 
 HOST_TARGET = "x86_64-linux-gnu"
 AARCH64_TARGET = "aarch64-linux-gnu"
 STD_RANGE = (1e-3, 1e3)
 DEFAULT_QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
-
-
-class Fatal(Exception):
-    pass
-
-
-class Checker:
-    def __init__(self) -> None:
-        self.failures: List[str] = []
-        self.count = 0
-
-    def check(self, ok: bool, what: str, detail: str = "") -> bool:
-        self.count += 1
-        line = f"{'PASS' if ok else 'FAIL'}: {what}" + (f": {detail}" if detail else "")
-        print(line, flush=True)
-        if not ok:
-            self.failures.append(line)
-        return ok
-
-
-def run_cmd(cmd: Sequence[str], what: str, timeout: float, cwd: Optional[str] = None) -> subprocess.CompletedProcess:
-    print(f"RUN: {' '.join(shlex.quote(c) for c in cmd)}", flush=True)
-    try:
-        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError as e:
-        raise Fatal(f"{what}: cannot execute: {e}") from None
-    except subprocess.TimeoutExpired:
-        raise Fatal(f"{what}: timed out after {timeout:.0f} s") from None
-    if p.returncode != 0:
-        raise Fatal(f"{what}: exit status {p.returncode}\n--- stderr ---\n{(p.stderr or '').strip()[-4000:]}")
-    return p
 
 
 def randomize_batchnorm(model, gen) -> int:
