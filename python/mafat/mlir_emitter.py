@@ -395,21 +395,30 @@ class MlirEmitter:
         args = [f"%in{j}" for j in range(len(operands))]
         out_arg = "%out"
         result = body(region, args)
+        return self._emit_generic(maps, ["parallel"] * rank, operands, init, region, args + [out_arg],
+                                  result, layer, kind)
+
+    def _emit_generic(self, maps: List[str], iterators: List[str], operands: List[Value], init: Value,
+                      region: "_Region", block_args: List[str], result: str, layer: int,
+                      kind: str) -> Value:
+        """Writes one ``linalg.generic``: ``maps`` for the operands then the
+        init, ``block_args`` naming the region's arguments (inputs then the
+        output), ``region``'s lines as its body, yielding ``result``. The one
+        place generic text is built, for this emitter and its subclasses."""
         name = self._fresh(f"L{layer}_{kind}")
-        iters = ", ".join(['"parallel"'] * rank)
+        iters = ", ".join(f'"{t}"' for t in iterators)
         ins = ", ".join(v.name for v in operands)
         ins_ty = ", ".join(v.type for v in operands)
-        out_ty = _tensor_type(out_shape)
-        block_args = ", ".join(f"{a}: f32" for a in args + [out_arg])
+        args = ", ".join(f"{a}: f32" for a in block_args)
         lines = [
             f"{name} = linalg.generic {{indexing_maps = [{', '.join(maps)}], "
-            f"iterator_types = [{iters}]}} ins({ins} : {ins_ty}) outs({init.name} : {out_ty}) {{",
-            f"  ^bb0({block_args}):",
+            f"iterator_types = [{iters}]}} ins({ins} : {ins_ty}) outs({init.name} : {init.type}) {{",
+            f"  ^bb0({args}):",
         ]
         lines += [f"    {l}" for l in region.lines]
-        lines += [f"    linalg.yield {result} : f32", f"  }} -> {out_ty} " + self._loc(layer, kind)]
+        lines += [f"    linalg.yield {result} : f32", f"  }} -> {init.type} " + self._loc(layer, kind)]
         self._emit("\n".join(lines))
-        return Value(name, tuple(out_shape))
+        return Value(name, tuple(init.shape))
 
     def _bias_act(self, x: Value, bias: Optional[np.ndarray], act: ActSpec, layer: int) -> Value:
         """Optional per-channel bias plus activation as one generic (or none)."""

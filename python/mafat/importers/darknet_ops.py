@@ -206,21 +206,9 @@ class DarknetEmitter(MlirEmitter):
         region = _Region()
         args = [f"%in{j}" for j in range(len(operands))]
         result = body(region, args, "%out")
-        name = self._fresh(f"L{layer}_{kind}")
-        maps = ", ".join([m for _, m in operands] + [out_map])
-        iters = ", ".join(f'"{t}"' for t in iterators)
-        ins = ", ".join(v.name for v, _ in operands)
-        ins_ty = ", ".join(v.type for v, _ in operands)
-        block_args = ", ".join(f"{a}: f32" for a in args + ["%out"])
-        lines = [
-            f"{name} = linalg.generic {{indexing_maps = [{maps}], iterator_types = [{iters}]}} "
-            f"ins({ins} : {ins_ty}) outs({init.name} : {init.type}) {{",
-            f"  ^bb0({block_args}):",
-        ]
-        lines += [f"    {l}" for l in region.lines]
-        lines += [f"    linalg.yield {result} : f32", f"  }} -> {init.type} " + self._loc(layer, kind)]
-        self._emit("\n".join(lines))
-        return Value(name, tuple(init.shape))
+        return self._emit_generic([m for _, m in operands] + [out_map], iterators,
+                                  [v for v, _ in operands], init, region, args + ["%out"], result,
+                                  layer, kind)
 
     # ------------------------------------------------------ layout ops
 

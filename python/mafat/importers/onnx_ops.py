@@ -267,21 +267,9 @@ class OnnxEmitter(MlirEmitter):
         region = _Region()
         args = [f"%in{j}" for j in range(len(operands))]
         result = body(region, args + (["%out"] if red else []))
-        name = self._fresh(f"L{layer}_{kind}")
-        iters = ", ".join('"reduction"' if d in red else '"parallel"' for d in range(rank))
-        ins = ", ".join(v.name for v, _ in operands)
-        ins_ty = ", ".join(v.type for v, _ in operands)
-        out_ty = _tensor_type(res_shape)
-        block_args = ", ".join(f"{a}: f32" for a in args + ["%out"])
-        lines = [
-            f"{name} = linalg.generic {{indexing_maps = [{', '.join(maps)}], "
-            f"iterator_types = [{iters}]}} ins({ins} : {ins_ty}) outs({acc.name} : {out_ty}) {{",
-            f"  ^bb0({block_args}):",
-        ]
-        lines += [f"    {l}" for l in region.lines]
-        lines += [f"    linalg.yield {result} : f32", f"  }} -> {out_ty} " + self._loc(layer, kind)]
-        self._emit("\n".join(lines))
-        return Value(name, res_shape)
+        iters = ["reduction" if d in red else "parallel" for d in range(rank)]
+        return self._emit_generic(maps, iters, [v for v, _ in operands], acc, region, args + ["%out"],
+                                  result, layer, kind)
 
     def _map(self, rank: int, dims: Tuple[int, ...]) -> str:
         if dims == tuple(range(rank)):
