@@ -172,28 +172,23 @@ class Section:
             raise self.err(f"missing option '{key}'")
         return default
 
-    def get_int(self, key: str, default: Optional[int] = None) -> int:
+    def _get_number(self, key: str, default, cast, what: str):
         if key not in self.options:
             if default is None:
                 raise self.err(f"missing option '{key}'")
             return default
         v = self.options[key]
         try:
-            return int(v)
+            return cast(v)
         except ValueError:
-            # Darknet reads ints with atoi(), which accepts "1.0" as 1; be strict but helpful.
-            raise self.err(f"option {key}={v!r} is not an integer") from None
+            raise self.err(f"option {key}={v!r} is not {what}") from None
+
+    def get_int(self, key: str, default: Optional[int] = None) -> int:
+        # Darknet reads ints with atoi(), which accepts "1.0" as 1; be strict but helpful.
+        return self._get_number(key, default, int, "an integer")
 
     def get_float(self, key: str, default: Optional[float] = None) -> float:
-        if key not in self.options:
-            if default is None:
-                raise self.err(f"missing option '{key}'")
-            return default
-        v = self.options[key]
-        try:
-            return float(v)
-        except ValueError:
-            raise self.err(f"option {key}={v!r} is not a number") from None
+        return self._get_number(key, default, float, "a number")
 
     def get_ints(self, key: str) -> List[int]:
         v = self.get_str(key)
