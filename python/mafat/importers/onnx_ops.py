@@ -417,18 +417,14 @@ class OnnxEmitter(MlirEmitter):
         ow = window_out_size(x.shape[2], kw, sw, dw, p[2], p[3])
         out = (1, oh, ow, x.shape[3])
         window = self._empty((kh, kw), f"L{layer}_window")
-        init = -math.inf if op == "pooling_nhwc_max" else 0.0
-        scalar = self._scalar_f32(init)
-        e = self._empty(out, f"L{layer}_init")
-        acc = self._fresh(f"L{layer}_acc")
-        ty = _tensor_type(out)
-        self._emit(f"{acc} = linalg.fill ins({scalar} : f32) outs({e.name} : {ty}) -> {ty} " + self._loc(layer, "fill"))
+        init = "0xFF800000" if op == "pooling_nhwc_max" else "0.0"  # -inf or 0
+        acc = self._filled(out, init, layer, f"L{layer}_acc")
         res = self._fresh(f"L{layer}_{kind}")
         self._emit(
             f"{res} = linalg.{op} {{dilations = dense<[{dh}, {dw}]> : tensor<2xi64>, "
             f"strides = dense<[{sh}, {sw}]> : tensor<2xi64>}} "
             f"ins({xp.name}, {window.name} : {xp.type}, {window.type}) "
-            f"outs({acc} : {ty}) -> {ty} " + self._loc(layer, kind)
+            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self._loc(layer, kind)
         )
         return Value(res, out)
 
