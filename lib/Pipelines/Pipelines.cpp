@@ -37,6 +37,10 @@ void buildTosaToCanonicalPipeline(OpPassManager &pm) {
 void buildTensorCodegenPipeline(OpPassManager &pm,
                                 const CodegenOptions &options) {
   pm.addPass(createMafatNormalize());
+  // The plan (if the module has one) becomes tile loops before anything
+  // else sees the layers.
+  pm.addPass(createMafatFuseTile());
+  addPipeline(pm, "canonicalize,cse");
   MafatTileAndVectorizeOptions tile;
   tile.vectorBits = options.vectorBits;
   tile.numVectorRegisters = options.vectorRegisters;
@@ -47,6 +51,9 @@ void buildTensorCodegenPipeline(OpPassManager &pm,
 void buildBufferizePipeline(OpPassManager &pm, const CodegenOptions &options) {
   // Results become out-params written in place (no final copy), and every
   // remaining allocation is packed by mafat-plan-memory.
+  // One allocation per layer output, whatever CSE merged (see
+  // mafat-unshare-empties).
+  pm.addNestedPass<func::FuncOp>(createMafatUnshareEmpties());
   addPipeline(pm, llvm::formatv("one-shot-bufferize{{bufferize-function-"
                                 "boundaries function-boundary-type-conversion"
                                 "=identity-layout-map buffer-alignment={0}},"

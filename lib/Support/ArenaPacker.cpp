@@ -150,8 +150,11 @@ ArenaLayout mafat::packBuffers(const std::vector<BufferRequest> &requests,
     return layout;
 
   // Greedy-by-size: big buffers first, since they are the hardest to fit into
-  // holes later; among equal sizes, longer-lived first because they constrain
-  // more neighbours; the index makes the order total and thus deterministic.
+  // holes later; among equal sizes, the earlier one first. Only the order of
+  // live-range endpoints matters, never their distance, so the memory model
+  // (which has its own clock, one tick per layer step) packs a plan's
+  // buffers exactly as mafat-plan-memory packs the IR's (whose clock counts
+  // ops). The index makes the order total and thus deterministic.
   const unsigned n = items.size();
   std::vector<unsigned> greedyOrder(n);
   std::iota(greedyOrder.begin(), greedyOrder.end(), 0u);
@@ -160,14 +163,8 @@ ArenaLayout mafat::packBuffers(const std::vector<BufferRequest> &requests,
               const Item &x = items[a], &y = items[b];
               if (x.size != y.size)
                 return x.size > y.size;
-              // start <= end, so the unsigned difference is the exact length
-              // even when end - start would overflow int64_t.
-              uint64_t lenX =
-                  static_cast<uint64_t>(x.end) - static_cast<uint64_t>(x.start);
-              uint64_t lenY =
-                  static_cast<uint64_t>(y.end) - static_cast<uint64_t>(y.start);
-              if (lenX != lenY)
-                return lenX > lenY;
+              if (x.start != y.start)
+                return x.start < y.start;
               return a < b;
             });
 

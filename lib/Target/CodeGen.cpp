@@ -8,6 +8,7 @@
 
 #include "mafat/Target/CodeGen.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -40,10 +41,33 @@ static void setTargetOf(llvm::Module &module, const TargetSpec &target) {
   module.setDataLayout(target.machine->createDataLayout());
 }
 
+/// mafat's own attributes (the plan, the workspace marker) are compile-time
+/// metadata, read before translation; the LLVM IR exporter would warn about
+/// every one of them.
+static void dropMafatAttributes(ModuleOp module) {
+  auto isMafat = [](NamedAttribute attr) {
+    return attr.getName().strref().starts_with("mafat.");
+  };
+  auto strip = [&](Operation *op) {
+    for (NamedAttribute attr : llvm::to_vector(op->getDiscardableAttrs()))
+      if (isMafat(attr))
+        op->removeDiscardableAttr(attr.getName());
+  };
+  strip(module);
+  module.walk([&](FunctionOpInterface fn) {
+    strip(fn);
+    for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+      for (NamedAttribute attr : llvm::to_vector(fn.getArgAttrs(i)))
+        if (isMafat(attr))
+          fn.removeArgAttr(i, attr.getName());
+  });
+}
+
 std::unique_ptr<llvm::Module> translateModel(ModuleOp module,
                                              const ModelInterface &model,
                                              TargetSpec &target,
                                              llvm::LLVMContext &context) {
+  dropMafatAttributes(module);
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context, model.name);
   if (!llvmModule) {

@@ -13,9 +13,12 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
-#include <limits>
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <functional>
+#include <limits>
+#include <memory>
 
 namespace mafat {
 #define GEN_PASS_DEF_MAFATPLANMEMORY
@@ -40,11 +43,30 @@ SmallVector<Value> collectAliases(Value root) {
     if (!seen.insert(v).second)
       continue;
     aliases.push_back(v);
-    for (Operation *user : v.getUsers())
-      if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
         if (view.getViewSource() == v)
           for (Value result : user->getResults())
             worklist.push_back(result);
+        continue;
+      }
+      // A fused group's output map is threaded through its tile loops and
+      // tile bodies: loop-carried values and region results are the same
+      // buffer.
+      if (auto loop = dyn_cast<scf::ForOp>(user)) {
+        if (OpResult result = loop.getTiedLoopResult(&use)) {
+          worklist.push_back(result);
+          worklist.push_back(loop.getTiedLoopRegionIterArg(&use));
+        }
+        continue;
+      }
+      if (isa<scf::YieldOp>(user)) {
+        Operation *parent = user->getParentOp();
+        if (isa<scf::ForOp, scf::ExecuteRegionOp>(parent))
+          worklist.push_back(parent->getResult(use.getOperandNumber()));
+      }
+    }
   }
   return aliases;
 }
@@ -54,11 +76,6 @@ uint64_t bufferBytes(MemRefType type) {
   uint64_t bits = type.getElementTypeBitWidth();
   return elements * ((bits + 7) / 8);
 }
-
-struct Buffer {
-  memref::AllocOp alloc;
-  mafat::BufferRequest request;
-};
 
 struct MafatPlanMemoryPass
     : public mafat::impl::MafatPlanMemoryBase<MafatPlanMemoryPass> {
@@ -94,80 +111,169 @@ struct MafatPlanMemoryPass
   }
 };
 
-LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
-  Block &body = func.getBody().front();
-  DenseMap<Operation *, int64_t> position;
-  for (auto [i, op] : llvm::enumerate(body))
-    position[&op] = i;
+/// The buffers of one block, packed on that block's own clock. A nested op
+/// whose regions allocate (a fused tile body, a loop around one) enters as
+/// one buffer as large as its regions' arenas, live at that op only: its
+/// buffers cannot outlive it, and packing scopes bottom-up makes a group's
+/// tile buffers one block in the arena, which is what the memory model
+/// predicts (mafat/CostModel/MemoryModel.h).
+struct Scope {
+  SmallVector<mafat::BufferRequest> requests;
+  /// requests[i] is alloc `allocs[i]` or, if that is null, the blocks of an
+  /// op's regions, `children[i]`, which run one at a time and so share the
+  /// same place.
+  SmallVector<memref::AllocOp> allocs;
+  SmallVector<SmallVector<std::unique_ptr<Scope>, 1>> children;
+  SmallVector<uint64_t> offsets;
+  uint64_t arena = 0;
+};
 
-  SmallVector<Buffer> buffers;
-  WalkResult walk = func.walk([&](memref::AllocOp alloc) {
+LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
+  // The workspace must be aligned for its most demanding buffer; every
+  // scope is packed with that alignment so nested arenas stay aligned.
+  uint64_t wsAlign = alignment;
+  uint64_t naive = 0;
+  WalkResult types = func.walk([&](memref::AllocOp alloc) {
     MemRefType type = alloc.getType();
     if (!type.hasStaticShape() || !type.getLayout().isIdentity()) {
       alloc.emitError("mafat-plan-memory: cannot plan an allocation of type ")
           << type << " (static shape and identity layout required)";
       return WalkResult::interrupt();
     }
-    // The live range runs from the first use to the last use: an
-    // allocation's contents mean nothing before the first write, so where
-    // bufferization happened to place the alloc does not matter.
-    int64_t allocPos = position[ancestorIn(body, alloc)];
-    int64_t start = std::numeric_limits<int64_t>::max();
-    int64_t end = allocPos;
-    for (Value alias : collectAliases(alloc.getResult())) {
-      for (Operation *user : alias.getUsers()) {
-        if (isa<memref::DeallocOp, ViewLikeOpInterface>(user))
-          continue;
-        // A buffer allocated in a loop is reused by every iteration; that is
-        // only sound if no iteration hands it to the next.
-        if (isa<scf::YieldOp, func::ReturnOp>(user) &&
-            alloc->getParentOp() != func) {
-          alloc.emitError("mafat-plan-memory: a buffer allocated inside a "
-                          "region escapes it; cannot give it a fixed place");
-          return WalkResult::interrupt();
-        }
-        if (isa<func::ReturnOp>(user)) {
-          alloc.emitError("mafat-plan-memory: a returned buffer cannot live "
-                          "in the workspace; run buffer-results-to-out-params "
-                          "first");
-          return WalkResult::interrupt();
-        }
-        int64_t pos = position[ancestorIn(body, user)];
-        start = std::min(start, pos);
-        end = std::max(end, pos);
-      }
-    }
-    if (start > end)
-      start = end = allocPos; // Never used: a point interval.
-    Buffer buffer;
-    buffer.alloc = alloc;
-    buffer.request.size = bufferBytes(type);
-    buffer.request.alignment =
+    uint64_t align =
         std::max<uint64_t>(alignment, alloc.getAlignment().value_or(1));
-    buffer.request.start = start;
-    buffer.request.end = end;
-    std::string name;
-    llvm::raw_string_ostream os(name);
-    alloc.getLoc().print(os);
-    buffer.request.name = name;
-    buffers.push_back(buffer);
+    wsAlign = std::max(wsAlign, align);
+    naive += llvm::alignTo(bufferBytes(type), align);
     return WalkResult::advance();
   });
-  if (walk.wasInterrupted())
+  if (types.wasInterrupted())
     return failure();
 
-  std::vector<mafat::BufferRequest> requests;
-  for (const Buffer &b : buffers)
-    requests.push_back(b.request);
-  // The workspace must be aligned for its most demanding buffer.
-  uint64_t wsAlign = alignment;
-  for (const mafat::BufferRequest &r : requests)
-    wsAlign = std::max(wsAlign, r.alignment);
-  mafat::ArenaLayout layout = mafat::packBuffers(requests, wsAlign);
-  if (std::string error = mafat::verifyLayout(requests, layout);
-      !error.empty())
-    return func.emitError("mafat-plan-memory: internal packing error: ")
-           << error;
+  std::function<FailureOr<std::unique_ptr<Scope>>(Block *)> packScope;
+  packScope = [&](Block *block) -> FailureOr<std::unique_ptr<Scope>> {
+    auto scope = std::make_unique<Scope>();
+    {
+      DenseMap<Operation *, int64_t> position;
+      for (auto [i, op] : llvm::enumerate(*block))
+        position[&op] = i;
+      for (Operation &op : *block) {
+        if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+          // The live range runs from the first use to the last use: an
+          // allocation's contents mean nothing before the first write, so
+          // where bufferization happened to place the alloc does not
+          // matter.
+          int64_t allocPos = position[&op];
+          int64_t start = std::numeric_limits<int64_t>::max();
+          int64_t end = allocPos;
+          for (Value alias : collectAliases(alloc.getResult())) {
+            for (Operation *user : alias.getUsers()) {
+              if (isa<memref::DeallocOp, ViewLikeOpInterface>(user))
+                continue;
+              // A buffer allocated in a region is reused by every
+              // execution of it; only sound if none hands it on.
+              if (isa<scf::YieldOp, func::ReturnOp>(user) &&
+                  alloc->getParentOp() != func)
+                return alloc.emitError("mafat-plan-memory: a buffer "
+                                       "allocated inside a region escapes "
+                                       "it; cannot give it a fixed place");
+              if (isa<func::ReturnOp>(user))
+                return alloc.emitError(
+                    "mafat-plan-memory: a returned buffer cannot live in the "
+                    "workspace; run buffer-results-to-out-params first");
+              Operation *ancestor = block->findAncestorOpInBlock(*user);
+              if (!ancestor)
+                return alloc.emitError("mafat-plan-memory: a buffer is used "
+                                       "outside the region it is allocated "
+                                       "in");
+              int64_t pos = position[ancestor];
+              start = std::min(start, pos);
+              end = std::max(end, pos);
+            }
+          }
+          if (start > end)
+            start = end = allocPos; // Never used: a point interval.
+          mafat::BufferRequest request;
+          request.size = bufferBytes(alloc.getType());
+          request.alignment = wsAlign;
+          request.start = start;
+          request.end = end;
+          std::string name;
+          llvm::raw_string_ostream os(name);
+          alloc.getLoc().print(os);
+          request.name = name;
+          scope->requests.push_back(request);
+          scope->allocs.push_back(alloc);
+          scope->children.emplace_back();
+          continue;
+        }
+        if (op.getNumRegions() == 0)
+          continue;
+        bool allocates = false;
+        op.walk([&](memref::AllocOp) {
+          allocates = true;
+          return WalkResult::interrupt();
+        });
+        if (!allocates)
+          continue;
+        // The blocks of one op's regions run one at a time: they share one
+        // place in the parent's arena, as large as the largest of them.
+        SmallVector<std::unique_ptr<Scope>, 1> inner;
+        uint64_t size = 0;
+        for (Region &region : op.getRegions())
+          for (Block &b : region) {
+            FailureOr<std::unique_ptr<Scope>> child = packScope(&b);
+            if (failed(child))
+              return failure();
+            size = std::max(size, (*child)->arena);
+            inner.push_back(std::move(*child));
+          }
+        mafat::BufferRequest request;
+        request.size = size;
+        request.alignment = wsAlign;
+        request.start = request.end = position[&op];
+        std::string name;
+        llvm::raw_string_ostream os(name);
+        os << op.getName() << " at ";
+        op.getLoc().print(os);
+        request.name = name;
+        scope->requests.push_back(request);
+        scope->allocs.push_back(nullptr);
+        scope->children.push_back(std::move(inner));
+      }
+    }
+    std::vector<mafat::BufferRequest> requests(scope->requests.begin(),
+                                               scope->requests.end());
+    mafat::ArenaLayout layout = mafat::packBuffers(requests, wsAlign);
+    if (std::string error = mafat::verifyLayout(requests, layout);
+        !error.empty())
+      return func.emitError("mafat-plan-memory: internal packing error: ")
+             << error;
+    scope->offsets.assign(layout.offsets.begin(), layout.offsets.end());
+    scope->arena = layout.arenaBytes;
+    return scope;
+  };
+  FailureOr<std::unique_ptr<Scope>> root = packScope(&func.getBody().front());
+  if (failed(root))
+    return failure();
+  mafat::ArenaLayout layout;
+  layout.arenaBytes = (*root)->arena;
+  layout.naiveBytes = naive;
+  SmallVector<std::pair<memref::AllocOp, uint64_t>> placed;
+  SmallVector<std::pair<const mafat::BufferRequest *, uint64_t>> reportRows;
+  SmallVector<unsigned> depths;
+  std::function<void(const Scope &, uint64_t, unsigned)> place =
+      [&](const Scope &scope, uint64_t base, unsigned depth) {
+        for (unsigned i = 0; i < scope.requests.size(); ++i) {
+          uint64_t offset = base + scope.offsets[i];
+          reportRows.push_back({&scope.requests[i], offset});
+          depths.push_back(depth);
+          if (scope.allocs[i])
+            placed.push_back({scope.allocs[i], offset});
+          for (const std::unique_ptr<Scope> &child : scope.children[i])
+            place(*child, offset, depth + 1);
+        }
+      };
+  place(**root, 0, 0);
 
   // The workspace is the last argument; allocations become views into it.
   MLIRContext *ctx = func.getContext();
@@ -184,8 +290,7 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
                           "argument");
   Value workspace = func.getArgument(wsIndex);
   OpBuilder builder(ctx);
-  for (auto [buffer, offset] : llvm::zip(buffers, layout.offsets)) {
-    memref::AllocOp alloc = buffer.alloc;
+  for (auto [alloc, offset] : placed) {
     builder.setInsertionPoint(alloc);
     Value off =
         arith::ConstantIndexOp::create(builder, alloc.getLoc(), offset);
@@ -205,18 +310,37 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
   func->setAttr("mafat.workspace_align", IntegerAttr::get(i64, wsAlign));
   func->setAttr("mafat.naive_bytes", IntegerAttr::get(i64, layout.naiveBytes));
 
+  if (auto predicted =
+          func->getAttrOfType<IntegerAttr>("mafat.predicted_workspace_bytes")) {
+    uint64_t value = predicted.getValue().getZExtValue();
+    if (value != layout.arenaBytes) {
+      InFlightDiagnostic diag =
+          verifyPrediction ? func.emitError() : func.emitWarning();
+      diag << "mafat-plan-memory: the workspace is " << layout.arenaBytes
+           << " bytes but the memory model predicted " << value
+           << " (a bug in mafat's memory model; run with report to see the "
+              "buffers)";
+      if (verifyPrediction)
+        return failure();
+    }
+  }
+
   if (report) {
     llvm::errs() << "mafat-plan-memory: @" << func.getSymName() << ": "
-                 << buffers.size() << " buffers, workspace "
+                 << placed.size() << " buffers, workspace "
                  << layout.arenaBytes << " bytes, naive " << layout.naiveBytes
                  << " bytes\n";
-    for (auto [req, offset] : llvm::zip(requests, layout.offsets))
-      llvm::errs() << llvm::format("  [%4lld, %4lld] offset %10llu size "
-                                   "%10llu  ",
-                                   (long long)req.start, (long long)req.end,
-                                   (unsigned long long)offset,
-                                   (unsigned long long)req.size)
-                   << req.name << "\n";
+    // Nested scopes are indented under the op that holds them; their live
+    // ranges are on that scope's own clock.
+    for (auto [row, depth] : llvm::zip(reportRows, depths)) {
+      const mafat::BufferRequest &req = *row.first;
+      llvm::errs().indent(2 + 2 * depth)
+          << llvm::format("[%4lld, %4lld] offset %10llu size %10llu  ",
+                          (long long)req.start, (long long)req.end,
+                          (unsigned long long)row.second,
+                          (unsigned long long)req.size)
+          << req.name << "\n";
+    }
   }
   return success();
 }

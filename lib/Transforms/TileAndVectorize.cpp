@@ -193,6 +193,56 @@ linalg::LinalgOp epilogueProducer(linalg::GenericOp generic) {
   return nullptr;
 }
 
+/// Moves the ops of `point`'s block that compute `value` and come after
+/// `point` to just before it (pure index arithmetic and slices here).
+void hoistDefinitionBefore(RewriterBase &rewriter, Value value,
+                           Operation *point) {
+  Operation *def = value.getDefiningOp();
+  if (!def || def->getBlock() != point->getBlock() ||
+      def->isBeforeInBlock(point))
+    return;
+  for (Value operand : def->getOperands())
+    hoistDefinitionBefore(rewriter, operand, point);
+  rewriter.moveOpBefore(def, point);
+}
+
+/// In a fused epilogue tile (`ops` = tiled epilogue first, then the fused
+/// producer and fill), makes the fill write the epilogue's destination slice
+/// and the epilogue write its producer's result in place.
+void accumulateInDestination(RewriterBase &rewriter,
+                             llvm::ArrayRef<Operation *> ops) {
+  if (ops.empty())
+    return;
+  auto epilogue = dyn_cast<linalg::GenericOp>(ops.front());
+  if (!epilogue || epilogue.getNumDpsInits() != 1)
+    return;
+  OpOperand *init = epilogue.getDpsInitOperand(0);
+  if (epilogue.payloadUsesValueFromOperand(init))
+    return;
+  for (OpOperand *input : epilogue.getDpsInputOperands()) {
+    auto producer = input->get().getDefiningOp<linalg::LinalgOp>();
+    if (!producer || !isBlockedProducer(producer) ||
+        producer->getNumResults() != 1 ||
+        !llvm::is_contained(ops, producer.getOperation()))
+      continue;
+    auto fill =
+        producer.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
+    if (!fill || !fill->hasOneUse() ||
+        fill.getDpsInitOperand(0)->get().getType() != init->get().getType())
+      return;
+    Operation *slice = init->get().getDefiningOp();
+    if (slice && !isPure(slice))
+      return;
+    hoistDefinitionBefore(rewriter, init->get(), fill);
+    rewriter.modifyOpInPlace(fill, [&] {
+      fill.getDpsInitOperand(0)->set(init->get());
+    });
+    rewriter.modifyOpInPlace(epilogue,
+                             [&] { init->set(producer->getResult(0)); });
+    return;
+  }
+}
+
 /// Tiles an elementwise epilogue with its producer's register block and
 /// fuses the producer (and the fill of its accumulator) into the tile loop,
 /// so the bias and activation are applied while the block is hot. Each
@@ -219,6 +269,12 @@ LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
       });
   if (failed(result))
     return failure();
+  // The fused fill would initialise a fresh tile-sized tensor: a scratch
+  // buffer per block in the workspace, written and read back. Accumulate in
+  // the epilogue's destination tile instead and apply the epilogue in place
+  // (its payload does not read its init), so the only buffers a layer needs
+  // are its operands and its output - what the memory model predicts.
+  accumulateInDestination(rewriter, result->tiledAndFusedOps.getArrayRef());
   // Now the fused producer tile: tile what is left inside.
   for (Operation *op : result->tiledAndFusedOps)
     if (isBlockedProducer(op))

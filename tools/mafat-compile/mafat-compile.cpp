@@ -19,6 +19,8 @@
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Dialect/Mafat/MafatDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -103,6 +105,42 @@ cl::opt<bool> stats("print-stats",
                     cl::desc("Print workspace, naive, weight and stack "
                              "figures to stderr"),
                     cl::cat(category));
+
+// Planning (docs/Plans.md owns the flag table).
+cl::opt<std::string> memoryBudget(
+    "memory-budget",
+    cl::desc("Largest workspace the plan may take, e.g. 8MiB, 512KiB, 3000000 "
+             "(default: no limit, the fastest plan)"),
+    cl::cat(category));
+cl::opt<std::string> planFlag(
+    "plan",
+    cl::desc("auto (search; the default unless the model carries a plan), "
+             "none (layer by layer) or a plan FILE.json"),
+    cl::cat(category));
+cl::opt<std::string> reportFile("report",
+                                cl::desc("Write the plan report (JSON) here"),
+                                cl::cat(category));
+cl::opt<std::string> profileFile(
+    "profile",
+    cl::desc("Target profile JSON for the latency model (default: the "
+             "built-in profile of the target)"),
+    cl::cat(category));
+cl::opt<bool> printReport("mafat-report",
+                          cl::desc("Print the plan's per-group table and the "
+                                   "Pareto front to stdout"),
+                          cl::cat(category));
+cl::opt<unsigned> maxGroups("max-groups",
+                            cl::desc("Most tiled fusion groups (0: no limit)"),
+                            cl::init(0), cl::cat(category));
+cl::opt<unsigned> maxGrid("max-grid",
+                          cl::desc("Most tiles along each axis of a group"),
+                          cl::init(8), cl::cat(category));
+cl::opt<bool> squareGrids("square-grids", cl::desc("Only N x N grids"),
+                          cl::cat(category));
+cl::opt<bool> cutsAfterPoolOnly(
+    "cuts-after-pool-only",
+    cl::desc("Tiled groups end only after a pooling layer"),
+    cl::cat(category));
 
 Emit emitFromExtension(StringRef path) {
   StringRef ext = llvm::sys::path::extension(path);
@@ -268,6 +306,38 @@ int compile(MLIRContext &context) {
     return 1;
   model->triple = target->triple;
 
+  // Plan: a model that carries a plan keeps it unless --plan says otherwise.
+  bool hasPlan = (*module)->hasAttr("mafat.plan");
+  bool planRequested = !planFlag.empty() || !memoryBudget.empty() ||
+                       !reportFile.empty() || printReport;
+  bool plan = planRequested || !hasPlan;
+  if (plan && !planRequested) {
+    // The implicit default (search for the fastest plan) only applies to
+    // models the layer graph covers (softmax and other reductions are not
+    // layers); others run layer by layer, as asking for a plan would say.
+    ScopedDiagnosticHandler quiet(&context,
+                                  [](Diagnostic &) { return success(); });
+    plan = succeeded(mafat::LayerGraph::build(entry));
+  }
+  if (plan) {
+    mafat::MafatPlanOptions planOptions;
+    planOptions.memoryBudget = memoryBudget;
+    planOptions.planSource = planFlag.empty() ? "auto" : planFlag.getValue();
+    planOptions.reportFile = reportFile;
+    planOptions.profileFile = profileFile;
+    planOptions.targetTriple = target->triple;
+    planOptions.printReport = printReport;
+    planOptions.maxGroups = maxGroups;
+    planOptions.maxGrid = maxGrid;
+    planOptions.squareGrids = squareGrids;
+    planOptions.cutsAfterPoolOnly = cutsAfterPoolOnly;
+    planOptions.entry = entry.getSymName().str();
+    PassManager pm(&context);
+    pm.addPass(mafat::createMafatPlan(planOptions));
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+
   mafat::CodegenOptions options;
   options.vectorBits = target->vectorBits;
   options.vectorRegisters = target->vectorRegisters;
@@ -392,6 +462,7 @@ int main(int argc, char **argv) {
   registerAllPasses();
   mafat::registerMafatPasses();
   registerAllDialects(registry);
+  registry.insert<mafat::MafatDialect>();
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);

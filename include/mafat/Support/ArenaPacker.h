@@ -48,7 +48,7 @@ struct ArenaLayout {
 /// take no part. Problems of up to `kExhaustiveLimit` nonzero buffers try
 /// every order and keep the smallest arena (the best lowest-offset layout,
 /// not a proven optimum over all offset assignments); larger ones try two
-/// orders and keep the better: size descending (then longer live range, then
+/// orders and keep the better: size descending (then earlier start, then
 /// index) and execution order (start time). Both can lose to the best order,
 /// e.g. by 20% on a bottleneck-style chain of sizes 256 64 64 256 (see
 /// ArenaPackerTest.cpp). Runs in O(n^2) time.

@@ -3,7 +3,9 @@
 #ifndef MAFAT_TRANSFORMS_PASSES_H
 #define MAFAT_TRANSFORMS_PASSES_H
 
+#include "mafat/Dialect/Mafat/MafatDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

@@ -89,12 +89,23 @@ def MafatPlanMemory : Pass<"mafat-plan-memory", "mlir::ModuleOp"> {
     The function gets the attributes `mafat.workspace_bytes`,
     `mafat.workspace_align` and `mafat.naive_bytes` (the sum of the buffers
     replaced). Any heap allocation left afterwards is an error.
+
+    Buffers allocated inside an op's regions (a fused tile body, a loop) are
+    packed in that region first; the region's arena then enters its parent
+    as one buffer live at that op only. If the function carries
+    `mafat.predicted_workspace_bytes` (from `mafat-fuse-tile`), a different
+    workspace is reported as a warning, or an error with
+    `verify-prediction`.
   }];
   let options = [
     Option<"alignment", "alignment", "unsigned", /*default=*/"64",
            "Byte alignment of every buffer and of the workspace itself">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Print a table of buffers, offsets and live ranges to stderr">,
+    Option<"verifyPrediction", "verify-prediction", "bool",
+           /*default=*/"false",
+           "Fail if the workspace differs from the memory model's "
+           "prediction">,
   ];
   let dependentDialects = ["mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
@@ -113,6 +124,127 @@ def MafatPrintLayerGraph : Pass<"mafat-print-layer-graph",
     An op the analysis cannot place is an error at that op. The IR is not
     changed. For tests and for inspecting what the planner works with.
   }];
+}
+
+def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
+  let summary = "Choose fusion groups and tile grids under a memory budget";
+  let description = [{
+    Builds the layer graph of the entry function, and attaches a plan as the
+    module attribute `mafat.plan` (`#mafat.plan<...>`, every group with
+    explicit tiles):
+
+    * `plan=auto` (default): the plan with the lowest predicted latency
+      whose predicted workspace fits `memory-budget` (no budget: the fastest
+      plan), found by dynamic programming over group boundaries x tile grids
+      (`mafat/Planning/PlanSearch.h`), priced by the memory predictor
+      (`mafat/CostModel/MemoryModel.h`) and the latency model with the
+      target profile (`mafat/CostModel/LatencyModel.h`). The search plans
+      over one execution order of the layers, chosen to keep few bytes live
+      across group boundaries; the pass moves the layers of the entry
+      function into that order (the IR's program order is the execution
+      order later passes keep);
+    * `plan=none`: every layer in its own 1x1 group (layer by layer);
+    * `plan=FILE.json`: a hand-written plan (docs/Plans.md), checked against
+      the graph; layers it leaves out run layer by layer.
+
+    A budget no plan fits is an error that states the smallest workspace the
+    search reaches; with `plan=none` or a file, a plan over the budget is an
+    error. `report=FILE.json` writes the report (predicted workspace, peak,
+    latency, groups, Pareto front); `print-report` prints the per-group table
+    and the Pareto front (workspace vs predicted latency) to stdout. The
+    search space options reproduce the paper's space with `max-groups=2
+    cuts-after-pool-only square-grids max-grid=5`.
+  }];
+  let options = [
+    Option<"memoryBudget", "memory-budget", "std::string", /*default=*/"\"\"",
+           "Largest predicted workspace allowed: bytes with an optional unit "
+           "B, KiB, MiB, GiB (1024-based) or KB, MB, GB (1000-based), e.g. "
+           "8MiB, 1.5MB, 3000000; empty means no limit">,
+    Option<"planSource", "plan", "std::string", /*default=*/"\"auto\"",
+           "auto (search), none (layer by layer) or a plan JSON file">,
+    Option<"reportFile", "report", "std::string", /*default=*/"\"\"",
+           "Write the plan report (JSON) to this file">,
+    Option<"profileFile", "profile", "std::string", /*default=*/"\"\"",
+           "Target profile JSON for the latency model; empty: the built-in "
+           "profile of the target triple">,
+    Option<"targetTriple", "target", "std::string",
+           /*default=*/"\"x86_64-linux-gnu\"",
+           "Target triple whose built-in profile is used without profile=">,
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "The function to plan; empty: the only public function with a "
+           "body">,
+    Option<"printReport", "print-report", "bool", /*default=*/"false",
+           "Print the per-group table and the Pareto front to stdout">,
+    Option<"maxGroups", "max-groups", "unsigned", /*default=*/"0",
+           "Most fusion groups with a grid other than 1x1 (0: no limit; the "
+           "paper's space is 2)">,
+    Option<"cutsAfterPoolOnly", "cuts-after-pool-only", "bool",
+           /*default=*/"false",
+           "Tiled groups end only after a pooling layer or at the last layer "
+           "(the paper's space)">,
+    Option<"squareGrids", "square-grids", "bool", /*default=*/"false",
+           "Only N x N grids (the paper's space)">,
+    Option<"maxGrid", "max-grid", "unsigned", /*default=*/"8",
+           "Largest number of tiles along each axis (the paper's space is "
+           "5)">,
+    Option<"maxHaloOverhead", "max-halo-overhead", "double",
+           /*default=*/"1.0",
+           "Pruning: skip candidate groups whose recomputed halos add more "
+           "than this fraction of their FLOPs">,
+    Option<"alignment", "alignment", "unsigned", /*default=*/"64",
+           "Buffer alignment mafat-plan-memory will use (for the predictor)">,
+  ];
+  let dependentDialects = ["mafat::MafatDialect"];
+}
+
+def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
+  let summary = "Rewrite each fusion group of the plan into a loop over its "
+                "output tiles";
+  let description = [{
+    Reads the module's `mafat.plan` attribute. For every group with a grid
+    other than 1x1, the group's layers are recomputed tile by tile: the
+    output tiles are split into classes with identical shapes (interior,
+    borders, corners, the longer and shorter tiles of a balanced split), and
+    each class becomes an `scf.for` nest whose body computes, for one tile,
+    exactly the region of every layer its receptive field needs
+    (`mafat/Analysis/FusionGroup.h`), with static shapes throughout. Window
+    layers pad their tile input only where the tile touches the image
+    border, with their own padding value. The last layer writes straight into
+    the group's full output map. Groups with a 1x1 grid are left as they
+    are. A plan that does not fit the model (unknown layer, bad grid, a layer
+    that cannot be tiled) is an error naming the group and the layer.
+
+    The entry function gets `mafat.predicted_workspace_bytes`: the memory
+    model's prediction for the plan (layer by layer without one), which
+    `mafat-plan-memory` compares with the workspace it really packs.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "unsigned", /*default=*/"64",
+           "Buffer alignment mafat-plan-memory will use (for the prediction)">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect"];
+}
+
+def MafatUnshareEmpties : Pass<"mafat-unshare-empties", "mlir::func::FuncOp"> {
+  let summary = "Give every use of a tensor.empty its own tensor.empty";
+  let description = [{
+    CSE merges identical `tensor.empty` ops, so one value ends up as the init
+    of several unrelated layers. One-shot bufferization then resolves the
+    sharing by its analysis order: one user writes in place, others get new
+    buffers, and an elementwise layer may land in a dead, unrelated layer's
+    buffer. Which happens depends on op order details no memory model can
+    follow. Run right before bufferization, this pass gives each op of the
+    empty's block that uses it (a layer's loop nest, a fused group's chain of
+    tile loops) its own empty, so every layer output is one allocation (the
+    rule the memory model in `mafat/CostModel/MemoryModel.h` predicts) while
+    uses inside one op keep sharing it.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
 #endif // MAFAT_TRANSFORMS_PASSES

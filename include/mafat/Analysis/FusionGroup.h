@@ -1,0 +1,121 @@
+//===- FusionGroup.h - What each tile of a fusion group computes -*- C++ -*-===//
+//
+// The geometry of one fusion group of a plan: for every output tile, the
+// region of every layer of the group that the tile computes (back-projected
+// through the group with the receptive-field algebra) and the padding its
+// window layers see at the borders of the image. The fuse-tile transform
+// emits exactly this, and the memory and latency models price exactly this,
+// so it is computed in one place.
+//
+// Rows and columns are independent (every fusable op maps rows to rows and
+// columns to columns), so the geometry is kept per axis: a tile (r, c)
+// computes rows `rows.span[r][l]` x columns `cols.span[c][l]` of layer l.
+//
+// Fusable layers: conv, depthwise conv, max/sum pool (padding folded), a
+// standalone spatial pad, elementwise generics (bias, activations,
+// residual adds) and channel concats. A group whose grid is 1x1 may hold
+// any layer: it runs layer by layer.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAFAT_ANALYSIS_FUSIONGROUP_H
+#define MAFAT_ANALYSIS_FUSIONGROUP_H
+
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Planning/Plan.h"
+
+#include <string>
+#include <vector>
+
+namespace mafat {
+
+/// One layer of a group, in execution order.
+struct FusedLayer {
+  unsigned node = 0; ///< LayerGraph node id.
+  /// Per activation operand of the node: the position in FusionGroup::layers
+  /// of its producer, or -1 if it comes from outside the group (a model
+  /// input or a map an earlier group materialised).
+  llvm::SmallVector<int, 2> operandLayer;
+  /// Read by a layer outside the group or returned by the model: its full
+  /// map is materialised. Only the last layer may be (checked by build()).
+  bool isOutput = false;
+};
+
+/// The tiling along one axis (rows or columns) of a group.
+struct TileAxis {
+  /// Tile intervals of the output layer along this axis (the plan's).
+  std::vector<Interval> tiles;
+  /// span[t][l]: the interval of layer l's output that tile t computes:
+  /// the hull of what its consumers in the group read (for the output layer,
+  /// the tile itself).
+  std::vector<std::vector<Interval>> span;
+  /// For window layers (operand 0 read through LayerNode::window): the
+  /// padding tile t's input needs below index 0 / past the last index.
+  /// Zero for other layers.
+  std::vector<std::vector<int64_t>> padLow, padHigh;
+  /// read[t][l][i]: the interval of operand i of layer l that tile t reads
+  /// (in the operand's own coordinates, clipped to it).
+  std::vector<std::vector<llvm::SmallVector<Interval, 2>>> read;
+
+  unsigned size() const { return tiles.size(); }
+};
+
+/// A group of a plan, checked against the graph and back-projected.
+class FusionGroup {
+public:
+  /// Checks that `group` can be fused on `graph` and computes its geometry.
+  /// Fails (returning std::nullopt and setting `error` to a message naming
+  /// the group and the layer) if a layer is unknown, the tiles are not set
+  /// or do not cover the output layer, the group is not connected, a layer
+  /// other than the last is read outside the group, or - for grids other
+  /// than 1x1 - a layer cannot be tiled (kind, rank, non-channel concat).
+  static std::optional<FusionGroup> build(const LayerGraph &graph,
+                                          const PlanGroup &group,
+                                          std::string &error);
+
+  const PlanGroup &plan() const { return planGroup; }
+  llvm::StringRef name() const { return planGroup.name; }
+  llvm::ArrayRef<FusedLayer> layers() const { return layerList; }
+  const FusedLayer &outputLayer() const { return layerList.back(); }
+  const TileAxis &rows() const { return rowAxis; }
+  const TileAxis &cols() const { return colAxis; }
+  bool isTiled() const { return rowAxis.size() * colAxis.size() > 1; }
+  unsigned numTiles() const { return rowAxis.size() * colAxis.size(); }
+
+  /// The region of layer l tile (r, c) computes.
+  Region computed(unsigned r, unsigned c, unsigned l) const {
+    return Region(rowAxis.span[r][l], colAxis.span[c][l]);
+  }
+  /// Positions (rows x cols) of layer l computed over all tiles; equal to
+  /// the layer's output area without halos, larger with them.
+  int64_t computedArea(unsigned l) const;
+  /// FLOPs of the group over all tiles, halos included (each layer's FLOPs
+  /// scaled by computedArea / its output area).
+  double computedFlops(const LayerGraph &graph) const;
+  /// computedFlops / FLOPs of the group's layers run once, minus 1.
+  double haloOverhead(const LayerGraph &graph) const;
+
+private:
+  PlanGroup planGroup;
+  std::vector<FusedLayer> layerList;
+  TileAxis rowAxis, colAxis;
+};
+
+/// Whether a layer of this kind can sit in a tiled (grid > 1x1) group.
+bool isFusableKind(LayerKind kind);
+
+/// The groups of `plan` over the whole graph, in execution order: layers the
+/// plan does not mention run layer by layer, each in a 1x1 group named after
+/// the layer; groups run in the order of their output layers. Missing tiles
+/// get balanced splits. Fails with the first group's error, or if the order
+/// of the groups cannot respect the data flow.
+std::optional<std::vector<FusionGroup>>
+buildPlanGroups(const LayerGraph &graph, const Plan &plan, std::string &error);
+
+/// A plan that runs every layer of `graph` in its own 1x1 group (the
+/// unfused build, `--plan=none`).
+Plan layerByLayerPlan(const LayerGraph &graph);
+
+} // namespace mafat
+
+#endif // MAFAT_ANALYSIS_FUSIONGROUP_H

@@ -1,0 +1,84 @@
+//===- LatencyModel.h - Predicted latency of a fusion group -*- C++ -*-===//
+//
+// The latency predictor the plan search ranks candidates with. It prices
+// exactly the geometry the fuse-tile transform emits (FusionGroup): per tile,
+// per layer, the region the tile computes (halos included), the pad copy of
+// border tiles and the fixed costs; parameters come from a TargetProfile
+// calibrated by mafat-calibrate (docs/CostModel.md).
+//
+// For layer l of the group, tile t = (r, c) computing h x w positions of a
+// layer whose output map has A positions (1 for non-spatial results), with
+// f = flops(l) * h * w / A:
+//
+//   compute(t, l) = f / rate(kind) * (1 + tileWidthPenalty / w)
+//   bytes(t, l)   = operand tiles read + output tile written + weights
+//                   (f32; an elementwise epilogue fused into its producer
+//                   conv has no traffic of its own, only compute)
+//   traffic(t, l) = bytes / (cacheGBps  if bytes <= cacheBytes,
+//                            llcGBps    if bytes <= llcBytes,
+//                            memoryGBps otherwise)
+//   memory(t, l)  = max(0, traffic - compute)     (a roofline: time is
+//                                                  max(compute, traffic))
+//   copy(t, l)    = for a window layer whose tile touches the border
+//                   (padding on either axis): (padded input tile written +
+//                   input tile read) / copy bandwidth; for data-movement
+//                   layers (concat, pad, slice, transpose, upsample, reorg):
+//                   (operand tiles + output tile) / copy bandwidth; 0
+//                   otherwise. Copy bandwidth: min(copyGBps, the bandwidth
+//                   of the level the copied bytes fit in, as for traffic)
+//   overhead(t,l) = layerOverheadUs (epilogues: 0)
+//
+//   group = sum over t, l of compute + memory + copy + overhead
+//           + tileOverheadUs * tiles (tiled groups only)
+//
+// rate(kind): conv (window > 1x1), conv1x1, depthwise, pool, elementwise,
+// epilogue (an elementwise layer fused into its producer), matmul. Reshapes
+// are views: overhead only.
+// The cost is O(tiles x layers) with no allocation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAFAT_COSTMODEL_LATENCYMODEL_H
+#define MAFAT_COSTMODEL_LATENCYMODEL_H
+
+#include "mafat/Analysis/FusionGroup.h"
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/CostModel/TargetProfile.h"
+
+namespace mafat {
+
+/// The prediction for one group, with its breakdown (ms = the sum of the
+/// four parts).
+struct GroupLatency {
+  double ms = 0;
+  /// FLOPs (halos included) at the kinds' rates, with the narrow-tile term.
+  double computeMs = 0;
+  /// Pad copies of border tiles and data-movement layers.
+  double copyMs = 0;
+  /// Per-layer and per-tile fixed costs.
+  double overheadMs = 0;
+  /// Time memory traffic adds beyond the compute it overlaps with.
+  double memoryMs = 0;
+  /// Computed FLOPs / FLOPs of the group's layers run once, minus 1.
+  double haloOverhead = 0;
+};
+
+/// Predicts one group's latency on `profile`'s target.
+GroupLatency predictGroupLatency(const LayerGraph &graph,
+                                 const FusionGroup &group,
+                                 const TargetProfile &profile);
+
+/// Sum of predictGroupLatency(...).ms over `groups` (e.g. buildPlanGroups'
+/// result).
+double predictPlanLatencyMs(const LayerGraph &graph,
+                            llvm::ArrayRef<FusionGroup> groups,
+                            const TargetProfile &profile);
+
+/// One layer run whole on its own (a 1x1 group of just `node`, including its
+/// pad copy and overhead); 0 for inputs.
+double predictLayerLatencyMs(const LayerGraph &graph, unsigned node,
+                             const TargetProfile &profile);
+
+} // namespace mafat
+
+#endif // MAFAT_COSTMODEL_LATENCYMODEL_H

@@ -1,0 +1,262 @@
+//===- LatencyModel.cpp - Predicted latency of a fusion group -------------===//
+//
+// The formula is documented in LatencyModel.h. The search calls this for
+// every candidate group, so the loops below touch only what FusionGroup has
+// already computed and allocate nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/CostModel/LatencyModel.h"
+
+#include <algorithm>
+
+using namespace llvm;
+
+namespace mafat {
+
+namespace {
+
+/// Generated code is f32 throughout.
+constexpr double kElementBytes = 4;
+
+/// How a layer is priced.
+enum class Pricing {
+  None,     ///< Inputs, reshapes (views): overhead at most.
+  Compute,  ///< FLOPs at a rate, roofline against traffic.
+  Epilogue, ///< Elementwise fused into its producer's register block.
+  Copy,     ///< Data movement at copy bandwidth.
+};
+
+/// Bytes per (row, col) position of a value of `shape`: the channels of an
+/// NHWC map, the whole value for other ranks (one position).
+double bytesPerPosition(ArrayRef<int64_t> shape) {
+  double elements = 1;
+  for (int64_t d : shape)
+    elements *= d;
+  if (shape.size() == 4)
+    elements /= std::max<int64_t>(1, shape[1] * shape[2]);
+  return elements * kElementBytes;
+}
+
+bool isBlockedKind(LayerKind kind) {
+  return kind == LayerKind::Conv || kind == LayerKind::DepthwiseConv ||
+         kind == LayerKind::MaxPool || kind == LayerKind::SumPool ||
+         kind == LayerKind::Matmul;
+}
+
+/// Mirrors TileAndVectorize's epilogueProducer on the graph: an elementwise
+/// layer reading (pointwise), once, the result of a conv, depthwise conv,
+/// pool or matmul that has no other use and is not returned. Across a group
+/// boundary it only fuses when both run untiled (`tiled` false), where
+/// fuse-tile leaves the IR as it was.
+bool isFusedEpilogue(const LayerGraph &graph, const LayerNode &node,
+                     const FusedLayer &layer, bool tiled) {
+  if (node.kind != LayerKind::Elementwise)
+    return false;
+  for (auto [i, operand] : llvm::enumerate(node.operands)) {
+    const LayerNode &producer = graph.node(operand.producer);
+    if (operand.access != SpatialAccess::Pointwise ||
+        !isBlockedKind(producer.kind) || producer.users.size() != 1 ||
+        producer.outputShape != node.outputShape ||
+        llvm::is_contained(graph.outputs(), producer.id) ||
+        llvm::count_if(node.operands, [&](const LayerOperand &o) {
+          return o.producer == producer.id;
+        }) != 1)
+      continue;
+    if (layer.operandLayer[i] >= 0 || !tiled)
+      return true;
+  }
+  return false;
+}
+
+double rateGflops(const LayerNode &node, const TargetProfile &p) {
+  switch (node.kind) {
+  case LayerKind::Conv:
+    if (node.window && node.window->rows.kernel == 1 &&
+        node.window->cols.kernel == 1)
+      return p.conv1x1Gflops;
+    return p.convGflops;
+  case LayerKind::DepthwiseConv:
+    return p.depthwiseGflops;
+  case LayerKind::MaxPool:
+  case LayerKind::SumPool:
+    return p.poolGflops;
+  case LayerKind::Matmul:
+    return p.matmulGflops;
+  default:
+    return p.elementwiseGflops;
+  }
+}
+
+Pricing pricingOf(LayerKind kind) {
+  switch (kind) {
+  case LayerKind::Input:
+  case LayerKind::Reshape:
+    return Pricing::None;
+  case LayerKind::Conv:
+  case LayerKind::DepthwiseConv:
+  case LayerKind::MaxPool:
+  case LayerKind::SumPool:
+  case LayerKind::Elementwise:
+  case LayerKind::Matmul:
+    return Pricing::Compute;
+  case LayerKind::Concat:
+  case LayerKind::Pad:
+  case LayerKind::Slice:
+  case LayerKind::Transpose:
+  case LayerKind::Upsample:
+  case LayerKind::Reorg:
+    return Pricing::Copy;
+  }
+  return Pricing::Compute;
+}
+
+} // namespace
+
+GroupLatency predictGroupLatency(const LayerGraph &graph,
+                                 const FusionGroup &group,
+                                 const TargetProfile &profile) {
+  // Everything in seconds until the end.
+  double compute = 0, copy = 0, memory = 0, overhead = 0;
+  double flopsOnce = 0, flopsComputed = 0;
+  const TileAxis &rows = group.rows();
+  const TileAxis &cols = group.cols();
+  const bool tiled = group.isTiled();
+  const double secPerCopyByte = 1e-9 / profile.copyGBps;
+  const double secPerCacheByte = 1e-9 / profile.cacheGBps;
+  const double secPerLlcByte = 1e-9 / profile.llcGBps;
+  const double secPerMemoryByte = 1e-9 / profile.memoryGBps;
+  const double layerOverhead = profile.layerOverheadUs * 1e-6;
+  // Seconds per byte of a working set of `bytes` at its memory level.
+  auto secPerByte = [&](double bytes) {
+    return bytes <= profile.cacheBytes ? secPerCacheByte
+           : bytes <= profile.llcBytes ? secPerLlcByte
+                                       : secPerMemoryByte;
+  };
+  // A copy runs at copy bandwidth, or slower where its data lives.
+  auto copySeconds = [&](double bytes) {
+    return bytes * std::max(secPerCopyByte, secPerByte(bytes));
+  };
+
+  for (auto [l, layer] : llvm::enumerate(group.layers())) {
+    const LayerNode &node = graph.node(layer.node);
+    Pricing pricing = pricingOf(node.kind);
+    if (pricing == Pricing::Compute &&
+        isFusedEpilogue(graph, node, layer, tiled))
+      pricing = Pricing::Epilogue;
+    if (node.kind != LayerKind::Input)
+      flopsOnce += node.flops;
+    if (pricing == Pricing::None) {
+      if (node.kind != LayerKind::Input)
+        overhead += layerOverhead * group.numTiles();
+      continue;
+    }
+
+    const bool spatial = node.outputShape.size() == 4;
+    const double area =
+        std::max<int64_t>(1, spatialExtent(node.outputShape).size());
+    const double flopsPerPos = node.flops / area;
+    const double secPerFlop =
+        1e-9 / (pricing == Pricing::Epilogue ? profile.epilogueGflops
+                                             : rateGflops(node, profile));
+    const double outBytesPerPos = bytesPerPosition(node.outputShape);
+    const double weightBytes = node.weightBytes;
+    // Padding only exists where the window reads operand 0 with one.
+    const bool padded = node.kind != LayerKind::Pad && node.window &&
+                        !node.operands.empty() &&
+                        node.operands[0].access == SpatialAccess::Window;
+    const double padBytesPerPos =
+        padded ? bytesPerPosition(node.operands[0].shape) : 0;
+
+    for (unsigned r = 0; r < rows.size(); ++r) {
+      const int64_t h = rows.span[r][l].size();
+      for (unsigned c = 0; c < cols.size(); ++c) {
+        const int64_t w = cols.span[c][l].size();
+        const double positions = double(h) * w;
+        const double flops = flopsPerPos * positions;
+        flopsComputed += flops;
+        if (pricing == Pricing::Epilogue) {
+          compute += flops * secPerFlop;
+          continue;
+        }
+        overhead += layerOverhead;
+
+        double inBytes = 0;
+        for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
+          int64_t readRows = rows.read[r][l][i].size();
+          int64_t readCols = cols.read[c][l][i].size();
+          inBytes += double(readRows) * readCols *
+                     bytesPerPosition(node.operands[i].shape);
+        }
+        const double outBytes = outBytesPerPos * positions;
+
+        if (pricing == Pricing::Copy) {
+          copy += copySeconds(inBytes + outBytes);
+          continue;
+        }
+
+        double tCompute = flops * secPerFlop;
+        if (spatial && profile.tileWidthPenalty > 0)
+          tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
+        const double bytes = inBytes + outBytes + weightBytes;
+        const double tTraffic = bytes * secPerByte(bytes);
+        compute += tCompute;
+        memory += std::max(0.0, tTraffic - tCompute);
+
+        if (padded) {
+          int64_t padRows = rows.padLow[r][l] + rows.padHigh[r][l];
+          int64_t padCols = cols.padLow[c][l] + cols.padHigh[c][l];
+          if (padRows > 0 || padCols > 0) {
+            double readRows = rows.read[r][l][0].size();
+            double readCols = cols.read[c][l][0].size();
+            double written =
+                (readRows + padRows) * (readCols + padCols) * padBytesPerPos;
+            double read = readRows * readCols * padBytesPerPos;
+            copy += copySeconds(written + read);
+          }
+        }
+      }
+    }
+  }
+  if (tiled)
+    overhead += profile.tileOverheadUs * 1e-6 * group.numTiles();
+
+  GroupLatency result;
+  result.computeMs = compute * 1e3;
+  result.copyMs = copy * 1e3;
+  result.memoryMs = memory * 1e3;
+  result.overheadMs = overhead * 1e3;
+  result.ms =
+      result.computeMs + result.copyMs + result.memoryMs + result.overheadMs;
+  result.haloOverhead = flopsOnce > 0 ? flopsComputed / flopsOnce - 1.0 : 0.0;
+  return result;
+}
+
+double predictPlanLatencyMs(const LayerGraph &graph,
+                            ArrayRef<FusionGroup> groups,
+                            const TargetProfile &profile) {
+  double ms = 0;
+  for (const FusionGroup &group : groups)
+    ms += predictGroupLatency(graph, group, profile).ms;
+  return ms;
+}
+
+double predictLayerLatencyMs(const LayerGraph &graph, unsigned node,
+                             const TargetProfile &profile) {
+  const LayerNode &layer = graph.node(node);
+  if (layer.kind == LayerKind::Input)
+    return 0;
+  PlanGroup plan;
+  plan.name = layer.name;
+  plan.layers = {layer.name};
+  Region extent = spatialExtent(layer.outputShape);
+  assignBalancedTiles(plan, extent.rows.size(), extent.cols.size());
+  std::string error;
+  std::optional<FusionGroup> group = FusionGroup::build(graph, plan, error);
+  // A single layer in a 1x1 group always builds; be safe anyway.
+  if (!group)
+    return 0;
+  return predictGroupLatency(graph, *group, profile).ms;
+}
+
+} // namespace mafat

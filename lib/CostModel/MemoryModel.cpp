@@ -1,0 +1,572 @@
+//===- MemoryModel.cpp - The workspace a plan's generated code uses -------===//
+//
+// Mirrors, buffer for buffer, what the compile pipeline allocates for a plan
+// (mafat-fuse-tile, then register blocking, bufferization and
+// mafat-plan-memory), on a clock of layer steps instead of op positions.
+// ArenaPacker only compares live-range endpoints, so the two clocks give the
+// same packing as long as the order of events agrees. The rules, and the code
+// they mirror:
+//
+//  * A window layer whose input is padded gets a padded copy of its input
+//    (tensor.pad bufferizes to alloc + fill + copy), live from the copy to the
+//    layer. In a tile body only tiles at the image border are padded.
+//  * Every layer gets an output buffer, except: a model output (written to
+//    the caller's out-param), a view (reshape, slice), a conv/pool/matmul
+//    whose only user is an elementwise layer that register blocking fuses as
+//    its epilogue (TileAndVectorize.cpp: the pair accumulates in the
+//    epilogue's buffer, at the epilogue's place), and in a tile body the
+//    group's last layer when it is a linalg op (it writes the group's output
+//    map in place).
+//  * A tile body (FuseTile.cpp: one scf.execute_region per tile class) is
+//    packed on its own; at the top level it is one buffer as large as that
+//    arena, live at its class's loop only (PlanMemory.cpp packs scopes
+//    bottom-up the same way).
+//  * A tiled group's output map is live from its first tile class to its
+//    last reader.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/CostModel/MemoryModel.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace mafat;
+
+namespace {
+
+constexpr int64_t kFloatBytes = 4;
+
+bool isBlockedKind(LayerKind kind) {
+  return kind == LayerKind::Conv || kind == LayerKind::DepthwiseConv ||
+         kind == LayerKind::MaxPool || kind == LayerKind::SumPool ||
+         kind == LayerKind::Matmul;
+}
+
+bool isViewKind(LayerKind kind) {
+  return kind == LayerKind::Reshape || kind == LayerKind::Slice;
+}
+
+/// The elementwise layer register blocking fuses `producer` into, if any:
+/// mafat-tile-and-vectorize's epilogueProducer, on the graph. `inScope`
+/// says whether a node runs in the same scope (top level, or one tile body).
+std::optional<unsigned>
+fusedEpilogue(const LayerGraph &graph, unsigned producer,
+              llvm::function_ref<bool(unsigned)> inScope) {
+  const LayerNode &p = graph.node(producer);
+  if (!isBlockedKind(p.kind) || p.users.size() != 1)
+    return std::nullopt;
+  unsigned e = p.users.front();
+  const LayerNode &epi = graph.node(e);
+  if (epi.kind != LayerKind::Elementwise || !inScope(e) ||
+      epi.outputShape != p.outputShape)
+    return std::nullopt;
+  // The epilogue fuses the first of its inputs that qualifies; the producer
+  // must be read once (a value used twice is not a fusable producer).
+  unsigned reads = 0;
+  std::optional<unsigned> first;
+  for (const LayerOperand &operand : epi.operands) {
+    if (operand.producer == producer)
+      ++reads;
+    const LayerNode &q = graph.node(operand.producer);
+    if (!first && operand.access == SpatialAccess::Pointwise &&
+        isBlockedKind(q.kind) && q.users.size() == 1 && inScope(q.id) &&
+        q.outputShape == epi.outputShape) {
+      unsigned qReads = 0;
+      for (const LayerOperand &o : epi.operands)
+        qReads += o.producer == q.id;
+      if (qReads == 1)
+        first = q.id;
+    }
+  }
+  if (reads != 1 || first != producer)
+    return std::nullopt;
+  return e;
+}
+
+/// Bytes of a padded window input: the operand's extent plus padding.
+int64_t paddedBytes(const LayerNode &node) {
+  const LayerOperand &in = node.operands[0];
+  int64_t bytes = kFloatBytes;
+  for (auto [d, size] : llvm::enumerate(in.shape)) {
+    int64_t extra = 0;
+    if (d == 1)
+      extra = node.window->rows.padLow + node.window->rows.padHigh;
+    if (d == 2)
+      extra = node.window->cols.padLow + node.window->cols.padHigh;
+    bytes *= size + extra;
+  }
+  return bytes;
+}
+
+bool hasPad(const LayerNode &node) {
+  if (!node.window || node.operands.empty() ||
+      node.operands[0].access != SpatialAccess::Window)
+    return false;
+  const Window2D &w = *node.window;
+  return w.rows.padLow || w.rows.padHigh || w.cols.padLow || w.cols.padHigh;
+}
+
+int64_t shapeBytes(llvm::ArrayRef<int64_t> shape) {
+  int64_t bytes = kFloatBytes;
+  for (int64_t d : shape)
+    bytes *= d;
+  return bytes;
+}
+
+/// Buffers on one clock, with readers extending live ranges.
+class BufferList {
+public:
+  explicit BufferList(uint64_t alignment) : alignment(alignment) {}
+
+  unsigned add(uint64_t size, int64_t at, std::string name) {
+    BufferRequest request;
+    request.size = size;
+    request.alignment = alignment;
+    request.start = request.end = at;
+    request.name = std::move(name);
+    requests.push_back(request);
+    return requests.size() - 1;
+  }
+  void readAt(unsigned buffer, int64_t at) {
+    BufferRequest &r = requests[buffer];
+    r.start = std::min(r.start, at);
+    r.end = std::max(r.end, at);
+  }
+  uint64_t pack() const { return packBuffers(requests, alignment).arenaBytes; }
+
+  uint64_t alignment;
+  std::vector<BufferRequest> requests;
+};
+
+/// The tile classes of a group, as FuseTile.cpp forms them.
+struct TileClass {
+  unsigned row = 0, col = 0; ///< A representative tile.
+  unsigned count = 0;
+};
+
+std::vector<int64_t> axisKey(const FusionGroup &group, const TileAxis &axis,
+                             unsigned t) {
+  std::vector<int64_t> key;
+  for (auto [l, layer] : llvm::enumerate(group.layers())) {
+    key.push_back(axis.span[t][l].size());
+    key.push_back(axis.padLow[t][l]);
+    key.push_back(axis.padHigh[t][l]);
+    for (auto [i, read] : llvm::enumerate(axis.read[t][l])) {
+      key.push_back(read.size());
+      int p = layer.operandLayer[i];
+      key.push_back(p >= 0 ? read.lo - axis.span[t][p].lo : 0);
+    }
+  }
+  return key;
+}
+
+std::vector<int64_t> axisOffsets(const FusionGroup &group,
+                                 const TileAxis &axis, unsigned t) {
+  std::vector<int64_t> offsets;
+  for (auto [l, layer] : llvm::enumerate(group.layers())) {
+    offsets.push_back(axis.span[t][l].lo);
+    for (auto [i, read] : llvm::enumerate(axis.read[t][l]))
+      offsets.push_back(layer.operandLayer[i] < 0 ? read.lo : 0);
+  }
+  return offsets;
+}
+
+/// Runs of tiles along an axis sharing a static body (FuseTile.cpp's
+/// splitRuns): equal keys, offsets in arithmetic progression. Returns the
+/// first tile of each run.
+std::vector<unsigned> axisRuns(const FusionGroup &group, const TileAxis &axis) {
+  std::vector<unsigned> firsts;
+  unsigned n = axis.size(), t = 0;
+  while (t < n) {
+    firsts.push_back(t);
+    std::vector<int64_t> key = axisKey(group, axis, t);
+    std::vector<int64_t> first = axisOffsets(group, axis, t), step;
+    unsigned count = 1;
+    while (t + count < n) {
+      unsigned next = t + count;
+      if (axisKey(group, axis, next) != key)
+        break;
+      std::vector<int64_t> offs = axisOffsets(group, axis, next);
+      if (count == 1) {
+        step.resize(offs.size());
+        for (size_t k = 0; k < offs.size(); ++k)
+          step[k] = offs[k] - first[k];
+      } else {
+        bool linear = true;
+        for (size_t k = 0; k < offs.size() && linear; ++k)
+          linear = offs[k] == first[k] + (int64_t)count * step[k];
+        if (!linear)
+          break;
+      }
+      ++count;
+    }
+    t += count;
+  }
+  return firsts;
+}
+
+/// One layer run in a scope (a tile body, or the top level).
+struct ScopeLayer {
+  unsigned node = 0;
+  /// Operand i's producer as an index into the scope, or -1 (read from a
+  /// map outside the scope: its reads are the caller's business).
+  llvm::SmallVector<int, 2> operandIndex;
+  /// Bytes of the padded input copy (0: no pad copy in this scope).
+  int64_t padBytes = 0;
+  /// Bytes of the output buffer (0: none - a view, a model output, a fused
+  /// producer, or a last layer writing the group's output in place).
+  int64_t outBytes = 0;
+  /// Whether the output is a view of operand 0's storage.
+  bool isView = false;
+  /// Index of the fused epilogue (this layer runs in its step), or -1.
+  int epilogue = -1;
+};
+
+/// Steps and buffers of a scope. Returns, per scope layer, the step at which
+/// it runs (for readers outside, e.g. the top level's tiled groups).
+struct ScopeResult {
+  std::vector<int64_t> runStep;
+  std::vector<int> storage; ///< Buffer holding each layer's value, or -1.
+};
+
+/// Appends the buffers of `layers` (in execution order) to `list`, with steps
+/// starting at `clock`. Readers of maps outside the scope are reported
+/// through `externalRead(producerNode, step)`.
+ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
+                     BufferList &list, int64_t &clock,
+                     llvm::function_ref<void(unsigned, int64_t)> externalRead) {
+  unsigned n = layers.size();
+  ScopeResult result;
+  result.runStep.assign(n, -1);
+  result.storage.assign(n, -1);
+  std::vector<int64_t> padStep(n, -1);
+  std::vector<int> producerOf(n, -1);
+  for (unsigned l = 0; l < n; ++l)
+    if (layers[l].epilogue >= 0)
+      producerOf[layers[l].epilogue] = l;
+  // Steps: a pad copy where the layer stands, then the layer itself unless
+  // its epilogue runs it.
+  for (unsigned l = 0; l < n; ++l) {
+    if (layers[l].padBytes > 0)
+      padStep[l] = clock++;
+    if (layers[l].epilogue < 0)
+      result.runStep[l] = clock++;
+  }
+  for (unsigned l = 0; l < n; ++l)
+    if (layers[l].epilogue >= 0)
+      result.runStep[l] = result.runStep[layers[l].epilogue];
+  // Buffers in the order the code allocates them, reads extending them.
+  std::vector<int> padBuffer(n, -1);
+  for (unsigned l = 0; l < n; ++l) {
+    const ScopeLayer &layer = layers[l];
+    const LayerNode &node = graph.node(layer.node);
+    if (layer.padBytes > 0) {
+      padBuffer[l] = list.add(layer.padBytes, padStep[l], node.name + " pad");
+      list.readAt(padBuffer[l], result.runStep[l]);
+    }
+    if (layer.isView && !layer.operandIndex.empty() &&
+        layer.operandIndex[0] >= 0)
+      result.storage[l] = result.storage[layer.operandIndex[0]];
+    else if (layer.outBytes > 0)
+      result.storage[l] =
+          list.add(layer.outBytes, result.runStep[l], node.name + " out");
+    for (auto [i, p] : llvm::enumerate(layer.operandIndex)) {
+      int64_t at = (i == 0 && padStep[l] >= 0) ? padStep[l]
+                                               : result.runStep[l];
+      if (p < 0) {
+        externalRead(node.operands[i].producer, at);
+        continue;
+      }
+      if (result.storage[p] >= 0)
+        list.readAt(result.storage[p], at);
+    }
+  }
+  (void)producerOf;
+  return result;
+}
+
+/// The scope layers of one tile (r, c) of a tiled group.
+std::vector<ScopeLayer> tileScope(const LayerGraph &graph,
+                                  const FusionGroup &group, unsigned r,
+                                  unsigned c) {
+  llvm::ArrayRef<FusedLayer> fused = group.layers();
+  unsigned last = fused.size() - 1;
+  llvm::DenseMap<unsigned, int> position;
+  for (auto [l, layer] : llvm::enumerate(fused))
+    position[layer.node] = l;
+  auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
+  const TileAxis &rows = group.rows(), &cols = group.cols();
+  std::vector<ScopeLayer> layers(fused.size());
+  for (unsigned l = 0; l <= last; ++l) {
+    const LayerNode &node = graph.node(fused[l].node);
+    ScopeLayer &layer = layers[l];
+    layer.node = fused[l].node;
+    layer.operandIndex.assign(fused[l].operandLayer.begin(),
+                              fused[l].operandLayer.end());
+    bool padded = rows.padLow[r][l] || rows.padHigh[r][l] ||
+                  cols.padLow[c][l] || cols.padHigh[c][l];
+    int64_t tileBytes = kFloatBytes * rows.span[r][l].size() *
+                        cols.span[c][l].size() * node.outputShape[3];
+    if (node.kind == LayerKind::Pad) {
+      // A standalone pad: its tile is the padded copy (or the input itself).
+      layer.isView = !padded;
+      layer.outBytes = padded ? tileBytes : 0;
+      continue;
+    }
+    if (padded)
+      layer.padBytes =
+          kFloatBytes * node.operands[0].shape[3] *
+          (rows.read[r][l][0].size() + rows.padLow[r][l] + rows.padHigh[r][l]) *
+          (cols.read[c][l][0].size() + cols.padLow[c][l] + cols.padHigh[c][l]);
+    if (l < last)
+      if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
+        layer.epilogue = position[*e];
+    // The last linalg layer writes the group's output map in place; a
+    // tensor.concat always builds its result in a new buffer.
+    bool inPlace = l == last && node.kind != LayerKind::Concat;
+    if (layer.epilogue < 0 && !inPlace)
+      layer.outBytes = tileBytes;
+  }
+  return layers;
+}
+
+} // namespace
+
+std::vector<BufferRequest>
+mafat::groupTileBuffers(const LayerGraph &graph, const FusionGroup &group,
+                        const MemoryModelOptions &options) {
+  std::vector<BufferRequest> all;
+  if (!group.isTiled())
+    return all;
+  for (unsigned r : axisRuns(group, group.rows()))
+    for (unsigned c : axisRuns(group, group.cols())) {
+      BufferList list(options.alignment);
+      int64_t clock = 0;
+      runScope(graph, tileScope(graph, group, r, c), list, clock,
+               [](unsigned, int64_t) {});
+      llvm::append_range(all, list.requests);
+    }
+  return all;
+}
+
+namespace {
+
+/// Arena of each tile class of a tiled group, in the order FuseTile emits
+/// the classes (row runs outer, column runs inner).
+std::vector<uint64_t> classArenas(const LayerGraph &graph,
+                                  const FusionGroup &group, uint64_t alignment,
+                                  uint64_t &naive) {
+  std::vector<uint64_t> arenas;
+  for (unsigned r : axisRuns(group, group.rows()))
+    for (unsigned c : axisRuns(group, group.cols())) {
+      BufferList list(alignment);
+      int64_t clock = 0;
+      runScope(graph, tileScope(graph, group, r, c), list, clock,
+               [](unsigned, int64_t) {});
+      for (const BufferRequest &req : list.requests)
+        naive += llvm::alignTo(req.size, alignment);
+      arenas.push_back(list.pack());
+    }
+  return arenas;
+}
+
+/// The top level of a plan restricted to `groups` (all of a plan's groups,
+/// or one candidate group for the search); maps read from outside these
+/// groups are `liveMaps`, live throughout.
+struct TopLevel {
+  BufferList list;
+  uint64_t naive = 0;
+  std::vector<uint64_t> groupTileBytes;
+  explicit TopLevel(uint64_t alignment) : list(alignment) {}
+};
+
+TopLevel buildTopLevel(const LayerGraph &graph,
+                       llvm::ArrayRef<const FusionGroup *> groups,
+                       llvm::ArrayRef<unsigned> liveMaps,
+                       const MemoryModelOptions &options) {
+  TopLevel top(options.alignment);
+  BufferList &list = top.list;
+  llvm::DenseSet<unsigned> graphOutputs(graph.outputs().begin(),
+                                        graph.outputs().end());
+  // Which nodes run in this scope, and how.
+  std::vector<int> tiledGroupOf(graph.size(), -1);
+  std::vector<bool> inScope(graph.size(), false);
+  for (auto [g, group] : llvm::enumerate(groups))
+    for (const FusedLayer &layer : group->layers()) {
+      inScope[layer.node] = true;
+      if (group->isTiled())
+        tiledGroupOf[layer.node] = g;
+    }
+  // Storage of every node's value at the top level (-1: none or outside).
+  std::vector<int> storage(graph.size(), -1);
+  for (unsigned id : liveMaps) {
+    const LayerNode &node = graph.node(id);
+    if (node.kind == LayerKind::Input || graphOutputs.count(id))
+      continue;
+    storage[id] = list.add(node.outputBytes, 0, node.name + " (live map)");
+  }
+  int64_t clock = 1;
+  std::vector<unsigned> liveMapBuffers;
+  for (int b : storage)
+    if (b >= 0)
+      liveMapBuffers.push_back(b);
+  auto readAt = [&](unsigned producer, int64_t at) {
+    if (storage[producer] >= 0)
+      list.readAt(storage[producer], at);
+  };
+  auto unfused = [&](unsigned id) {
+    return inScope[id] && tiledGroupOf[id] < 0;
+  };
+  // Layers run in program order (node ids are one); a tiled group runs as
+  // a whole where its output layer stands.
+  std::vector<unsigned> order;
+  for (unsigned id = 0; id < graph.size(); ++id)
+    if (inScope[id])
+      order.push_back(id);
+  unsigned i = 0;
+  while (i < order.size()) {
+    unsigned id = order[i];
+    int g = tiledGroupOf[id];
+    if (g >= 0) {
+      const FusionGroup &group = *groups[g];
+      if (id != group.outputLayer().node) {
+        ++i;
+        continue;
+      }
+      std::vector<uint64_t> arenas =
+          classArenas(graph, group, options.alignment, top.naive);
+      top.groupTileBytes.push_back(
+          arenas.empty() ? 0 : *std::max_element(arenas.begin(), arenas.end()));
+      int64_t first = clock;
+      unsigned acc = 0;
+      bool hasAcc = !graphOutputs.count(id);
+      if (hasAcc)
+        acc = list.add(graph.node(id).outputBytes, first,
+                       graph.node(id).name + " (group " + group.name().str() +
+                           " output)");
+      for (uint64_t arena : arenas) {
+        int64_t at = clock++;
+        list.add(arena, at, "group " + group.name().str() + " tile body");
+        if (hasAcc)
+          list.readAt(acc, at);
+        for (const FusedLayer &layer : group.layers())
+          for (auto [k, operand] :
+               llvm::enumerate(graph.node(layer.node).operands))
+            if (layer.operandLayer[k] < 0)
+              readAt(operand.producer, at);
+      }
+      if (hasAcc)
+        storage[id] = acc;
+      ++i;
+      continue;
+    }
+    // A maximal run of unfused layers forms one scope.
+    std::vector<unsigned> run;
+    while (i < order.size() && tiledGroupOf[order[i]] < 0)
+      run.push_back(order[i++]);
+    llvm::DenseMap<unsigned, int> position;
+    for (auto [k, node] : llvm::enumerate(run))
+      position[node] = k;
+    std::vector<ScopeLayer> layers(run.size());
+    for (auto [k, nodeId] : llvm::enumerate(run)) {
+      const LayerNode &node = graph.node(nodeId);
+      ScopeLayer &layer = layers[k];
+      layer.node = nodeId;
+      for (const LayerOperand &operand : node.operands) {
+        auto it = position.find(operand.producer);
+        layer.operandIndex.push_back(it == position.end() ? -1 : it->second);
+      }
+      layer.isView = isViewKind(node.kind);
+      if (hasPad(node))
+        layer.padBytes = paddedBytes(node);
+      if (auto e = fusedEpilogue(graph, nodeId, unfused))
+        layer.epilogue = position[*e];
+      if (layer.epilogue < 0 && !layer.isView && !graphOutputs.count(nodeId))
+        layer.outBytes = node.outputBytes;
+    }
+    ScopeResult scope = runScope(graph, layers, list, clock, readAt);
+    for (auto [k, nodeId] : llvm::enumerate(run))
+      storage[nodeId] = scope.storage[k];
+  }
+  // Live maps stay live to the end.
+  for (unsigned b : liveMapBuffers)
+    list.readAt(b, clock);
+  for (const BufferRequest &req : list.requests)
+    if (req.name.find("tile body") == std::string::npos)
+      top.naive += llvm::alignTo(req.size, options.alignment);
+  return top;
+}
+
+} // namespace
+
+GroupMemory mafat::predictGroupMemory(const LayerGraph &graph,
+                                      const FusionGroup &group,
+                                      llvm::ArrayRef<unsigned> liveMaps,
+                                      const MemoryModelOptions &options) {
+  const FusionGroup *groups[] = {&group};
+  TopLevel top = buildTopLevel(graph, groups, liveMaps, options);
+  GroupMemory memory;
+  memory.tileBytes = top.groupTileBytes.empty() ? 0 : top.groupTileBytes[0];
+  for (unsigned id : liveMaps) {
+    const LayerNode &node = graph.node(id);
+    if (node.kind != LayerKind::Input &&
+        !llvm::is_contained(graph.outputs(), id))
+      memory.liveMapBytes += llvm::alignTo(node.outputBytes, options.alignment);
+  }
+  unsigned out = group.outputLayer().node;
+  if (!llvm::is_contained(graph.outputs(), out))
+    memory.liveMapBytes +=
+        llvm::alignTo(graph.node(out).outputBytes, options.alignment);
+  memory.peakBytes = top.list.pack();
+  Region tile = group.computed(0, 0, group.layers().size() - 1);
+  memory.maxTileRows = tile.rows.size();
+  memory.maxTileCols = tile.cols.size();
+  return memory;
+}
+
+std::optional<MemoryPrediction>
+mafat::predictMemory(const LayerGraph &graph, const Plan &plan,
+                     const MemoryModelOptions &options, std::string &error) {
+  std::optional<std::vector<FusionGroup>> groups =
+      buildPlanGroups(graph, plan, error);
+  if (!groups)
+    return std::nullopt;
+  std::vector<const FusionGroup *> pointers;
+  for (const FusionGroup &group : *groups)
+    pointers.push_back(&group);
+  TopLevel top = buildTopLevel(graph, pointers, {}, options);
+  MemoryPrediction prediction;
+  prediction.workspaceBytes = top.list.pack();
+  prediction.naiveBytes = top.naive;
+  prediction.buffers = top.list.requests;
+  // Per group: its own peak among the live maps at its place.
+  for (const FusionGroup &group : *groups) {
+    GroupMemory memory;
+    std::vector<BufferRequest> tiles =
+        groupTileBuffers(graph, group, options);
+    memory.tileBytes = 0;
+    uint64_t alignment = options.alignment;
+    // Tile arenas are per class; the largest is the group's.
+    std::vector<uint64_t> arenas;
+    uint64_t unused = 0;
+    if (group.isTiled())
+      arenas = classArenas(graph, group, alignment, unused);
+    for (uint64_t a : arenas)
+      memory.tileBytes = std::max(memory.tileBytes, a);
+    Region tile = group.computed(0, 0, group.layers().size() - 1);
+    memory.maxTileRows = tile.rows.size();
+    memory.maxTileCols = tile.cols.size();
+    prediction.groups.push_back(memory);
+  }
+  for (unsigned id : graph.inputs())
+    prediction.ioBytes += graph.node(id).outputBytes;
+  for (unsigned id : graph.outputs())
+    prediction.ioBytes += graph.node(id).outputBytes;
+  prediction.weightBytes = graph.totalWeightBytes();
+  return prediction;
+}

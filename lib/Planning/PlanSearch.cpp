@@ -1,0 +1,778 @@
+//===- PlanSearch.cpp - The fastest plan that fits a memory budget --------===//
+
+#include "mafat/Planning/PlanSearch.h"
+
+#include "mafat/CostModel/LatencyModel.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+using namespace mafat;
+
+namespace {
+
+bool isModelOutput(const LayerGraph &graph, unsigned id) {
+  return llvm::is_contained(graph.outputs(), id);
+}
+
+/// The workspace only holds maps the model owns: inputs and outputs belong
+/// to the caller.
+uint64_t workspaceMapBytes(const LayerGraph &graph, unsigned id) {
+  const LayerNode &node = graph.node(id);
+  if (node.kind == LayerKind::Input || isModelOutput(graph, id))
+    return 0;
+  return node.outputBytes;
+}
+
+std::vector<unsigned> nonInputOrder(const LayerGraph &graph) {
+  std::vector<unsigned> order;
+  for (unsigned id : graph.topologicalOrder())
+    if (graph.node(id).kind != LayerKind::Input)
+      order.push_back(id);
+  return order;
+}
+
+/// Greedy memory-aware list schedule (see chooseExecutionOrder).
+std::vector<unsigned> greedyOrder(const LayerGraph &graph) {
+  unsigned n = graph.size();
+  std::vector<unsigned> pendingOperands(n, 0), unreadUsers(n, 0);
+  for (const LayerNode &node : graph.nodes()) {
+    // Operands may repeat; count distinct producers.
+    llvm::SmallVector<unsigned, 4> producers;
+    for (const LayerOperand &op : node.operands)
+      if (!llvm::is_contained(producers, op.producer))
+        producers.push_back(op.producer);
+    pendingOperands[node.id] = producers.size();
+    unreadUsers[node.id] = node.users.size();
+  }
+  std::vector<bool> ready(n, false), done(n, false);
+  auto finish = [&](unsigned id) {
+    done[id] = true;
+    for (unsigned user : graph.node(id).users)
+      if (--pendingOperands[user] == 0)
+        ready[user] = true;
+  };
+  for (unsigned id : graph.inputs())
+    finish(id);
+  std::vector<unsigned> order;
+  unsigned last = ~0u;
+  while (true) {
+    int best = -1;
+    int64_t bestDelta = 0;
+    bool bestContinues = false;
+    // A chain goes on while it has one reader: running anything in between
+    // only keeps its map live longer (and splits conv + epilogue).
+    if (last != ~0u && graph.node(last).users.size() == 1) {
+      unsigned next = graph.node(last).users.front();
+      if (ready[next] && !done[next])
+        best = next;
+    }
+    bool forced = best >= 0;
+    for (unsigned id = 0; id < n && !forced; ++id) {
+      if (!ready[id] || done[id])
+        continue;
+      const LayerNode &node = graph.node(id);
+      int64_t delta = workspaceMapBytes(graph, id);
+      llvm::SmallVector<unsigned, 4> seen;
+      for (const LayerOperand &op : node.operands) {
+        if (llvm::is_contained(seen, op.producer))
+          continue;
+        seen.push_back(op.producer);
+        if (unreadUsers[op.producer] == 1)
+          delta -= workspaceMapBytes(graph, op.producer);
+      }
+      bool continues = last != ~0u &&
+                       llvm::any_of(node.operands, [&](const LayerOperand &o) {
+                         return o.producer == last;
+                       });
+      if (best < 0 || delta < bestDelta ||
+          (delta == bestDelta && continues && !bestContinues)) {
+        best = id;
+        bestDelta = delta;
+        bestContinues = continues;
+      }
+    }
+    if (best < 0)
+      break;
+    llvm::SmallVector<unsigned, 4> seen;
+    for (const LayerOperand &op : graph.node(best).operands)
+      if (!llvm::is_contained(seen, op.producer)) {
+        seen.push_back(op.producer);
+        --unreadUsers[op.producer];
+      }
+    order.push_back(best);
+    finish(best);
+    last = best;
+  }
+  return order;
+}
+
+std::pair<uint64_t, uint64_t> orderScore(const LayerGraph &graph,
+                                         llvm::ArrayRef<unsigned> order) {
+  uint64_t sum = 0, max = 0;
+  for (uint64_t b : bytesAcrossCuts(graph, order)) {
+    sum += b;
+    max = std::max(max, b);
+  }
+  return {sum, max};
+}
+
+/// The tiled group may end at order position `last`: after a pool, or an
+/// elementwise chain right after one (its epilogue).
+bool endsAfterPool(const LayerGraph &graph, unsigned id) {
+  while (true) {
+    const LayerNode &node = graph.node(id);
+    if (node.kind == LayerKind::MaxPool || node.kind == LayerKind::SumPool)
+      return true;
+    if (node.kind != LayerKind::Elementwise || node.operands.empty())
+      return false;
+    id = node.operands[0].producer;
+  }
+}
+
+/// Can the layer sit in a tiled group at all (FusionGroup::build's rules,
+/// checked up front so that hopeless segments are not built)?
+bool isTileable(const LayerGraph &graph, unsigned id) {
+  const LayerNode &node = graph.node(id);
+  if (!isFusableKind(node.kind) || node.outputShape.size() != 4 ||
+      node.outputShape[0] != 1)
+    return false;
+  if (node.kind == LayerKind::Concat && node.concatDim != 3)
+    return false;
+  return llvm::all_of(node.operands, [](const LayerOperand &op) {
+    return op.access == SpatialAccess::Pointwise ||
+           op.access == SpatialAccess::Window;
+  });
+}
+
+/// Rows and columns look alike to every layer: square maps, symmetric
+/// windows. On a segment of such layers a grid and its transpose cost the
+/// same memory, and the transpose with wider tiles is no slower (the latency
+/// model's narrow-tile penalty), so only grids with cols <= rows are tried.
+bool isSquareLayer(const LayerGraph &graph, unsigned id) {
+  const LayerNode &node = graph.node(id);
+  auto square = [](llvm::ArrayRef<int64_t> shape) {
+    return shape.size() == 4 && shape[1] == shape[2];
+  };
+  if (!square(node.outputShape))
+    return false;
+  for (const LayerOperand &op : node.operands)
+    if (!square(op.shape))
+      return false;
+  if (node.window) {
+    const Window1D &r = node.window->rows, &c = node.window->cols;
+    if (r.kernel != c.kernel || r.stride != c.stride ||
+        r.dilation != c.dilation || r.padLow != c.padLow ||
+        r.padHigh != c.padHigh)
+      return false;
+  }
+  return true;
+}
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Execution order
+//===----------------------------------------------------------------------===//
+
+std::vector<uint64_t> mafat::bytesAcrossCuts(const LayerGraph &graph,
+                                             llvm::ArrayRef<unsigned> order) {
+  std::vector<int> position(graph.size(), -1);
+  for (auto [p, id] : llvm::enumerate(order))
+    position[id] = p;
+  // A map is live across cuts (p, lastReader]; add its bytes there.
+  std::vector<int64_t> diff(order.size() + 2, 0);
+  for (auto [p, id] : llvm::enumerate(order)) {
+    int lastReader = -1;
+    for (unsigned user : graph.node(id).users)
+      lastReader = std::max(lastReader, position[user]);
+    if (lastReader <= (int)p)
+      continue;
+    uint64_t bytes = workspaceMapBytes(graph, id);
+    diff[p + 1] += bytes;
+    diff[lastReader + 1] -= bytes;
+  }
+  std::vector<uint64_t> across(order.size() + 1, 0);
+  int64_t running = 0;
+  for (unsigned p = 0; p <= order.size(); ++p) {
+    running += diff[p];
+    across[p] = running;
+  }
+  return across;
+}
+
+std::vector<std::vector<unsigned>>
+mafat::candidateOrders(const LayerGraph &graph) {
+  std::vector<unsigned> own = nonInputOrder(graph);
+  std::vector<unsigned> greedy = greedyOrder(graph);
+  if (greedy.size() != own.size() || greedy == own)
+    return {own};
+  return {own, greedy};
+}
+
+std::vector<unsigned> mafat::chooseExecutionOrder(const LayerGraph &graph) {
+  std::vector<unsigned> own = nonInputOrder(graph);
+  std::vector<unsigned> greedy = greedyOrder(graph);
+  if (greedy.size() != own.size())
+    return own;
+  return orderScore(graph, greedy) < orderScore(graph, own) ? greedy : own;
+}
+
+//===----------------------------------------------------------------------===//
+// Candidates
+//===----------------------------------------------------------------------===//
+
+PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
+                       const GroupPricer &price,
+                       std::optional<std::vector<unsigned>> order,
+                       PriceCache *cache)
+    : graph(graph), space(space),
+      layerOrder(order ? std::move(*order) : chooseExecutionOrder(graph)) {
+  auto start = std::chrono::steady_clock::now();
+  unsigned n = layerOrder.size();
+  searchStats.layers = n;
+  byEnd.assign(n + 1, {});
+  std::vector<int> position(graph.size(), -1);
+  for (auto [p, id] : llvm::enumerate(layerOrder))
+    position[id] = p;
+  std::vector<int> lastReader(n, -1);
+  for (unsigned p = 0; p < n; ++p)
+    for (unsigned user : graph.node(layerOrder[p]).users)
+      lastReader[p] = std::max(lastReader[p], position[user]);
+  // epilogue[p]: the layer at p is an elementwise layer of one activation
+  // operand, made at p - 1 and read by nothing else.
+  std::vector<bool> epilogue(n + 1, false);
+  for (unsigned p = 1; p < n; ++p) {
+    const LayerNode &node = graph.node(layerOrder[p]);
+    unsigned prev = layerOrder[p - 1];
+    epilogue[p] = space.fuseEpilogues && node.kind == LayerKind::Elementwise &&
+                  llvm::all_of(node.operands,
+                               [&](const LayerOperand &op) {
+                                 return op.producer == prev;
+                               }) &&
+                  !node.operands.empty() &&
+                  graph.node(prev).users.size() == 1 &&
+                  !isModelOutput(graph, prev);
+  }
+  // live[i]: maps made before position i and read at or after it.
+  std::vector<std::vector<unsigned>> live(n + 1);
+  for (unsigned i = 0; i <= n; ++i)
+    for (unsigned p = 0; p < i; ++p)
+      if (lastReader[p] >= (int)i)
+        live[i].push_back(layerOrder[p]);
+
+  unsigned maxGrid = std::max(1u, space.maxGrid);
+  auto priceGroup = [&](unsigned i, unsigned j, int64_t rows, int64_t cols,
+                        int64_t outRows,
+                        int64_t outCols) -> std::optional<Candidate> {
+    PlanGroup group;
+    group.name = "candidate";
+    for (unsigned p = i; p < j; ++p)
+      group.layers.push_back(graph.node(layerOrder[p]).name);
+    group.gridRows = rows;
+    group.gridCols = cols;
+    std::string key;
+    PriceCache::Entry entry;
+    auto cached = [&]() -> bool {
+      if (!cache)
+        return false;
+      for (const std::string &name : group.layers)
+        key += name + "\n";
+      key += std::to_string(rows) + "x" + std::to_string(cols) + "\n";
+      for (unsigned id : live[i])
+        key += graph.node(id).name + "\n";
+      auto it = cache->entries.find(key);
+      if (it == cache->entries.end())
+        return false;
+      entry = it->second;
+      return true;
+    };
+    if (!cached()) {
+      std::string error;
+      std::optional<FusionGroup> fg;
+      if (assignBalancedTiles(group, outRows, outCols).empty())
+        fg = FusionGroup::build(graph, group, error);
+      if (!fg)
+        entry.kind = PriceCache::Entry::Rejected;
+      else if (fg->isTiled() && fg->haloOverhead(graph) > space.maxHaloOverhead)
+        entry.kind = PriceCache::Entry::PrunedHalo;
+      else
+        entry.cost = price(*fg, live[i]);
+      if (cache)
+        cache->entries.emplace(std::move(key), entry);
+    }
+    if (entry.kind == PriceCache::Entry::Rejected) {
+      ++searchStats.rejected;
+      return std::nullopt;
+    }
+    if (entry.kind == PriceCache::Entry::PrunedHalo) {
+      ++searchStats.prunedHalo;
+      return std::nullopt;
+    }
+    ++searchStats.priced;
+    Candidate c;
+    c.begin = i;
+    c.rows = rows;
+    c.cols = cols;
+    c.cost = entry.cost;
+    return c;
+  };
+
+  for (unsigned j = 1; j <= n; ++j) {
+    unsigned lastId = layerOrder[j - 1];
+    Region extent = spatialExtent(graph.node(lastId).outputShape);
+    int64_t outRows = extent.rows.size(), outCols = extent.cols.size();
+    std::vector<Candidate> &out = byEnd[j];
+    // Layer by layer.
+    if (std::optional<Candidate> c =
+            priceGroup(j - 1, j, 1, 1, outRows, outCols))
+      out.push_back(*c);
+    if (!isTileable(graph, lastId))
+      continue;
+    if (space.cutsAfterPoolOnly && j != n && !endsAfterPool(graph, lastId))
+      continue;
+    if (epilogue[j])
+      continue;
+    // Grids still worth trying for this end; the halo cap removes a grid
+    // for all longer segments.
+    // Tile counts whose largest tile is no smaller than with one tile fewer
+    // (19 rows: 6 tiles of at most 4 rows, like 5) only add overhead.
+    auto counts = [&](int64_t extent) {
+      std::vector<int64_t> result;
+      for (int64_t t = 1; t <= std::min<int64_t>(maxGrid, extent); ++t)
+        if (t == 1 || ceilDiv(extent, t) < ceilDiv(extent, t - 1))
+          result.push_back(t);
+      return result;
+    };
+    std::vector<std::pair<int64_t, int64_t>> grids;
+    for (int64_t r : counts(outRows))
+      for (int64_t c : counts(outCols))
+        if (r * c > 1 && (!space.squareGrids || r == c))
+          grids.push_back({r, c});
+    bool square = true;
+    for (int i = j - 1; i >= 0 && !grids.empty(); --i) {
+      unsigned id = layerOrder[i];
+      square = square && isSquareLayer(graph, id);
+      if (i != (int)j - 1) {
+        // A layer inside the group: tileable, read only by later layers of
+        // the group, not a model output.
+        if (!isTileable(graph, id) || isModelOutput(graph, id) ||
+            lastReader[i] < 0 || lastReader[i] >= (int)j)
+          break;
+      }
+      if (epilogue[i])
+        continue;
+      unsigned firstCandidate = out.size();
+      for (auto it = grids.begin(); it != grids.end();) {
+        if (square && it->second > it->first) {
+          ++it;
+          continue;
+        }
+        unsigned before = searchStats.prunedHalo;
+        if (std::optional<Candidate> c =
+                priceGroup(i, j, it->first, it->second, outRows, outCols))
+          out.push_back(*c);
+        if (searchStats.prunedHalo != before)
+          it = grids.erase(it);
+        else
+          ++it;
+      }
+      // Keep only the grids no other grid of this segment beats on both
+      // workspace and latency.
+      std::vector<Candidate> segment(out.begin() + firstCandidate, out.end());
+      out.resize(firstCandidate);
+      for (const Candidate &c : segment) {
+        bool dominated = llvm::any_of(segment, [&](const Candidate &o) {
+          if (&o == &c)
+            return false;
+          bool noWorse = o.cost.peakBytes <= c.cost.peakBytes &&
+                         o.cost.latencyMs <= c.cost.latencyMs;
+          bool better = o.cost.peakBytes < c.cost.peakBytes ||
+                        o.cost.latencyMs < c.cost.latencyMs ||
+                        // Identical prices: keep the first (smaller grid).
+                        &o < &c;
+          return noWorse && better;
+        });
+        if (!dominated)
+          out.push_back(c);
+      }
+    }
+  }
+  for (const auto &candidates : byEnd)
+    searchStats.kept += candidates.size();
+  searchStats.pricingSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+}
+
+//===----------------------------------------------------------------------===//
+// Dynamic programming
+//===----------------------------------------------------------------------===//
+
+SearchResult
+PlanSearch::makeResult(llvm::ArrayRef<const Candidate *> path) const {
+  SearchResult result;
+  for (auto [k, c] : llvm::enumerate(path)) {
+    unsigned to = k + 1 < path.size() ? path[k + 1]->begin : layerOrder.size();
+    PlanGroup group;
+    group.name = "g" + std::to_string(k);
+    for (unsigned p = c->begin; p < to; ++p)
+      group.layers.push_back(graph.node(layerOrder[p]).name);
+    group.gridRows = c->rows;
+    group.gridCols = c->cols;
+    Region extent = spatialExtent(graph.node(layerOrder[to - 1]).outputShape);
+    // Cannot fail: the candidate was built with the same split.
+    (void)assignBalancedTiles(group, extent.rows.size(), extent.cols.size());
+    result.plan.groups.push_back(std::move(group));
+    result.groupCosts.push_back(c->cost);
+    result.peakBytes = std::max(result.peakBytes, c->cost.peakBytes);
+    result.latencyMs += c->cost.latencyMs;
+    result.tiledGroups += c->tiled();
+  }
+  return result;
+}
+
+std::optional<SearchResult>
+PlanSearch::search(std::optional<uint64_t> budget) const {
+  unsigned n = layerOrder.size();
+  unsigned K = space.maxTiledGroups;
+  unsigned levels = K ? K + 1 : 1;
+  struct State {
+    double latency = kInf;
+    uint64_t peak = 0;
+    const Candidate *via = nullptr;
+    unsigned fromLevel = 0;
+  };
+  std::vector<std::vector<State>> best(n + 1, std::vector<State>(levels));
+  best[0][0].latency = 0;
+  for (unsigned j = 1; j <= n; ++j) {
+    for (const Candidate &c : byEnd[j]) {
+      if (budget && c.cost.peakBytes > *budget)
+        continue;
+      for (unsigned k = 0; k < levels; ++k) {
+        const State &from = best[c.begin][k];
+        if (from.latency == kInf)
+          continue;
+        unsigned to = K && c.tiled() ? k + 1 : k;
+        if (to >= levels)
+          continue;
+        double latency = from.latency + c.cost.latencyMs;
+        uint64_t peak = std::max(from.peak, c.cost.peakBytes);
+        State &s = best[j][to];
+        if (latency < s.latency || (latency == s.latency && peak < s.peak))
+          s = State{latency, peak, &c, k};
+      }
+    }
+  }
+  int bestLevel = -1;
+  for (unsigned k = 0; k < levels; ++k) {
+    const State &s = best[n][k];
+    if (s.latency == kInf)
+      continue;
+    if (bestLevel < 0 || s.latency < best[n][bestLevel].latency ||
+        (s.latency == best[n][bestLevel].latency &&
+         s.peak < best[n][bestLevel].peak))
+      bestLevel = k;
+  }
+  if (bestLevel < 0)
+    return std::nullopt;
+  std::vector<const Candidate *> path;
+  unsigned j = n, k = bestLevel;
+  while (j > 0) {
+    const State &s = best[j][k];
+    path.push_back(s.via);
+    j = s.via->begin;
+    k = s.fromLevel;
+  }
+  std::reverse(path.begin(), path.end());
+  return makeResult(path);
+}
+
+uint64_t PlanSearch::minFeasibleBudget() const {
+  unsigned n = layerOrder.size();
+  unsigned K = space.maxTiledGroups;
+  unsigned levels = K ? K + 1 : 1;
+  constexpr uint64_t none = std::numeric_limits<uint64_t>::max();
+  std::vector<std::vector<uint64_t>> best(n + 1,
+                                          std::vector<uint64_t>(levels, none));
+  best[0][0] = 0;
+  for (unsigned j = 1; j <= n; ++j)
+    for (const Candidate &c : byEnd[j])
+      for (unsigned k = 0; k < levels; ++k) {
+        if (best[c.begin][k] == none)
+          continue;
+        unsigned to = K && c.tiled() ? k + 1 : k;
+        if (to >= levels)
+          continue;
+        best[j][to] =
+            std::min(best[j][to], std::max(best[c.begin][k], c.cost.peakBytes));
+      }
+  return *std::min_element(best[n].begin(), best[n].end());
+}
+
+std::vector<SearchResult> PlanSearch::paretoFront() const {
+  std::vector<SearchResult> front;
+  std::optional<uint64_t> budget;
+  while (std::optional<SearchResult> r = search(budget)) {
+    // A point with the same latency and a smaller peak replaces the last.
+    if (!front.empty() && front.back().latencyMs >= r->latencyMs)
+      front.pop_back();
+    uint64_t peak = r->peakBytes;
+    front.push_back(std::move(*r));
+    if (peak == 0)
+      break;
+    budget = peak - 1;
+  }
+  std::reverse(front.begin(), front.end());
+  return front;
+}
+
+//===----------------------------------------------------------------------===//
+// With the cost models
+//===----------------------------------------------------------------------===//
+
+GroupPricer mafat::modelPricer(const LayerGraph &graph,
+                               const MemoryModelOptions &memory,
+                               const TargetProfile &profile) {
+  return [&graph, memory, profile](const FusionGroup &group,
+                                   llvm::ArrayRef<unsigned> liveMaps) {
+    GroupCost cost;
+    cost.peakBytes =
+        predictGroupMemory(graph, group, liveMaps, memory).peakBytes;
+    cost.latencyMs = predictGroupLatency(graph, group, profile).ms;
+    return cost;
+  };
+}
+
+std::vector<unsigned>
+mafat::pickExecutionOrder(const LayerGraph &graph,
+                          const PlanSearchOptions &options, PriceCache &cache) {
+  std::vector<std::vector<unsigned>> orders = candidateOrders(graph);
+  if (orders.size() == 1)
+    return orders.front();
+  GroupPricer price = modelPricer(graph, options.memory, options.profile);
+  int best = -1;
+  std::optional<SearchResult> bestResult;
+  uint64_t bestMin = 0;
+  for (auto [k, order] : llvm::enumerate(orders)) {
+    PlanSearch search(graph, options.space, price, order, &cache);
+    std::optional<SearchResult> r = search.search(options.budget);
+    uint64_t min = search.minFeasibleBudget();
+    bool better;
+    if (best < 0)
+      better = true;
+    else if (r && bestResult)
+      // Equally fast: the order that reaches further down wins (its front
+      // holds more plans), then the smaller workspace.
+      better = r->latencyMs < bestResult->latencyMs ||
+               (r->latencyMs == bestResult->latencyMs &&
+                (min < bestMin ||
+                 (min == bestMin && r->peakBytes < bestResult->peakBytes)));
+    else if (r || bestResult)
+      better = r.has_value();
+    else
+      better = min < bestMin;
+    if (better) {
+      best = k;
+      bestResult = std::move(r);
+      bestMin = min;
+    }
+  }
+  return orders[best];
+}
+
+std::optional<PlanSearchOutcome>
+mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
+                  std::string &error, PriceCache *cache) {
+  auto start = std::chrono::steady_clock::now();
+  PlanSearch search(graph, options.space,
+                    modelPricer(graph, options.memory, options.profile),
+                    nonInputOrder(graph), cache);
+  PlanSearchOutcome outcome;
+  outcome.stats = search.stats();
+
+  // Exact workspaces, memoised: the front and the re-runs revisit plans.
+  std::vector<std::pair<Plan, MemoryPrediction>> exact;
+  auto predict = [&](const Plan &plan) -> const MemoryPrediction * {
+    for (const auto &[p, m] : exact)
+      if (p == plan)
+        return &m;
+    std::optional<MemoryPrediction> m =
+        predictMemory(graph, plan, options.memory, error);
+    if (!m)
+      return nullptr;
+    exact.emplace_back(plan, std::move(*m));
+    return &exact.back().second;
+  };
+
+  std::vector<SearchResult> front;
+  if (options.pareto) {
+    front = search.paretoFront();
+    for (const SearchResult &r : front) {
+      const MemoryPrediction *m = predict(r.plan);
+      if (!m)
+        return std::nullopt;
+      ParetoPoint point;
+      point.workspaceBytes = m->workspaceBytes;
+      point.latencyMs = r.latencyMs;
+      point.groups = r.plan.groups.size();
+      point.tiledGroups = r.tiledGroups;
+      // Exact packing may not keep the DP's order of peaks; keep a front.
+      while (!outcome.pareto.empty() &&
+             outcome.pareto.back().workspaceBytes >= point.workspaceBytes)
+        outcome.pareto.pop_back();
+      outcome.pareto.push_back(point);
+    }
+  }
+  // The smallest workspace: the exact figure of the DP's smallest-peak plan,
+  // or of a front point if one packs tighter.
+  uint64_t minPeak = search.minFeasibleBudget();
+  if (std::optional<SearchResult> smallest = search.search(minPeak)) {
+    const MemoryPrediction *m = predict(smallest->plan);
+    if (!m)
+      return std::nullopt;
+    outcome.minWorkspaceBytes = m->workspaceBytes;
+  }
+  for (const ParetoPoint &point : outcome.pareto)
+    outcome.minWorkspaceBytes =
+        std::min(outcome.minWorkspaceBytes, point.workspaceBytes);
+
+  auto accept = [&](const SearchResult &r, const MemoryPrediction &m) {
+    outcome.plan = r.plan;
+    outcome.memory = m;
+    outcome.latencyMs = r.latencyMs;
+    outcome.searchSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    return outcome;
+  };
+  auto infeasible = [&]() -> std::optional<PlanSearchOutcome> {
+    error = "memory budget " + formatBytes(*options.budget) +
+            " is infeasible: the smallest workspace any plan in the search "
+            "space reaches is " +
+            formatBytes(outcome.minWorkspaceBytes);
+    return std::nullopt;
+  };
+
+  if (!options.budget) {
+    std::optional<SearchResult> r = search.search(std::nullopt);
+    if (!r) {
+      error = "the search space holds no plan for this model";
+      return std::nullopt;
+    }
+    ++outcome.searches;
+    const MemoryPrediction *m = predict(r->plan);
+    if (!m)
+      return std::nullopt;
+    return accept(*r, *m);
+  }
+
+  uint64_t budget = *options.budget;
+  if (budget < minPeak && budget < outcome.minWorkspaceBytes)
+    return infeasible();
+  uint64_t target = budget;
+  for (unsigned attempt = 0; attempt <= options.retries; ++attempt) {
+    std::optional<SearchResult> r = search.search(target);
+    ++outcome.searches;
+    if (!r)
+      break;
+    const MemoryPrediction *m = predict(r->plan);
+    if (!m)
+      return std::nullopt;
+    if (m->workspaceBytes <= budget)
+      return accept(*r, *m);
+    uint64_t overshoot = m->workspaceBytes - budget;
+    if (overshoot >= target)
+      break;
+    target -= overshoot;
+  }
+  // The fastest front point that truly fits (the front is by increasing
+  // peak, i.e. decreasing latency).
+  if (front.empty())
+    front = search.paretoFront();
+  for (const SearchResult &r : llvm::reverse(front)) {
+    const MemoryPrediction *m = predict(r.plan);
+    if (!m)
+      return std::nullopt;
+    if (m->workspaceBytes <= budget)
+      return accept(r, *m);
+  }
+  return infeasible();
+}
+
+std::string mafat::formatBytes(uint64_t bytes) {
+  std::string text = std::to_string(bytes) + " bytes";
+  static const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = bytes;
+  int unit = -1;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  if (unit < 0)
+    return text;
+  std::string number = llvm::formatv("{0:F2}", value).str();
+  // "2.25", "1.50" -> "1.5", "1.00" -> "1".
+  while (number.back() == '0')
+    number.pop_back();
+  if (number.back() == '.')
+    number.pop_back();
+  return text + " (" + number + " " + units[unit] + ")";
+}
+
+std::optional<uint64_t> mafat::parseByteSize(llvm::StringRef text,
+                                             std::string &error) {
+  llvm::StringRef s = text.trim();
+  size_t digits = 0;
+  bool dot = false, anyDigit = false;
+  while (digits < s.size() &&
+         (llvm::isDigit(s[digits]) || (s[digits] == '.' && !dot))) {
+    dot |= s[digits] == '.';
+    anyDigit |= llvm::isDigit(s[digits]) != 0;
+    ++digits;
+  }
+  llvm::StringRef number = s.take_front(digits);
+  llvm::StringRef unit = s.drop_front(digits).trim();
+  auto fail = [&]() -> std::optional<uint64_t> {
+    error = "invalid memory size '" + text.str() +
+            "': expected a number of bytes with an optional unit B, KiB, MiB, "
+            "GiB (1024-based) or KB, MB, GB (1000-based), e.g. 8MiB";
+    return std::nullopt;
+  };
+  if (!anyDigit)
+    return fail();
+  double scale = 1;
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (unit == "KB" || unit == "kB")
+    scale = 1e3;
+  else if (unit == "MB")
+    scale = 1e6;
+  else if (unit == "GB")
+    scale = 1e9;
+  else
+    return fail();
+  double value = 0;
+  if (number.getAsDouble(value) || !std::isfinite(value))
+    return fail();
+  double bytes = std::floor(value * scale);
+  // 2^63: more memory than any device has; also keeps the cast defined.
+  if (bytes >= 9.2e18) {
+    error = "memory size '" + text.str() + "' is too large";
+    return std::nullopt;
+  }
+  return (uint64_t)bytes;
+}

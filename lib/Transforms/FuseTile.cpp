@@ -1,0 +1,536 @@
+//===- FuseTile.cpp - Plans become loops over fused output tiles ----------===//
+//
+// Rewrites every tiled group of the module's plan into loops over the
+// group's output tiles, each tile computing every layer of the group on
+// exactly the region its receptive field needs (FusionGroup's geometry).
+//
+// Why not scf::tileConsumerAndFuseProducersUsingSCF: upstream fusion gives
+// border tiles dynamic shapes (clipped halos, tensor.pad with dynamic
+// amounts under scf.if), which the register-blocked vectorizer cannot take,
+// and it has no model for tensor.concat. Here the tiles are split into
+// classes with identical shapes - consecutive grid rows (columns) whose every
+// layer has the same extent and padding and whose offsets advance by a
+// constant step - and each class becomes an scf.for nest whose body has
+// static shapes throughout, with dynamic offsets only. Each layer op is
+// cloned onto its tile operands (the ops' own semantics do the rest), so a
+// tile computes every output element with exactly the operations, in the
+// same order, as the unfused layer: fused and unfused builds agree bit for
+// bit.
+//
+// Buffers a tile body creates, in order, per layer: the padded input tile
+// (only where the tile touches the image border), then the layer's output
+// tile (except for the last layer, which writes into the group's full output
+// map through the loop's iter_args). MemoryModel.cpp predicts exactly this
+// list; keep the two in step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Analysis/FusionGroup.h"
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/CostModel/MemoryModel.h"
+#include "mafat/Dialect/Mafat/MafatAttrs.h"
+#include "mafat/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mafat {
+#define GEN_PASS_DEF_MAFATFUSETILE
+#include "mafat/Transforms/Passes.h.inc"
+} // namespace mafat
+
+using namespace mlir;
+using mafat::FusionGroup;
+using mafat::Interval;
+using mafat::LayerGraph;
+using mafat::LayerNode;
+using mafat::TileAxis;
+
+namespace {
+
+/// A run of consecutive tiles along one axis that share every static size:
+/// tile `first + k` (k < count) has offsets base + k * step.
+struct TileRun {
+  unsigned first = 0;
+  unsigned count = 0;
+};
+
+/// Everything about tile t along an axis that must be equal for two tiles to
+/// share a static-shaped body.
+std::vector<int64_t> staticKey(const FusionGroup &group, const TileAxis &axis,
+                               unsigned t) {
+  std::vector<int64_t> key;
+  for (auto [l, layer] : llvm::enumerate(group.layers())) {
+    key.push_back(axis.span[t][l].size());
+    key.push_back(axis.padLow[t][l]);
+    key.push_back(axis.padHigh[t][l]);
+    for (auto [i, read] : llvm::enumerate(axis.read[t][l])) {
+      key.push_back(read.size());
+      int p = layer.operandLayer[i];
+      key.push_back(p >= 0 ? read.lo - axis.span[t][p].lo : 0);
+    }
+  }
+  return key;
+}
+
+/// Every offset of tile t along an axis that becomes a dynamic value: the
+/// span of each layer and the read of each external operand.
+std::vector<int64_t> dynamicOffsets(const FusionGroup &group,
+                                    const TileAxis &axis, unsigned t) {
+  std::vector<int64_t> offsets;
+  for (auto [l, layer] : llvm::enumerate(group.layers())) {
+    offsets.push_back(axis.span[t][l].lo);
+    for (auto [i, read] : llvm::enumerate(axis.read[t][l]))
+      offsets.push_back(layer.operandLayer[i] < 0 ? read.lo : 0);
+  }
+  return offsets;
+}
+
+/// Splits an axis into maximal runs of equal static keys with offsets in
+/// arithmetic progression.
+std::vector<TileRun> splitRuns(const FusionGroup &group, const TileAxis &axis) {
+  std::vector<TileRun> runs;
+  unsigned n = axis.size();
+  unsigned t = 0;
+  while (t < n) {
+    TileRun run{t, 1};
+    std::vector<int64_t> key = staticKey(group, axis, t);
+    std::vector<int64_t> first = dynamicOffsets(group, axis, t);
+    std::vector<int64_t> step;
+    while (t + run.count < n) {
+      unsigned next = t + run.count;
+      if (staticKey(group, axis, next) != key)
+        break;
+      std::vector<int64_t> offs = dynamicOffsets(group, axis, next);
+      if (run.count == 1) {
+        step.resize(offs.size());
+        for (size_t k = 0; k < offs.size(); ++k)
+          step[k] = offs[k] - first[k];
+      } else {
+        bool linear = true;
+        for (size_t k = 0; k < offs.size() && linear; ++k)
+          linear = offs[k] == first[k] + (int64_t)run.count * step[k];
+        if (!linear)
+          break;
+      }
+      ++run.count;
+    }
+    runs.push_back(run);
+    t += run.count;
+  }
+  return runs;
+}
+
+/// Constants and values computed from constants alone (a transposed
+/// filter, a broadcast bias, a pool's window shape): the same for every tile.
+bool isComputedFromConstants(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return false;
+  if (def->hasTrait<OpTrait::ConstantLike>() || isa<tensor::EmptyOp>(def))
+    return true;
+  return llvm::all_of(def->getOperands(), isComputedFromConstants);
+}
+
+class GroupRewriter {
+public:
+  GroupRewriter(const LayerGraph &graph, const FusionGroup &group,
+                DenseMap<unsigned, Value> &currentValue)
+      : graph(graph), group(group), currentValue(currentValue) {}
+
+  LogicalResult rewrite();
+
+private:
+  /// Offset of layer l's span (or of its external operand i's read) for the
+  /// tile at `iv` in a run starting at tile `first`.
+  Value offset(OpBuilder &b, Location loc, const TileAxis &axis,
+               unsigned first, Value iv, unsigned l, int operand);
+  LogicalResult emitTile(OpBuilder &b, Location loc, unsigned r, unsigned c,
+                         Value rowIv, Value colIv, unsigned rowFirst,
+                         unsigned colFirst, Value acc, Value &result);
+  /// The full value a node's consumers read now (a group's loop result once
+  /// that group is rewritten).
+  Value fullValue(unsigned node) {
+    auto it = currentValue.find(node);
+    return it != currentValue.end() ? it->second : graph.node(node).result;
+  }
+  InFlightDiagnostic error(Operation *op) {
+    return op->emitError("mafat-fuse-tile: group '")
+           << group.name() << "': ";
+  }
+
+  const LayerGraph &graph;
+  const FusionGroup &group;
+  DenseMap<unsigned, Value> &currentValue;
+};
+
+Value GroupRewriter::offset(OpBuilder &b, Location loc, const TileAxis &axis,
+                            unsigned first, Value iv, unsigned l,
+                            int operand) {
+  auto at = [&](unsigned t) {
+    return operand < 0 ? axis.span[t][l].lo : axis.read[t][l][operand].lo;
+  };
+  int64_t base = at(first);
+  int64_t step = first + 1 < axis.size() ? at(first + 1) - base : 0;
+  AffineExpr d0 = b.getAffineDimExpr(0);
+  return affine::AffineApplyOp::create(
+      b, loc, AffineMap::get(1, 0, d0 * step + base), ValueRange{iv});
+}
+
+/// A tile of `full` (rank-4 NHWC) at dynamic row/col offsets.
+Value sliceTile(OpBuilder &b, Location loc, Value full, OpFoldResult row,
+                OpFoldResult col, int64_t rows, int64_t cols) {
+  auto type = cast<RankedTensorType>(full.getType());
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), row, col,
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(rows),
+                                     b.getIndexAttr(cols),
+                                     b.getIndexAttr(type.getDimSize(3))};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, full, offsets, sizes, strides);
+}
+
+LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
+                                      unsigned c, Value rowIv, Value colIv,
+                                      unsigned rowFirst, unsigned colFirst,
+                                      Value acc, Value &result) {
+  const TileAxis &rows = group.rows();
+  const TileAxis &cols = group.cols();
+  SmallVector<Value> tiles;
+  unsigned last = group.layers().size() - 1;
+  for (unsigned l = 0; l <= last; ++l) {
+    const mafat::FusedLayer &layer = group.layers()[l];
+    const LayerNode &node = graph.node(layer.node);
+    Operation *op = node.op;
+    Location opLoc = op->getLoc();
+    Interval spanR = rows.span[r][l], spanC = cols.span[c][l];
+
+    // The tile of operand i: a static slice of a tile of this group, or a
+    // dynamic-offset slice of a full map.
+    auto operandTile = [&](unsigned i) -> Value {
+      Interval readR = rows.read[r][l][i], readC = cols.read[c][l][i];
+      int p = layer.operandLayer[i];
+      if (p >= 0) {
+        Value tile = tiles[p];
+        Interval pr = rows.span[r][p], pc = cols.span[c][p];
+        if (readR == pr && readC == pc)
+          return tile;
+        return sliceTile(b, opLoc, tile, b.getIndexAttr(readR.lo - pr.lo),
+                         b.getIndexAttr(readC.lo - pc.lo), readR.size(),
+                         readC.size());
+      }
+      Value rowOff = offset(b, opLoc, rows, rowFirst, rowIv, l, i);
+      Value colOff = offset(b, opLoc, cols, colFirst, colIv, l, i);
+      return sliceTile(b, opLoc, fullValue(node.operands[i].producer), rowOff,
+                       colOff, readR.size(), readC.size());
+    };
+    // Pads the tile where it sticks out of the image, with the layer's own
+    // padding value.
+    auto padTile = [&](Value tile, tensor::PadOp pad) -> Value {
+      int64_t lowR = rows.padLow[r][l], highR = rows.padHigh[r][l];
+      int64_t lowC = cols.padLow[c][l], highC = cols.padHigh[c][l];
+      if (lowR == 0 && highR == 0 && lowC == 0 && highC == 0)
+        return tile;
+      auto srcType = cast<RankedTensorType>(tile.getType());
+      SmallVector<int64_t> shape(srcType.getShape());
+      shape[1] += lowR + highR;
+      shape[2] += lowC + highC;
+      auto type = RankedTensorType::get(shape, srcType.getElementType());
+      auto newPad = tensor::PadOp::create(
+          b, pad.getLoc(), type, tile, ArrayRef<int64_t>{0, lowR, lowC, 0},
+          ArrayRef<int64_t>{0, highR, highC, 0}, ValueRange{}, ValueRange{});
+      IRMapping map;
+      pad.getRegion().cloneInto(&newPad.getRegion(), map);
+      return newPad.getResult();
+    };
+
+    SmallVector<int64_t> outShape = {1, spanR.size(), spanC.size(),
+                                     node.outputShape[3]};
+    // The init of the layer's output tile: a fresh tile, or for the last
+    // layer the group's output map, written in place.
+    auto initTile = [&](Value init) -> FailureOr<Value> {
+      auto fill = init.getDefiningOp<linalg::FillOp>();
+      Value empty = fill ? fill.getDpsInitOperand(0)->get() : init;
+      if (!empty.getDefiningOp<tensor::EmptyOp>()) {
+        error(op) << "cannot tile the init of layer '" << node.name << "'";
+        return failure();
+      }
+      auto elemType = cast<RankedTensorType>(empty.getType()).getElementType();
+      Value tile;
+      if (l == last) {
+        Value rowOff = offset(b, opLoc, rows, rowFirst, rowIv, l, -1);
+        Value colOff = offset(b, opLoc, cols, colFirst, colIv, l, -1);
+        tile = sliceTile(b, opLoc, acc, rowOff, colOff, spanR.size(),
+                         spanC.size());
+      } else {
+        tile = tensor::EmptyOp::create(b, empty.getLoc(), outShape, elemType);
+      }
+      if (!fill)
+        return tile;
+      return linalg::FillOp::create(b, fill.getLoc(),
+                                    fill.getDpsInputOperand(0)->get(), tile)
+          .getResult(0);
+    };
+
+    // Operands by value: which operand of the op reads which activation.
+    DenseMap<Value, unsigned> operandOf;
+    for (auto [i, operand] : llvm::enumerate(node.operands))
+      operandOf.try_emplace(fullValue(operand.producer), i);
+
+    Value out;
+    if (auto pad = dyn_cast<tensor::PadOp>(op)) {
+      // A standalone pad: its tile is the padded operand tile.
+      out = padTile(operandTile(0), pad);
+    } else if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+      SmallVector<Value> inputs;
+      for (Value v : concat.getInputs()) {
+        auto it = operandOf.find(v);
+        if (it == operandOf.end())
+          return error(op) << "concat of a non-activation value";
+        inputs.push_back(operandTile(it->second));
+      }
+      out = tensor::ConcatOp::create(b, opLoc, concat.getDim(), inputs);
+    } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+      IRMapping map;
+      for (OpOperand *input : linalgOp.getDpsInputOperands()) {
+        Value v = input->get();
+        if (auto it = operandOf.find(v); it != operandOf.end()) {
+          map.map(v, operandTile(it->second));
+          continue;
+        }
+        // A folded pad in front of a window op.
+        if (auto pad = v.getDefiningOp<tensor::PadOp>()) {
+          auto it = operandOf.find(pad.getSource());
+          if (it != operandOf.end()) {
+            map.map(v, padTile(operandTile(it->second), pad));
+            continue;
+          }
+        }
+        // Weights, biases and pool windows are used whole; a constant read
+        // per position (an average pool's divisor map) is sliced like the
+        // tile; anything else would be read at the wrong place by a tile.
+        if (isComputedFromConstants(v) && isa<linalg::GenericOp>(op)) {
+          AffineMap m = linalgOp.getMatchingIndexingMap(input);
+          auto vType = cast<RankedTensorType>(v.getType());
+          bool spatial = false, simple = m.isProjectedPermutation();
+          for (AffineExpr e : m.getResults())
+            if (auto d = dyn_cast<AffineDimExpr>(e))
+              spatial |= d.getPosition() == 1 || d.getPosition() == 2;
+          if (spatial && (!simple || linalgOp.getNumLoops() != 4))
+            return error(op) << "layer '" << node.name
+                             << "' reads a constant through a map tiles "
+                                "cannot follow";
+          if (spatial) {
+            SmallVector<OpFoldResult> offsets, sizes,
+                strides(vType.getRank(), b.getIndexAttr(1));
+            for (auto [k, e] : llvm::enumerate(m.getResults())) {
+              unsigned dim = cast<AffineDimExpr>(e).getPosition();
+              if (dim == 1) {
+                offsets.push_back(
+                    offset(b, opLoc, rows, rowFirst, rowIv, l, -1));
+                sizes.push_back(b.getIndexAttr(spanR.size()));
+              } else if (dim == 2) {
+                offsets.push_back(
+                    offset(b, opLoc, cols, colFirst, colIv, l, -1));
+                sizes.push_back(b.getIndexAttr(spanC.size()));
+              } else {
+                offsets.push_back(b.getIndexAttr(0));
+                sizes.push_back(b.getIndexAttr(vType.getDimSize(k)));
+              }
+            }
+            map.map(v, tensor::ExtractSliceOp::create(b, opLoc, v, offsets,
+                                                      sizes, strides)
+                           .getResult());
+          }
+          continue;
+        }
+        if (!isComputedFromConstants(v))
+          return error(op) << "layer '" << node.name
+                           << "' reads a value that is neither a layer "
+                              "output nor a constant; it cannot be tiled";
+      }
+      for (OpOperand &init : linalgOp.getDpsInitsMutable()) {
+        FailureOr<Value> tile = initTile(init.get());
+        if (failed(tile))
+          return failure();
+        map.map(init.get(), *tile);
+      }
+      Operation *clone = b.clone(*op, map);
+      for (auto [res, init] :
+           llvm::zip(clone->getResults(),
+                     cast<linalg::LinalgOp>(clone).getDpsInits()))
+        res.setType(init.getType());
+      out = clone->getResult(0);
+    } else {
+      return error(op) << "layer '" << node.name << "' ("
+                       << op->getName() << ") cannot be tiled";
+    }
+    auto outType = cast<RankedTensorType>(out.getType());
+    if (outType.getShape() != ArrayRef<int64_t>(outShape))
+      return error(op) << "layer '" << node.name << "' tile has type "
+                       << outType << ", expected "
+                       << RankedTensorType::get(outShape,
+                                                outType.getElementType());
+    tiles.push_back(out);
+  }
+
+  // The last layer's tile into the group's output map.
+  Location lastLoc = graph.node(group.outputLayer().node).op->getLoc();
+  Value rowOff = offset(b, lastLoc, rows, rowFirst, rowIv, last, -1);
+  Value colOff = offset(b, lastLoc, cols, colFirst, colIv, last, -1);
+  auto tileType = cast<RankedTensorType>(tiles.back().getType());
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), rowOff, colOff,
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d : tileType.getShape())
+    sizes.push_back(b.getIndexAttr(d));
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  result = tensor::InsertSliceOp::create(b, lastLoc, tiles.back(), acc,
+                                         offsets, sizes, strides);
+  (void)loc;
+  return success();
+}
+
+LogicalResult GroupRewriter::rewrite() {
+  const LayerNode &outNode = graph.node(group.outputLayer().node);
+  Value oldResult = outNode.result;
+  Operation *anchor = oldResult.getDefiningOp();
+  Location loc = anchor->getLoc();
+  OpBuilder b(anchor);
+  auto type = cast<RankedTensorType>(oldResult.getType());
+  // The output map is written tile by tile through slices of this one
+  // value; an alloc_tensor (unlike tensor.empty) is never merged by CSE with
+  // a tile's init of the same type, which would make them share a buffer.
+  Value acc = bufferization::AllocTensorOp::create(b, loc, type, ValueRange{});
+  std::vector<TileRun> rowRuns = splitRuns(group, group.rows());
+  std::vector<TileRun> colRuns = splitRuns(group, group.cols());
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  for (const TileRun &rr : rowRuns) {
+    for (const TileRun &cr : colRuns) {
+      Value rowCount = arith::ConstantIndexOp::create(b, loc, rr.count);
+      Value colCount = arith::ConstantIndexOp::create(b, loc, cr.count);
+      LogicalResult status = success();
+      auto outer = scf::ForOp::create(
+          b, loc, c0, rowCount, c1, ValueRange{acc},
+          [&](OpBuilder &ob, Location oloc, Value rowIv, ValueRange oargs) {
+            auto inner = scf::ForOp::create(
+                ob, oloc, c0, colCount, c1, ValueRange{oargs[0]},
+                [&](OpBuilder &ib, Location iloc, Value colIv,
+                    ValueRange iargs) {
+                  // One region per tile body: the memory planner packs
+                  // its buffers on their own and the region stays even when
+                  // a one-tile class's loops fold away (no_inline), so the
+                  // memory model sees the same structure for every class.
+                  auto body = scf::ExecuteRegionOp::create(
+                      ib, iloc, TypeRange{iargs[0].getType()});
+                  body.setNoInline(true);
+                  Block *block = &body.getRegion().emplaceBlock();
+                  OpBuilder bb = OpBuilder::atBlockBegin(block);
+                  Value next;
+                  if (failed(emitTile(bb, iloc, rr.first, cr.first, rowIv,
+                                      colIv, rr.first, cr.first, iargs[0],
+                                      next))) {
+                    status = failure();
+                    next = iargs[0];
+                  }
+                  scf::YieldOp::create(bb, iloc, next);
+                  scf::YieldOp::create(ib, iloc, body.getResult(0));
+                });
+            scf::YieldOp::create(ob, oloc, inner.getResult(0));
+          });
+      if (failed(status))
+        return failure();
+      acc = outer.getResult(0);
+    }
+  }
+  oldResult.replaceAllUsesWith(acc);
+  currentValue[group.outputLayer().node] = acc;
+  return success();
+}
+
+struct MafatFuseTilePass
+    : public mafat::impl::MafatFuseTileBase<MafatFuseTilePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto planAttr = module->getAttrOfType<mafat::PlanAttr>(mafat::kPlanAttrName);
+    func::FuncOp entry;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func.isPublic() && !func.isExternal()) {
+        entry = func;
+        break;
+      }
+    if (!entry) {
+      if (!planAttr)
+        return;
+      module.emitError("mafat-fuse-tile: the module has a plan but no public "
+                       "function to apply it to");
+      return signalPassFailure();
+    }
+    FailureOr<LayerGraph> graph = failure();
+    if (planAttr) {
+      graph = LayerGraph::build(entry);
+    } else {
+      // Without a plan the model runs layer by layer; the prediction is
+      // still recorded (below) when the graph can be recognised, so that
+      // mafat-plan-memory checks the memory model on every model.
+      ScopedDiagnosticHandler quiet(&getContext(),
+                                    [](Diagnostic &) { return success(); });
+      graph = LayerGraph::build(entry);
+    }
+    if (failed(graph)) {
+      if (!planAttr)
+        return;
+      return signalPassFailure();
+    }
+    std::string error;
+    mafat::Plan plan =
+        planAttr ? mafat::fromAttr(planAttr) : mafat::layerByLayerPlan(*graph);
+    std::optional<std::vector<FusionGroup>> groups =
+        mafat::buildPlanGroups(*graph, plan, error);
+    if (!groups) {
+      entry.emitError("mafat-fuse-tile: ") << error;
+      return signalPassFailure();
+    }
+    // The workspace this plan will take, for mafat-plan-memory to check
+    // against what it really packs.
+    mafat::MemoryModelOptions memoryOptions;
+    memoryOptions.alignment = alignment;
+    if (std::optional<mafat::MemoryPrediction> prediction =
+            mafat::predictMemory(*graph, plan, memoryOptions, error)) {
+      auto i64 = IntegerType::get(&getContext(), 64);
+      entry->setAttr("mafat.predicted_workspace_bytes",
+                     IntegerAttr::get(i64, prediction->workspaceBytes));
+    }
+    DenseMap<unsigned, Value> currentValue;
+    for (const FusionGroup &group : *groups) {
+      if (!group.isTiled())
+        continue;
+      GroupRewriter rewriter(*graph, group, currentValue);
+      if (failed(rewriter.rewrite()))
+        return signalPassFailure();
+    }
+    // The group's original ops (and the inits and pads only they used) are
+    // dead now.
+    IRRewriter rewriter(&getContext());
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      SmallVector<Operation *> ops;
+      entry.walk([&](Operation *op) { ops.push_back(op); });
+      for (Operation *op : llvm::reverse(ops)) {
+        if (op == entry || !isOpTriviallyDead(op))
+          continue;
+        rewriter.eraseOp(op);
+        changed = true;
+      }
+    }
+  }
+};
+
+} // namespace

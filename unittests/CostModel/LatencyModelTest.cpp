@@ -1,0 +1,497 @@
+//===- LatencyModelTest.cpp - Target profiles and the latency model -------===//
+
+#include "mafat/CostModel/LatencyModel.h"
+#include "mafat/CostModel/TargetProfile.h"
+
+#include "mafat/Analysis/FusionGroup.h"
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Planning/Plan.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <string>
+
+using namespace mafat;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Profiles
+//===----------------------------------------------------------------------===//
+
+std::string readSourceFile(llvm::StringRef relative) {
+  std::string path = std::string(MAFAT_SOURCE_DIR) + "/" + relative.str();
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  EXPECT_TRUE(bool(buffer)) << "cannot read " << path;
+  return buffer ? (*buffer)->getBuffer().str() : std::string();
+}
+
+/// A profile whose every field differs from the defaults of the struct.
+TargetProfile sampleProfile() {
+  TargetProfile p;
+  p.name = "sample";
+  p.triple = "x86_64-linux-gnu";
+  p.calibrated = true;
+  p.source = "a \"quoted\" note";
+  p.convGflops = 155.2;
+  p.conv1x1Gflops = 0.1;
+  p.depthwiseGflops = 17;
+  p.poolGflops = 1.0 / 3.0;
+  p.elementwiseGflops = 1e-7;
+  p.epilogueGflops = 1500;
+  p.matmulGflops = 52.5;
+  p.copyGBps = 12.25;
+  p.cacheGBps = 90;
+  p.llcGBps = 33.5;
+  p.memoryGBps = 12.5;
+  p.cacheBytes = 1310720;
+  p.llcBytes = 50331648;
+  p.tileWidthPenalty = 1.25;
+  p.layerOverheadUs = 0;
+  p.tileOverheadUs = 3.5;
+  return p;
+}
+
+TEST(TargetProfile, RoundTrip) {
+  TargetProfile p = sampleProfile();
+  std::string text = profileToJson(p);
+  std::string error;
+  std::optional<TargetProfile> back = profileFromJson(text, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, p);
+  // Shortest exact forms, not 17 digits.
+  EXPECT_NE(text.find("\"conv\": 155.2,"), std::string::npos) << text;
+  EXPECT_EQ(profileToJson(*back), text);
+}
+
+TEST(TargetProfile, EqualityLooksAtEveryField) {
+  TargetProfile a = sampleProfile(), b = a;
+  b.tileOverheadUs += 1;
+  EXPECT_NE(a, b);
+  b = a;
+  b.calibrated = false;
+  EXPECT_NE(a, b);
+  b = a;
+  b.memoryGBps = 1;
+  EXPECT_NE(a, b);
+}
+
+/// Parses `text` after replacing the first `from` with `to`, expects failure
+/// and returns the message.
+std::string errorAfterEdit(llvm::StringRef from, llvm::StringRef to) {
+  std::string text = profileToJson(sampleProfile());
+  size_t pos = text.find(from.str());
+  EXPECT_NE(pos, std::string::npos) << from.str();
+  if (pos != std::string::npos)
+    text.replace(pos, from.size(), to.str());
+  std::string error;
+  EXPECT_FALSE(profileFromJson(text, error)) << text;
+  return error;
+}
+
+TEST(TargetProfile, ErrorPaths) {
+  std::string error;
+  EXPECT_FALSE(profileFromJson("{", error));
+  EXPECT_EQ(error.rfind("invalid JSON: ", 0), 0u) << error;
+  EXPECT_FALSE(profileFromJson("[]", error));
+  EXPECT_EQ(error, "profile: expected an object");
+
+  EXPECT_EQ(errorAfterEdit("\"name\"", "\"nmae\""), "nmae: unknown key");
+  EXPECT_EQ(errorAfterEdit("\"conv1x1\"", "\"conv_1x1\""),
+            "throughput_gflops.conv_1x1: unknown key");
+  EXPECT_EQ(errorAfterEdit("\"layer\"", "\"layers\""),
+            "overhead_us.layers: unknown key");
+  EXPECT_EQ(errorAfterEdit("\"bandwidth_gbps\": {",
+                           "\"bandwidth_gbps\": 3, \"x\": {"),
+            "x: unknown key");
+  EXPECT_EQ(errorAfterEdit("\"name\": \"sample\",", ""), "name: missing");
+  EXPECT_EQ(errorAfterEdit("\"triple\": \"x86_64-linux-gnu\"", "\"triple\": 3"),
+            "triple: expected a string");
+  EXPECT_EQ(errorAfterEdit("\"calibrated\": true,", ""), "calibrated: missing");
+  EXPECT_EQ(errorAfterEdit("\"calibrated\": true", "\"calibrated\": 1"),
+            "calibrated: expected true or false");
+  EXPECT_EQ(errorAfterEdit("\"cache_bytes\": 1310720,", ""),
+            "cache_bytes: missing");
+  EXPECT_EQ(errorAfterEdit("\"llc\": 33.5", "\"llc\": null"),
+            "bandwidth_gbps.llc: expected a number");
+  EXPECT_EQ(errorAfterEdit("\"memory\": 12.5", "\"memory\": \"fast\""),
+            "bandwidth_gbps.memory: expected a number");
+  EXPECT_EQ(errorAfterEdit("\"depthwise\": 17,", ""),
+            "throughput_gflops.depthwise: missing");
+  EXPECT_EQ(errorAfterEdit("\"conv\": 155.2", "\"conv\": 0"),
+            "throughput_gflops.conv: must be positive");
+  EXPECT_EQ(errorAfterEdit("\"cache\": 90", "\"cache\": -1"),
+            "bandwidth_gbps.cache: must be positive");
+  EXPECT_EQ(errorAfterEdit("\"tile_width_penalty\": 1.25",
+                           "\"tile_width_penalty\": -0.5"),
+            "tile_width_penalty: must not be negative");
+  EXPECT_EQ(errorAfterEdit("\"tile\": 3.5", "\"tile\": -1"),
+            "overhead_us.tile: must not be negative");
+
+  // A whole group missing, or not an object.
+  std::string text = profileToJson(sampleProfile());
+  llvm::json::Value value = cantFail(llvm::json::parse(text));
+  value.getAsObject()->erase("overhead_us");
+  std::string printed;
+  llvm::raw_string_ostream(printed) << value;
+  EXPECT_FALSE(profileFromJson(printed, error));
+  EXPECT_EQ(error, "overhead_us: missing");
+  (*value.getAsObject())["overhead_us"] = 1;
+  printed.clear();
+  llvm::raw_string_ostream(printed) << value;
+  EXPECT_FALSE(profileFromJson(printed, error));
+  EXPECT_EQ(error, "overhead_us: expected an object");
+}
+
+TEST(TargetProfile, CheckProfileRejectsNonFinite) {
+  TargetProfile p = sampleProfile();
+  EXPECT_EQ(checkProfile(p), "");
+  p.layerOverheadUs = std::nan("");
+  EXPECT_EQ(checkProfile(p), "overhead_us.layer: must be finite");
+  p = sampleProfile();
+  p.cacheBytes = 0;
+  EXPECT_EQ(checkProfile(p), "cache_bytes: must be positive");
+}
+
+TEST(TargetProfile, LoadProfileNamesThePath) {
+  std::string error;
+  EXPECT_FALSE(loadProfile("/nonexistent/profile.json", error));
+  EXPECT_EQ(error.rfind("/nonexistent/profile.json: ", 0), 0u) << error;
+  std::optional<TargetProfile> p = loadProfile(
+      std::string(MAFAT_SOURCE_DIR) + "/test/Inputs/synthetic-profile.json",
+      error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_EQ(p->name, "synthetic");
+  EXPECT_FALSE(p->calibrated);
+}
+
+TEST(TargetProfile, DefaultsEqualShippedProfiles) {
+  for (auto [triple, file] : {std::pair<const char *, const char *>{
+                                  "x86_64-linux-gnu", "profiles/x86_64.json"},
+                              {"aarch64-linux-gnu", "profiles/aarch64.json"}}) {
+    std::string error;
+    std::optional<TargetProfile> shipped =
+        profileFromJson(readSourceFile(file), error);
+    ASSERT_TRUE(shipped) << file << ": " << error;
+    EXPECT_EQ(defaultProfile(triple), *shipped)
+        << file << " differs from the built-in profile:\n"
+        << profileToJson(defaultProfile(triple));
+    EXPECT_EQ(shipped->triple, triple);
+  }
+  EXPECT_TRUE(defaultProfile("x86_64-unknown-linux-gnu").calibrated);
+  // qemu timings mean nothing: the aarch64 profile is derived, not measured.
+  EXPECT_FALSE(defaultProfile("aarch64-linux-gnu").calibrated);
+  EXPECT_EQ(defaultProfile("arm64-apple-darwin").name,
+            defaultProfile("aarch64-linux-gnu").name);
+}
+
+//===----------------------------------------------------------------------===//
+// The latency model
+//===----------------------------------------------------------------------===//
+
+/// Canonical MLIR for a chain of 3x3 (or 1x1) convs, each followed by a
+/// bias + leaky epilogue: layer i is "L<i>:conv" and "L<i>:leaky".
+struct ConvSpec {
+  int64_t filters, kernel, pad;
+};
+
+std::string chainModel(int64_t h, int64_t w, int64_t c,
+                       llvm::ArrayRef<ConvSpec> convs) {
+  auto t = [](int64_t a, int64_t b, int64_t d) {
+    return "tensor<1x" + std::to_string(a) + "x" + std::to_string(b) + "x" +
+           std::to_string(d) + "xf32>";
+  };
+  std::string body;
+  std::string in = "%arg0";
+  int64_t oh = h, ow = w, ch = c;
+  std::string inputType = t(h, w, c);
+  for (auto [i, spec] : llvm::enumerate(convs)) {
+    std::string n = std::to_string(i);
+    std::string L = "\"L" + n + ":";
+    std::string src = in;
+    int64_t ph = oh + 2 * spec.pad, pw = ow + 2 * spec.pad;
+    if (spec.pad) {
+      std::string p = std::to_string(spec.pad);
+      body += "  %pad" + n + " = tensor.pad " + in + " low[0, " + p + ", " + p +
+              ", 0] high[0, " + p + ", " + p +
+              ", 0] {\n  ^bb0(%a: index, %b: index, %c: index, %d: index):\n"
+              "    tensor.yield %zero : f32\n  } : " +
+              t(oh, ow, ch) + " to " + t(ph, pw, ch) + " loc(" + L + "pad\")\n";
+      src = "%pad" + n;
+    }
+    int64_t k = spec.kernel, f = spec.filters;
+    int64_t nh = ph - k + 1, nw = pw - k + 1;
+    std::string filterType = "tensor<" + std::to_string(k) + "x" +
+                             std::to_string(k) + "x" + std::to_string(ch) +
+                             "x" + std::to_string(f) + "xf32>";
+    body +=
+        "  %f" + n + " = arith.constant dense<1.0e-02> : " + filterType + "\n";
+    body += "  %e" + n + " = tensor.empty() : " + t(nh, nw, f) + "\n";
+    body += "  %acc" + n + " = linalg.fill ins(%zero : f32) outs(%e" + n +
+            " : " + t(nh, nw, f) + ") -> " + t(nh, nw, f) + " loc(" + L +
+            "fill\")\n";
+    body += "  %conv" + n +
+            " = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : "
+            "tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(" +
+            src + ", %f" + n + " : " + t(ph, pw, ch) + ", " + filterType +
+            ") outs(%acc" + n + " : " + t(nh, nw, f) + ") -> " + t(nh, nw, f) +
+            " loc(" + L + "conv\")\n";
+    body += "  %bias" + n + " = arith.constant dense<5.0e-01> : tensor<" +
+            std::to_string(f) + "xf32>\n";
+    body += "  %le" + n + " = tensor.empty() : " + t(nh, nw, f) + "\n";
+    body += "  %leaky" + n +
+            " = linalg.generic {indexing_maps = [#id4, #ch4, #id4], "
+            "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+            "\"parallel\"]} ins(%conv" +
+            n + ", %bias" + n + " : " + t(nh, nw, f) + ", tensor<" +
+            std::to_string(f) + "xf32>) outs(%le" + n + " : " + t(nh, nw, f) +
+            ") {\n  ^bb0(%x: f32, %y: f32, %o: f32):\n"
+            "    %0 = arith.addf %x, %y : f32\n"
+            "    %1 = arith.cmpf ogt, %0, %zero : f32\n"
+            "    %2 = arith.mulf %0, %slope : f32\n"
+            "    %3 = arith.select %1, %0, %2 : f32\n"
+            "    linalg.yield %3 : f32\n  } -> " +
+            t(nh, nw, f) + " loc(" + L + "leaky\")\n";
+    in = "%leaky" + n;
+    oh = nh;
+    ow = nw;
+    ch = f;
+  }
+  return "#ch4 = affine_map<(d0, d1, d2, d3) -> (d3)>\n"
+         "#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>\n"
+         "func.func @m(%arg0: " +
+         inputType + ") -> " + t(oh, ow, ch) +
+         " {\n  %zero = arith.constant 0.0 : f32\n"
+         "  %slope = arith.constant 0.1 : f32\n" +
+         body + "  return " + in + " : " + t(oh, ow, ch) + "\n}\n";
+}
+
+class LatencyModelTest : public ::testing::Test {
+protected:
+  LatencyModelTest() {
+    context.loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                        mlir::linalg::LinalgDialect,
+                        mlir::tensor::TensorDialect>();
+  }
+
+  /// Parses the model and builds its layer graph (kept alive in the test).
+  const LayerGraph &graphOf(const std::string &mlir) {
+    modules.push_back(mlir::parseSourceString<mlir::ModuleOp>(mlir, &context));
+    EXPECT_TRUE(modules.back()) << mlir;
+    auto func = *modules.back()->getOps<mlir::func::FuncOp>().begin();
+    auto graph = LayerGraph::build(func);
+    EXPECT_TRUE(succeeded(graph)) << mlir;
+    graphs.push_back(std::make_unique<LayerGraph>(std::move(*graph)));
+    return *graphs.back();
+  }
+
+  /// The group of `layers` with a balanced rows x cols grid.
+  FusionGroup group(const LayerGraph &g, std::vector<std::string> layers,
+                    int64_t rows = 1, int64_t cols = 1) {
+    PlanGroup plan;
+    plan.name = "g";
+    plan.layers = std::move(layers);
+    plan.gridRows = rows;
+    plan.gridCols = cols;
+    Region out =
+        spatialExtent(g.node(*g.lookup(plan.layers.back())).outputShape);
+    EXPECT_EQ(assignBalancedTiles(plan, out.rows.size(), out.cols.size()), "");
+    std::string error;
+    std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+    EXPECT_TRUE(group) << error;
+    return std::move(*group);
+  }
+
+  mlir::MLIRContext context;
+  std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules;
+  std::vector<std::unique_ptr<LayerGraph>> graphs;
+};
+
+/// Round numbers with a cache large enough that no test layer spills.
+TargetProfile plainProfile() {
+  TargetProfile p;
+  p.name = "plain";
+  p.triple = "x86_64-linux-gnu";
+  p.convGflops = 100;
+  p.conv1x1Gflops = 50;
+  p.depthwiseGflops = 10;
+  p.poolGflops = 10;
+  p.elementwiseGflops = 10;
+  p.epilogueGflops = 20;
+  p.matmulGflops = 10;
+  p.copyGBps = 10;
+  p.cacheGBps = 1000;
+  p.llcGBps = 1000;
+  p.memoryGBps = 10;
+  p.cacheBytes = 1e9;
+  p.llcBytes = 1e9;
+  p.tileWidthPenalty = 0;
+  p.layerOverheadUs = 1;
+  p.tileOverheadUs = 2;
+  return p;
+}
+
+TEST_F(LatencyModelTest, OneConvIsFlopsOverThroughput) {
+  const LayerGraph &g = graphOf(chainModel(34, 34, 16, {{32, 3, 0}}));
+  TargetProfile p = plainProfile();
+  const LayerNode &conv = g.node(*g.lookup("L0:conv"));
+  GroupLatency lat = predictGroupLatency(g, group(g, {"L0:conv"}), p);
+  double computeMs = conv.flops / (p.convGflops * 1e9) * 1e3;
+  EXPECT_NEAR(lat.computeMs, computeMs, 1e-12);
+  EXPECT_EQ(lat.copyMs, 0);   // no padding
+  EXPECT_EQ(lat.memoryMs, 0); // in cache, far below compute
+  EXPECT_NEAR(lat.overheadMs, 1e-3, 1e-12);
+  EXPECT_NEAR(lat.ms, computeMs + 1e-3, 1e-12);
+  EXPECT_EQ(lat.haloOverhead, 0);
+  EXPECT_DOUBLE_EQ(predictLayerLatencyMs(g, conv.id, p), lat.ms);
+
+  // 1x1 convs have their own rate.
+  const LayerGraph &g1 = graphOf(chainModel(32, 32, 16, {{32, 1, 0}}));
+  const LayerNode &conv1 = g1.node(*g1.lookup("L0:conv"));
+  EXPECT_NEAR(predictGroupLatency(g1, group(g1, {"L0:conv"}), p).computeMs,
+              conv1.flops / 50e9 * 1e3, 1e-12);
+}
+
+TEST_F(LatencyModelTest, MonotoneInFlops) {
+  TargetProfile p = defaultProfile("x86_64-linux-gnu");
+  double last = 0;
+  for (int64_t filters : {8, 16, 32, 64, 128}) {
+    const LayerGraph &g = graphOf(chainModel(32, 32, 16, {{filters, 3, 1}}));
+    double ms = predictGroupLatency(g, group(g, {"L0:conv", "L0:leaky"}), p).ms;
+    EXPECT_GT(ms, last) << filters << " filters";
+    last = ms;
+  }
+}
+
+TEST_F(LatencyModelTest, EpilogueCostsOnlyItsCompute) {
+  const LayerGraph &g = graphOf(chainModel(34, 34, 16, {{32, 3, 0}}));
+  TargetProfile p = plainProfile();
+  const LayerNode &leaky = g.node(*g.lookup("L0:leaky"));
+  double alone = predictGroupLatency(g, group(g, {"L0:conv"}), p).ms;
+  double fused =
+      predictGroupLatency(g, group(g, {"L0:conv", "L0:leaky"}), p).ms;
+  EXPECT_NEAR(fused - alone, leaky.flops / 20e9 * 1e3, 1e-12);
+}
+
+TEST_F(LatencyModelTest, HaloRecomputeRaisesLatency) {
+  const LayerGraph &g =
+      graphOf(chainModel(32, 32, 16, {{16, 3, 1}, {16, 3, 1}, {16, 3, 1}}));
+  TargetProfile p = plainProfile();
+  p.layerOverheadUs = p.tileOverheadUs = 0;
+  std::vector<std::string> layers = {"L0:conv",  "L0:leaky", "L1:conv",
+                                     "L1:leaky", "L2:conv",  "L2:leaky"};
+  GroupLatency whole = predictGroupLatency(g, group(g, layers), p);
+  GroupLatency tiled = predictGroupLatency(g, group(g, layers, 4, 4), p);
+  FusionGroup tiledGroup = group(g, layers, 4, 4);
+  EXPECT_EQ(whole.haloOverhead, 0);
+  EXPECT_GT(tiled.haloOverhead, 0.1);
+  EXPECT_NEAR(tiled.haloOverhead, tiledGroup.haloOverhead(g), 1e-12);
+  EXPECT_NEAR(tiled.computeMs / whole.computeMs, 1 + tiled.haloOverhead, 1e-9);
+  EXPECT_GT(tiled.ms, whole.ms);
+  // Finer grids recompute more.
+  EXPECT_GT(predictGroupLatency(g, group(g, layers, 8, 8), p).ms, tiled.ms);
+}
+
+TEST_F(LatencyModelTest, NarrowTilesPayTheWidthPenalty) {
+  const LayerGraph &g = graphOf(chainModel(34, 34, 16, {{32, 3, 0}}));
+  TargetProfile p = plainProfile();
+  p.tileWidthPenalty = 4;
+  const LayerNode &conv = g.node(*g.lookup("L0:conv"));
+  // Whole: one 32-column tile. Split 1x4: 8 columns each, no halo (single
+  // layer, unpadded: each tile reads its own input window).
+  GroupLatency whole = predictGroupLatency(g, group(g, {"L0:conv"}), p);
+  GroupLatency split = predictGroupLatency(g, group(g, {"L0:conv"}, 1, 4), p);
+  double base = conv.flops / 100e9 * 1e3;
+  EXPECT_NEAR(whole.computeMs, base * (1 + 4.0 / 32), 1e-12);
+  EXPECT_NEAR(split.computeMs, base * (1 + 4.0 / 8), 1e-12);
+}
+
+TEST_F(LatencyModelTest, PadCopiesOnlyAtTheBorder) {
+  TargetProfile p = plainProfile();
+  // Unpadded: nothing to copy; padded: the whole padded input once in a 1x1
+  // group: (34*34 written + 32*32 read) * 16 channels * 4 bytes.
+  const LayerGraph &g0 = graphOf(chainModel(34, 34, 16, {{16, 3, 0}}));
+  EXPECT_EQ(predictGroupLatency(g0, group(g0, {"L0:conv"}), p).copyMs, 0);
+  const LayerGraph &g = graphOf(chainModel(32, 32, 16, {{16, 3, 1}}));
+  double bytes = (34.0 * 34 + 32 * 32) * 16 * 4;
+  EXPECT_NEAR(predictGroupLatency(g, group(g, {"L0:conv"}), p).copyMs,
+              bytes / 10e9 * 1e3, 1e-12);
+  // 3x3 grid: the centre tile reads inside the image and copies nothing, so
+  // the eight border tiles copy less than nine tiles would.
+  FusionGroup grid = group(g, {"L0:conv"}, 3, 3);
+  double perTileMax = 0;
+  for (unsigned r = 0; r < 3; ++r)
+    for (unsigned c = 0; c < 3; ++c)
+      EXPECT_EQ(grid.rows().padLow[r][0] + grid.rows().padHigh[r][0] +
+                        grid.cols().padLow[c][0] + grid.cols().padHigh[c][0] ==
+                    0,
+                r == 1 && c == 1);
+  double copy = predictGroupLatency(g, grid, p).copyMs;
+  EXPECT_GT(copy, 0);
+  // Tile (0, 0): rows 0-10 read 0-11 padded by 1 above; same for columns.
+  perTileMax = (13.0 * 13 + 12 * 12) * 16 * 4 / 10e9 * 1e3;
+  EXPECT_LT(copy, 8 * perTileMax);
+}
+
+TEST_F(LatencyModelTest, TrafficBeyondCacheIsCharged) {
+  const LayerGraph &g = graphOf(chainModel(34, 34, 16, {{32, 3, 0}}));
+  TargetProfile p = plainProfile();
+  FusionGroup conv = group(g, {"L0:conv"});
+  EXPECT_EQ(predictGroupLatency(g, conv, p).memoryMs, 0);
+  // Shrink the cache below the working set and make memory very slow: the
+  // time becomes the traffic (roofline).
+  const LayerNode &node = g.node(*g.lookup("L0:conv"));
+  double bytes = 34.0 * 34 * 16 * 4 + node.outputBytes + node.weightBytes;
+  p.cacheBytes = p.llcBytes = bytes - 1;
+  p.memoryGBps = 0.001;
+  GroupLatency lat = predictGroupLatency(g, conv, p);
+  EXPECT_NEAR(lat.computeMs + lat.memoryMs, bytes / 1e6 * 1e3, 1e-9);
+  // Within the last-level cache: its bandwidth.
+  p.llcBytes = bytes;
+  p.llcGBps = 0.002;
+  lat = predictGroupLatency(g, conv, p);
+  EXPECT_NEAR(lat.computeMs + lat.memoryMs, bytes / 2e6 * 1e3, 1e-9);
+  p.cacheBytes = bytes;
+  EXPECT_EQ(predictGroupLatency(g, conv, p).memoryMs, 0);
+}
+
+TEST_F(LatencyModelTest, OverheadPerLayerPerTileAndPerTile) {
+  const LayerGraph &g =
+      graphOf(chainModel(32, 32, 16, {{16, 3, 1}, {16, 3, 1}}));
+  TargetProfile p = plainProfile();
+  std::vector<std::string> layers = {"L0:conv", "L0:leaky", "L1:conv",
+                                     "L1:leaky"};
+  // Two non-epilogue layers x 6 tiles x 1 us + 6 tiles x 2 us.
+  EXPECT_NEAR(predictGroupLatency(g, group(g, layers, 2, 3), p).overheadMs,
+              (2 * 6 * 1 + 6 * 2) * 1e-3, 1e-12);
+  // Untiled: no per-tile term.
+  EXPECT_NEAR(predictGroupLatency(g, group(g, layers), p).overheadMs, 2 * 1e-3,
+              1e-12);
+}
+
+TEST_F(LatencyModelTest, PlanIsTheSumOfItsGroups) {
+  const LayerGraph &g =
+      graphOf(chainModel(32, 32, 16, {{16, 3, 1}, {32, 1, 0}}));
+  TargetProfile p = defaultProfile("x86_64-linux-gnu");
+  std::string error;
+  auto groups = buildPlanGroups(g, layerByLayerPlan(g), error);
+  ASSERT_TRUE(groups) << error;
+  double sum = 0;
+  for (const LayerNode &node : g.nodes())
+    sum += predictLayerLatencyMs(g, node.id, p);
+  EXPECT_NEAR(predictPlanLatencyMs(g, *groups, p), sum, 1e-12);
+  EXPECT_GT(sum, 0);
+}
+
+} // namespace

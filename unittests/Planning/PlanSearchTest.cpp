@@ -1,0 +1,682 @@
+//===- PlanSearchTest.cpp - The plan search against exhaustive enumeration ===//
+//
+// The DP claims to be exact over its space (splits of one execution order
+// into groups x grids, under the limits). These tests enumerate every plan of
+// that space on small chains and DAGs, price each with the same synthetic
+// costs but with the live maps worked out from the plan itself (not from the
+// DP's position rule), and compare: the fastest plan under every budget that
+// matters, the smallest feasible budget and the whole Pareto front, with and
+// without the paper's limits. The layer graphs come from canonical MLIR
+// written by a small emitter below.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Planning/PlanSearch.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include "gtest/gtest.h"
+
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+
+using namespace mafat;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// A tiny emitter of canonical MLIR
+//===----------------------------------------------------------------------===//
+
+struct Value {
+  std::string ssa;
+  int64_t h = 0, w = 0, c = 0;
+  std::string type() const {
+    return "tensor<1x" + std::to_string(h) + "x" + std::to_string(w) + "x" +
+           std::to_string(c) + "xf32>";
+  }
+};
+
+class Emitter {
+public:
+  Value input(int64_t h, int64_t w, int64_t c) {
+    Value v{"%arg" + std::to_string(args.size()), h, w, c};
+    args.push_back(v);
+    return v;
+  }
+  /// k x k conv, "same" padding for stride 1.
+  Value conv(const std::string &name, const Value &x, int64_t k, int64_t cout,
+             int64_t stride = 1) {
+    int64_t p = (k - 1) / 2;
+    Value in = x;
+    if (p > 0) {
+      Value padded{fresh(), x.h + 2 * p, x.w + 2 * p, x.c};
+      body += "    " + padded.ssa + " = tensor.pad " + x.ssa + " low[0, " +
+              std::to_string(p) + ", " + std::to_string(p) + ", 0] high[0, " +
+              std::to_string(p) + ", " + std::to_string(p) +
+              ", 0] {\n    ^bb0(%i0: index, %i1: index, %i2: index, %i3: "
+              "index):\n      tensor.yield %zero : f32\n    } : " +
+              x.type() + " to " + padded.type() + " loc(\"" + name +
+              ":pad\")\n";
+      in = padded;
+    }
+    Value out{fresh(), (in.h - k) / stride + 1, (in.w - k) / stride + 1, cout};
+    std::string filter = fresh(), init = fresh(), acc = fresh();
+    std::string ftype = "tensor<" + std::to_string(k) + "x" +
+                        std::to_string(k) + "x" + std::to_string(x.c) + "x" +
+                        std::to_string(cout) + "xf32>";
+    body += "    " + filter + " = arith.constant dense<1.0> : " + ftype + "\n";
+    body += "    " + init + " = tensor.empty() : " + out.type() + "\n";
+    body += "    " + acc + " = linalg.fill ins(%zero : f32) outs(" + init +
+            " : " + out.type() + ") -> " + out.type() + "\n";
+    body += "    " + out.ssa +
+            " = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : "
+            "tensor<2xi64>, strides = dense<" +
+            std::to_string(stride) + "> : tensor<2xi64>} ins(" + in.ssa + ", " +
+            filter + " : " + in.type() + ", " + ftype + ") outs(" + acc +
+            " : " + out.type() + ") -> " + out.type() + " loc(\"" + name +
+            "\")\n";
+    return out;
+  }
+  Value maxpool(const std::string &name, const Value &x) {
+    Value out{fresh(), x.h / 2, x.w / 2, x.c};
+    std::string window = fresh(), init = fresh(), acc = fresh();
+    body += "    " + window + " = tensor.empty() : tensor<2x2xf32>\n";
+    body += "    " + init + " = tensor.empty() : " + out.type() + "\n";
+    body += "    " + acc + " = linalg.fill ins(%ninf : f32) outs(" + init +
+            " : " + out.type() + ") -> " + out.type() + "\n";
+    body += "    " + out.ssa +
+            " = linalg.pooling_nhwc_max {dilations = dense<1> : "
+            "tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(" +
+            x.ssa + ", " + window + " : " + x.type() +
+            ", tensor<2x2xf32>) outs(" + acc + " : " + out.type() + ") -> " +
+            out.type() + " loc(\"" + name + "\")\n";
+    return out;
+  }
+  /// ReLU of one operand, or add + ReLU of two.
+  Value eltwise(const std::string &name, const Value &a,
+                const Value *b = nullptr) {
+    Value out{fresh(), a.h, a.w, a.c};
+    std::string init = fresh();
+    body += "    " + init + " = tensor.empty() : " + out.type() + "\n";
+    std::string ins = a.ssa, types = a.type(), maps = "#id4, #id4";
+    std::string args = "%x: f32, ";
+    std::string compute = "      %r = arith.maximumf %x, %zero : f32\n";
+    if (b) {
+      ins += ", " + b->ssa;
+      types += ", " + b->type();
+      maps += ", #id4";
+      args += "%y: f32, ";
+      compute = "      %s = arith.addf %x, %y : f32\n      %r = "
+                "arith.maximumf %s, %zero : f32\n";
+    }
+    body += "    " + out.ssa + " = linalg.generic {indexing_maps = [" + maps +
+            "], iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+            "\"parallel\"]} ins(" +
+            ins + " : " + types + ") outs(" + init + " : " + out.type() +
+            ") {\n    ^bb0(" + args + "%o: f32):\n" + compute +
+            "      linalg.yield %r : f32\n    } -> " + out.type() + " loc(\"" +
+            name + "\")\n";
+    return out;
+  }
+  Value concat(const std::string &name, const Value &a, const Value &b) {
+    Value out{fresh(), a.h, a.w, a.c + b.c};
+    body += "    " + out.ssa + " = tensor.concat dim(3) " + a.ssa + ", " +
+            b.ssa + " : (" + a.type() + ", " + b.type() + ") -> " + out.type() +
+            " loc(\"" + name + "\")\n";
+    return out;
+  }
+  std::string module(const std::vector<Value> &results) const {
+    std::string text = "#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, "
+                       "d3)>\nmodule {\n  func.func @m(";
+    for (auto [i, a] : llvm::enumerate(args))
+      text += (i ? ", " : "") + a.ssa + ": " + a.type();
+    text += ") -> (";
+    for (auto [i, r] : llvm::enumerate(results))
+      text += (i ? ", " : "") + r.type();
+    text += ") {\n    %zero = arith.constant 0.0 : f32\n    %ninf = "
+            "arith.constant 0xFF800000 : f32\n";
+    text += body + "    return ";
+    for (auto [i, r] : llvm::enumerate(results))
+      text += (i ? ", " : "") + r.ssa;
+    text += " : ";
+    for (auto [i, r] : llvm::enumerate(results))
+      text += (i ? ", " : "") + r.type();
+    return text + "\n  }\n}\n";
+  }
+
+private:
+  std::string fresh() { return "%v" + std::to_string(counter++); }
+  std::vector<Value> args;
+  std::string body;
+  int counter = 0;
+};
+
+/// Parses a model and keeps the module alive as long as the graph.
+struct Model {
+  mlir::MLIRContext context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::optional<LayerGraph> graph;
+
+  explicit Model(const std::string &text) {
+    context.loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                        mlir::linalg::LinalgDialect,
+                        mlir::tensor::TensorDialect>();
+    module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+    if (!module) {
+      ADD_FAILURE() << "cannot parse:\n" << text;
+      return;
+    }
+    auto func = *module->getOps<mlir::func::FuncOp>().begin();
+    mlir::FailureOr<LayerGraph> g = LayerGraph::build(func);
+    if (failed(g)) {
+      ADD_FAILURE() << "no layer graph:\n" << text;
+      return;
+    }
+    graph = std::move(*g);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Synthetic costs
+//===----------------------------------------------------------------------===//
+
+bool isWorkspaceMap(const LayerGraph &g, unsigned id) {
+  return g.node(id).kind != LayerKind::Input &&
+         !llvm::is_contained(g.outputs(), id);
+}
+
+/// Memory: live maps + the group's output + for tiled groups the largest
+/// tile's intermediate regions. Latency: halo-inflated FLOPs, per-layer and
+/// per-tile overheads, and a penalty for writing a full map to "slow
+/// memory" when it is large, so fusing pays off sometimes and not always.
+GroupCost syntheticCost(const LayerGraph &g, const FusionGroup &fg,
+                        llvm::ArrayRef<unsigned> live) {
+  GroupCost cost;
+  for (unsigned id : live)
+    if (isWorkspaceMap(g, id))
+      cost.peakBytes += g.node(id).outputBytes;
+  unsigned out = fg.outputLayer().node;
+  if (isWorkspaceMap(g, out))
+    cost.peakBytes += g.node(out).outputBytes;
+  uint64_t largestTile = 0;
+  if (fg.isTiled())
+    for (unsigned r = 0; r < fg.rows().size(); ++r)
+      for (unsigned c = 0; c < fg.cols().size(); ++c) {
+        uint64_t bytes = 0;
+        for (unsigned l = 0; l + 1 < fg.layers().size(); ++l)
+          bytes += fg.computed(r, c, l).size() *
+                   g.node(fg.layers()[l].node).outputShape[3] * 4;
+        largestTile = std::max(largestTile, bytes);
+      }
+  cost.peakBytes += largestTile;
+  cost.latencyMs = fg.computedFlops(g) * 1e-6 +
+                   0.01 * fg.layers().size() * fg.numTiles() +
+                   0.02 * fg.numTiles();
+  if (g.node(out).outputBytes > 4096)
+    cost.latencyMs += g.node(out).outputBytes * 2e-5;
+  return cost;
+}
+
+//===----------------------------------------------------------------------===//
+// Exhaustive enumeration
+//===----------------------------------------------------------------------===//
+
+struct PlanPrice {
+  uint64_t peak = 0;
+  double latency = 0;
+  unsigned tiled = 0;
+};
+
+/// Every plan of the space over `order`: all splits into segments, every
+/// grid per segment (1x1 only for single layers), priced with the live maps
+/// of the plan itself: outputs of earlier groups that this or a later group
+/// reads.
+std::vector<PlanPrice> enumeratePlans(const LayerGraph &g,
+                                      llvm::ArrayRef<unsigned> order,
+                                      const SearchSpace &space) {
+  unsigned n = order.size();
+  std::vector<PlanPrice> plans;
+  struct Chosen {
+    unsigned begin, end;
+    int64_t rows, cols;
+  };
+  std::vector<Chosen> stack;
+  std::map<std::tuple<unsigned, unsigned, int64_t, int64_t>,
+           std::optional<FusionGroup>>
+      built;
+  auto build = [&](const Chosen &c) -> const std::optional<FusionGroup> & {
+    auto key = std::make_tuple(c.begin, c.end, c.rows, c.cols);
+    auto it = built.find(key);
+    if (it != built.end())
+      return it->second;
+    PlanGroup group;
+    group.name = "x";
+    for (unsigned p = c.begin; p < c.end; ++p)
+      group.layers.push_back(g.node(order[p]).name);
+    group.gridRows = c.rows;
+    group.gridCols = c.cols;
+    Region e = spatialExtent(g.node(order[c.end - 1]).outputShape);
+    std::optional<FusionGroup> fg;
+    std::string error;
+    if (assignBalancedTiles(group, e.rows.size(), e.cols.size()).empty())
+      fg = FusionGroup::build(g, group, error);
+    return built[key] = std::move(fg);
+  };
+  // An elementwise layer reading only the layer right before it, its only
+  // reader.
+  auto isEpilogue = [&](unsigned p) {
+    if (p == 0 || p >= n)
+      return false;
+    const LayerNode &node = g.node(order[p]);
+    if (node.kind != LayerKind::Elementwise)
+      return false;
+    for (const LayerOperand &op : node.operands)
+      if (op.producer != order[p - 1])
+        return false;
+    return g.node(order[p - 1]).users.size() == 1 &&
+           !llvm::is_contained(g.outputs(), order[p - 1]);
+  };
+  auto allowed = [&](const Chosen &c) {
+    if (c.rows * c.cols == 1)
+      return c.end == c.begin + 1;
+    if (space.fuseEpilogues && (isEpilogue(c.begin) || isEpilogue(c.end)))
+      return false;
+    if (space.squareGrids && c.rows != c.cols)
+      return false;
+    if (c.rows > space.maxGrid || c.cols > space.maxGrid)
+      return false;
+    if (space.cutsAfterPoolOnly && c.end != order.size()) {
+      unsigned id = order[c.end - 1];
+      while (g.node(id).kind == LayerKind::Elementwise)
+        id = g.node(id).operands[0].producer;
+      if (g.node(id).kind != LayerKind::MaxPool)
+        return false;
+    }
+    return true;
+  };
+  std::function<void(unsigned)> recurse = [&](unsigned begin) {
+    if (begin == n) {
+      PlanPrice price;
+      for (const Chosen &c : stack) {
+        // Live: last layers of earlier groups read by this or a later group.
+        std::vector<unsigned> live;
+        for (const Chosen &e : stack) {
+          if (e.begin >= c.begin)
+            break;
+          unsigned id = order[e.end - 1];
+          for (unsigned user : g.node(id).users)
+            for (unsigned p = c.begin; p < n; ++p)
+              if (order[p] == user && !llvm::is_contained(live, id))
+                live.push_back(id);
+        }
+        GroupCost cost = syntheticCost(g, *build(c), live);
+        price.peak = std::max(price.peak, cost.peakBytes);
+        price.latency += cost.latencyMs;
+        price.tiled += c.rows * c.cols > 1;
+      }
+      if (!space.maxTiledGroups || price.tiled <= space.maxTiledGroups)
+        plans.push_back(price);
+      return;
+    }
+    for (unsigned end = begin + 1; end <= n; ++end) {
+      Region e = spatialExtent(g.node(order[end - 1]).outputShape);
+      for (int64_t r = 1; r <= std::min<int64_t>(e.rows.size(), 8); ++r)
+        for (int64_t c = 1; c <= std::min<int64_t>(e.cols.size(), 8); ++c) {
+          Chosen chosen{begin, end, r, c};
+          if (!allowed(chosen) || !build(chosen))
+            continue;
+          stack.push_back(chosen);
+          recurse(end);
+          stack.pop_back();
+        }
+    }
+  };
+  recurse(0);
+  return plans;
+}
+
+/// Compares the DP with the enumeration on every budget at which the
+/// answer can change (each distinct plan peak) and just below the smallest.
+void expectOptimal(const LayerGraph &g, const SearchSpace &space) {
+  SearchSpace exact = space;
+  exact.maxHaloOverhead = std::numeric_limits<double>::infinity();
+  PlanSearch search(g, exact,
+                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                      return syntheticCost(g, fg, live);
+                    });
+  std::vector<PlanPrice> plans = enumeratePlans(g, search.order(), exact);
+  ASSERT_FALSE(plans.empty());
+  std::set<uint64_t> peaks;
+  uint64_t minPeak = std::numeric_limits<uint64_t>::max();
+  for (const PlanPrice &p : plans) {
+    peaks.insert(p.peak);
+    minPeak = std::min(minPeak, p.peak);
+  }
+  EXPECT_EQ(search.minFeasibleBudget(), minPeak);
+  EXPECT_FALSE(search.search(minPeak - 1).has_value());
+  // Exhaustive Pareto front: for each budget, the fastest plan.
+  std::vector<std::pair<uint64_t, double>> front;
+  for (uint64_t budget : peaks) {
+    double best = std::numeric_limits<double>::infinity();
+    for (const PlanPrice &p : plans)
+      if (p.peak <= budget)
+        best = std::min(best, p.latency);
+    std::optional<SearchResult> r = search.search(budget);
+    ASSERT_TRUE(r.has_value()) << "budget " << budget;
+    EXPECT_NEAR(r->latencyMs, best, 1e-9 * best) << "budget " << budget;
+    EXPECT_LE(r->peakBytes, budget);
+    if (exact.maxTiledGroups)
+      EXPECT_LE(r->tiledGroups, exact.maxTiledGroups);
+    // The DP's plan is a real plan: its groups build and cover every layer.
+    std::string error;
+    EXPECT_TRUE(buildPlanGroups(g, r->plan, error).has_value()) << error;
+    if (front.empty() || best < front.back().second - 1e-9 * best) {
+      // Smallest peak reaching this latency.
+      uint64_t peak = budget;
+      for (const PlanPrice &p : plans)
+        if (std::abs(p.latency - best) <= 1e-9 * best)
+          peak = std::min(peak, p.peak);
+      front.push_back({peak, best});
+    }
+  }
+  // The exhaustive front, by increasing peak, with strictly falling latency.
+  std::vector<std::pair<uint64_t, double>> expected;
+  for (auto point : front) {
+    while (!expected.empty() && expected.back().first >= point.first)
+      expected.pop_back();
+    expected.push_back(point);
+  }
+  std::vector<SearchResult> dp = search.paretoFront();
+  ASSERT_EQ(dp.size(), expected.size());
+  for (auto [r, e] : llvm::zip(dp, expected)) {
+    EXPECT_EQ(r.peakBytes, e.first);
+    EXPECT_NEAR(r.latencyMs, e.second, 1e-9 * e.second);
+  }
+  // Keeps the test honest: the costs must make the front non-trivial.
+  EXPECT_GE(dp.size(), 2u);
+}
+
+std::string chainModel() {
+  Emitter e;
+  Value x = e.input(16, 16, 3);
+  x = e.conv("L0:conv", x, 3, 8);
+  x = e.eltwise("L0:relu", x);
+  x = e.maxpool("L1:maxpool", x);
+  x = e.conv("L2:conv", x, 3, 16);
+  x = e.conv("L3:conv", x, 1, 8);
+  x = e.maxpool("L4:maxpool", x);
+  return e.module({x});
+}
+
+//===----------------------------------------------------------------------===//
+// Tests
+//===----------------------------------------------------------------------===//
+
+TEST(PlanSearch, ChainMatchesExhaustive) {
+  Model m(chainModel());
+  ASSERT_TRUE(m.graph);
+  SearchSpace space;
+  space.maxGrid = 3;
+  expectOptimal(*m.graph, space);
+}
+
+TEST(PlanSearch, ChainMatchesExhaustiveUnderPaperLimits) {
+  Model m(chainModel());
+  ASSERT_TRUE(m.graph);
+  SearchSpace paper;
+  paper.maxTiledGroups = 2;
+  paper.cutsAfterPoolOnly = true;
+  paper.squareGrids = true;
+  paper.maxGrid = 3;
+  expectOptimal(*m.graph, paper);
+  SearchSpace oneGroup;
+  oneGroup.maxTiledGroups = 1;
+  oneGroup.maxGrid = 2;
+  expectOptimal(*m.graph, oneGroup);
+}
+
+TEST(PlanSearch, LimitsShapeThePlans) {
+  Model m(chainModel());
+  ASSERT_TRUE(m.graph);
+  SearchSpace paper;
+  paper.maxTiledGroups = 1;
+  paper.cutsAfterPoolOnly = true;
+  paper.squareGrids = true;
+  paper.maxGrid = 2;
+  PlanSearch search(*m.graph, paper,
+                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                      return syntheticCost(*m.graph, fg, live);
+                    });
+  for (const SearchResult &r : search.paretoFront()) {
+    unsigned tiled = 0;
+    for (const PlanGroup &group : r.plan.groups) {
+      if (group.gridRows * group.gridCols == 1) {
+        EXPECT_EQ(group.layers.size(), 1u);
+        continue;
+      }
+      ++tiled;
+      EXPECT_EQ(group.gridRows, group.gridCols);
+      EXPECT_LE(group.gridRows, 2);
+      llvm::StringRef last = group.layers.back();
+      EXPECT_TRUE(last.ends_with("maxpool")) << last.str();
+    }
+    EXPECT_LE(tiled, 1u);
+  }
+  // The unrestricted space is never slower and reaches at least as low.
+  SearchSpace full;
+  full.maxGrid = 2;
+  PlanSearch wide(*m.graph, full,
+                  [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                    return syntheticCost(*m.graph, fg, live);
+                  });
+  EXPECT_LE(wide.minFeasibleBudget(), search.minFeasibleBudget());
+  EXPECT_LE(wide.search(std::nullopt)->latencyMs,
+            search.search(std::nullopt)->latencyMs + 1e-12);
+}
+
+/// A residual block and a two-branch concat: maps read by non-adjacent
+/// layers force cuts and stay live.
+std::string dagModel() {
+  Emitter e;
+  Value x = e.input(16, 16, 3);
+  Value a = e.conv("L0:conv", x, 3, 8);
+  Value b = e.conv("L1:conv", a, 3, 8);
+  Value c = e.conv("L2:conv", b, 1, 8);
+  Value r = e.eltwise("L3:add", c, &a);
+  Value p = e.maxpool("L4:maxpool", r);
+  Value t = e.conv("L5:conv", p, 3, 16);
+  Value s = e.conv("L6:conv", p, 1, 4);
+  Value cat = e.concat("L7:concat", t, s);
+  return e.module({cat});
+}
+
+TEST(PlanSearch, DagMatchesExhaustive) {
+  Model m(dagModel());
+  ASSERT_TRUE(m.graph);
+  SearchSpace space;
+  space.maxGrid = 2;
+  expectOptimal(*m.graph, space);
+}
+
+TEST(PlanSearch, BranchesKeepMapsLive) {
+  Model m(dagModel());
+  ASSERT_TRUE(m.graph);
+  const LayerGraph &g = *m.graph;
+  // What the search tells the pricer is live, by the group's first layer.
+  std::map<std::string, std::set<std::string>> liveAt;
+  SearchSpace space;
+  space.maxGrid = 2;
+  PlanSearch search(g, space,
+                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                      std::set<std::string> names;
+                      for (unsigned id : live)
+                        names.insert(g.node(id).name);
+                      std::string first = g.node(fg.layers()[0].node).name;
+                      auto [it, fresh] = liveAt.try_emplace(first, names);
+                      // The live set depends on where the group starts only.
+                      EXPECT_EQ(it->second, names) << first;
+                      return syntheticCost(g, fg, live);
+                    });
+  std::vector<std::string> order;
+  for (unsigned id : search.order())
+    order.push_back(g.node(id).name);
+  // The smaller branch (L6, 4 channels) runs first.
+  EXPECT_EQ(order, (std::vector<std::string>{"L0:conv", "L1:conv", "L2:conv",
+                                             "L3:add", "L4:maxpool", "L6:conv",
+                                             "L5:conv", "L7:concat"}));
+  using Names = std::set<std::string>;
+  EXPECT_EQ(liveAt["L0:conv"], Names{});
+  // The skip connection stays live through the residual branch.
+  EXPECT_EQ(liveAt["L1:conv"], Names{"L0:conv"});
+  EXPECT_EQ(liveAt["L2:conv"], (Names{"L0:conv", "L1:conv"}));
+  EXPECT_EQ(liveAt["L3:add"], (Names{"L0:conv", "L2:conv"}));
+  // The fork stays live until its last reader; the first branch's output
+  // until the concat.
+  EXPECT_EQ(liveAt["L6:conv"], Names{"L4:maxpool"});
+  EXPECT_EQ(liveAt["L5:conv"], (Names{"L4:maxpool", "L6:conv"}));
+  EXPECT_EQ(liveAt["L7:concat"], (Names{"L5:conv", "L6:conv"}));
+  // A group may hold L0:conv before its last layer only if it also holds
+  // the add that reads it.
+  for (const SearchResult &r : search.paretoFront())
+    for (const PlanGroup &group : r.plan.groups) {
+      auto has = [&](llvm::StringRef name) {
+        return llvm::is_contained(group.layers, name);
+      };
+      if (has("L0:conv") && group.layers.back() != "L0:conv")
+        EXPECT_TRUE(has("L3:add"));
+      if (has("L4:maxpool") && group.layers.back() != "L4:maxpool")
+        EXPECT_TRUE(has("L5:conv") && has("L6:conv"));
+    }
+}
+
+/// YOLOv2's passthrough: a big map feeds a long trunk and a small branch
+/// that shrinks it; the branch should run first.
+std::string routeModel() {
+  Emitter e;
+  Value x = e.input(16, 16, 4);
+  Value f = e.conv("L0:conv", x, 3, 32);
+  Value t = e.maxpool("L1:maxpool", f);
+  t = e.conv("L2:conv", t, 3, 32);
+  t = e.conv("L3:conv", t, 3, 32);
+  t = e.conv("L4:conv", t, 3, 32);
+  Value b = e.conv("L5:conv", f, 1, 2, /*stride=*/2);
+  Value cat = e.concat("L6:concat", b, t);
+  return e.module({cat});
+}
+
+TEST(PlanSearch, OrderKeepsFewBytesLive) {
+  Model m(routeModel());
+  ASSERT_TRUE(m.graph);
+  const LayerGraph &g = *m.graph;
+  std::vector<unsigned> own;
+  for (unsigned id : g.topologicalOrder())
+    if (g.node(id).kind != LayerKind::Input)
+      own.push_back(id);
+  std::vector<unsigned> chosen = chooseExecutionOrder(g);
+  ASSERT_EQ(chosen.size(), own.size());
+  // The branch conv runs right after the fork.
+  EXPECT_EQ(g.node(chosen[1]).name, "L5:conv");
+  auto sum = [](const std::vector<uint64_t> &v) {
+    uint64_t s = 0;
+    for (uint64_t b : v)
+      s += b;
+    return s;
+  };
+  uint64_t chosenBytes = sum(bytesAcrossCuts(g, chosen));
+  uint64_t ownBytes = sum(bytesAcrossCuts(g, own));
+  EXPECT_LT(chosenBytes, ownBytes);
+  // Own order: L0 (16*16*32*4 B) is live across 5 cuts (after L0 .. after
+  // L4), the L1-L4 maps across one each.
+  EXPECT_EQ(bytesAcrossCuts(g, own)[1], 16u * 16 * 32 * 4);
+  EXPECT_EQ(bytesAcrossCuts(g, own)[5], 16u * 16 * 32 * 4 + 8 * 8 * 32 * 4);
+  EXPECT_EQ(bytesAcrossCuts(g, own).back(), 0u);
+  SearchSpace space;
+  space.maxGrid = 2;
+  expectOptimal(g, space);
+}
+
+TEST(PlanSearch, HaloCapPrunes) {
+  Model m(chainModel());
+  ASSERT_TRUE(m.graph);
+  const LayerGraph &g = *m.graph;
+  auto price = [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+    return syntheticCost(g, fg, live);
+  };
+  SearchSpace capped;
+  capped.maxGrid = 3;
+  capped.maxHaloOverhead = 0.25;
+  PlanSearch search(g, capped, price);
+  EXPECT_GT(search.stats().prunedHalo, 0u);
+  for (const SearchResult &r : search.paretoFront()) {
+    std::string error;
+    auto groups = buildPlanGroups(g, r.plan, error);
+    ASSERT_TRUE(groups) << error;
+    for (const FusionGroup &fg : *groups)
+      EXPECT_LE(fg.haloOverhead(g), 0.25);
+  }
+  SearchSpace uncapped = capped;
+  uncapped.maxHaloOverhead = std::numeric_limits<double>::infinity();
+  PlanSearch all(g, uncapped, price);
+  EXPECT_EQ(all.stats().prunedHalo, 0u);
+  EXPECT_GT(all.stats().priced, search.stats().priced);
+}
+
+TEST(PlanSearch, InfeasibleBudget) {
+  Model m(chainModel());
+  ASSERT_TRUE(m.graph);
+  SearchSpace space;
+  space.maxGrid = 2;
+  PlanSearch search(*m.graph, space,
+                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                      return syntheticCost(*m.graph, fg, live);
+                    });
+  uint64_t min = search.minFeasibleBudget();
+  EXPECT_FALSE(search.search(min - 1));
+  std::optional<SearchResult> r = search.search(min);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->peakBytes, min);
+  // The smallest budget needs tiling: layer by layer needs more.
+  EXPECT_GT(r->tiledGroups, 0u);
+}
+
+TEST(PlanSearch, ParseByteSize) {
+  std::string error;
+  EXPECT_EQ(parseByteSize("3000000", error), 3000000u);
+  EXPECT_EQ(parseByteSize("8MiB", error), 8u << 20);
+  EXPECT_EQ(parseByteSize("512 KiB", error), 512u << 10);
+  EXPECT_EQ(parseByteSize("1.5GiB", error), 3ull << 29);
+  EXPECT_EQ(parseByteSize("2.5MB", error), 2500000u);
+  EXPECT_EQ(parseByteSize("1KB", error), 1000u);
+  EXPECT_EQ(parseByteSize("7B", error), 7u);
+  EXPECT_EQ(parseByteSize("0.5", error), 0u);
+  for (const char *bad : {"", "MiB", "8 mib", "8XB", "-1", "1e6", "1..5MiB",
+                          "8MiB8", "1e999GiB", "99999999999GiB"}) {
+    error.clear();
+    EXPECT_FALSE(parseByteSize(bad, error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+  error.clear();
+  parseByteSize("8XB", error);
+  EXPECT_EQ(error, "invalid memory size '8XB': expected a number of bytes "
+                   "with an optional unit B, KiB, MiB, GiB (1024-based) or "
+                   "KB, MB, GB (1000-based), e.g. 8MiB");
+}
+
+TEST(PlanSearch, FormatBytes) {
+  EXPECT_EQ(formatBytes(512), "512 bytes");
+  EXPECT_EQ(formatBytes(1048576), "1048576 bytes (1 MiB)");
+  EXPECT_EQ(formatBytes(2359296), "2359296 bytes (2.25 MiB)");
+  EXPECT_EQ(formatBytes(1536), "1536 bytes (1.5 KiB)");
+  EXPECT_EQ(formatBytes(3ull << 30), "3221225472 bytes (3 GiB)");
+}
+
+} // namespace
