@@ -39,7 +39,9 @@ void buildTensorCodegenPipeline(OpPassManager &pm,
   pm.addPass(createMafatNormalize());
   // The plan (if the module has one) becomes tile loops before anything
   // else sees the layers.
-  pm.addPass(createMafatFuseTile());
+  MafatFuseTileOptions fuse;
+  fuse.alignment = options.alignment;
+  pm.addPass(createMafatFuseTile(fuse));
   addPipeline(pm, "canonicalize,cse");
   MafatTileAndVectorizeOptions tile;
   tile.vectorBits = options.vectorBits;
@@ -76,6 +78,7 @@ void buildBufferizePipeline(OpPassManager &pm, const CodegenOptions &options) {
   pm.addNestedPass<func::FuncOp>(createMafatTileAndVectorize(tile));
   MafatPlanMemoryOptions plan;
   plan.alignment = options.alignment;
+  plan.verifyPrediction = options.verifyPrediction;
   pm.addPass(createMafatPlanMemory(plan));
 }
 

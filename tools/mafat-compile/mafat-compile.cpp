@@ -137,6 +137,11 @@ cl::opt<unsigned> maxGrid("max-grid",
                           cl::init(8), cl::cat(category));
 cl::opt<bool> squareGrids("square-grids", cl::desc("Only N x N grids"),
                           cl::cat(category));
+cl::opt<bool> verifyMemoryModel(
+    "verify-memory-model",
+    cl::desc("Fail unless the workspace equals the memory model's prediction "
+             "(the tests use it; a mismatch is otherwise a warning)"),
+    cl::cat(category));
 cl::opt<bool> cutsAfterPoolOnly(
     "cuts-after-pool-only",
     cl::desc("Tiled groups end only after a pooling layer"),
@@ -341,6 +346,7 @@ int compile(MLIRContext &context) {
   mafat::CodegenOptions options;
   options.vectorBits = target->vectorBits;
   options.vectorRegisters = target->vectorRegisters;
+  options.verifyPrediction = verifyMemoryModel;
   {
     PassManager pm(&context);
     mafat::buildTensorCodegenPipeline(pm, options);

@@ -26,6 +26,11 @@ struct CodegenOptions : public mlir::PassPipelineOptions<CodegenOptions> {
       *this, "alignment",
       llvm::cl::desc("Byte alignment of the workspace and its buffers"),
       llvm::cl::init(64)};
+  PassOptions::Option<bool> verifyPrediction{
+      *this, "verify-prediction",
+      llvm::cl::desc("Fail unless the workspace equals the memory model's "
+                     "prediction"),
+      llvm::cl::init(false)};
 };
 
 /// TOSA -> linalg on tensors (upstream pipelines), then mafat-normalize.
