@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds mafat, imports YOLOv2 from
 # its Darknet cfg (seeded weights written in Darknet's .weights format),
-# compiles it to a native library, runs it in the one workspace mafat's
-# static memory planner sized at compile time, checks it against PyTorch
-# running the same cfg + weights, and prints what it used and saved.
+# compiles it twice to native libraries - layer by layer (--plan=none) and
+# fused and tiled under a memory budget (MAFAT_DEMO_BUDGET, default 6MiB) -
+# runs both in the one workspace each was sized for at compile time, checks
+# that they agree bit for bit and match PyTorch running the same cfg +
+# weights, and prints what the plan saved.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${MAFAT_BUILD_DIR:-$root/build}"
@@ -30,26 +32,35 @@ write_weights(f"{work}/yolov2.weights", net, random_weights(net, 0))
 np.save(f"{work}/input.npy",
         np.random.default_rng(0).uniform(0, 1, (1, size, size, 3)).astype(np.float32))
 PY
-echo "== mafat-compile yolov2.cfg (import + compile, ${size}x${size})"
+budget="${MAFAT_DEMO_BUDGET:-6MiB}"
+echo "== mafat-compile yolov2.cfg layer by layer (import + compile, ${size}x${size})"
 "$build/bin/mafat-compile" "$cfg" --weights "$work/yolov2.weights" \
-  --input-size "${size}x${size}" -o "$work/yolov2.so" --print-stats
-echo "== running"
-"$build/bin/mafat-run" "$work/yolov2.so" --input "$work/input.npy" \
-  --output "$work/output.npy" --repeat 5 --json > "$work/run.json"
+  --input-size "${size}x${size}" --plan=none -o "$work/yolov2-unfused.so" \
+  --print-stats
+echo "== mafat-compile yolov2.cfg fused and tiled, --memory-budget=$budget"
+"$build/bin/mafat-compile" "$cfg" --weights "$work/yolov2.weights" \
+  --input-size "${size}x${size}" --memory-budget="$budget" \
+  --report "$work/plan.json" --verify-memory-model --mafat-report \
+  -o "$work/yolov2.so" --print-stats | sed -n '/^group/,/^predicted latency/p'
+echo "== running both"
+for v in yolov2-unfused yolov2; do
+  "$build/bin/mafat-run" "$work/$v.so" --input "$work/input.npy" \
+    --output "$work/$v.out.npy" --repeat 5 --json > "$work/$v.json"
+done
 
-/usr/bin/python3 - "$cfg" "$work" "$size" <<'PY'
+/usr/bin/python3 - "$cfg" "$work" "$size" "$budget" <<'PY'
 import json, resource, sys, time
 import numpy as np
-cfg, work, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
-r = json.load(open(f"{work}/run.json"))
-out = np.load(f"{work}/output.npy")
+cfg, work, size, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+runs = {v: json.load(open(f"{work}/{v}.json")) for v in ("yolov2-unfused", "yolov2")}
+outs = {v: np.load(f"{work}/{v}.out.npy") for v in runs}
+plan = json.load(open(f"{work}/plan.json"))
 mib = lambda b: f"{b / 2**20:9.1f} MiB"
 torch_ms = torch_rss = err = None
 try:
     import torch
     from mafat.importers.darknet_reference import DarknetReference
     torch.set_num_threads(1)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     model = DarknetReference(cfg, f"{work}/yolov2.weights", (size, size)).eval()
     x = torch.from_numpy(np.load(f"{work}/input.npy")).permute(0, 3, 1, 2).contiguous()
     times = []
@@ -61,21 +72,35 @@ try:
     torch_ms = float(np.median(times[1:]))
     torch_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     ref = ref.permute(0, 2, 3, 1).numpy()
-    err = float(np.abs(out - ref).max() / np.abs(ref).max())
+    err = float(np.abs(outs["yolov2"] - ref).max() / np.abs(ref).max())
 except ImportError:
     pass
-ws, naive = r["workspace_bytes"], r["naive_bytes"]
-lat = r["latency_ms"]
-na = lambda v, f: f(v) if v is not None else "      n/a"
+u, p = runs["yolov2-unfused"], runs["yolov2"]
+same = np.array_equal(outs["yolov2"], outs["yolov2-unfused"])
+tiled = [g for g in plan["groups"] if g["grid"] != [1, 1]]
+na = lambda v, f: f(v) if v is not None else "n/a"
 print()
 print(f"mafat demo: YOLOv2 (Darknet cfg, seeded weights) at {size}x{size}, one core")
-print(f"{'':34}{'mafat':>14}{'PyTorch':>14}")
-print(f"{'workspace (one arena)':34}{mib(ws):>14}")
-print(f"{'naive sum of buffers':34}{mib(naive):>14}")
-print(f"{'saved by the memory planner':34}{mib(naive - ws):>14}   ({100 * (1 - ws / naive):.1f}%)")
-print(f"{'weights':34}{mib(r['weight_bytes']):>14}")
-print(f"{'peak RSS of the process':34}{mib(r['peak_rss_bytes']):>14}{na(torch_rss, mib):>14}")
-print(f"{'latency, median':34}{lat['median']:>11.1f} ms{na(torch_ms, lambda v: f'{v:11.1f} ms'):>14}")
+print(f"plan under --memory-budget={budget}: {len(tiled)} fused groups "
+      + ", ".join(f"{g['layers'][0]}..{g['layers'][-1]} {g['grid'][0]}x{g['grid'][1]}" for g in tiled))
+print(f"{'':34}{'layer by layer':>16}{'fused + tiled':>16}{'PyTorch':>14}")
+print(f"{'workspace (one arena)':34}{mib(u['workspace_bytes']):>16}{mib(p['workspace_bytes']):>16}")
+print(f"{'  predicted by the memory model':34}{'':>16}{mib(plan['predicted_workspace_bytes']):>16}")
+print(f"{'naive sum of buffers':34}{mib(u['naive_bytes']):>16}{mib(p['naive_bytes']):>16}")
+print(f"{'weights':34}{mib(u['weight_bytes']):>16}{mib(p['weight_bytes']):>16}")
+print(f"{'peak RSS of the process':34}{mib(u['peak_rss_bytes']):>16}{mib(p['peak_rss_bytes']):>16}"
+      f"{na(torch_rss, mib):>14}")
+print(f"{'latency, median':34}{u['latency_ms']['median']:>13.1f} ms{p['latency_ms']['median']:>13.1f} ms"
+      f"{na(torch_ms, lambda v: f'{v:11.1f} ms'):>14}")
+print(f"{'  predicted by the latency model':34}{'':>16}{plan['predicted_latency_ms']:>13.1f} ms")
+saved = u["workspace_bytes"] - p["workspace_bytes"]
+print(f"the plan saved {saved / 2**20:.1f} MiB of workspace "
+      f"({100 * saved / u['workspace_bytes']:.0f}%) and "
+      f"{(u['peak_rss_bytes'] - p['peak_rss_bytes']) / 2**20:.1f} MiB of peak RSS, "
+      f"at {p['latency_ms']['median'] / u['latency_ms']['median']:.2f}x the latency")
+print(f"fused output bit-identical to layer by layer: {'yes' if same else 'NO'}")
 if err is not None:
-    print(f"{'max error vs PyTorch':34}{err:>14.1e}   (of max|output|)")
+    print(f"max error vs PyTorch: {err:.1e} (of max|output|)")
+if not same or p["workspace_bytes"] != plan["predicted_workspace_bytes"]:
+    sys.exit("demo: the fused build does not match the unfused build or its prediction")
 PY
