@@ -289,3 +289,69 @@ mafat::buildPlanGroups(const LayerGraph &graph, const Plan &plan,
   });
   return built;
 }
+
+namespace {
+
+/// Everything about tile t along an axis that must be equal for two tiles to
+/// share a static-shaped body.
+std::vector<int64_t> staticKey(llvm::ArrayRef<FusedLayer> layers,
+                               const TileAxis &axis, unsigned t) {
+  std::vector<int64_t> key;
+  for (auto [l, layer] : llvm::enumerate(layers)) {
+    key.push_back(axis.span[t][l].size());
+    key.push_back(axis.padLow[t][l]);
+    key.push_back(axis.padHigh[t][l]);
+    for (auto [i, read] : llvm::enumerate(axis.read[t][l])) {
+      key.push_back(read.size());
+      int p = layer.operandLayer[i];
+      key.push_back(p >= 0 ? read.lo - axis.span[t][p].lo : 0);
+    }
+  }
+  return key;
+}
+
+/// Every offset of tile t that the body takes as a value: each layer's span
+/// and each read of a map from outside the group.
+std::vector<int64_t> dynamicOffsets(llvm::ArrayRef<FusedLayer> layers,
+                                    const TileAxis &axis, unsigned t) {
+  std::vector<int64_t> offsets;
+  for (auto [l, layer] : llvm::enumerate(layers)) {
+    offsets.push_back(axis.span[t][l].lo);
+    for (auto [i, read] : llvm::enumerate(axis.read[t][l]))
+      offsets.push_back(layer.operandLayer[i] < 0 ? read.lo : 0);
+  }
+  return offsets;
+}
+
+} // namespace
+
+std::vector<TileRun> FusionGroup::runs(const TileAxis &axis) const {
+  std::vector<TileRun> runs;
+  unsigned n = axis.size(), t = 0;
+  while (t < n) {
+    TileRun run{t, 1};
+    std::vector<int64_t> key = staticKey(layerList, axis, t);
+    std::vector<int64_t> first = dynamicOffsets(layerList, axis, t), step;
+    while (t + run.count < n) {
+      unsigned next = t + run.count;
+      if (staticKey(layerList, axis, next) != key)
+        break;
+      std::vector<int64_t> offs = dynamicOffsets(layerList, axis, next);
+      if (run.count == 1) {
+        step.resize(offs.size());
+        for (size_t k = 0; k < offs.size(); ++k)
+          step[k] = offs[k] - first[k];
+      } else {
+        bool linear = true;
+        for (size_t k = 0; k < offs.size() && linear; ++k)
+          linear = offs[k] == first[k] + (int64_t)run.count * step[k];
+        if (!linear)
+          break;
+      }
+      ++run.count;
+    }
+    runs.push_back(run);
+    t += run.count;
+  }
+  return runs;
+}

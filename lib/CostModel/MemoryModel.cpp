@@ -143,73 +143,6 @@ public:
   std::vector<BufferRequest> requests;
 };
 
-/// The tile classes of a group, as FuseTile.cpp forms them.
-struct TileClass {
-  unsigned row = 0, col = 0; ///< A representative tile.
-  unsigned count = 0;
-};
-
-std::vector<int64_t> axisKey(const FusionGroup &group, const TileAxis &axis,
-                             unsigned t) {
-  std::vector<int64_t> key;
-  for (auto [l, layer] : llvm::enumerate(group.layers())) {
-    key.push_back(axis.span[t][l].size());
-    key.push_back(axis.padLow[t][l]);
-    key.push_back(axis.padHigh[t][l]);
-    for (auto [i, read] : llvm::enumerate(axis.read[t][l])) {
-      key.push_back(read.size());
-      int p = layer.operandLayer[i];
-      key.push_back(p >= 0 ? read.lo - axis.span[t][p].lo : 0);
-    }
-  }
-  return key;
-}
-
-std::vector<int64_t> axisOffsets(const FusionGroup &group,
-                                 const TileAxis &axis, unsigned t) {
-  std::vector<int64_t> offsets;
-  for (auto [l, layer] : llvm::enumerate(group.layers())) {
-    offsets.push_back(axis.span[t][l].lo);
-    for (auto [i, read] : llvm::enumerate(axis.read[t][l]))
-      offsets.push_back(layer.operandLayer[i] < 0 ? read.lo : 0);
-  }
-  return offsets;
-}
-
-/// Runs of tiles along an axis sharing a static body (FuseTile.cpp's
-/// splitRuns): equal keys, offsets in arithmetic progression. Returns the
-/// first tile of each run.
-std::vector<unsigned> axisRuns(const FusionGroup &group, const TileAxis &axis) {
-  std::vector<unsigned> firsts;
-  unsigned n = axis.size(), t = 0;
-  while (t < n) {
-    firsts.push_back(t);
-    std::vector<int64_t> key = axisKey(group, axis, t);
-    std::vector<int64_t> first = axisOffsets(group, axis, t), step;
-    unsigned count = 1;
-    while (t + count < n) {
-      unsigned next = t + count;
-      if (axisKey(group, axis, next) != key)
-        break;
-      std::vector<int64_t> offs = axisOffsets(group, axis, next);
-      if (count == 1) {
-        step.resize(offs.size());
-        for (size_t k = 0; k < offs.size(); ++k)
-          step[k] = offs[k] - first[k];
-      } else {
-        bool linear = true;
-        for (size_t k = 0; k < offs.size() && linear; ++k)
-          linear = offs[k] == first[k] + (int64_t)count * step[k];
-        if (!linear)
-          break;
-      }
-      ++count;
-    }
-    t += count;
-  }
-  return firsts;
-}
-
 /// One layer run in a scope (a tile body, or the top level).
 struct ScopeLayer {
   unsigned node = 0;
@@ -343,8 +276,9 @@ mafat::groupTileBuffers(const LayerGraph &graph, const FusionGroup &group,
   std::vector<BufferRequest> all;
   if (!group.isTiled())
     return all;
-  for (unsigned r : axisRuns(group, group.rows()))
-    for (unsigned c : axisRuns(group, group.cols())) {
+  for (TileRun rows : group.runs(group.rows()))
+    for (TileRun cols : group.runs(group.cols())) {
+      unsigned r = rows.first, c = cols.first;
       BufferList list(options.alignment);
       int64_t clock = 0;
       runScope(graph, tileScope(graph, group, r, c), list, clock,
@@ -362,8 +296,9 @@ std::vector<uint64_t> classArenas(const LayerGraph &graph,
                                   const FusionGroup &group, uint64_t alignment,
                                   uint64_t &naive) {
   std::vector<uint64_t> arenas;
-  for (unsigned r : axisRuns(group, group.rows()))
-    for (unsigned c : axisRuns(group, group.cols())) {
+  for (TileRun rows : group.runs(group.rows()))
+    for (TileRun cols : group.runs(group.cols())) {
+      unsigned r = rows.first, c = cols.first;
       BufferList list(alignment);
       int64_t clock = 0;
       runScope(graph, tileScope(graph, group, r, c), list, clock,

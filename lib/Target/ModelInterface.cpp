@@ -25,33 +25,6 @@ std::string toCIdentifier(StringRef name) {
   return id;
 }
 
-func::FuncOp findEntry(ModuleOp module, StringRef entry) {
-  if (!entry.empty()) {
-    auto func = module.lookupSymbol<func::FuncOp>(entry);
-    if (!func || func.isExternal()) {
-      module.emitError() << "entry function '" << entry
-                         << "' not found in the model";
-      return nullptr;
-    }
-    return func;
-  }
-  func::FuncOp found;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal() || func.isPrivate())
-      continue;
-    if (found) {
-      module.emitError() << "the model has several public functions ('"
-                         << found.getSymName() << "', '" << func.getSymName()
-                         << "'); choose one with --entry";
-      return nullptr;
-    }
-    found = func;
-  }
-  if (!found)
-    module.emitError("the model has no public function to compile");
-  return found;
-}
-
 static std::string defaultLayout(size_t rank) {
   switch (rank) {
   case 4:

@@ -27,6 +27,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Transforms/Passes.h"
@@ -50,79 +51,6 @@ using mafat::LayerNode;
 using mafat::TileAxis;
 
 namespace {
-
-/// A run of consecutive tiles along one axis that share every static size:
-/// tile `first + k` (k < count) has offsets base + k * step.
-struct TileRun {
-  unsigned first = 0;
-  unsigned count = 0;
-};
-
-/// Everything about tile t along an axis that must be equal for two tiles to
-/// share a static-shaped body.
-std::vector<int64_t> staticKey(const FusionGroup &group, const TileAxis &axis,
-                               unsigned t) {
-  std::vector<int64_t> key;
-  for (auto [l, layer] : llvm::enumerate(group.layers())) {
-    key.push_back(axis.span[t][l].size());
-    key.push_back(axis.padLow[t][l]);
-    key.push_back(axis.padHigh[t][l]);
-    for (auto [i, read] : llvm::enumerate(axis.read[t][l])) {
-      key.push_back(read.size());
-      int p = layer.operandLayer[i];
-      key.push_back(p >= 0 ? read.lo - axis.span[t][p].lo : 0);
-    }
-  }
-  return key;
-}
-
-/// Every offset of tile t along an axis that becomes a dynamic value: the
-/// span of each layer and the read of each external operand.
-std::vector<int64_t> dynamicOffsets(const FusionGroup &group,
-                                    const TileAxis &axis, unsigned t) {
-  std::vector<int64_t> offsets;
-  for (auto [l, layer] : llvm::enumerate(group.layers())) {
-    offsets.push_back(axis.span[t][l].lo);
-    for (auto [i, read] : llvm::enumerate(axis.read[t][l]))
-      offsets.push_back(layer.operandLayer[i] < 0 ? read.lo : 0);
-  }
-  return offsets;
-}
-
-/// Splits an axis into maximal runs of equal static keys with offsets in
-/// arithmetic progression.
-std::vector<TileRun> splitRuns(const FusionGroup &group, const TileAxis &axis) {
-  std::vector<TileRun> runs;
-  unsigned n = axis.size();
-  unsigned t = 0;
-  while (t < n) {
-    TileRun run{t, 1};
-    std::vector<int64_t> key = staticKey(group, axis, t);
-    std::vector<int64_t> first = dynamicOffsets(group, axis, t);
-    std::vector<int64_t> step;
-    while (t + run.count < n) {
-      unsigned next = t + run.count;
-      if (staticKey(group, axis, next) != key)
-        break;
-      std::vector<int64_t> offs = dynamicOffsets(group, axis, next);
-      if (run.count == 1) {
-        step.resize(offs.size());
-        for (size_t k = 0; k < offs.size(); ++k)
-          step[k] = offs[k] - first[k];
-      } else {
-        bool linear = true;
-        for (size_t k = 0; k < offs.size() && linear; ++k)
-          linear = offs[k] == first[k] + (int64_t)run.count * step[k];
-        if (!linear)
-          break;
-      }
-      ++run.count;
-    }
-    runs.push_back(run);
-    t += run.count;
-  }
-  return runs;
-}
 
 /// Constants and values computed from constants alone (a transposed
 /// filter, a broadcast bias, a pool's window shape): the same for every tile.
@@ -405,12 +333,12 @@ LogicalResult GroupRewriter::rewrite() {
   // value; an alloc_tensor (unlike tensor.empty) is never merged by CSE with
   // a tile's init of the same type, which would make them share a buffer.
   Value acc = bufferization::AllocTensorOp::create(b, loc, type, ValueRange{});
-  std::vector<TileRun> rowRuns = splitRuns(group, group.rows());
-  std::vector<TileRun> colRuns = splitRuns(group, group.cols());
+  std::vector<mafat::TileRun> rowRuns = group.runs(group.rows());
+  std::vector<mafat::TileRun> colRuns = group.runs(group.cols());
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  for (const TileRun &rr : rowRuns) {
-    for (const TileRun &cr : colRuns) {
+  for (const mafat::TileRun &rr : rowRuns) {
+    for (const mafat::TileRun &cr : colRuns) {
       Value rowCount = arith::ConstantIndexOp::create(b, loc, rr.count);
       Value colCount = arith::ConstantIndexOp::create(b, loc, cr.count);
       LogicalResult status = success();
@@ -460,17 +388,18 @@ struct MafatFuseTilePass
     ModuleOp module = getOperation();
     auto planAttr = module->getAttrOfType<mafat::PlanAttr>(mafat::kPlanAttrName);
     func::FuncOp entry;
-    for (auto func : module.getOps<func::FuncOp>())
-      if (func.isPublic() && !func.isExternal()) {
-        entry = func;
-        break;
-      }
-    if (!entry) {
-      if (!planAttr)
+    if (planAttr) {
+      entry = mafat::findEntry(module, "", "mafat-fuse-tile: ");
+      if (!entry)
+        return signalPassFailure();
+    } else {
+      // Without a plan, only the prediction is recorded, if there is one
+      // model function to record it on.
+      ScopedDiagnosticHandler quiet(&getContext(),
+                                    [](Diagnostic &) { return success(); });
+      entry = mafat::findEntry(module, "");
+      if (!entry)
         return;
-      module.emitError("mafat-fuse-tile: the module has a plan but no public "
-                       "function to apply it to");
-      return signalPassFailure();
     }
     FailureOr<LayerGraph> graph = failure();
     if (planAttr) {

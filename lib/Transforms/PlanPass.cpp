@@ -10,6 +10,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/LatencyModel.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/CostModel/TargetProfile.h"
@@ -46,35 +47,6 @@ namespace {
 constexpr uint64_t kCodeBytesBase = 64 * 1024;
 constexpr uint64_t kCodeBytesPerLayer = 2 * 1024;
 constexpr uint64_t kStackBytesBound = 64 * 1024;
-
-/// The entry function: `entry`, or the only public function with a body.
-func::FuncOp findEntryFunction(ModuleOp module, StringRef entry) {
-  if (!entry.empty()) {
-    auto func = module.lookupSymbol<func::FuncOp>(entry);
-    if (!func || func.isExternal()) {
-      module.emitError() << "mafat-plan: entry function '" << entry
-                         << "' not found";
-      return nullptr;
-    }
-    return func;
-  }
-  func::FuncOp found;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal() || func.isPrivate())
-      continue;
-    if (found) {
-      module.emitError() << "mafat-plan: the module has several public "
-                            "functions ('"
-                         << found.getSymName() << "', '" << func.getSymName()
-                         << "'); choose one with entry=";
-      return nullptr;
-    }
-    found = func;
-  }
-  if (!found)
-    module.emitError("mafat-plan: the module has no public function to plan");
-  return found;
-}
 
 /// Moves the ops of each layer, with the constants, inits and pads only it
 /// needs, to the end of the entry block in `order`. Returns false (and
@@ -203,7 +175,7 @@ void MafatPlanPass::runOnOperation() {
     profile = defaultProfile(targetTriple);
   }
 
-  func::FuncOp func = findEntryFunction(module, entry);
+  func::FuncOp func = mafat::findEntry(module, entry, "mafat-plan: ");
   if (!func)
     return signalPassFailure();
   FailureOr<LayerGraph> graph = LayerGraph::build(func);

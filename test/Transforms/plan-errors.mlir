@@ -45,7 +45,7 @@
 // form (the layer graph's diagnostic, at the op).
 // RUN: mafat-opt %s --split-input-file --mafat-plan --verify-diagnostics --allow-unregistered-dialect
 
-// expected-error@+1 {{mafat-plan: the module has several public functions ('a', 'b'); choose one with entry=}}
+// expected-error@+1 {{mafat-plan: the model has several public functions ('a', 'b'); choose one with --entry (entry= on the passes)}}
 module {
   func.func @a(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }
   func.func @b(%x: tensor<4xf32>) -> tensor<4xf32> { return %x : tensor<4xf32> }

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Analysis/ModelEntry.h"
 #include "mafat/Pipelines/Pipelines.h"
 #include "mafat/Target/CHeader.h"
 #include "mafat/Target/CodeGen.h"

@@ -60,6 +60,17 @@ struct TileAxis {
   unsigned size() const { return tiles.size(); }
 };
 
+/// Consecutive tiles along one axis that share one static-shaped body: every
+/// layer has the same span size, padding and relative read offsets, and the
+/// absolute offsets advance by a constant step from tile `first` on. The
+/// tile classes of a group are row runs x column runs, in that order; the
+/// transform emits one body per class and the memory model packs one arena
+/// per class, so both take them from here.
+struct TileRun {
+  unsigned first = 0;
+  unsigned count = 0;
+};
+
 /// A group of a plan, checked against the graph and back-projected.
 class FusionGroup {
 public:
@@ -89,6 +100,9 @@ public:
   /// Positions (rows x cols) of layer l computed over all tiles; equal to
   /// the layer's output area without halos, larger with them.
   int64_t computedArea(unsigned l) const;
+  /// Maximal runs of tiles along an axis (rows() or cols()) sharing a body.
+  std::vector<TileRun> runs(const TileAxis &axis) const;
+
   /// FLOPs of the group over all tiles, halos included (each layer's FLOPs
   /// scaled by computedArea / its output area).
   double computedFlops(const LayerGraph &graph) const;

@@ -33,10 +33,6 @@ struct ModelInterface {
   uint64_t weightBytes = 0, stackBoundBytes = 0;
 };
 
-/// Finds the entry function: `entry` if given, else the only public function
-/// with a body. Emits a diagnostic and returns null otherwise.
-mlir::func::FuncOp findEntry(mlir::ModuleOp module, llvm::StringRef entry);
-
 /// Reads inputs and outputs from the entry's tensor signature (names from
 /// `mafat.input_names` / `mafat.output_names` when present).
 mlir::FailureOr<ModelInterface> readInterface(mlir::func::FuncOp entry);
