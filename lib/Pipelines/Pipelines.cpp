@@ -37,6 +37,10 @@ void buildTosaToCanonicalPipeline(OpPassManager &pm) {
 void buildTensorCodegenPipeline(OpPassManager &pm,
                                 const CodegenOptions &options) {
   pm.addPass(createMafatNormalize());
+  // Group marks need the layer graph, which fuse-tile's loops hide, so they
+  // go in just before it.
+  if (options.profileGroups)
+    pm.addPass(createMafatProfileGroups());
   // The plan (if the module has one) becomes tile loops before anything
   // else sees the layers.
   MafatFuseTileOptions fuse;

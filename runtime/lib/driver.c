@@ -9,10 +9,14 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign in C99 */
 #endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr, RTLD_NOLOAD: finding a profiled model's hook */
+#endif
 
 #include "mafat/npy.h"
 #include "mafat/runtime.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -42,7 +46,8 @@ static void printUsage(FILE *out, const char *prog) {
     prog = kDefaultProg;
   fprintf(out,
           "usage: %s [--input FILE.npy ...] [--output FILE.npy ...]\n"
-          "       [--repeat N] [--warmup N] [--json] [--seed S] [--help]\n",
+          "       [--repeat N] [--warmup N] [--json] [--seed S] [--profile]\n"
+          "       [--help]\n",
           prog);
   fputs(
       "\n"
@@ -61,6 +66,10 @@ static void printUsage(FILE *out, const char *prog) {
       "                     of the text report (latency, memory, shapes, and\n"
       "                     per-output \"sum\"/\"absmax\" checksums).\n"
       "  --seed S           Seed for the random inputs (default 42).\n"
+      "  --profile          Also time every fusion group of a model compiled\n"
+      "                     with mafat-compile --profile-groups: per group,\n"
+      "                     its name and its least, median and mean time\n"
+      "                     over the timed runs (\"groups\" in --json).\n"
       "  --help             Show this help.\n"
       "\n"
       "Without --input, inputs are deterministic pseudo-random floats in\n"
@@ -84,6 +93,7 @@ typedef struct {
   long warmup;
   int json;
   int help;
+  int profile;
   uint64_t seed;
 } Options;
 
@@ -152,6 +162,10 @@ static int parseOptions(int argc, char **argv, const char *prog, Options *opt) {
     }
     if (strcmp(arg, "--json") == 0) {
       opt->json = 1;
+      continue;
+    }
+    if (strcmp(arg, "--profile") == 0) {
+      opt->profile = 1;
       continue;
     }
     if ((m = matchValue(argc, argv, &i, "--input", &value)) != 0) {
@@ -363,6 +377,77 @@ static long long peakRss(const char **source) {
   return -1;
 }
 
+/*===-- Group profiling ---------------------------------------------------===*/
+
+/* Where a profiled model keeps its hook. A model linked into this program
+ * (--emit=exe) resolves the weak reference at link time; one loaded with
+ * dlopen (mafat-run) does not, because the executable's references are bound
+ * before the library is loaded, so its own symbol table is searched: dladdr
+ * names the object that holds the descriptor, and RTLD_NOLOAD reopens it
+ * without loading anything. NULL if the model was not compiled with
+ * --profile-groups. */
+#pragma weak mafat_profile_hook
+static mafat_profile_fn *findProfileHook(const mafat_model_t *model) {
+  Dl_info info;
+  void *handle, *sym = NULL;
+  if (&mafat_profile_hook)
+    return &mafat_profile_hook;
+  if (!dladdr((const void *)model, &info) || !info.dli_fname ||
+      !*info.dli_fname)
+    return NULL;
+  handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+  if (!handle)
+    return NULL;
+  sym = dlsym(handle, MAFAT_PROFILE_HOOK_SYMBOL);
+  /* Only drops the reference RTLD_NOLOAD added; the caller's stays. */
+  dlclose(handle);
+  return (mafat_profile_fn *)sym;
+}
+
+/* Static storage: the hook runs inside the model's run function, which is
+ * being timed, so it only stores a timestamp. Groups past the capacity make
+ * the profile an error rather than being dropped. */
+enum { kMaxProfileGroups = 4096 };
+
+static struct {
+  double time[kMaxProfileGroups + 1]; /* when mark i was last hit */
+  long stamp[kMaxProfileGroups + 1];  /* in which run (run + 1; 0: never) */
+  const char *name[kMaxProfileGroups + 1];
+  long run;      /* the current run + 1 */
+  int32_t marks; /* highest mark index seen + 1 */
+  int bad;       /* a mark out of range */
+} gProfile;
+
+static void profileMark(int32_t group, const char *name) {
+  double t = nowMs();
+  if (group < 0 || group > kMaxProfileGroups) {
+    gProfile.bad = 1;
+    return;
+  }
+  gProfile.time[group] = t;
+  gProfile.stamp[group] = gProfile.run;
+  gProfile.name[group] = name;
+  if (group + 1 > gProfile.marks)
+    gProfile.marks = group + 1;
+}
+
+/* Stores the group times of the run just finished in out[i * stride] for
+ * i in [0, groups): group i is the time from mark i to mark i + 1. Returns 0
+ * unless this run made exactly the marks 0..groups, the last one nameless
+ * (the end mark). */
+static int groupTimes(int32_t groups, double *out, size_t stride) {
+  int32_t i;
+  if (gProfile.bad || gProfile.marks != groups + 1 ||
+      gProfile.name[groups] != NULL)
+    return 0;
+  for (i = 0; i <= groups; ++i)
+    if (gProfile.stamp[i] != gProfile.run)
+      return 0;
+  for (i = 0; i < groups; ++i)
+    out[(size_t)i * stride] = gProfile.time[i + 1] - gProfile.time[i];
+  return 1;
+}
+
 /*===-- The driver --------------------------------------------------------===*/
 
 int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
@@ -378,6 +463,10 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
   double *times = NULL;
   Checksum *sums = NULL;
   double t_min, t_max, t_median, t_mean = 0.0;
+  mafat_profile_fn *hook = NULL;
+  int32_t num_groups = 0;
+  double *group_times = NULL; /* num_groups x repeat, row-major */
+  double *group_stats = NULL; /* num_groups x {min, median, mean} */
   long long peak_rss = -1;
   const char *rss_source = "";
   char err[1024];
@@ -549,11 +638,27 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
   }
   memset(workspace, 0xff, (size_t)model->workspace_bytes);
 
+  if (opt.profile) {
+    hook = findProfileHook(model);
+    if (!hook) {
+      fprintf(stderr,
+              "%s: error: --profile: model '%s' has no group marks "
+              "(compile it with mafat-compile --profile-groups)\n",
+              prog, orEmpty(model->name, "?"));
+      rc = kExitUsage;
+      goto cleanup;
+    }
+    memset(&gProfile, 0, sizeof(gProfile));
+    *hook = profileMark;
+  }
+
   for (r = 0; r < opt.warmup + opt.repeat; ++r) {
-    double t0 = nowMs();
-    int32_t st =
-        model->run((void *const *)in_ptrs, (void *const *)out_ptrs, workspace);
-    double t1 = nowMs();
+    double t0, t1;
+    int32_t st;
+    gProfile.run = r + 1;
+    t0 = nowMs();
+    st = model->run((void *const *)in_ptrs, (void *const *)out_ptrs, workspace);
+    t1 = nowMs();
     if (st != MAFAT_OK) {
       fprintf(stderr, "%s: error: model '%s' run failed with status %d (%s)\n",
               prog, orEmpty(model->name, "?"), (int)st, statusName(st));
@@ -562,6 +667,53 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
     }
     if (r >= opt.warmup)
       times[r - opt.warmup] = t1 - t0;
+    if (hook) {
+      /* The first run tells how many groups there are; the table is
+       * allocated then, outside the timed region. */
+      if (r == 0) {
+        num_groups = gProfile.marks > 0 ? gProfile.marks - 1 : 0;
+        group_times = (double *)calloc(
+            (size_t)opt.repeat * (size_t)num_groups + 1, sizeof(double));
+        group_stats =
+            (double *)calloc((size_t)num_groups * 3 + 1, sizeof(double));
+        if (!group_times || !group_stats) {
+          fprintf(stderr, "%s: error: out of memory\n", prog);
+          rc = kExitFailure;
+          goto cleanup;
+        }
+      }
+      /* Warmup runs are checked too, then overwritten. */
+      if (!groupTimes(num_groups,
+                      group_times + (r >= opt.warmup ? r - opt.warmup : 0),
+                      (size_t)opt.repeat)) {
+        fprintf(stderr,
+                "%s: error: --profile: model '%s' made malformed group "
+                "marks (expected the marks 0..N in every run, mark N "
+                "without a name, N at most %d)\n",
+                prog, orEmpty(model->name, "?"), (int)kMaxProfileGroups);
+        rc = kExitRun;
+        goto cleanup;
+      }
+    }
+  }
+  if (hook) {
+    /* Unhook at once: the model may outlive this call. */
+    *hook = NULL;
+    /* Sorting each group's column in place leaves the runs unaligned,
+     * which nothing needs afterwards. */
+    for (i = 0; i < num_groups; ++i) {
+      double *stats = group_stats + 3 * (size_t)i;
+      double *column = group_times + (size_t)i * (size_t)opt.repeat;
+      stats[2] = 0.0;
+      for (r = 0; r < opt.repeat; ++r)
+        stats[2] += column[r];
+      stats[2] /= (double)opt.repeat;
+      qsort(column, (size_t)opt.repeat, sizeof(double), compareDouble);
+      stats[0] = column[0];
+      stats[1] = opt.repeat % 2 ? column[opt.repeat / 2]
+                                : 0.5 * (column[opt.repeat / 2 - 1] +
+                                         column[opt.repeat / 2]);
+    }
   }
 
   for (i = 0; i < opt.num_outputs; ++i) {
@@ -652,7 +804,23 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
         fputs("null", o);
       fputs("}", o);
     }
-    fputs("]}\n", o);
+    fputs("]", o);
+    if (hook) {
+      fputs(", \"groups\": [", o);
+      for (i = 0; i < num_groups; ++i) {
+        fputs(i ? ", {\"name\": " : "{\"name\": ", o);
+        printJsonString(o, orEmpty(gProfile.name[i], ""));
+        fputs(", \"ms\": ", o);
+        printJsonDouble(o, group_stats[3 * i]);
+        fputs(", \"median_ms\": ", o);
+        printJsonDouble(o, group_stats[3 * i + 1]);
+        fputs(", \"mean_ms\": ", o);
+        printJsonDouble(o, group_stats[3 * i + 2]);
+        fputs("}", o);
+      }
+      fputs("]", o);
+    }
+    fputs("}\n", o);
   } else {
     FILE *o = stdout;
     fprintf(o, "model:        %s\n", orEmpty(model->name, "?"));
@@ -699,6 +867,22 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
     fprintf(o, "stack bound:  %llu bytes\n",
             (unsigned long long)model->stack_bound_bytes);
     fprintf(o, "peak RSS:     %lld bytes (%s)\n", peak_rss, rss_source);
+    if (hook) {
+      double total = 0.0;
+      for (i = 0; i < num_groups; ++i)
+        total += group_stats[3 * i];
+      fprintf(o,
+              "groups:       %d (over %ld runs; the least times add up to "
+              "%.6g ms)\n",
+              (int)num_groups, opt.repeat, total);
+      fprintf(o, "  %5s  %12s  %12s  %6s  %s\n", "#", "min ms", "median ms",
+              "share", "name");
+      for (i = 0; i < num_groups; ++i)
+        fprintf(o, "  %5d  %12.6f  %12.6f  %5.1f%%  %s\n", (int)i,
+                group_stats[3 * i], group_stats[3 * i + 1],
+                total > 0 ? 100.0 * group_stats[3 * i] / total : 0.0,
+                orEmpty(gProfile.name[i], "?"));
+    }
   }
   if (fflush(stdout) != 0) {
     fprintf(stderr, "%s: error: writing the report failed\n", prog);
@@ -706,6 +890,10 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
   }
 
 cleanup:
+  if (hook)
+    *hook = NULL;
+  free(group_times);
+  free(group_stats);
   if (in_ptrs)
     for (i = 0; model && i < model->num_inputs; ++i)
       free(in_ptrs[i]);

@@ -143,6 +143,11 @@ cl::opt<bool> verifyMemoryModel(
     cl::desc("Fail unless the workspace equals the memory model's prediction "
              "(the tests use it; a mismatch is otherwise a warning)"),
     cl::cat(category));
+cl::opt<bool> profileGroups(
+    "profile-groups",
+    cl::desc("Time every fusion group at run time: mafat-run --profile "
+             "prints per-group milliseconds (docs/CostModel.md)"),
+    cl::cat(category));
 cl::opt<bool> cutsAfterPoolOnly(
     "cuts-after-pool-only",
     cl::desc("Tiled groups end only after a pooling layer"),
@@ -348,6 +353,7 @@ int compile(MLIRContext &context) {
   options.vectorBits = target->vectorBits;
   options.vectorRegisters = target->vectorRegisters;
   options.verifyPrediction = verifyMemoryModel;
+  options.profileGroups = profileGroups;
   {
     PassManager pm(&context);
     mafat::buildTensorCodegenPipeline(pm, options);

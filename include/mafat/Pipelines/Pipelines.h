@@ -31,6 +31,11 @@ struct CodegenOptions : public mlir::PassPipelineOptions<CodegenOptions> {
       llvm::cl::desc("Fail unless the workspace equals the memory model's "
                      "prediction"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> profileGroups{
+      *this, "profile-groups",
+      llvm::cl::desc("Time every fusion group at run time "
+                     "(mafat-profile-groups; mafat-run --profile)"),
+      llvm::cl::init(false)};
 };
 
 /// TOSA -> linalg on tensors (upstream pipelines), then mafat-normalize.

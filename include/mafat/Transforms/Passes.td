@@ -247,4 +247,35 @@ def MafatUnshareEmpties : Pass<"mafat-unshare-empties", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
+def MafatProfileGroups : Pass<"mafat-profile-groups", "mlir::ModuleOp"> {
+  let summary = "Time every fusion group of the plan at run time (mafat-run "
+                "--profile)";
+  let description = [{
+    Inserts a call `mark(i, name_i)` before the first op of each group of the
+    plan (the groups `mafat-fuse-tile` will execute, in execution order:
+    `mafat::buildPlanGroups`) and `mark(N, null)` before the return, so the
+    time between marks i and i + 1 is group i. `mark` is a small internal
+    function that calls the function pointer in the weak global
+    `mafat_profile_hook` when it is not null; the driver of `mafat-run` and
+    `--emit=exe` sets it (docs/CAPI.md). Group names are private string
+    constants. Without a hook the model runs as usual, so a profiled build
+    still links and runs anywhere; its outputs are bit-identical to the
+    unprofiled build's.
+
+    A conv or pool in a 1x1 group whose bias/activation register blocking
+    fuses into it (the next 1x1 group) runs inside that activation's loops,
+    so the two share one mark, named "<group> + <group>".
+
+    Runs on tensors right before `mafat-fuse-tile` (the layer graph, which
+    attributes the pads, inits and fills of a layer to its group, cannot be
+    recognised after it). The marks take only constant operands, so the
+    layer graph skips them, and they are calls with unknown side effects, so
+    no later pass moves a layer's work across them. fuse-tile emits a tiled
+    group where its output layer was, after its group's mark. Entry: the
+    first public function with a body.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // MAFAT_TRANSFORMS_PASSES

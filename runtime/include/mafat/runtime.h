@@ -70,6 +70,23 @@ const mafat_model_t *mafat_model(void);
  * parses argv (see mafat-run --help) and runs `model`. */
 int mafat_driver_main(int argc, char **argv, const mafat_model_t *model);
 
+/* Group profiling (mafat-compile --profile-groups; mafat-run --profile).
+ * A profiled model calls the hook, when it is not NULL, once before each
+ * fusion group of its plan, with the group's index (execution order from 0)
+ * and name, and once at the end of the run with index = number of groups
+ * and name NULL; group i took the time between calls i and i + 1. Names are
+ * constant strings of the model. The hook is a weak global of the model,
+ * NULL until someone sets it: whoever runs the model sets it, rather than
+ * the model calling a function of the driver, because a model loaded with
+ * dlopen cannot bind to a symbol of the executable that loads it unless
+ * that executable exports its symbols. mafat-run finds it in the loaded
+ * library with dlsym; a program linked with the model sets it directly.
+ * Global state: a profiled run is not reentrant. Unprofiled models do not
+ * define the symbol (this declaration adds no reference by itself). */
+typedef void (*mafat_profile_fn)(int32_t group, const char *name);
+extern mafat_profile_fn mafat_profile_hook;
+#define MAFAT_PROFILE_HOOK_SYMBOL "mafat_profile_hook"
+
 #ifdef __cplusplus
 }
 #endif
