@@ -310,6 +310,50 @@ void populateVectorCleanupPatterns(RewritePatternSet &patterns) {
   tensor::EmptyOp::getCanonicalizationPatterns(patterns, ctx);
 }
 
+/// The value a loop-carried tensor started from: through the init args of
+/// the scf.for nest it is an iteration argument of.
+Value loopCarriedRoot(Value value) {
+  while (auto arg = dyn_cast<BlockArgument>(value)) {
+    auto loop = dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp());
+    if (!loop || arg.getArgNumber() == 0)
+      break;
+    value = loop.getInitArgs()[arg.getArgNumber() - 1];
+  }
+  return value;
+}
+
+/// An elementwise tile that reads slice S of value B and writes the same
+/// slice of the loop-carried copy of B (an epilogue updating its producer's
+/// result in place, tiled a second time at register level) reads the
+/// carried slice instead. Each tile reads the elements it then overwrites and
+/// no other tile touches them, so the values are the same; but reading the
+/// outer B after the loop started writing its buffer would make
+/// bufferization copy the whole block.
+void readUpdatedSlicesInPlace(func::FuncOp func, RewriterBase &rewriter) {
+  func.walk([&](linalg::GenericOp generic) {
+    if (!generic.hasPureTensorSemantics() || generic.getNumDpsInits() != 1 ||
+        generic.getNumLoops() != generic.getNumParallelLoops())
+      return;
+    OpOperand *init = generic.getDpsInitOperand(0);
+    auto out = init->get().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!out || !generic.getMatchingIndexingMap(init).isIdentity())
+      return;
+    Value root = loopCarriedRoot(out.getSource());
+    if (root == out.getSource())
+      return;
+    for (OpOperand *input : generic.getDpsInputOperands()) {
+      auto in = input->get().getDefiningOp<tensor::ExtractSliceOp>();
+      if (!in || in.getSource() != root ||
+          !generic.getMatchingIndexingMap(input).isIdentity() ||
+          !in.isSameAs(out, [](OpFoldResult a, OpFoldResult b) {
+            return a == b;
+          }))
+        continue;
+      rewriter.modifyOpInPlace(generic, [&] { input->set(out.getResult()); });
+    }
+  });
+}
+
 struct MafatTileAndVectorizePass
     : public mafat::impl::MafatTileAndVectorizeBase<
           MafatTileAndVectorizePass> {
@@ -382,6 +426,8 @@ struct MafatTileAndVectorizePass
 
     // Filter blocks of wide convs become contiguous (FilterPacking.h).
     mafat::packConvFilterSlices(func, rewriter);
+
+    readUpdatedSlicesInPlace(func, rewriter);
 
     // 2. Blocks that do not divide their loop leave one partial tile: peel
     // it into its own loop so that both bodies have static shapes and
