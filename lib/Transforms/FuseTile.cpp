@@ -446,16 +446,16 @@ struct MafatFuseTilePass
     }
     // The group's original ops (and the inits and pads only they used) are
     // dead now.
+    // Only the entry block's own ops: erasing one erases what it holds.
     IRRewriter rewriter(&getContext());
     bool changed = true;
     while (changed) {
       changed = false;
-      SmallVector<Operation *> ops;
-      entry.walk([&](Operation *op) { ops.push_back(op); });
-      for (Operation *op : llvm::reverse(ops)) {
-        if (op == entry || !isOpTriviallyDead(op))
+      Block &body = entry.getBody().front();
+      for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body))) {
+        if (!isOpTriviallyDead(&op))
           continue;
-        rewriter.eraseOp(op);
+        rewriter.eraseOp(&op);
         changed = true;
       }
     }

@@ -1,14 +1,19 @@
 """Plumbing shared by the end-to-end test drivers (test/e2e/run_e2e.py,
 test/importers/darknet_e2e.py, test/importers/onnx_e2e.py): one PASS/FAIL
 line per check, commands run with a timeout whose failure carries the tool's
-own output, and the aarch64 run convention."""
+own output, the aarch64 run convention, running a compiled model through
+mafat-run's driver, and :class:`PlanSweep`, which checks fused plans against
+the unfused build (bit-identical outputs, exact workspace prediction)."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shlex
 import subprocess
 import time
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 HOST_TARGET = "x86_64-linux-gnu"
 AARCH64_TARGET = "aarch64-linux-gnu"
@@ -58,3 +63,328 @@ def run_cmd(cmd: Sequence[str], what: str, timeout: float, cwd: Optional[str] = 
             msg += f"\n--- stdout ---\n{out}"
         raise Fatal(msg)
     return p
+
+
+# ---------------------------------------------------------------------------
+# Running a compiled model through mafat-run's driver.
+
+
+def header_path(artifact: str) -> str:
+    """The C header mafat-compile writes next to ``artifact`` (``X.so`` -> ``X.h``, ``X`` -> ``X.h``)."""
+    base, ext = os.path.splitext(artifact)
+    return (base if ext == ".so" else artifact) + ".h"
+
+
+def header_workspace(path: str, model_name: str) -> Optional[int]:
+    """The value of ``<MODEL>_WORKSPACE_BYTES`` in a generated C header (None if absent)."""
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        text = f.read()
+    macro = f"{model_name.upper()}_WORKSPACE_BYTES"
+    m = re.search(rf"^\s*#\s*define\s+{re.escape(macro)}\s+(\d+)[uUlL]*\s*$", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def driver_command(bin_dir: str, artifact: str, target: str, emit: str, qemu: str = DEFAULT_QEMU) -> List[str]:
+    """How to run a compiled model: mafat-run for a library (host only), the
+    executable itself, or the executable under qemu-user for aarch64."""
+    if emit == "lib":
+        if target != HOST_TARGET:
+            raise Fatal("a shared library can only be run on the host (use --emit exe)")
+        return [os.path.join(bin_dir, "mafat-run"), artifact]
+    if target == AARCH64_TARGET:
+        return shlex.split(qemu) + [artifact]
+    return [artifact]
+
+
+def run_driver(cmd: Sequence[str], inputs: Sequence[str], outputs: Sequence[str], what: str, timeout: float,
+               repeat: int = 1, warmup: int = 0, cwd: Optional[str] = None) -> dict:
+    """Runs ``cmd`` (from driver_command) on the given .npy inputs, writing the
+    given .npy outputs (stale ones removed first); returns its --json report."""
+    full = list(cmd)
+    for path in inputs:
+        full += ["--input", path]
+    for path in outputs:
+        full += ["--output", path]
+        if os.path.exists(path):
+            os.remove(path)
+    full += ["--json", "--repeat", str(repeat), "--warmup", str(warmup)]
+    p = run_cmd(full, what, timeout, cwd=cwd)
+    try:
+        report = json.loads(p.stdout)
+    except json.JSONDecodeError as e:
+        raise Fatal(f"{what}: the driver's --json output is not one JSON object ({e}):\n{p.stdout[-2000:]}") from None
+    if not isinstance(report, dict):
+        raise Fatal(f"{what}: the driver's --json output is not a JSON object: {p.stdout[-500:]}")
+    return report
+
+
+def check_close(ck: Checker, what: str, out, ref, tol: float, against: str = "PyTorch") -> bool:
+    """One check ``<what> vs <against>``: max|out - ref| <= tol * max|ref|
+    (:func:`mafat.reference.compare`; shapes must match, values be finite)."""
+    from mafat.reference import compare
+
+    if out.shape != ref.shape:
+        return ck.check(False, f"{what} vs {against}", f"shape {out.shape}, {against} {ref.shape}")
+    c = compare(out, ref, tol)
+    return ck.check(c.passed, f"{what} vs {against}", f"max|err| {c.max_abs_err:.3e}, max|ref| "
+                    f"{c.max_abs_ref:.3e}, rel {c.rel_err:.3e} (tol {tol:g})")
+
+
+def load_npys(paths: Sequence[str]) -> list:
+    import numpy as np
+
+    arrays = []
+    for path in paths:
+        if not os.path.isfile(path):
+            raise Fatal(f"the driver wrote no {path}")
+        arrays.append(np.load(path))
+    return arrays
+
+
+# ---------------------------------------------------------------------------
+# Fused plans against the unfused build (issue 5): every plan must give
+# bit-identical outputs to --plan=none, and the workspace of the generated code
+# must equal the memory model's prediction byte for byte.
+
+# Budgets of a plan sweep, as fractions of the way from the smallest feasible
+# workspace (min_workspace_bytes of an unconstrained --report) to the unfused
+# workspace: 0 is the smallest, 0.5 halfway. --full sweeps more.
+BUDGET_FRACTIONS = (0.0, 0.5)
+FULL_BUDGET_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def add_plan_args(ap) -> None:
+    """The plan-sweep options every e2e driver takes (see plan_fractions)."""
+    ap.add_argument("--plans", action="store_true",
+                    help="check fused plans against the unfused build (--plan=none) instead of the default steps")
+    ap.add_argument("--budgets", default=None, metavar="F,F,...",
+                    help="with --plans: budgets as fractions from the smallest feasible workspace (0) to the "
+                         f"unfused one (1); default {','.join(map(str, BUDGET_FRACTIONS))}")
+    ap.add_argument("--full", action="store_true",
+                    help=f"with --plans: budgets {','.join(map(str, FULL_BUDGET_FRACTIONS))} (the full tier)")
+    ap.add_argument("--fixed", default=None, metavar="LABEL,...",
+                    help="with --plans: only these of the driver's hand-written plans ('' for none; default all)")
+
+
+def select_fixed(args, plans: Dict[str, dict]) -> Dict[str, dict]:
+    """The hand-written plans --fixed asks for (all by default)."""
+    if args.fixed is None:
+        return dict(plans)
+    labels = [x for x in args.fixed.split(",") if x]
+    unknown = [x for x in labels if x not in plans]
+    if unknown:
+        raise Fatal(f"--fixed: no plan {', '.join(unknown)} (have: {', '.join(plans) or 'none'})")
+    return {x: plans[x] for x in labels}
+
+
+def plan_fractions(args) -> Tuple[float, ...]:
+    if args.budgets is not None:
+        try:
+            fr = tuple(float(x) for x in args.budgets.split(","))
+        except ValueError:
+            raise Fatal(f"--budgets {args.budgets!r}: expected comma-separated numbers") from None
+        if not all(0.0 <= f <= 1.0 for f in fr):
+            raise Fatal(f"--budgets {args.budgets!r}: fractions must be in [0, 1]")
+        return fr
+    return FULL_BUDGET_FRACTIONS if args.full else BUDGET_FRACTIONS
+
+
+def bitwise_equal(a, b) -> Tuple[bool, str]:
+    """Whether two arrays hold the same bits (shape, dtype and every element's
+    bit pattern, so -0.0 != 0.0 and NaN payloads count); with a detail string."""
+    import numpy as np
+
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False, f"shape/dtype {a.shape} {a.dtype} vs {b.shape} {b.dtype}"
+    ua = np.ascontiguousarray(a).view(f"u{a.dtype.itemsize}")
+    ub = np.ascontiguousarray(b).view(f"u{b.dtype.itemsize}")
+    diff = ua != ub
+    n = int(np.count_nonzero(diff))
+    if n == 0:
+        return True, f"all {a.size} elements bitwise equal"
+    first = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), a.shape))
+    d = np.abs(a.astype(np.float64) - b.astype(np.float64))
+    return False, (f"{n} of {a.size} elements differ, max|diff| {float(np.nanmax(d)):.3e}, first at {first}: "
+                   f"{a[first]!r} vs {b[first]!r}")
+
+
+def tiled_groups(report: dict) -> List[dict]:
+    """The report's groups with a grid other than 1x1."""
+    return [g for g in report.get("groups", []) if list(g.get("grid", [1, 1])) != [1, 1]]
+
+
+def describe_plan(report: dict) -> str:
+    tiled = tiled_groups(report)
+    if not tiled:
+        return "layer by layer"
+    parts = []
+    for g in tiled:
+        layers = g.get("layers", [])
+        span = f"{layers[0]}..{layers[-1]}" if len(layers) > 1 else "".join(layers)
+        parts.append(f"{g.get('name')}[{span}] {g['grid'][0]}x{g['grid'][1]}")
+    return ", ".join(parts)
+
+
+class PlanBuild:
+    """One compiled and run plan: its report, the driver's JSON, its outputs."""
+
+    def __init__(self, label: str, report: dict, run: dict, outputs: list) -> None:
+        self.label, self.report, self.run, self.outputs = label, report, run, outputs
+        self.workspace = run.get("workspace_bytes")
+
+
+class PlanSweep:
+    """Compiles one model under several plans, runs each build on the same
+    inputs and checks it against the unfused (--plan=none) build.
+
+    Every compile passes --verify-memory-model (the compile fails unless the
+    generated code's workspace equals the memory model's prediction) and
+    --report. Per build: the compile succeeds; mafat-run's workspace_bytes ==
+    the report's predicted_workspace_bytes == the header's
+    <MODEL>_WORKSPACE_BYTES (exact); every output is bitwise equal to the
+    unfused build's. Budget builds: workspace <= budget. Fixed plans: the report
+    has every group of the plan with its layers, grid and any explicit tiles,
+    and the plan is really tiled. A build that cannot compile or run is one
+    FAIL and the sweep goes on with the next plan. ``perturb_base`` (a
+    self-test of the checker) flips the lowest bit of one element of the
+    unfused build's first output, so every bit-identity check must fail.
+    """
+
+    def __init__(self, ck: Checker, *, bin_dir: str, mlir: str, workdir: str, stem: str, inputs: Sequence[str],
+                 output_names: Sequence[str], target: str = HOST_TARGET, emit: str = "lib",
+                 qemu: str = DEFAULT_QEMU, timeout: float = 600.0, compile_flags: Sequence[str] = (),
+                 perturb_base: bool = False) -> None:
+        self.ck, self.bin_dir, self.mlir, self.workdir, self.stem = ck, bin_dir, mlir, workdir, stem
+        self.inputs, self.output_names = list(inputs), list(output_names)
+        self.target, self.emit, self.qemu, self.timeout = target, emit, qemu, timeout
+        self.compile_flags = list(compile_flags)
+        self.perturb_base = perturb_base
+        self.base: Optional[PlanBuild] = None
+        self.auto: Optional[PlanBuild] = None
+
+    def build(self, label: str, flags: Sequence[str]) -> Optional[PlanBuild]:
+        """Compile with `flags`, run, and check the workspace figures agree; None if a step failed."""
+        art = os.path.join(self.workdir, f"{self.stem}-{label}" + (".so" if self.emit == "lib" else ""))
+        rep_path = os.path.join(self.workdir, f"{self.stem}-{label}.report.json")
+        outs = [os.path.join(self.workdir, f"out_{name}-{label}.npy") for name in self.output_names]
+        for stale in (art, header_path(art), rep_path):
+            if os.path.exists(stale):
+                os.remove(stale)
+        cmd = [os.path.join(self.bin_dir, "mafat-compile"), self.mlir, "-o", art, f"--emit={self.emit}",
+               f"--target={self.target}", "--verify-memory-model", f"--report={rep_path}"]
+        cmd += self.compile_flags + list(flags)
+        try:
+            run_cmd(cmd, f"{label}: mafat-compile", self.timeout, show_time=True)
+            with open(rep_path) as f:
+                report = json.load(f)
+            run = run_driver(driver_command(self.bin_dir, art, self.target, self.emit, self.qemu), self.inputs,
+                             outs, f"{label}: running the {self.target} model", self.timeout, cwd=self.workdir)
+            arrays = load_npys(outs)
+        except (Fatal, OSError, ValueError) as e:
+            self.ck.check(False, f"{label}: compiles with --verify-memory-model and runs", str(e))
+            return None
+        b = PlanBuild(label, report, run, arrays)
+        print(f"INFO: {label}: {describe_plan(report)}; predicted latency "
+              f"{report.get('predicted_latency_ms', float('nan')):.3f} ms", flush=True)
+        pred = report.get("predicted_workspace_bytes")
+        hdr = header_workspace(header_path(art), str(run.get("model", "")))
+        ok = isinstance(b.workspace, int) and b.workspace == pred == hdr
+        self.ck.check(ok, f"{label}: workspace: mafat-run == predicted == header",
+                      f"{b.workspace} / {pred} / {hdr} B (exact)")
+        return b
+
+    def baseline(self) -> Optional[PlanBuild]:
+        """The unfused build every plan is compared with; checks it runs layer by layer."""
+        self.base = self.build("none", ["--plan=none"])
+        if self.base is not None and self.perturb_base and self.base.outputs:
+            import numpy as np
+
+            flat = self.base.outputs[0].reshape(-1).view(f"u{self.base.outputs[0].dtype.itemsize}")
+            flat[flat.size // 2] ^= np.array(1, dtype=flat.dtype)
+            print(f"INFO: self-test: flipped the lowest bit of element {flat.size // 2} of the unfused "
+                  f"{self.output_names[0]!r}", flush=True)
+        if self.base is not None:
+            tiled = tiled_groups(self.base.report)
+            self.ck.check(not tiled and bool(self.base.report.get("groups")), "none: every group is 1x1",
+                          f"{len(self.base.report.get('groups', []))} groups, {len(tiled)} tiled")
+        return self.base
+
+    def compare(self, b: PlanBuild) -> None:
+        if self.base is None:
+            self.ck.check(False, f"{b.label}: outputs vs --plan=none", "no unfused build to compare with")
+            return
+        for name, o, r in zip(self.output_names, b.outputs, self.base.outputs):
+            ok, detail = bitwise_equal(o, r)
+            self.ck.check(ok, f"{b.label}: output {name!r} bit-identical to --plan=none", detail)
+
+    def auto_plan(self) -> Optional[PlanBuild]:
+        """The unconstrained search (the fastest plan); its report gives min_workspace_bytes."""
+        self.auto = self.build("auto", [])
+        if self.auto is not None:
+            self.compare(self.auto)
+            mn = self.auto.report.get("min_workspace_bytes")
+            self.ck.check(isinstance(mn, int) and 0 < mn <= self.auto.workspace,
+                          "auto: 0 < min_workspace_bytes <= workspace", f"{mn} <= {self.auto.workspace} B")
+        return self.auto
+
+    def budgets(self, fractions: Sequence[float]) -> List[int]:
+        """Budgets at min + f * (unfused - min) for each f in `fractions` (0: the
+        smallest feasible workspace; 0.5: halfway to the unfused workspace)."""
+        if self.base is None or self.auto is None or not isinstance(self.auto.report.get("min_workspace_bytes"), int):
+            self.ck.check(False, "budgets", "need the unfused build and the unconstrained report")
+            return []
+        lo, hi = self.auto.report["min_workspace_bytes"], self.base.workspace
+        out = []
+        for f in fractions:
+            budget = lo + int(f * max(0, hi - lo))
+            if budget not in out:
+                out.append(budget)
+        return out
+
+    def budget_plan(self, budget: int) -> Optional[PlanBuild]:
+        label = f"budget{budget}"
+        b = self.build(label, [f"--memory-budget={budget}"])
+        if b is not None:
+            self.compare(b)
+            ok = isinstance(b.workspace, int) and b.workspace <= budget
+            ok = ok and b.report.get("memory_budget_bytes") == budget
+            self.ck.check(ok, f"{label}: workspace <= budget",
+                          f"{b.workspace} <= {budget} B (report's memory_budget_bytes "
+                          f"{b.report.get('memory_budget_bytes')})")
+        return b
+
+    def fixed_plan(self, label: str, plan: dict) -> Optional[PlanBuild]:
+        path = os.path.join(self.workdir, f"{self.stem}-{label}.plan.json")
+        with open(path, "w") as f:
+            json.dump(plan, f, indent=1)
+        b = self.build(label, [f"--plan={path}"])
+        if b is None:
+            return None
+        self.compare(b)
+        by_layers = {tuple(g.get("layers", [])): g for g in b.report.get("groups", [])}
+        for i, want in enumerate(plan["groups"]):
+            got = by_layers.get(tuple(want["layers"]))
+            ok = got is not None and list(got.get("grid", [])) == list(want["grid"])
+            for key in ("row_tiles", "col_tiles"):
+                if ok and want.get(key):
+                    ok = [list(t) for t in got.get(key, [])] == [list(t) for t in want[key]]
+            shown = {k: got.get(k) for k in ("name", "grid", "row_tiles", "col_tiles")} if got else "no such group"
+            self.ck.check(ok, f"{label}: report has group {i} ({want['layers'][0]}..{want['layers'][-1]}) "
+                          f"as planned", f"{shown}")
+        want_tiled = sum(1 for g in plan["groups"] if list(g["grid"]) != [1, 1])
+        got_tiled = len(tiled_groups(b.report))
+        self.ck.check(want_tiled > 0 and got_tiled == want_tiled, f"{label}: really tiled",
+                      f"{got_tiled} tiled groups in the report, {want_tiled} planned")
+        return b
+
+    def run_all(self, fixed: Dict[str, dict], fractions: Sequence[float] = BUDGET_FRACTIONS) -> None:
+        """baseline, auto, one build per budget fraction, then each fixed plan."""
+        if self.base is None:
+            self.baseline()
+        self.auto_plan()
+        for budget in self.budgets(fractions):
+            self.budget_plan(budget)
+        for label, plan in fixed.items():
+            self.fixed_plan(label, plan)

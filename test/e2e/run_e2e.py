@@ -6,6 +6,7 @@ Usage::
     run_e2e.py --bin DIR --model NAME --workdir DIR
                [--target x86_64-linux-gnu|aarch64-linux-gnu] [--emit lib|exe]
                [--tol 1e-4] [--seed 0] [--mcpu CPU] [-O N]
+               [--plans [--budgets F,F,... | --full]]
 
 Steps (each check prints one ``PASS:``/``FAIL:`` line):
 
@@ -26,6 +27,20 @@ Steps (each check prints one ``PASS:``/``FAIL:`` line):
 6. For aarch64, also compile and run the same model for x86-64 and require
    max|aarch64 - x86| <= 1e-5 * max|x86| for every output.
 
+With ``--plans`` steps 3-6 are replaced by a plan sweep
+(``mafat.testing.PlanSweep``, all on --target): the unfused build
+(``--plan=none``, every group 1x1) checked against PyTorch as in step 4 and
+its JSON as in step 5; then the unconstrained search, ``--memory-budget`` at
+each budget fraction (0: the smallest feasible workspace, the report's
+min_workspace_bytes; 0.5: halfway to the unfused workspace; ``--full`` sweeps
+more) and the model's hand-written plans in FIXED_PLANS (an uneven grid with
+explicit tiles, and two or more tiled groups). Every planned compile uses
+``--verify-memory-model`` and ``--report``. Exact checks per plan: every
+output bitwise equal to the unfused build's; the driver's workspace_bytes ==
+the report's predicted_workspace_bytes == the header's
+``<NAME>_WORKSPACE_BYTES``; workspace <= budget; a fixed plan's groups,
+grids and explicit tiles are in the report and it is really tiled.
+
 Exits 0 if every check passed, 1 if any failed, 2 on a usage error.
 Needs /usr/bin/python3 with numpy and torch, and the repository's python/
 directory on PYTHONPATH (lit sets it; otherwise it is added from this
@@ -35,10 +50,8 @@ script's location).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -50,17 +63,88 @@ if PY_DIR not in sys.path:
     sys.path.insert(0, PY_DIR)
 
 import numpy as np  # noqa: E402
-from mafat.testing import Checker, Fatal, run_cmd  # noqa: E402
+from mafat.testing import (  # noqa: E402
+    AARCH64_TARGET, DEFAULT_QEMU, HOST_TARGET, Checker, Fatal, PlanSweep, add_plan_args, check_close,
+    driver_command, header_path, header_workspace, load_npys, plan_fractions, run_cmd, run_driver, select_fixed)
 
 from mafat.e2e_models import ALL_MODELS, build_model  # noqa: E402
-from mafat.reference import compare, run_reference  # noqa: E402
+from mafat.reference import run_reference  # noqa: E402
 
-HOST_TARGET = "x86_64-linux-gnu"
-AARCH64_TARGET = "aarch64-linux-gnu"
 TARGETS = (HOST_TARGET, AARCH64_TARGET)
 STD_RANGE = (1e-3, 1e3)
 CROSS_TARGET_TOL = 1e-5
-DEFAULT_QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
+
+
+# Hand-written plans for --plans, per model: "uneven", one tiled group whose
+# grid does not divide its output (explicit row_tiles/col_tiles), and
+# "groups", two or more tiled groups (mobile_net also has "onerow"). Layer names are those printed by
+#   mafat-opt MODEL.mlir --mafat-normalize --mafat-print-layer-graph -o /dev/null
+# (listed in execution order; within a group only the last layer is read
+# outside it). Output sizes of each group's last layer are noted.
+FIXED_PLANS = {
+    "tiny_cnn": {  # input 32x32x8
+        "uneven": {"groups": [  # L2:relu is 8x8: 3 uneven row tiles, 2 uneven column tiles
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool", "L2:conv", "L2:relu"],
+             "grid": [3, 2], "row_tiles": [[0, 1], [2, 4], [5, 7]], "col_tiles": [[0, 4], [5, 7]]}]},
+        "groups": {"groups": [
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool"], "grid": [2, 2]},  # 16x16
+            {"name": "g1", "layers": ["L2:conv", "L2:relu", "L3:conv", "L3:relu6"], "grid": [3, 3]}]},  # 8x8
+    },
+    "dw_net": {  # 16x16 throughout
+        "uneven": {"groups": [
+            {"name": "g0", "layers": ["L0:dwconv", "L1:bn", "L2:conv", "L2:bias", "L3:conv", "L3:relu",
+                                            "L4:avgpool", "L4:div", "L5:sigmoid"],
+             "grid": [3, 2], "row_tiles": [[0, 4], [5, 10], [11, 15]], "col_tiles": [[0, 6], [7, 15]]}]},
+        "groups": {"groups": [
+            {"name": "g0", "layers": ["L0:dwconv", "L1:bn", "L2:conv", "L2:bias"], "grid": [2, 2]},
+            {"name": "g1", "layers": ["L3:conv", "L3:relu", "L4:avgpool", "L4:div", "L5:sigmoid"],
+             "grid": [3, 3]}]},
+    },
+    "res_net": {  # input 16x16x8; the residual add and the concat stay inside a group
+        "uneven": {"groups": [  # L6:maxpool is 8x8
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L1:bias", "L2:add", "L3:conv",
+                                            "L3:leaky", "L4:conv", "L4:relu", "L5:concat", "L6:maxpool"],
+             "grid": [3, 3], "row_tiles": [[0, 2], [3, 4], [5, 7]]}]},
+        "groups": {"groups": [
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L1:bias", "L2:add"],
+             "grid": [2, 2]},  # 16x16
+            {"name": "g1", "layers": ["L3:conv", "L3:leaky", "L4:conv", "L4:relu", "L5:concat",
+                                            "L6:maxpool"], "grid": [2, 3]}]},  # 8x8
+    },
+    "mobile_net": {  # input 33x33x3
+        "uneven": {"groups": [  # L6:maxpool is 5x5
+            {"name": "g0", "layers": ["L0:conv", "L1:bn", "L2:dwconv", "L2:relu6", "L3:conv", "L3:relu",
+                                            "L4:dwconv", "L5:bn", "L6:maxpool"],
+             "grid": [3, 2], "row_tiles": [[0, 0], [1, 3], [4, 4]]}]},
+        "groups": {"groups": [
+            {"name": "g0", "layers": ["L0:conv", "L1:bn", "L2:dwconv", "L2:relu6"], "grid": [3, 3]},  # 9x9
+            {"name": "g1", "layers": ["L3:conv", "L3:relu", "L4:dwconv", "L5:bn", "L6:maxpool"],
+             "grid": [2, 2]},  # 5x5
+            {"name": "g2", "layers": ["L7:conv", "L7:bias", "L8:avgpool", "L8:div"], "grid": [3, 1]}]},  # 3x3
+        "onerow": {"groups": [  # a one-row tile of a 1x1 conv (L3:relu is 9x9)
+            {"name": "g0", "layers": ["L3:conv", "L3:relu"], "grid": [2, 1], "row_tiles": [[0, 7], [8, 8]]}]},
+    },
+    "branch_net": {  # inputs image 20x24x8 and aux 10x12x4; L5:sigmoid is also the output "feat"
+        "uneven": {"groups": [  # L5:sigmoid is 10x12; both inputs feed the group
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L2:add", "L3:leaky", "L4:concat",
+                                            "L5:conv", "L5:sigmoid"],
+             "grid": [3, 5], "row_tiles": [[0, 2], [3, 7], [8, 9]]}]},
+        "groups": {"groups": [
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L2:add", "L3:leaky", "L4:concat"],
+             "grid": [2, 3]},  # 10x12
+            {"name": "g1", "layers": ["L5:conv", "L5:sigmoid"], "grid": [3, 2]},  # 10x12
+            {"name": "g2", "layers": ["L6:maxpool", "L7:dwconv", "L7:relu"], "grid": [2, 2]}]},  # 3x2
+    },
+    "demo_cnn": {  # input 416x416x3
+        "uneven": {"groups": [  # L3:maxpool is 104x104
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool", "L2:conv", "L2:leaky", "L3:maxpool"],
+             "grid": [3, 2], "row_tiles": [[0, 30], [31, 70], [71, 103]], "col_tiles": [[0, 60], [61, 103]]}]},
+        "groups": {"groups": [
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool"], "grid": [2, 2]},  # 208x208
+            {"name": "g1", "layers": ["L2:conv", "L2:leaky", "L3:maxpool", "L4:conv", "L4:leaky", "L5:maxpool"],
+             "grid": [3, 3]}]},  # 52x52
+    },
+}
 
 
 def compile_model(args, mlir: str, target: str, emit: str, stem: str) -> str:
@@ -70,53 +154,23 @@ def compile_model(args, mlir: str, target: str, emit: str, stem: str) -> str:
         if os.path.exists(stale):
             os.remove(stale)
     cmd = [os.path.join(args.bin, "mafat-compile"), mlir, "-o", out, f"--emit={emit}", f"--target={target}"]
-    if args.opt is not None:
-        cmd.append(f"-O{args.opt}")
-    if args.mcpu and target == args.target:
-        cmd.append(f"--mcpu={args.mcpu}")
-    run_cmd(cmd, f"mafat-compile ({target}, --emit={emit})", args.timeout)
+    run_cmd(cmd + codegen_flags(args, target), f"mafat-compile ({target}, --emit={emit})", args.timeout)
     if not os.path.isfile(out):
         raise Fatal(f"mafat-compile succeeded but wrote no {out}")
     return out
 
 
-def header_path(artifact: str) -> str:
-    base, ext = os.path.splitext(artifact)
-    return (base if ext == ".so" else artifact) + ".h"
+def codegen_flags(args, target: str) -> List[str]:
+    flags = [f"-O{args.opt}"] if args.opt is not None else []
+    if args.mcpu and target == args.target:
+        flags.append(f"--mcpu={args.mcpu}")
+    return flags
 
 
 def run_model(args, artifact: str, target: str, emit: str, inputs: List[str], outputs: List[str]) -> dict:
     """Run a compiled model with the given .npy files; returns the JSON report."""
-    if emit == "lib":
-        if target != HOST_TARGET:
-            raise Fatal("a shared library can only be run on the host (use --emit exe)")
-        cmd = [os.path.join(args.bin, "mafat-run"), artifact]
-    elif target == AARCH64_TARGET:
-        cmd = shlex.split(args.qemu) + [artifact]
-    else:
-        cmd = [artifact]
-    for path in inputs:
-        cmd += ["--input", path]
-    for path in outputs:
-        cmd += ["--output", path]
-    cmd += ["--json", "--repeat", str(args.repeat), "--warmup", "1"]
-    for path in outputs:
-        if os.path.exists(path):
-            os.remove(path)
-    p = run_cmd(cmd, f"running the {target} model", args.timeout, cwd=args.workdir)
-    try:
-        return json.loads(p.stdout)
-    except json.JSONDecodeError as e:
-        raise Fatal(f"the driver's --json output is not one JSON object ({e}):\n{p.stdout[-2000:]}") from None
-
-
-def load_outputs(paths: List[str]) -> List[np.ndarray]:
-    arrays = []
-    for path in paths:
-        if not os.path.isfile(path):
-            raise Fatal(f"the driver wrote no {path}")
-        arrays.append(np.load(path))
-    return arrays
+    return run_driver(driver_command(args.bin, artifact, target, emit, args.qemu), inputs, outputs,
+                      f"running the {target} model", args.timeout, repeat=args.repeat, warmup=1, cwd=args.workdir)
 
 
 def check_json(ck: Checker, report: dict, outs: List[np.ndarray], model) -> Optional[int]:
@@ -163,11 +217,35 @@ def check_header(ck: Checker, path: str, model, workspace: Optional[int]) -> Non
         text = f.read()
     fn = f"{model.name}_run("
     ck.check(fn in text, f"C header declares {fn}")
-    macro = f"{model.name.upper()}_WORKSPACE_BYTES"
-    m = re.search(rf"^\s*#\s*define\s+{re.escape(macro)}\s+(\d+)[uUlL]*\s*$", text, re.M)
-    value = int(m.group(1)) if m else None
-    ck.check(m is not None and value == workspace, f"C header {macro} == JSON workspace_bytes",
-             f"header {value}, JSON {workspace}")
+    value = header_workspace(path, model.name)
+    ck.check(value is not None and value == workspace, f"C header {model.name.upper()}_WORKSPACE_BYTES == JSON "
+             f"workspace_bytes", f"header {value}, JSON {workspace}")
+
+
+def check_vs_reference(ck: Checker, model, outs: List[np.ndarray], refs: List[np.ndarray], tol: float,
+                       what: str = "", against: str = "PyTorch") -> None:
+    for (name, _), o, r in zip(model.outputs, outs, refs):
+        check_close(ck, f"{what}output {name!r}", o, r, tol, against)
+
+
+class _Done(Exception):
+    """--plans finished (skips the default steps 3-6)."""
+
+
+def run_plans(ck: Checker, args, model, mlir: str, emit: str, in_paths: List[str], refs: List[np.ndarray]) -> None:
+    """--plans: the unfused build (checked against PyTorch), then the plans of PlanSweep.run_all."""
+    plans = select_fixed(args, FIXED_PLANS.get(args.model, {}))
+    sweep = PlanSweep(ck, bin_dir=args.bin, mlir=mlir, workdir=args.workdir,
+                      stem=f"{args.model}-{args.target.split('-')[0]}", inputs=in_paths,
+                      output_names=[name for name, _ in model.outputs], target=args.target, emit=emit,
+                      qemu=args.qemu, timeout=args.timeout, compile_flags=codegen_flags(args, args.target),
+                      perturb_base=args.perturb_base)
+    base = sweep.baseline()
+    if base is None:
+        raise Fatal("the unfused build failed: nothing to compare the plans with")
+    check_vs_reference(ck, model, base.outputs, refs, args.tol, "none: ")
+    check_json(ck, base.run, base.outputs, model)
+    sweep.run_all(plans, args.fractions)
 
 
 def main(argv=None) -> int:
@@ -188,7 +266,15 @@ def main(argv=None) -> int:
                     help=f"how to run aarch64 executables (default {DEFAULT_QEMU!r})")
     ap.add_argument("--perturb-ref", type=float, default=0.0, metavar="EPS",
                     help="self-test: add EPS*max|ref| to one reference element (the run must then fail)")
+    add_plan_args(ap)
+    ap.add_argument("--perturb-base", action="store_true",
+                    help="self-test of --plans: flip the lowest bit of one element of the unfused output "
+                         "(every bit-identity check must then fail)")
     args = ap.parse_args(argv)
+    try:
+        args.fractions = plan_fractions(args)
+    except Fatal as e:
+        ap.error(str(e))
 
     emit = args.emit or ("exe" if args.target == AARCH64_TARGET else "lib")
     if args.target == AARCH64_TARGET and emit != "exe":
@@ -233,23 +319,19 @@ def main(argv=None) -> int:
                      f"shape {r.shape}, std {std:.3e} (want {STD_RANGE[0]:g}..{STD_RANGE[1]:g}), "
                      f"max|ref| {float(np.max(np.abs(r))):.3e}")
 
+        if args.plans:
+            run_plans(ck, args, model, mlir, emit, in_paths, refs)
+            raise _Done
         # 3. Compile and run.
         stem = args.model if args.target == HOST_TARGET else f"{args.model}-{args.target.split('-')[0]}"
         artifact = compile_model(args, mlir, args.target, emit, stem)
         out_paths = [os.path.join(args.workdir, f"out_{name}{'' if args.target == HOST_TARGET else '-' + args.target.split('-')[0]}.npy")
                      for name, _ in model.outputs]
         report = run_model(args, artifact, args.target, emit, in_paths, out_paths)
-        outs = load_outputs(out_paths)
+        outs = load_npys(out_paths)
 
         # 4. Accuracy against PyTorch.
-        for (name, _), o, r in zip(model.outputs, outs, refs):
-            if o.shape != r.shape:
-                ck.check(False, f"output {name!r} vs PyTorch", f"shape {o.shape}, reference {r.shape}")
-                continue
-            c = compare(o, r, args.tol)
-            ck.check(c.passed, f"output {name!r} vs PyTorch",
-                     f"max|err| {c.max_abs_err:.3e}, max|ref| {c.max_abs_ref:.3e}, "
-                     f"rel {c.rel_err:.3e} (tol {args.tol:g})")
+        check_vs_reference(ck, model, outs, refs, args.tol)
 
         # 5. JSON report and header.
         ws = check_json(ck, report, outs, model)
@@ -260,14 +342,9 @@ def main(argv=None) -> int:
             x86 = compile_model(args, mlir, HOST_TARGET, "lib", args.model)
             x86_paths = [os.path.join(args.workdir, f"out_{name}.npy") for name, _ in model.outputs]
             run_model(args, x86, HOST_TARGET, "lib", in_paths, x86_paths)
-            for (name, _), o, x in zip(model.outputs, outs, load_outputs(x86_paths)):
-                if o.shape != x.shape:
-                    ck.check(False, f"output {name!r} vs x86-64", f"shape {o.shape}, x86-64 {x.shape}")
-                    continue
-                c = compare(o, x, CROSS_TARGET_TOL)
-                ck.check(c.passed, f"output {name!r} vs x86-64",
-                         f"max|err| {c.max_abs_err:.3e}, max|x86| {c.max_abs_ref:.3e}, "
-                         f"rel {c.rel_err:.3e} (tol {CROSS_TARGET_TOL:g})")
+            check_vs_reference(ck, model, outs, load_npys(x86_paths), CROSS_TARGET_TOL, against="x86-64")
+    except _Done:
+        pass
     except Fatal as e:
         print(f"FAIL: {e}", flush=True)
         print(f"=== e2e {label}: FAILED (a step could not complete after {ck.count} checks)", flush=True)

@@ -5,6 +5,7 @@ Usage::
 
     darknet_e2e.py --bin DIR --cfg NAME --size HxW [--layers A-B] --workdir DIR
                    [--target aarch64-linux-gnu] [--tol 1e-4] [--seed 0]
+                   [--plans [--budgets F,F,... | --full]]
 
 Steps (each check prints one ``PASS:``/``FAIL:`` line):
 
@@ -24,6 +25,16 @@ Steps (each check prints one ``PASS:``/``FAIL:`` line):
 6. With ``--target aarch64-linux-gnu``: also compile an executable for
    aarch64, run it under ``qemu-aarch64 -L /usr/aarch64-linux-gnu`` and
    require ``max|aarch64 - x86| <= 1e-5 * max|x86|``.
+
+With ``--plans``, steps 5 and 6 are replaced by a plan sweep
+(``mafat.testing.PlanSweep``, on --target): the unfused build
+(``--plan=none``) checked against PyTorch as in step 5, then the
+unconstrained search, ``--memory-budget`` at each budget fraction (0: the
+smallest feasible workspace; 0.5: halfway to the unfused workspace) and the
+cfg's hand-written plan in FIXED_PLANS (two tiled groups), each compiled with
+``--verify-memory-model``; every output must be bitwise equal to the unfused
+build's and the driver's workspace_bytes == the report's
+predicted_workspace_bytes == the header's ``<NAME>_WORKSPACE_BYTES``.
 
 Times of each step are printed as ``TIME:`` lines. Exits 0 if every check
 passed, 1 otherwise, 2 on usage errors.
@@ -46,16 +57,32 @@ if PY_DIR not in sys.path:
     sys.path.insert(0, PY_DIR)
 
 import numpy as np  # noqa: E402
-from mafat.testing import Checker, Fatal, run_cmd  # noqa: E402
+from mafat.testing import (  # noqa: E402
+    AARCH64_TARGET, Checker, Fatal, PlanSweep, add_plan_args, check_close, plan_fractions, run_cmd, select_fixed)
 
 from mafat.importers.darknet import (  # noqa: E402
     load_network, parse_input_size, parse_layer_range, random_weights, write_weights)
-from mafat.reference import compare  # noqa: E402
 
 CFG_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "models", "darknet"))
 STD_RANGE = (1e-2, 1e2)
 CROSS_TARGET_TOL = 1e-5
 QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
+
+# Hand-written plans for --plans, by cfg. yolov2 and yolov2-tiny begin alike
+# (L0 conv, L1 maxpool, L2 conv, L3 maxpool, L4 conv, L5 maxpool in
+# yolov2-tiny / L4-L6 convs and L7 maxpool in yolov2; names from
+# mafat-opt --mafat-normalize --mafat-print-layer-graph), so one two-group plan
+# covers any input size and any --layers range that reaches L7.
+_YOLOV2_GROUPS = {"groups": [
+    {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool", "L2:conv", "L2:leaky", "L3:maxpool"],
+     "grid": [4, 4]},
+    {"name": "g1", "layers": ["L4:conv", "L4:leaky", "L5:conv", "L5:leaky", "L6:conv", "L6:leaky", "L7:maxpool"],
+     "grid": [2, 2]}]}
+_YOLOV2_TINY_GROUPS = {"groups": [
+    _YOLOV2_GROUPS["groups"][0],
+    {"name": "g1", "layers": ["L4:conv", "L4:leaky", "L5:maxpool", "L6:conv", "L6:leaky", "L7:maxpool"],
+     "grid": [2, 2]}]}
+FIXED_PLANS = {"yolov2": {"groups": _YOLOV2_GROUPS}, "yolov2-tiny": {"groups": _YOLOV2_TINY_GROUPS}}
 
 
 def run(cmd: Sequence[str], what: str, timeout: float, env=None):
@@ -72,6 +99,15 @@ def find_cfg(name: str) -> Optional[str]:
     return None
 
 
+def check_outputs(ck: Checker, outs, refs, tol: float, what: str = "", against: str = "PyTorch") -> None:
+    for k, (a, r) in enumerate(zip(outs, refs)):
+        check_close(ck, f"{what}output {k} {a.shape}", a, r, tol, against)
+
+
+class _Done(Exception):
+    """--plans finished (skips steps 5 and 6)."""
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True, help="directory with mafat-compile and mafat-run")
@@ -84,7 +120,16 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=900.0, help="per-command timeout in seconds")
     ap.add_argument("--qemu", default=os.environ.get("MAFAT_QEMU_AARCH64", QEMU))
+    add_plan_args(ap)
     args = ap.parse_args(argv)
+    try:
+        fractions = plan_fractions(args)
+    except Fatal as e:
+        ap.error(str(e))
+    try:
+        fixed = select_fixed(args, FIXED_PLANS.get(os.path.splitext(os.path.basename(args.cfg))[0], {}))
+    except Fatal as e:
+        ap.error(str(e))
 
     cfg = find_cfg(args.cfg)
     if cfg is None:
@@ -153,6 +198,18 @@ def main(argv=None) -> int:
                          f"shape {r.shape}, std {std:.3e} (want {STD_RANGE[0]:g}..{STD_RANGE[1]:g}), "
                          f"max|ref| {float(np.max(np.abs(r))):.3e}")
 
+        if args.plans:
+            sweep = PlanSweep(ck, bin_dir=args.bin, mlir=mlir, workdir=wd, stem="model", inputs=[in_path],
+                              output_names=[f"out{k}" for k in range(len(refs))], target=args.target,
+                              emit="exe" if args.target == AARCH64_TARGET else "lib", qemu=args.qemu,
+                              timeout=args.timeout)
+            base = sweep.baseline()
+            if base is None:
+                raise Fatal("the unfused build failed: nothing to compare the plans with")
+            check_outputs(ck, base.outputs, refs, args.tol, "none: ")
+            sweep.run_all(fixed, fractions)
+            raise _Done
+
         # 5. Compile, run, compare.
         lib = os.path.join(wd, "model.so")
         run([os.path.join(args.bin, "mafat-compile"), mlir, "-o", lib], "mafat-compile (x86-64 lib)", args.timeout)
@@ -167,17 +224,8 @@ def main(argv=None) -> int:
                   f"weights {rep['weight_bytes']} B", flush=True)
         except (ValueError, KeyError, TypeError):
             ck.check(False, "mafat-run --json report", p.stdout[-500:])
-        x86 = []
-        for k, (o, r) in enumerate(zip(outs, refs)):
-            a = np.load(o)
-            x86.append(a)
-            if a.shape != r.shape:
-                ck.check(False, f"output {k} vs PyTorch", f"shape {a.shape}, reference {r.shape}")
-                continue
-            cmp = compare(a, r, args.tol)
-            ck.check(cmp.passed, f"output {k} {a.shape} vs PyTorch",
-                     f"max|err| {cmp.max_abs_err:.3e}, max|ref| {cmp.max_abs_ref:.3e}, "
-                     f"rel {cmp.rel_err:.3e} (tol {args.tol:g})")
+        x86 = [np.load(o) for o in outs]
+        check_outputs(ck, x86, refs, args.tol)
 
         # 6. aarch64 under qemu against the x86-64 build.
         if args.target == "aarch64-linux-gnu":
@@ -189,13 +237,11 @@ def main(argv=None) -> int:
             for o in aouts:
                 cmd += ["--output", o]
             run(cmd + ["--repeat", "1", "--warmup", "0"], "run under qemu-aarch64", args.timeout)
-            for k, (o, xr, r) in enumerate(zip(aouts, x86, refs)):
-                a = np.load(o)
-                cmp = compare(a, xr, CROSS_TARGET_TOL)
-                ck.check(cmp.passed, f"output {k} aarch64 vs x86-64",
-                         f"max|err| {cmp.max_abs_err:.3e}, rel {cmp.rel_err:.3e} (tol {CROSS_TARGET_TOL:g})")
-                cmp = compare(a, r, args.tol)
-                ck.check(cmp.passed, f"output {k} aarch64 vs PyTorch", f"rel {cmp.rel_err:.3e} (tol {args.tol:g})")
+            a64 = [np.load(o) for o in aouts]
+            check_outputs(ck, a64, x86, CROSS_TARGET_TOL, "aarch64 ", "x86-64")
+            check_outputs(ck, a64, refs, args.tol, "aarch64 ")
+    except _Done:
+        pass
     except Fatal as e:
         print(f"FAIL: {e}", flush=True)
         print(f"=== darknet e2e {label}: FAILED (a step could not complete)", flush=True)

@@ -6,6 +6,7 @@ Usage::
     onnx_e2e.py --bin DIR --model NAME --workdir DIR
                 [--target x86_64-linux-gnu|aarch64-linux-gnu] [--emit lib|exe]
                 [--size N] [--opset 11|13] [--layout nchw|nhwc] [--tol 1e-4] [--seed 0]
+                [--plans [--budgets F,F,... | --full]]
 
 NAME is a torchvision classifier (resnet18, mobilenet_v2, squeezenet1_1, ...;
 any ``torchvision.models.<NAME>(weights=None)``), ``edge-cases``, which runs
@@ -30,6 +31,15 @@ Steps for a torchvision model (each check prints one ``PASS:``/``FAIL:`` line):
 5. Compare: max|out - ref| <= tol * max|ref| (default tol 1e-4), and check
    the driver's JSON report (output names and shapes) and the C header.
 
+With ``--plans`` (torchvision models), steps 4 and 5 are replaced by a plan
+sweep (``mafat.testing.PlanSweep``, on --target): the unfused build
+(``--plan=none``) checked against PyTorch as in step 5, then the
+unconstrained search and ``--memory-budget`` at each budget fraction (0: the
+smallest feasible workspace; 0.5: halfway to the unfused workspace), each
+compiled with ``--verify-memory-model``; every output must be bitwise equal
+to the unfused build's and the driver's workspace_bytes == the report's
+predicted_workspace_bytes == the header's ``<NAME>_WORKSPACE_BYTES``.
+
 Exits 0 if every check passed, 1 otherwise, 2 on a usage error.
 """
 
@@ -37,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import shlex
 import shutil
@@ -53,12 +62,11 @@ for _p in (os.path.join(REPO, "python"), os.path.join(REPO, "python", "tests")):
         sys.path.insert(0, _p)
 
 import numpy as np  # noqa: E402
-from mafat.testing import Checker, Fatal, run_cmd  # noqa: E402
+from mafat.testing import (  # noqa: E402
+    AARCH64_TARGET, DEFAULT_QEMU, HOST_TARGET, Checker, Fatal, PlanSweep, add_plan_args, check_close,
+    driver_command, header_path, plan_fractions, run_cmd, run_driver)
 
-HOST_TARGET = "x86_64-linux-gnu"
-AARCH64_TARGET = "aarch64-linux-gnu"
 STD_RANGE = (1e-3, 1e3)
-DEFAULT_QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
 
 
 def randomize_batchnorm(model, gen) -> int:
@@ -99,6 +107,17 @@ def export(model, x, path: str, opset: int, torch_fold_bn: bool) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(model, x, path, opset_version=opset, training=mode, input_names=["image"],
                           output_names=["logits"])
+
+
+def check_vs_reference(ck: Checker, out: np.ndarray, ref: np.ndarray, tol: float, what: str = "") -> None:
+    if not check_close(ck, f"{what}output", out, ref, tol) and out.shape != ref.shape:
+        return
+    ck.check(int(np.argmax(out)) == int(np.argmax(ref)), f"{what}same top-1 class as PyTorch",
+             f"{int(np.argmax(out))} vs {int(np.argmax(ref))}")
+
+
+class _Done(Exception):
+    """--plans finished (skips steps 4 and 5)."""
 
 
 def run_model(args, model_name: str) -> int:
@@ -172,51 +191,46 @@ def run_model(args, model_name: str) -> int:
             xin = np.ascontiguousarray(xin.transpose(0, 2, 3, 1))
         in_path = os.path.join(args.workdir, "in_image.npy")
         np.save(in_path, xin)
+        if args.plans:
+            t0 = time.time()
+            sweep = PlanSweep(ck, bin_dir=args.bin, mlir=mlir, workdir=args.workdir, stem=model_name,
+                              inputs=[in_path], output_names=["logits"], target=args.target, emit=emit,
+                              qemu=args.qemu, timeout=args.timeout)
+            base = sweep.baseline()
+            if base is None:
+                raise Fatal("the unfused build failed: nothing to compare the plans with")
+            check_vs_reference(ck, base.outputs[0], ref, args.tol, "none: ")
+            sweep.run_all({}, args.fractions)
+            times["plans"] = time.time() - t0
+            raise _Done
         out_path = os.path.join(args.workdir, "out_logits.npy")
-        if os.path.exists(out_path):
-            os.remove(out_path)
         art = os.path.join(args.workdir, model_name + (".so" if emit == "lib" else f"-{args.target.split('-')[0]}"))
         t0 = time.time()
         run_cmd([os.path.join(args.bin, "mafat-compile"), mlir, "-o", art, f"--emit={emit}",
                  f"--target={args.target}", "--print-stats"], "mafat-compile", args.timeout)
         times["compile"] = time.time() - t0
-        if emit == "lib":
-            cmd = [os.path.join(args.bin, "mafat-run"), art]
-        elif args.target == AARCH64_TARGET:
-            cmd = shlex.split(args.qemu) + [art]
-        else:
-            cmd = [art]
-        cmd += ["--input", in_path, "--output", out_path, "--json", "--repeat", str(args.repeat), "--warmup", "0"]
         t0 = time.time()
-        p = run_cmd(cmd, f"running the {args.target} model", args.timeout, cwd=args.workdir)
+        report = run_driver(driver_command(args.bin, art, args.target, emit, args.qemu), [in_path], [out_path],
+                            f"running the {args.target} model", args.timeout, repeat=args.repeat,
+                            cwd=args.workdir)
         times["run"] = time.time() - t0
-        try:
-            report = json.loads(p.stdout)
-        except json.JSONDecodeError as e:
-            raise Fatal(f"the driver's --json output is not JSON ({e}): {p.stdout[-1000:]}") from None
         if not os.path.isfile(out_path):
             raise Fatal(f"the driver wrote no {out_path}")
         out = np.load(out_path)
 
         # 5. Accuracy and reports.
-        if out.shape != ref.shape:
-            ck.check(False, "output vs PyTorch", f"shape {out.shape}, reference {ref.shape}")
-        else:
-            err = float(np.max(np.abs(out.astype(np.float64) - ref)))
-            mref = float(np.max(np.abs(ref)))
-            ck.check(err <= args.tol * mref, "output vs PyTorch",
-                     f"max|err| {err:.3e}, max|ref| {mref:.3e}, rel {err / mref:.3e} (tol {args.tol:g})")
-            ck.check(int(np.argmax(out)) == int(np.argmax(ref)), "same top-1 class as PyTorch",
-                     f"{int(np.argmax(out))} vs {int(np.argmax(ref))}")
+        check_vs_reference(ck, out, ref, args.tol)
         outs = report.get("outputs") or [{}]
         ck.check(outs[0].get("name") == "logits" and list(outs[0].get("shape", [])) == list(ref.shape),
                  "driver JSON names the output", f"{outs[0].get('name')!r} {outs[0].get('shape')}")
-        header = (art[:-3] if art.endswith(".so") else art) + ".h"
+        header = header_path(art)
         ck.check(os.path.isfile(header) and f"{model_name}_run(" in open(header).read(), "C header declares the model",
                  header)
         lat = report.get("latency_ms", {})
         print(f"INFO: workspace {report.get('workspace_bytes')} B, weights {report.get('weight_bytes')} B, "
               f"latency median {lat.get('median')} ms", flush=True)
+    except _Done:
+        pass
     except Fatal as e:
         print(f"FAIL: {e}", flush=True)
         print(f"=== onnx e2e {label}: FAILED (a step could not complete after {ck.count} checks)", flush=True)
@@ -317,7 +331,14 @@ def main(argv=None) -> int:
     ap.add_argument("--torch-fold-bn", action="store_true",
                     help="let the exporter fold BatchNorm (TrainingMode.EVAL) instead of the importer")
     ap.add_argument("--qemu", default=os.environ.get("MAFAT_QEMU_AARCH64", DEFAULT_QEMU))
+    add_plan_args(ap)
     args = ap.parse_args(argv)
+    try:
+        args.fractions = plan_fractions(args)
+    except Fatal as e:
+        ap.error(str(e))
+    if args.plans and args.model in ("edge-cases", "error-models"):
+        ap.error("--plans takes a torchvision model")
 
     args.emit = args.emit or ("exe" if args.target == AARCH64_TARGET else "lib")
     if args.target == AARCH64_TARGET and args.emit != "exe":
