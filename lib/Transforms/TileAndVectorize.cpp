@@ -473,7 +473,11 @@ struct MafatTileAndVectorizePass
       int64_t iterations = 1;
       for (int64_t range : op.getStaticLoopRanges())
         iterations *= range;
-      bool inTile = op->getParentOfType<scf::ForOp>() != nullptr;
+      // A fused tile body (mafat-fuse-tile) is a tile too: an op that fits
+      // one register block there is not tiled again, and must still get the
+      // same vector code (FMAs) as its blocks in the unfused build.
+      bool inTile = op->getParentOfType<scf::ForOp>() != nullptr ||
+                    op->getParentOfType<scf::ExecuteRegionOp>() != nullptr;
       if (iterations > (inTile ? kMaxVectorizedIterations
                                : kMaxUntiledVectorizedIterations))
         continue;
