@@ -5,6 +5,8 @@ Usage (from the repository)::
 
     /usr/bin/python3 bench/conv_rate.py [--bin build/bin] [--mcpu CPU]
         [--repeat 50] [--warmup 5] [--workdir DIR] [--peak-runs 5]
+    /usr/bin/python3 bench/conv_rate.py --baseline-bin OTHER/bin [--rounds 5]
+        (two compilers side by side: a code-generation change, before/after)
 
 1. Measures the single-core f32 FMA peak with bench/peak_fma.c, compiled by
    LLVM 22's clang -O2 for the widest vector ISA the CPU has
@@ -140,16 +142,24 @@ BENCHES = [
     dw_bench("dw3x3_64", 104, 64, 3, 1),
     # The fixed conv64 model's layer: same conv plus a bias + leaky epilogue.
     conv_bench("conv3x3_64x64_bias_leaky", 104, 64, 64, 3, 1, bias_act=True),
+    # Filter counts that are no power-of-two number of registers: MobileNetV2's
+    # expansions and projections, and the detection heads of YOLOv2 / v3-tiny.
+    conv_bench("conv1x1_24x144_56", 56, 24, 144, 1, 0),
+    conv_bench("conv1x1_96x24_56", 56, 96, 24, 1, 0),
+    conv_bench("conv1x1_384x96_14", 14, 384, 96, 1, 0),
+    conv_bench("conv1x1_256x255_26", 26, 256, 255, 1, 0),
+    conv_bench("conv1x1_1024x425_13", 13, 1024, 425, 1, 0),
 ]
 
 
-def run_bench(b: Bench, args, workdir: str) -> dict:
-    model = b.build(np.random.default_rng(0))
+def compile_bench(b: Bench, args, workdir: str, bindir: str, tag: str = "") -> tuple:
+    """(shared library, the compiler's --print-stats line) of one layer."""
     mlir = os.path.join(workdir, f"{b.name}.mlir")
-    with open(mlir, "w") as f:
-        f.write(model.to_mlir())
-    so = os.path.join(workdir, f"{b.name}.so")
-    cmd = [os.path.join(args.bin, "mafat-compile"), mlir, "-o", so, "--print-stats"]
+    if not os.path.exists(mlir):
+        with open(mlir, "w") as f:
+            f.write(b.build(np.random.default_rng(0)).to_mlir())
+    so = os.path.join(workdir, f"{b.name}{tag}.so")
+    cmd = [os.path.join(bindir, "mafat-compile"), mlir, "-o", so, "--print-stats"]
     if args.mcpu:
         cmd.append(f"--mcpu={args.mcpu}")
     if args.opt is not None:
@@ -157,16 +167,57 @@ def run_bench(b: Bench, args, workdir: str) -> dict:
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"mafat-compile failed for {b.name}:\n{p.stderr}")
-    stats = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
-    cmd = [os.path.join(args.bin, "mafat-run"), so, "--json", "--repeat", str(args.repeat),
+    return so, (p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "")
+
+
+def time_so(so: str, args, repeat: int) -> dict:
+    cmd = [os.path.join(args.bin, "mafat-run"), so, "--json", "--repeat", str(repeat),
            "--warmup", str(args.warmup)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
-        raise RuntimeError(f"mafat-run failed for {b.name}:\n{p.stderr}")
-    rep = json.loads(p.stdout)
+        raise RuntimeError(f"mafat-run failed for {so}:\n{p.stderr}")
+    return json.loads(p.stdout)
+
+
+def run_bench(b: Bench, args, workdir: str) -> dict:
+    so, stats = compile_bench(b, args, workdir, args.bin)
+    rep = time_so(so, args, args.repeat)
     lat = rep["latency_ms"]
     return {"name": b.name, "flops": b.flops, "min_ms": lat["min"], "median_ms": lat["median"],
             "stats": stats, "workspace_bytes": rep.get("workspace_bytes")}
+
+
+def compare(benches: List[Bench], args, workdir: str) -> int:
+    """This compiler against --baseline-bin, layer by layer: both builds of a
+    layer run in interleaved rounds (the machine is shared: only ratios taken
+    side by side mean anything), min over rounds. Outputs must agree bit for
+    bit where the per-element reduction order is the same in both."""
+    rounds = max(1, args.rounds)
+    per_round = max(1, args.repeat // rounds)
+    hdr = (f"{'layer':<26} {'MFLOP':>8} {'base ms':>9} {'this ms':>9} {'base GF/s':>10} "
+           f"{'this GF/s':>10} {'speedup':>8}")
+    print(f"baseline {args.baseline_bin} vs this {args.bin}: {rounds} interleaved rounds x "
+          f"mafat-run --repeat {per_round}, min")
+    print(hdr)
+    print("-" * len(hdr))
+    rows = []
+    for b in benches:
+        base_so, _ = compile_bench(b, args, workdir, args.baseline_bin, ".base")
+        this_so, _ = compile_bench(b, args, workdir, args.bin)
+        best = {"base": float("inf"), "this": float("inf")}
+        for r in range(rounds):
+            order = [("base", base_so), ("this", this_so)]
+            for key, so in (order if r % 2 == 0 else order[::-1]):
+                best[key] = min(best[key], time_so(so, args, per_round)["latency_ms"]["min"])
+        gf = {k: b.flops / (v * 1e-3) * 1e-9 for k, v in best.items()}
+        rows.append({"name": b.name, "flops": b.flops, "base_ms": best["base"],
+                     "this_ms": best["this"], "speedup": best["base"] / best["this"]})
+        print(f"{b.name:<26} {b.flops / 1e6:>8.1f} {best['base']:>9.3f} {best['this']:>9.3f} "
+              f"{gf['base']:>10.1f} {gf['this']:>10.1f} {best['base'] / best['this']:>7.2f}x",
+              flush=True)
+    if args.json:
+        print(json.dumps({"layers": rows}))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -187,6 +238,11 @@ def main(argv=None) -> int:
                     help="run only these layers (repeatable): " + ", ".join(b.name for b in BENCHES))
     ap.add_argument("--workdir", default=None, help="keep the generated files here (default: a temp dir)")
     ap.add_argument("--json", action="store_true", help="also print the results as one JSON object")
+    ap.add_argument("--baseline-bin", default=None,
+                    help="another build's bin directory: time both compilers' code side by side "
+                         "(no FMA peak) and print the speedup per layer")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="with --baseline-bin: interleaved rounds, --repeat split across them")
     args = ap.parse_args(argv)
     args.bin = os.path.abspath(args.bin)
     for tool in ("mafat-compile", "mafat-run"):
@@ -202,6 +258,13 @@ def main(argv=None) -> int:
         os.makedirs(workdir, exist_ok=True)
     else:
         workdir = tmp = tempfile.mkdtemp(prefix="mafat-conv-rate-")
+    if args.baseline_bin:
+        args.baseline_bin = os.path.abspath(args.baseline_bin)
+        try:
+            return compare(benches, args, workdir)
+        finally:
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
     try:
         peak = measure_peak(workdir, args.peak_runs, args.peak_iters, args.clang, args.peak_isa)
         print(f"single-core FMA peak: {peak['gflops']:.1f} GFLOP/s "

@@ -12,6 +12,7 @@
 #include "mafat/Transforms/RegisterBlock.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "llvm/ADT/bit.h"
 
 using namespace mlir;
 
@@ -32,6 +33,22 @@ int64_t chooseDivisor(int64_t n, int64_t cap, int64_t multiple) {
   return bestMultiple ? bestMultiple : best;
 }
 
+int64_t chooseVectorBlock(int64_t n, int64_t cap, int64_t lanes) {
+  cap = std::max<int64_t>(1, std::min(cap, n));
+  int64_t p = llvm::bit_floor(uint64_t(cap));
+  for (int64_t q = p; q >= lanes; q >>= 1)
+    if (n % q == 0)
+      return q;
+  // No whole-register power of two divides: one register, the remainder
+  // (n mod lanes, e.g. 15 of 255 filters) peeled into its own block.
+  if (n > lanes)
+    return lanes;
+  for (int64_t q = p; q >= 4; q >>= 1)
+    if (n % q == 0)
+      return q;
+  return chooseDivisor(n, cap, lanes);
+}
+
 namespace {
 
 /// Accumulator registers a block may use: the rest hold the broadcast input
@@ -48,7 +65,7 @@ std::pair<int64_t, int64_t> widthChannelBlock(int64_t width, int64_t channels,
                                               int64_t channelVectors,
                                               const VectorTarget &t) {
   int64_t lanes = t.lanes;
-  int64_t tc = chooseDivisor(channels, channelVectors * lanes, lanes);
+  int64_t tc = chooseVectorBlock(channels, channelVectors * lanes, lanes);
   int64_t vecs = (tc + lanes - 1) / lanes;
   int64_t cap = std::min(width, std::max<int64_t>(1, accumulatorBudget(t) / vecs));
   // A divisor keeps every tile identical; when the best one wastes more
@@ -128,7 +145,7 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
       return std::nullopt;
     b.parallel.assign(r.size(), 1);
     b.parallel.back() =
-        chooseDivisor(r.back(), 4 * target.lanes, target.lanes);
+        chooseVectorBlock(r.back(), 4 * target.lanes, target.lanes);
     if (r.size() >= 2)
       b.parallel[r.size() - 2] = chooseDivisor(r[r.size() - 2], 8);
     return b;

@@ -33,21 +33,56 @@ func.func @conv(%x: tensor<1x18x18x64xf32>, %w: tensor<3x3x64x64xf32>) -> tensor
 // -----
 
 // A prime width of 13 has no useful divisor: the ow block takes the full
-// register budget (10 columns of 2 vectors for 24 filters) and the partial
+// register budget (10 columns of 2 vectors for 32 filters) and the partial
 // block is peeled into its own static tile of 3 columns, so both vectorize.
 // (The ow loop of the full block has one trip and folds away.)
 // AVX512-LABEL: func.func @awkward
 // AVX512:       scf.for %{{.*}} = %c0 to %c13 step %c1
-// AVX512:         vector.contract {{.*}} : vector<1x10x3xf32>, vector<3x24xf32> into vector<1x10x24xf32>
-// AVX512:         vector.contract {{.*}} : vector<1x3x3xf32>, vector<3x24xf32> into vector<1x3x24xf32>
+// AVX512:         vector.contract {{.*}} : vector<1x10x3xf32>, vector<3x32xf32> into vector<1x10x32xf32>
+// AVX512:         vector.contract {{.*}} : vector<1x3x3xf32>, vector<3x32xf32> into vector<1x3x32xf32>
 // AVX512-NOT:     linalg.conv
-func.func @awkward(%x: tensor<1x15x15x3xf32>, %w: tensor<3x3x3x24xf32>) -> tensor<1x13x13x24xf32> {
+func.func @awkward(%x: tensor<1x15x15x3xf32>, %w: tensor<3x3x3x32xf32>) -> tensor<1x13x13x32xf32> {
   %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<1x13x13x24xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x13x13x24xf32>) -> tensor<1x13x13x24xf32>
+  %e = tensor.empty() : tensor<1x13x13x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x13x13x32xf32>) -> tensor<1x13x13x32xf32>
   %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
-         ins(%x, %w : tensor<1x15x15x3xf32>, tensor<3x3x3x24xf32>) outs(%f : tensor<1x13x13x24xf32>) -> tensor<1x13x13x24xf32>
-  return %c : tensor<1x13x13x24xf32>
+         ins(%x, %w : tensor<1x15x15x3xf32>, tensor<3x3x3x32xf32>) outs(%f : tensor<1x13x13x32xf32>) -> tensor<1x13x13x32xf32>
+  return %c : tensor<1x13x13x32xf32>
+}
+
+// -----
+
+// Filter blocks are whole registers in powers of two: 144 filters
+// (MobileNetV2's expansions) take 16-wide blocks, not 48 (3 registers): LLVM
+// assembles a 48-wide vector lane by lane (3-5x slower). A count no such
+// block divides (24; 255 in detection heads) takes one register per block
+// and peels the remainder (8; 15) into its own static block.
+// AVX512-LABEL: func.func @filter_blocks
+// AVX512:       scf.for %{{.*}} = %c0 to %c144 step %c16
+// AVX512:         vector.contract {{.*}} into vector<1x8x16xf32>
+// AVX512:         vector.contract {{.*}} vector<16x16xf32> into vector<1x8x16xf32>
+// AVX512:         vector.contract {{.*}} vector<16x8xf32> into vector<1x8x8xf32>
+// AVX512:       scf.for %{{.*}} = %c0 to %c240 step %c16
+// AVX512:         vector.contract {{.*}} into vector<1x8x16xf32>
+// AVX512:         vector.contract {{.*}} into vector<1x8x15xf32>
+// AVX512-NOT:   linalg.conv
+func.func @filter_blocks(%x: tensor<1x8x8x16xf32>, %w1: tensor<1x1x16x144xf32>,
+                         %w2: tensor<1x1x144x24xf32>, %w3: tensor<1x1x24x255xf32>)
+    -> tensor<1x8x8x255xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<1x8x8x144xf32>
+  %f1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1x8x8x144xf32>) -> tensor<1x8x8x144xf32>
+  %c1 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w1 : tensor<1x8x8x16xf32>, tensor<1x1x16x144xf32>) outs(%f1 : tensor<1x8x8x144xf32>) -> tensor<1x8x8x144xf32>
+  %e2 = tensor.empty() : tensor<1x8x8x24xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x8x8x24xf32>) -> tensor<1x8x8x24xf32>
+  %c2 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%c1, %w2 : tensor<1x8x8x144xf32>, tensor<1x1x144x24xf32>) outs(%f2 : tensor<1x8x8x24xf32>) -> tensor<1x8x8x24xf32>
+  %e3 = tensor.empty() : tensor<1x8x8x255xf32>
+  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<1x8x8x255xf32>) -> tensor<1x8x8x255xf32>
+  %c3 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%c2, %w3 : tensor<1x8x8x24xf32>, tensor<1x1x24x255xf32>) outs(%f3 : tensor<1x8x8x255xf32>) -> tensor<1x8x8x255xf32>
+  return %c3 : tensor<1x8x8x255xf32>
 }
 
 // -----

@@ -47,6 +47,15 @@ constexpr int64_t kFilterCacheBytes = 256 * 1024;
 /// where none is good the pass peels the remainder instead.
 int64_t chooseDivisor(int64_t n, int64_t cap, int64_t multiple = 1);
 
+/// Block of a vectorized (innermost) dim of size `n`, at most `cap`
+/// elements: the largest power of two >= 4 that divides `n`, else
+/// `chooseDivisor(n, cap, lanes)`. LLVM splits a vector of 2^k registers into
+/// registers and maps 4 or 8 lanes to a narrower register, but widens any
+/// other width (48, 24) to the next power of two and assembles it lane by
+/// lane: 1x1 convs with 144 or 24 filters ran 3-5x slower in 48- and
+/// 24-wide blocks than in 16- and 8-wide ones.
+int64_t chooseVectorBlock(int64_t n, int64_t cap, int64_t lanes);
+
 /// The register block for `op`, or nullopt if mafat does not register-block
 /// this kind of op (it is then lowered to loops).
 std::optional<RegisterBlock> chooseRegisterBlock(mlir::linalg::LinalgOp op,
