@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -38,21 +37,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DARKNET = os.path.normpath(os.path.join(ROOT, "..", "shared", "models", "darknet"))
 PAPER_SPACE = "max-groups=2 cuts-after-pool-only square-grids max-grid=5"
 
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from mafat.testing import strip_weights  # noqa: E402
+
 MODELS = {
     "yolov2-608-0-15": ("darknet", "yolov2.cfg", ["--input-size", "608x608", "--layers", "0-15"]),
     "yolov2-416": ("darknet", "yolov2.cfg", ["--input-size", "416x416"]),
     "yolov3-tiny": ("darknet", "yolov3-tiny.cfg", []),
     "mobilenet_v2": ("onnx", "mobilenet_v2", []),
 }
-
-
-def strip_weights(text: str) -> str:
-    """Weights as splats: same types (so the same weight bytes), tiny text."""
-    cut = text.find("{-#")
-    if cut >= 0:
-        text = text[:cut]
-    text = re.sub(r"dense<\[[^>]*\]>(\s*:\s*tensor<[0-9x]*f32>)", r"dense<0.0>\1", text)
-    return re.sub(r"dense_resource<[\w.]+>", "dense<0.0>", text)
 
 
 def make_model(name: str, work: str) -> str:
