@@ -164,6 +164,8 @@ struct ScopeLayer {
 /// it runs (for readers outside, e.g. the top level's tiled groups).
 struct ScopeResult {
   std::vector<int64_t> runStep;
+  /// First step of each layer: its pad copy if it has one, else runStep.
+  std::vector<int64_t> firstStep;
   std::vector<int> storage; ///< Buffer holding each layer's value, or -1.
 };
 
@@ -193,6 +195,10 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
   for (unsigned l = 0; l < n; ++l)
     if (layers[l].epilogue >= 0)
       result.runStep[l] = result.runStep[layers[l].epilogue];
+  result.firstStep = result.runStep;
+  for (unsigned l = 0; l < n; ++l)
+    if (padStep[l] >= 0)
+      result.firstStep[l] = std::min(result.firstStep[l], padStep[l]);
   // Buffers in the order the code allocates them, reads extending them.
   std::vector<int> padBuffer(n, -1);
   for (unsigned l = 0; l < n; ++l) {
@@ -317,6 +323,8 @@ struct TopLevel {
   BufferList list;
   uint64_t naive = 0;
   std::vector<uint64_t> groupTileBytes;
+  /// Steps each node of the scope runs in (first, last), {-1, -1} if none.
+  std::vector<std::pair<int64_t, int64_t>> nodeSteps;
   explicit TopLevel(uint64_t alignment) : list(alignment) {}
 };
 
@@ -346,6 +354,7 @@ TopLevel buildTopLevel(const LayerGraph &graph,
     storage[id] = list.add(node.outputBytes, 0, node.name + " (live map)");
   }
   int64_t clock = 1;
+  top.nodeSteps.assign(graph.size(), {-1, -1});
   std::vector<unsigned> liveMapBuffers;
   for (int b : storage)
     if (b >= 0)
@@ -397,6 +406,8 @@ TopLevel buildTopLevel(const LayerGraph &graph,
       }
       if (hasAcc)
         storage[id] = acc;
+      for (const FusedLayer &layer : group.layers())
+        top.nodeSteps[layer.node] = {first, clock - 1};
       ++i;
       continue;
     }
@@ -425,8 +436,10 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         layer.outBytes = node.outputBytes;
     }
     ScopeResult scope = runScope(graph, layers, list, clock, readAt);
-    for (auto [k, nodeId] : llvm::enumerate(run))
+    for (auto [k, nodeId] : llvm::enumerate(run)) {
       storage[nodeId] = scope.storage[k];
+      top.nodeSteps[nodeId] = {scope.firstStep[k], scope.runStep[k]};
+    }
   }
   // Live maps stay live to the end.
   for (unsigned b : liveMapBuffers)
@@ -476,12 +489,29 @@ mafat::predictMemory(const LayerGraph &graph, const Plan &plan,
     pointers.push_back(&group);
   TopLevel top = buildTopLevel(graph, pointers, {}, options);
   MemoryPrediction prediction;
-  prediction.workspaceBytes = top.list.pack();
+  ArenaLayout layout = packBuffers(top.list.requests, options.alignment);
+  prediction.workspaceBytes = layout.arenaBytes;
   prediction.naiveBytes = top.naive;
   prediction.buffers = top.list.requests;
-  // Per group: its own peak among the live maps at its place.
   for (const FusionGroup &group : *groups) {
     GroupMemory memory;
+    // The group's footprint in the packed arena: the highest byte any
+    // buffer live during its steps reaches (so the largest footprint is the
+    // workspace).
+    int64_t first = std::numeric_limits<int64_t>::max(), last = -1;
+    for (const FusedLayer &layer : group.layers()) {
+      auto [from, to] = top.nodeSteps[layer.node];
+      if (from < 0)
+        continue;
+      first = std::min(first, from);
+      last = std::max(last, to);
+    }
+    for (auto [b, req] : llvm::enumerate(top.list.requests))
+      if (req.size > 0 && req.start <= last && req.end >= first)
+        memory.footprintBytes =
+            std::max(memory.footprintBytes,
+                     llvm::alignTo(layout.offsets[b] + req.size,
+                                   options.alignment));
     std::vector<BufferRequest> tiles =
         groupTileBuffers(graph, group, options);
     memory.tileBytes = 0;

@@ -120,7 +120,10 @@ std::string percent(double fraction) {
 /// Everything the report says about one group.
 struct GroupReport {
   const FusionGroup *group = nullptr;
+  /// The group priced alone, as the search prices it.
   GroupMemory memory;
+  /// The group's footprint in the plan's packed arena (the exact figure).
+  uint64_t footprintBytes = 0;
   GroupLatency latency;
 };
 
@@ -293,8 +296,9 @@ void MafatPlanPass::runOnOperation() {
     (void)fail(module, error);
     return;
   }
-  // Each group's own workspace, priced as the search prices it: with the
-  // maps of earlier groups that it or a later group reads.
+  // Each group priced as the search prices it (with the maps of earlier
+  // groups that it or a later group reads), and its exact footprint in the
+  // plan's packed arena.
   std::vector<int> groupOf(graph->size(), -1);
   for (auto [k, g] : llvm::enumerate(*groups))
     for (const FusedLayer &layer : g.layers())
@@ -313,6 +317,8 @@ void MafatPlanPass::runOnOperation() {
         live.push_back(out);
     }
     row.memory = predictGroupMemory(*graph, g, live, memoryOptions);
+    if (k < memory.groups.size())
+      row.footprintBytes = memory.groups[k].footprintBytes;
     row.latency = predictGroupLatency(*graph, g, profile);
     latencyMs += row.latency.ms;
     rows.push_back(row);
@@ -347,7 +353,8 @@ void MafatPlanPass::runOnOperation() {
           {"max_tile",
            llvm::json::Array{row.memory.maxTileRows, row.memory.maxTileCols}},
           {"halo_overhead", g.haloOverhead(*graph)},
-          {"workspace_bytes", (int64_t)row.memory.peakBytes},
+          {"workspace_bytes", (int64_t)row.footprintBytes},
+          {"search_peak_bytes", (int64_t)row.memory.peakBytes},
           {"tile_bytes", (int64_t)row.memory.tileBytes},
           {"live_map_bytes", (int64_t)row.memory.liveMapBytes},
           {"latency_ms", row.latency.ms},
@@ -437,7 +444,7 @@ void MafatPlanPass::runOnOperation() {
               std::to_string(g.plan().gridCols),
           std::to_string(row.memory.maxTileRows) + "x" +
               std::to_string(row.memory.maxTileCols),
-          percent(g.haloOverhead(*graph)), row.memory.peakBytes,
+          percent(g.haloOverhead(*graph)), row.footprintBytes,
           row.latency.ms);
     }
     os << "predicted workspace (limited by memory-budget): "

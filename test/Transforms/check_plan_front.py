@@ -10,6 +10,8 @@ checks at each budget, against that budget's own report:
 * no point of the front whose exact workspace fits is faster than the
   chosen plan (the search's answer is at least as fast as every plan it
   knows to fit);
+* the largest group workspace (footprint in the packed arena) equals the
+  plan's workspace;
 * a budget below ``min_workspace_bytes`` is rejected.
 
 Prints ``PASS: ...`` / ``FAIL: ...`` lines and a summary; exits 1 on a FAIL.
@@ -65,6 +67,10 @@ def main():
         if ws > budget:
             failures += 1
             print(f"FAIL: budget {budget}: chosen plan needs {ws} bytes")
+        footprint = max(g["workspace_bytes"] for g in report["groups"])
+        if footprint != ws:
+            failures += 1
+            print(f"FAIL: budget {budget}: largest group workspace {footprint} != plan's {ws}")
         if ms > best["latency_ms"] * (1 + 1e-12):
             failures += 1
             print(f"FAIL: budget {budget}: chosen plan {ms:.4f} ms ({ws} B) is slower than the "

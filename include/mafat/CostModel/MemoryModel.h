@@ -45,6 +45,11 @@ struct GroupMemory {
   uint64_t peakBytes = 0;
   /// Largest tile of the output layer (rows x cols).
   int64_t maxTileRows = 0, maxTileCols = 0;
+  /// predictMemory only: the highest byte of the plan's packed arena that a
+  /// buffer live while this group runs reaches. The largest footprint is
+  /// the workspace; `peakBytes` (the group priced alone, its inputs live
+  /// throughout) can be larger, as the whole plan packs tighter.
+  uint64_t footprintBytes = 0;
 };
 
 /// The prediction for a plan.
