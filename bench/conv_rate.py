@@ -190,8 +190,8 @@ def run_bench(b: Bench, args, workdir: str) -> dict:
 def compare(benches: List[Bench], args, workdir: str) -> int:
     """This compiler against --baseline-bin, layer by layer: both builds of a
     layer run in interleaved rounds (the machine is shared: only ratios taken
-    side by side mean anything), min over rounds. Outputs must agree bit for
-    bit where the per-element reduction order is the same in both."""
+    side by side mean anything), min over rounds. bench/compiler_ab.py does
+    the same for whole models and also compares their outputs."""
     rounds = max(1, args.rounds)
     per_round = max(1, args.repeat // rounds)
     hdr = (f"{'layer':<26} {'MFLOP':>8} {'base ms':>9} {'this ms':>9} {'base GF/s':>10} "
