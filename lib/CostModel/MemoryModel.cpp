@@ -318,7 +318,8 @@ std::vector<uint64_t> classArenas(const LayerGraph &graph,
 
 /// The top level of a plan restricted to `groups` (all of a plan's groups,
 /// or one candidate group for the search); maps read from outside these
-/// groups are `liveMaps`, live throughout.
+/// groups are `liveMaps`, live throughout except `consumedMaps`, which die
+/// at their last read here.
 struct TopLevel {
   BufferList list;
   uint64_t naive = 0;
@@ -331,7 +332,8 @@ struct TopLevel {
 TopLevel buildTopLevel(const LayerGraph &graph,
                        llvm::ArrayRef<const FusionGroup *> groups,
                        llvm::ArrayRef<unsigned> liveMaps,
-                       const MemoryModelOptions &options) {
+                       const MemoryModelOptions &options,
+                       llvm::ArrayRef<unsigned> consumedMaps = {}) {
   TopLevel top(options.alignment);
   BufferList &list = top.list;
   llvm::DenseSet<unsigned> graphOutputs(graph.outputs().begin(),
@@ -356,8 +358,8 @@ TopLevel buildTopLevel(const LayerGraph &graph,
   int64_t clock = 1;
   top.nodeSteps.assign(graph.size(), {-1, -1});
   std::vector<unsigned> liveMapBuffers;
-  for (int b : storage)
-    if (b >= 0)
+  for (auto [id, b] : llvm::enumerate(storage))
+    if (b >= 0 && !llvm::is_contained(consumedMaps, id))
       liveMapBuffers.push_back(b);
   auto readAt = [&](unsigned producer, int64_t at) {
     if (storage[producer] >= 0)
@@ -455,9 +457,10 @@ TopLevel buildTopLevel(const LayerGraph &graph,
 GroupMemory mafat::predictGroupMemory(const LayerGraph &graph,
                                       const FusionGroup &group,
                                       llvm::ArrayRef<unsigned> liveMaps,
-                                      const MemoryModelOptions &options) {
+                                      const MemoryModelOptions &options,
+                                      llvm::ArrayRef<unsigned> consumedMaps) {
   const FusionGroup *groups[] = {&group};
-  TopLevel top = buildTopLevel(graph, groups, liveMaps, options);
+  TopLevel top = buildTopLevel(graph, groups, liveMaps, options, consumedMaps);
   GroupMemory memory;
   memory.tileBytes = top.groupTileBytes.empty() ? 0 : top.groupTileBytes[0];
   for (unsigned id : liveMaps) {

@@ -268,6 +268,15 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     for (unsigned p = 0; p < i; ++p)
       if (lastReader[p] >= (int)i)
         live[i].push_back(layerOrder[p]);
+  // Of live[i], the maps a group [i, j) reads last: they die inside it (at
+  // a padded reader's pad copy, say) instead of staying live throughout.
+  auto consumedBy = [&](unsigned i, unsigned j) {
+    std::vector<unsigned> consumed;
+    for (unsigned id : live[i])
+      if (lastReader[position[id]] < (int)j)
+        consumed.push_back(id);
+    return consumed;
+  };
 
   unsigned maxGrid = std::max(1u, space.maxGrid);
   auto priceGroup = [&](unsigned i, unsigned j, int64_t rows, int64_t cols,
@@ -281,6 +290,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     group.gridCols = cols;
     std::string key;
     PriceCache::Entry entry;
+    std::vector<unsigned> consumed = consumedBy(i, j);
     auto cached = [&]() -> bool {
       if (!cache)
         return false;
@@ -288,6 +298,10 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         key += name + "\n";
       key += std::to_string(rows) + "x" + std::to_string(cols) + "\n";
       for (unsigned id : live[i])
+        key += graph.node(id).name + "\n";
+      // Which of them die inside depends on the order after the group.
+      key += "consumed\n";
+      for (unsigned id : consumed)
         key += graph.node(id).name + "\n";
       auto it = cache->entries.find(key);
       if (it == cache->entries.end())
@@ -305,7 +319,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       else if (fg->isTiled() && fg->haloOverhead(graph) > space.maxHaloOverhead)
         entry.kind = PriceCache::Entry::PrunedHalo;
       else
-        entry.cost = price(*fg, live[i]);
+        entry.cost = price(*fg, live[i], consumed);
       if (cache)
         cache->entries.emplace(std::move(key), entry);
     }
@@ -543,10 +557,12 @@ GroupPricer mafat::modelPricer(const LayerGraph &graph,
                                const MemoryModelOptions &memory,
                                const TargetProfile &profile) {
   return [&graph, memory, profile](const FusionGroup &group,
-                                   llvm::ArrayRef<unsigned> liveMaps) {
+                                   llvm::ArrayRef<unsigned> liveMaps,
+                                   llvm::ArrayRef<unsigned> consumedMaps) {
     GroupCost cost;
     cost.peakBytes =
-        predictGroupMemory(graph, group, liveMaps, memory).peakBytes;
+        predictGroupMemory(graph, group, liveMaps, memory, consumedMaps)
+            .peakBytes;
     cost.latencyMs = predictGroupLatency(graph, group, profile).ms;
     return cost;
   };

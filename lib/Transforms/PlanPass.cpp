@@ -309,14 +309,21 @@ void MafatPlanPass::runOnOperation() {
     const FusionGroup &g = (*groups)[k];
     GroupReport row;
     row.group = &g;
-    std::vector<unsigned> live;
+    std::vector<unsigned> live, consumed;
     for (unsigned e = 0; e < k; ++e) {
       unsigned out = (*groups)[e].outputLayer().node;
-      if (llvm::any_of(graph->node(out).users,
-                       [&](unsigned user) { return groupOf[user] >= (int)k; }))
-        live.push_back(out);
+      auto readFrom = [&](int first) {
+        return llvm::any_of(graph->node(out).users, [&](unsigned user) {
+          return groupOf[user] >= first;
+        });
+      };
+      if (!readFrom(k))
+        continue;
+      live.push_back(out);
+      if (!readFrom(k + 1))
+        consumed.push_back(out);
     }
-    row.memory = predictGroupMemory(*graph, g, live, memoryOptions);
+    row.memory = predictGroupMemory(*graph, g, live, memoryOptions, consumed);
     if (k < memory.groups.size())
       row.footprintBytes = memory.groups[k].footprintBytes;
     row.latency = predictGroupLatency(*graph, g, profile);

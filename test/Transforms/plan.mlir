@@ -14,24 +14,22 @@
 // B300-SAME: #mafat.group<name = "g3", layers = ["L3:maxpool"], grid = [1, 1], row_tiles = {{\[\[}}0, 15]], col_tiles = {{\[\[}}0, 15]]>]>}
 //
 // 200 KiB (decimal units work alike): the first three layers in three row
-// stripes, the rest layer by layer (0.151 ms predicted). The DP prices the
-// L2:conv group alone at 205056 bytes, over the budget, but the whole plan
-// packs into 180992: the search checks the front's exact workspaces, so this
-// plan beats the DP's answer at the budget itself (one 2x1 group, 177280
-// bytes, 0.154 ms).
+// stripes, the rest layer by layer (180992 bytes, 0.151 ms predicted). The
+// search prices L2:conv's group with its input map dying at L2's pad copy,
+// as the code frees it; priced with that map live throughout (205056 bytes)
+// the group would not fit and the answer would be one 2x1 group (0.154 ms).
 // RUN: mafat-opt %s --mafat-plan="profile=%S/../Inputs/synthetic-profile.json memory-budget=200KiB" | FileCheck %s --check-prefix=B200
 // RUN: mafat-opt %s --mafat-plan="profile=%S/../Inputs/synthetic-profile.json memory-budget=204.8KB" | FileCheck %s --check-prefix=B200
 // B200: module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu", "L1:maxpool"], grid = [3, 1], row_tiles = {{\[\[}}0, 10], [11, 21], [22, 31]], col_tiles = {{\[\[}}0, 31]]>, #mafat.group<name = "g1", layers = ["L2:conv"], grid = [1, 1]
 // B200-SAME: #mafat.group<name = "g3", layers = ["L3:maxpool"], grid = [1, 1], row_tiles = {{\[\[}}0, 15]], col_tiles = {{\[\[}}0, 15]]>]>}
 //
-// 150 KiB: two groups, the first in four stripes. The paper's space (square
-// grids, at most two tiled groups, cuts after pools) gets the first three
-// layers on 2x2 and the rest layer by layer (0.157 ms), which packs into
-// 149568 bytes once the pad of L2 frees its input; the DP alone, pricing
-// each group with its input live throughout, would stop at 2x2 + 2x2
-// (0.176 ms).
+// 150 KiB: the first three layers in four stripes, the rest layer by layer
+// (150080 bytes, 0.156 ms). The paper's space (square grids, at most two
+// tiled groups, cuts after pools) gets those three layers on 2x2 (149568
+// bytes, 0.157 ms).
 // RUN: mafat-opt %s --mafat-plan="profile=%S/../Inputs/synthetic-profile.json memory-budget=150KiB" | FileCheck %s --check-prefix=B150
-// B150: module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu", "L1:maxpool"], grid = [4, 1], row_tiles = {{\[\[}}0, 7], [8, 15], [16, 23], [24, 31]], col_tiles = {{\[\[}}0, 31]]>, #mafat.group<name = "g1", layers = ["L2:conv", "L2:relu", "L3:maxpool"], grid = [2, 1], row_tiles = {{\[\[}}0, 7], [8, 15]], col_tiles = {{\[\[}}0, 15]]>]>}
+// B150: module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu", "L1:maxpool"], grid = [4, 1], row_tiles = {{\[\[}}0, 7], [8, 15], [16, 23], [24, 31]], col_tiles = {{\[\[}}0, 31]]>, #mafat.group<name = "g1", layers = ["L2:conv"], grid = [1, 1]
+// B150-SAME: #mafat.group<name = "g3", layers = ["L3:maxpool"], grid = [1, 1], row_tiles = {{\[\[}}0, 15]], col_tiles = {{\[\[}}0, 15]]>]>}
 // RUN: mafat-opt %s --mafat-plan="profile=%S/../Inputs/synthetic-profile.json memory-budget=150KiB max-groups=2 cuts-after-pool-only square-grids max-grid=5" | FileCheck %s --check-prefix=PAPER150
 // PAPER150: module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu", "L1:maxpool"], grid = [2, 2], row_tiles = {{\[\[}}0, 15], [16, 31]], col_tiles = {{\[\[}}0, 15], [16, 31]]>, #mafat.group<name = "g1", layers = ["L2:conv"], grid = [1, 1]
 // PAPER150-SAME: #mafat.group<name = "g3", layers = ["L3:maxpool"], grid = [1, 1], row_tiles = {{\[\[}}0, 15]], col_tiles = {{\[\[}}0, 15]]>]>}

@@ -349,10 +349,10 @@ std::vector<PlanPrice> enumeratePlans(const LayerGraph &g,
 void expectOptimal(const LayerGraph &g, const SearchSpace &space) {
   SearchSpace exact = space;
   exact.maxHaloOverhead = std::numeric_limits<double>::infinity();
-  PlanSearch search(g, exact,
-                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
-                      return syntheticCost(g, fg, live);
-                    });
+  PlanSearch search(
+      g, exact,
+      [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+          llvm::ArrayRef<unsigned>) { return syntheticCost(g, fg, live); });
   std::vector<PlanPrice> plans = enumeratePlans(g, search.order(), exact);
   ASSERT_FALSE(plans.empty());
   std::set<uint64_t> peaks;
@@ -453,7 +453,8 @@ TEST(PlanSearch, LimitsShapeThePlans) {
   paper.squareGrids = true;
   paper.maxGrid = 2;
   PlanSearch search(*m.graph, paper,
-                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+                        llvm::ArrayRef<unsigned>) {
                       return syntheticCost(*m.graph, fg, live);
                     });
   for (const SearchResult &r : search.paretoFront()) {
@@ -475,7 +476,8 @@ TEST(PlanSearch, LimitsShapeThePlans) {
   SearchSpace full;
   full.maxGrid = 2;
   PlanSearch wide(*m.graph, full,
-                  [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                  [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+                      llvm::ArrayRef<unsigned>) {
                     return syntheticCost(*m.graph, fg, live);
                   });
   EXPECT_LE(wide.minFeasibleBudget(), search.minFeasibleBudget());
@@ -516,7 +518,8 @@ TEST(PlanSearch, BranchesKeepMapsLive) {
   SearchSpace space;
   space.maxGrid = 2;
   PlanSearch search(g, space,
-                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+                        llvm::ArrayRef<unsigned>) {
                       std::set<std::string> names;
                       for (unsigned id : live)
                         names.insert(g.node(id).name);
@@ -608,7 +611,8 @@ TEST(PlanSearch, HaloCapPrunes) {
   Model m(chainModel());
   ASSERT_TRUE(m.graph);
   const LayerGraph &g = *m.graph;
-  auto price = [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+  auto price = [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+                   llvm::ArrayRef<unsigned>) {
     return syntheticCost(g, fg, live);
   };
   SearchSpace capped;
@@ -636,7 +640,8 @@ TEST(PlanSearch, InfeasibleBudget) {
   SearchSpace space;
   space.maxGrid = 2;
   PlanSearch search(*m.graph, space,
-                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live) {
+                    [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+                        llvm::ArrayRef<unsigned>) {
                       return syntheticCost(*m.graph, fg, live);
                     });
   uint64_t min = search.minFeasibleBudget();

@@ -81,10 +81,13 @@ std::vector<BufferRequest> groupTileBuffers(const LayerGraph &graph,
 /// output map is added here. Model inputs and outputs are skipped (they are
 /// not in the workspace). This is what the search prices a candidate group
 /// with; predictMemory packs all groups on one clock.
+/// `consumedMaps` (a subset of `liveMaps`) are read by nothing after the
+/// group: they die at their last read inside it, as in predictMemory.
 GroupMemory predictGroupMemory(const LayerGraph &graph,
                                const FusionGroup &group,
                                llvm::ArrayRef<unsigned> liveMaps,
-                               const MemoryModelOptions &options);
+                               const MemoryModelOptions &options,
+                               llvm::ArrayRef<unsigned> consumedMaps = {});
 
 /// Predicts the workspace of `plan` (whose groups must cover every layer of
 /// the graph, in an execution order). Fails with a message naming the group

@@ -117,9 +117,11 @@ struct GroupCost {
 };
 
 /// Prices a candidate group; `liveMaps` are the materialised maps live while
-/// it runs other than its own output (predictGroupMemory's argument).
-using GroupPricer = std::function<GroupCost(const FusionGroup &group,
-                                            llvm::ArrayRef<unsigned> liveMaps)>;
+/// it runs other than its own output, and `consumedMaps` those of them that
+/// nothing after the group reads (predictGroupMemory's arguments).
+using GroupPricer = std::function<GroupCost(
+    const FusionGroup &group, llvm::ArrayRef<unsigned> liveMaps,
+    llvm::ArrayRef<unsigned> consumedMaps)>;
 
 /// One plan the search found, with the prices it was chosen by.
 struct SearchResult {
