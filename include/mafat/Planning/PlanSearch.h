@@ -251,8 +251,10 @@ GroupPricer modelPricer(const LayerGraph &graph,
 /// packing all groups on one clock (predictMemory, what the generated code
 /// uses) can differ by a few alignment units, so the chosen plan is checked
 /// with predictMemory and, if it overshoots the budget, the search re-runs
-/// with the budget lowered by the overshoot (up to `retries` times), then
-/// walks down the Pareto front to the fastest plan that truly fits. Fails
+/// with the budget lowered by the overshoot (up to `retries` times). The plan
+/// that fits competes with the Pareto front: the fastest front plan whose
+/// exact workspace fits wins (a re-run can overshoot downwards, and a front
+/// plan priced over the budget group by group can pack under it). Fails
 /// with a message stating the smallest workspace the search reaches if the
 /// budget is infeasible.
 std::optional<PlanSearchOutcome> searchPlan(const LayerGraph &graph,
