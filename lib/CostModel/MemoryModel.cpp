@@ -323,6 +323,7 @@ std::vector<uint64_t> classArenas(const LayerGraph &graph,
 struct TopLevel {
   BufferList list;
   uint64_t naive = 0;
+  /// Per group of the scope: its largest tile-class arena (0 if untiled).
   std::vector<uint64_t> groupTileBytes;
   /// Steps each node of the scope runs in (first, last), {-1, -1} if none.
   std::vector<std::pair<int64_t, int64_t>> nodeSteps;
@@ -356,6 +357,7 @@ TopLevel buildTopLevel(const LayerGraph &graph,
     storage[id] = list.add(node.outputBytes, 0, node.name + " (live map)");
   }
   int64_t clock = 1;
+  top.groupTileBytes.assign(groups.size(), 0);
   top.nodeSteps.assign(graph.size(), {-1, -1});
   std::vector<unsigned> liveMapBuffers;
   for (auto [id, b] : llvm::enumerate(storage))
@@ -386,8 +388,8 @@ TopLevel buildTopLevel(const LayerGraph &graph,
       }
       std::vector<uint64_t> arenas =
           classArenas(graph, group, options.alignment, top.naive);
-      top.groupTileBytes.push_back(
-          arenas.empty() ? 0 : *std::max_element(arenas.begin(), arenas.end()));
+      for (uint64_t arena : arenas)
+        top.groupTileBytes[g] = std::max(top.groupTileBytes[g], arena);
       int64_t first = clock;
       unsigned acc = 0;
       bool hasAcc = !graphOutputs.count(id);
@@ -462,7 +464,7 @@ GroupMemory mafat::predictGroupMemory(const LayerGraph &graph,
   const FusionGroup *groups[] = {&group};
   TopLevel top = buildTopLevel(graph, groups, liveMaps, options, consumedMaps);
   GroupMemory memory;
-  memory.tileBytes = top.groupTileBytes.empty() ? 0 : top.groupTileBytes[0];
+  memory.tileBytes = top.groupTileBytes[0];
   for (unsigned id : liveMaps) {
     const LayerNode &node = graph.node(id);
     if (node.kind != LayerKind::Input &&
@@ -496,8 +498,9 @@ mafat::predictMemory(const LayerGraph &graph, const Plan &plan,
   prediction.workspaceBytes = layout.arenaBytes;
   prediction.naiveBytes = top.naive;
   prediction.buffers = top.list.requests;
-  for (const FusionGroup &group : *groups) {
+  for (auto [g, group] : llvm::enumerate(*groups)) {
     GroupMemory memory;
+    memory.tileBytes = top.groupTileBytes[g];
     // The group's footprint in the packed arena: the highest byte any
     // buffer live during its steps reaches (so the largest footprint is the
     // workspace).
@@ -511,21 +514,9 @@ mafat::predictMemory(const LayerGraph &graph, const Plan &plan,
     }
     for (auto [b, req] : llvm::enumerate(top.list.requests))
       if (req.size > 0 && req.start <= last && req.end >= first)
-        memory.footprintBytes =
-            std::max(memory.footprintBytes,
-                     llvm::alignTo(layout.offsets[b] + req.size,
-                                   options.alignment));
-    std::vector<BufferRequest> tiles =
-        groupTileBuffers(graph, group, options);
-    memory.tileBytes = 0;
-    uint64_t alignment = options.alignment;
-    // Tile arenas are per class; the largest is the group's.
-    std::vector<uint64_t> arenas;
-    uint64_t unused = 0;
-    if (group.isTiled())
-      arenas = classArenas(graph, group, alignment, unused);
-    for (uint64_t a : arenas)
-      memory.tileBytes = std::max(memory.tileBytes, a);
+        memory.footprintBytes = std::max(
+            memory.footprintBytes,
+            llvm::alignTo(layout.offsets[b] + req.size, options.alignment));
     Region tile = group.computed(0, 0, group.layers().size() - 1);
     memory.maxTileRows = tile.rows.size();
     memory.maxTileCols = tile.cols.size();

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <cmath>
+#include <deque>
 #include <limits>
 
 using namespace mafat;

@@ -75,19 +75,28 @@ func.func @chain(%x: tensor<1x8x8x4xf32>) -> tensor<1x2x2x8xf32> {
 }
 )mlir";
 
+/// The layer graph of the first function of `text`, parsed into `module`;
+/// null (after a failed expectation) if it does not parse or build.
+std::unique_ptr<LayerGraph>
+parseGraph(mlir::MLIRContext &context, const char *text,
+           mlir::OwningOpRef<mlir::ModuleOp> &module) {
+  context
+      .loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                   mlir::linalg::LinalgDialect, mlir::tensor::TensorDialect>();
+  module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+  EXPECT_TRUE(module);
+  if (!module)
+    return nullptr;
+  auto built = LayerGraph::build(*module->getOps<mlir::func::FuncOp>().begin());
+  EXPECT_TRUE(succeeded(built));
+  if (failed(built))
+    return nullptr;
+  return std::make_unique<LayerGraph>(std::move(*built));
+}
+
 class MemoryModelTest : public ::testing::Test {
 protected:
-  MemoryModelTest() {
-    context.loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                        mlir::linalg::LinalgDialect,
-                        mlir::tensor::TensorDialect>();
-    module = mlir::parseSourceString<mlir::ModuleOp>(kChain, &context);
-    EXPECT_TRUE(module);
-    auto func = *module->getOps<mlir::func::FuncOp>().begin();
-    auto built = LayerGraph::build(func);
-    EXPECT_TRUE(succeeded(built));
-    graph = std::make_unique<LayerGraph>(std::move(*built));
-  }
+  MemoryModelTest() { graph = parseGraph(context, kChain, module); }
 
   PlanGroup planGroup(std::vector<std::string> layers, int64_t rows,
                       int64_t cols) {
@@ -295,13 +304,9 @@ func.func @consumed(%x: tensor<1x8x8x4xf32>) -> tensor<1x4x4x8xf32> {
 
 TEST(MemoryModelConsumed, ConsumedMapDiesInsideTheGroup) {
   mlir::MLIRContext context;
-  context
-      .loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                   mlir::linalg::LinalgDialect, mlir::tensor::TensorDialect>();
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(kConsumed, &context);
-  ASSERT_TRUE(module);
-  auto built = LayerGraph::build(*module->getOps<mlir::func::FuncOp>().begin());
-  ASSERT_TRUE(succeeded(built));
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::unique_ptr<LayerGraph> built = parseGraph(context, kConsumed, module);
+  ASSERT_TRUE(built);
   const LayerGraph &graph = *built;
   std::string error;
   std::optional<MemoryPrediction> exact =
