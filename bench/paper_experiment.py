@@ -50,7 +50,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
-DARKNET = os.path.normpath(os.path.join(ROOT, "..", "shared", "models", "darknet"))
+DARKNET = os.path.join(ROOT, "models", "darknet")
 MIB = 2**20
 PAPER_FLAGS = ["--max-groups=2", "--cuts-after-pool-only", "--square-grids", "--max-grid=5"]
 PAPER_PASS = "max-groups=2 cuts-after-pool-only square-grids max-grid=5"

@@ -14,7 +14,7 @@ real pass, with ``report=FILE.json``) and
 * plots the fronts to ``OUT/<model>.png`` (matplotlib, Agg backend).
 
 Models: ``yolov2-608-0-15`` (the paper's workload), ``yolov2-416`` (full
-YOLOv2), ``yolov3-tiny`` (Darknet cfgs in ../shared/models/darknet) and
+YOLOv2), ``yolov3-tiny`` (Darknet cfgs in models/darknet) and
 ``mobilenet_v2`` (torchvision, exported to ONNX). The Darknet models are
 imported with seeded weights that are then replaced by splat constants: the
 planner only reads shapes, and the text stays small.
@@ -34,7 +34,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DARKNET = os.path.normpath(os.path.join(ROOT, "..", "shared", "models", "darknet"))
+DARKNET = os.path.join(ROOT, "models", "darknet")
 PAPER_SPACE = "max-groups=2 cuts-after-pool-only square-grids max-grid=5"
 
 sys.path.insert(0, os.path.join(ROOT, "python"))

@@ -12,15 +12,11 @@ build="${MAFAT_BUILD_DIR:-$root/build}"
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" mafat-compile mafat-run mafat-driver-archives
 
-cfg="$root/../shared/models/darknet/yolov2.cfg"
+cfg="$root/models/darknet/yolov2.cfg"
 size="${MAFAT_DEMO_SIZE:-416}"
 work="$build/demo"
 mkdir -p "$work"
 export PYTHONPATH="$root/python"
-if [ ! -f "$cfg" ]; then
-  echo "demo: $cfg not found (the shared Darknet models live beside the checkout)" >&2
-  exit 1
-fi
 
 echo "== writing seeded YOLOv2 weights in Darknet's format, and an input image"
 /usr/bin/python3 - "$cfg" "$work" "$size" <<'PY'

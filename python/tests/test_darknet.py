@@ -8,7 +8,7 @@ What is checked here, without mafat's own compiler (the lit tests in
 test/importers compile and run whole networks):
 
 * cfg parsing (Darknet's whitespace/comment rules, aliases, errors);
-* shapes of the shared cfgs (``../shared/models/darknet``; skipped if absent);
+* shapes of the cfgs shipped in ``models/darknet``;
 * the ``.weights`` format: write/read round trip, both header variants,
   transposed connected weights, truncated files, leftover bytes;
 * the layout ops against direct numpy ports of Darknet's C loops
@@ -40,10 +40,8 @@ from mafat.upstream import LLVM_BIN, run_upstream
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 PY_DIR = os.path.join(REPO, "python")
-CFG_DIR = os.path.join(REPO, "..", "shared", "models", "darknet")
+CFG_DIR = os.path.join(REPO, "models", "darknet")
 INPUTS = os.path.join(REPO, "test", "importers", "Inputs")
-HAVE_CFGS = os.path.isdir(CFG_DIR)
-NO_CFGS = f"the shared Darknet cfg files are not installed ({os.path.normpath(CFG_DIR)})"
 HAVE_MLIR = all(os.access(os.path.join(LLVM_BIN, t), os.X_OK) for t in ("mlir-opt", "mlir-runner"))
 try:
     import torch
@@ -53,7 +51,7 @@ except ImportError:  # pragma: no cover - the Debian python3 has it
     HAVE_TORCH = False
 
 
-def shared_cfg(name: str) -> str:
+def darknet_cfg(name: str) -> str:
     return os.path.join(CFG_DIR, name)
 
 
@@ -193,9 +191,8 @@ class CfgParseTest(unittest.TestCase):
         with self.assertRaisesRegex(ImporterError, "expected HxW"):
             D.parse_input_size("big")
 
-    @unittest.skipUnless(HAVE_CFGS, NO_CFGS)
-    def test_shared_cfg_shapes(self):
-        y2 = D.load_network(shared_cfg("yolov2.cfg"), (416, 416))
+    def test_darknet_cfg_shapes(self):
+        y2 = D.load_network(darknet_cfg("yolov2.cfg"), (416, 416))
         self.assertEqual(len(y2.layers), 32)
         self.assertEqual(y2.layers[15].out_shape, (256, 26, 26))
         self.assertEqual(y2.layers[16].out_shape, (512, 26, 26))
@@ -204,13 +201,13 @@ class CfgParseTest(unittest.TestCase):
         self.assertEqual(y2.layers[28].out_shape, (1280, 13, 13))
         self.assertEqual(y2.layers[30].out_shape, (425, 13, 13))
         self.assertEqual(D.output_layers(y2, 0, 31), [(31, "region31")])
-        self.assertEqual(D.load_network(shared_cfg("yolov2.cfg")).input_shape, (3, 608, 608))
-        tiny = D.load_network(shared_cfg("yolov2-tiny.cfg"))
+        self.assertEqual(D.load_network(darknet_cfg("yolov2.cfg")).input_shape, (3, 608, 608))
+        tiny = D.load_network(darknet_cfg("yolov2-tiny.cfg"))
         self.assertEqual(tiny.layers[11].out_shape, (512, 13, 13))  # the size-2 stride-1 maxpool
-        v3 = D.load_network(shared_cfg("yolov3-tiny.cfg"))
+        v3 = D.load_network(darknet_cfg("yolov3-tiny.cfg"))
         self.assertEqual([(i, v3.layers[i].out_shape) for i, _ in D.output_layers(v3, 0, 23)],
                          [(16, (255, 13, 13)), (23, (255, 26, 26))])
-        d19 = D.load_network(shared_cfg("darknet19.cfg"))
+        d19 = D.load_network(darknet_cfg("darknet19.cfg"))
         self.assertEqual(D.output_layers(d19, 0, len(d19.layers) - 1)[-1][1], "output")
         self.assertEqual(d19.layers[-1].out_shape, (1000, 1, 1))
 
@@ -459,12 +456,11 @@ class NetworkTest(unittest.TestCase):
         with self.assertRaisesRegex(ImporterError, r"network has 26 layers"):
             D.import_darknet(cfg, layers="0-26")
 
-    @unittest.skipUnless(HAVE_CFGS, NO_CFGS)
     def test_yolov2_random_weights_keep_activations_sane(self):
         """He-scaled random weights: every one of YOLOv2's 31 layer outputs has std in [1e-2, 1e2]."""
         from mafat.importers.darknet_reference import DarknetReference
 
-        cfg = shared_cfg("yolov2.cfg")
+        cfg = darknet_cfg("yolov2.cfg")
         size = (160, 160)  # small input, same layers (reorg 10x10 -> 5x5)
         net = D.load_network(cfg, size)
         with tempfile.TemporaryDirectory() as d:

@@ -9,9 +9,8 @@ Usage::
 
 Steps (each check prints one ``PASS:``/``FAIL:`` line):
 
-1. Find the cfg: NAME is a path, or a file name in ``<repo>/../shared/models/darknet``
-   (``.cfg`` optional). If that directory does not exist the test prints
-   ``SKIP:`` and exits 0.
+1. Find the cfg: NAME is a path, or a file name in ``<repo>/models/darknet``
+   (``.cfg`` optional).
 2. Write seeded random weights in Darknet's ``.weights`` format
    (``mafat.importers.darknet.random_weights`` + ``write_weights``) and a
    seeded uniform [0, 1) NHWC input image.
@@ -63,7 +62,7 @@ from mafat.testing import (  # noqa: E402
 from mafat.importers.darknet import (  # noqa: E402
     load_network, parse_input_size, parse_layer_range, random_weights, write_weights)
 
-CFG_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "models", "darknet"))
+CFG_DIR = os.path.join(REPO, "models", "darknet")
 STD_RANGE = (1e-2, 1e2)
 CROSS_TARGET_TOL = 1e-5
 QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
@@ -111,7 +110,7 @@ class _Done(Exception):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True, help="directory with mafat-compile and mafat-run")
-    ap.add_argument("--cfg", required=True, help="cfg path, or a name in ../shared/models/darknet")
+    ap.add_argument("--cfg", required=True, help="cfg path, or a name in models/darknet")
     ap.add_argument("--size", required=True, metavar="HxW", help="input size passed as --input-size")
     ap.add_argument("--layers", default=None, metavar="A-B", help="import only layers A..B")
     ap.add_argument("--workdir", required=True)
@@ -133,9 +132,6 @@ def main(argv=None) -> int:
 
     cfg = find_cfg(args.cfg)
     if cfg is None:
-        if not os.path.isdir(CFG_DIR) and os.sep not in args.cfg:
-            print(f"SKIP: {CFG_DIR} does not exist (the shared Darknet cfg files are not installed)")
-            return 0
         ap.error(f"cannot find cfg {args.cfg!r} (looked in {CFG_DIR})")
     size = parse_input_size(args.size)
     args.bin = os.path.abspath(args.bin)
