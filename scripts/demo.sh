@@ -55,7 +55,7 @@ mib = lambda b: f"{b / 2**20:9.1f} MiB"
 torch_ms = torch_rss = err = None
 try:
     import torch
-    from mafat.importers.darknet_reference import DarknetReference
+    from mafat.reference.darknet_reference import DarknetReference
     torch.set_num_threads(1)
     model = DarknetReference(cfg, f"{work}/yolov2.weights", (size, size)).eval()
     x = torch.from_numpy(np.load(f"{work}/input.npy")).permute(0, 3, 1, 2).contiguous()

@@ -5,9 +5,11 @@
   Shared by test-model generators and (later) the ONNX/Darknet importers.
 * :mod:`mafat.models` -- :class:`Model` layer graphs with numpy weights that
   emit MLIR and build an equivalent ``torch.nn.Module``; fixed test models.
-* :mod:`mafat.reference` -- run the torch reference, compare outputs.
-* :mod:`mafat.upstream` -- run emitted MLIR with upstream mlir-opt/mlir-runner
-  only, as a compiler-independent oracle.
+* :mod:`mafat.importers` -- the Darknet and ONNX importers.
+* :mod:`mafat.reference` -- the test oracles: run the torch reference and
+  compare outputs; the Darknet reference in PyTorch; run emitted MLIR with
+  upstream mlir-opt/mlir-runner only (:mod:`mafat.reference.upstream`), a
+  compiler-independent oracle.
 * ``python3 -m mafat.make_model`` -- write a fixed model plus input/reference.
 
 Only numpy is needed to emit MLIR; torch is imported when a reference is built.

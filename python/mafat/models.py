@@ -88,7 +88,7 @@ class Conv2d(Layer):
         return em.conv2d(xs[0], self.w, self.b, self.stride, self.pad, self.dilation, self.act, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.conv(self, depthwise=False)
 
@@ -108,7 +108,7 @@ class DepthwiseConv2d(Layer):
         )
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.conv(self, depthwise=True)
 
@@ -129,7 +129,7 @@ class BatchNorm(Layer):
         return em.batchnorm(xs[0], scale, shift, self.act, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.batchnorm(self)
 
@@ -142,7 +142,7 @@ class Activation(Layer):
         return em.activation(xs[0], self.act, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.act(self.act)
 
@@ -157,7 +157,7 @@ class MaxPool(Layer):
         return em.maxpool(xs[0], self.k, self.s, self.pad, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.pool(self, is_max=True)
 
@@ -174,7 +174,7 @@ class AvgPool(Layer):
         return em.avgpool(xs[0], self.k, self.s, self.pad, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.pool(self, is_max=False)
 
@@ -185,7 +185,7 @@ class GlobalAvgPool(Layer):
         return em.global_avgpool(xs[0], layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.global_avgpool()
 
@@ -199,7 +199,7 @@ class Add(Layer):
         return em.add(xs[0], xs[1], self.act, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.add(self.act)
 
@@ -212,7 +212,7 @@ class Concat(Layer):
         return em.concat(xs, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.concat()
 
@@ -229,7 +229,7 @@ class Dense(Layer):
         return em.dense(xs[0], self.w, self.b, self.act, layer=i)
 
     def torch_module(self):
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.dense(self)
 
@@ -299,7 +299,7 @@ class Model:
 
     def to_torch(self):
         """An nn.Module (eval mode, f32) taking and returning NCHW tensors."""
-        from . import _torch_layers as T
+        from .reference import torch_layers as T
 
         return T.GraphModule(self)
 

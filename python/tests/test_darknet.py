@@ -15,7 +15,7 @@ test/importers compile and run whole networks):
   (``reorg_cpu``, ``upsample_cpu``, ``forward_maxpool_layer``), both as
   index plans and as emitted MLIR run by upstream ``mlir-runner``;
 * a whole cfg with every supported section, emitted MLIR run upstream
-  against the PyTorch reference (:mod:`mafat.importers.darknet_reference`);
+  against the PyTorch reference (:mod:`mafat.reference.darknet_reference`);
 * batch-norm folding, random-weight statistics over YOLOv2's 31 layers;
 * the ``mafat-import`` CLI's exit codes and messages.
 """
@@ -35,7 +35,7 @@ import numpy as np
 from mafat.importers import ImporterError
 from mafat.importers import darknet as D
 from mafat.importers.darknet_ops import DarknetEmitter, apply_plan, reorg_plan
-from mafat.upstream import LLVM_BIN, run_upstream
+from mafat.reference.upstream import LLVM_BIN, run_upstream
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -336,7 +336,7 @@ class LayoutOpsTest(unittest.TestCase):
         self.assertFalse(np.array_equal(apply_plan(x, reorg_plan(x.shape, 2)), s2d))
 
     def test_reference_reorg_port(self):
-        from mafat.importers.darknet_reference import reorg_cpu_numpy
+        from mafat.reference.darknet_reference import reorg_cpu_numpy
 
         x = np.random.default_rng(1).standard_normal(2 * 8 * 4 * 6).astype(np.float32)
         for fwd in (0, 1):
@@ -412,7 +412,7 @@ class NetworkTest(unittest.TestCase):
     @unittest.skipUnless(HAVE_MLIR, "needs upstream mlir-opt and mlir-runner")
     def test_all_ops_upstream_vs_pytorch(self):
         """The whole all-ops.cfg, emitted, JIT-run upstream, against the PyTorch reference."""
-        from mafat.importers.darknet_reference import run_reference
+        from mafat.reference.darknet_reference import run_reference
         from mafat.reference import compare
 
         cfg = os.path.join(INPUTS, "all-ops.cfg")
@@ -430,7 +430,7 @@ class NetworkTest(unittest.TestCase):
                 if a == 0:
                     xin = x
                 else:
-                    from mafat.importers.darknet_reference import DarknetReference
+                    from mafat.reference.darknet_reference import DarknetReference
 
                     m = DarknetReference(cfg, wpath, None, (0, a - 1)).eval()
                     with torch.no_grad():
@@ -458,7 +458,7 @@ class NetworkTest(unittest.TestCase):
 
     def test_yolov2_random_weights_keep_activations_sane(self):
         """He-scaled random weights: every one of YOLOv2's 31 layer outputs has std in [1e-2, 1e2]."""
-        from mafat.importers.darknet_reference import DarknetReference
+        from mafat.reference.darknet_reference import DarknetReference
 
         cfg = darknet_cfg("yolov2.cfg")
         size = (160, 160)  # small input, same layers (reorg 10x10 -> 5x5)

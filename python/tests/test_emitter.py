@@ -11,7 +11,7 @@ Two kinds of checks, both independent of mafat's own compiler:
   ``dense_resource`` blobs; float literals round-trip bit-exactly through the
   MLIR parser;
 * numerics: the emitted MLIR is lowered with stock upstream passes, JIT-run
-  with ``mlir-runner`` (:mod:`mafat.upstream`) and compared with the PyTorch
+  with ``mlir-runner`` (:mod:`mafat.reference.upstream`) and compared with the PyTorch
   reference: max|err| <= 1e-4 * max|ref|, with the reference's std checked to
   be in a range where that comparison means something.
 """
@@ -41,7 +41,7 @@ from mafat.models import (
     Model,
     build_model,
 )
-from mafat.upstream import LLVM_BIN, run_upstream
+from mafat.reference.upstream import LLVM_BIN, run_upstream
 
 MLIR_OPT = os.path.join(LLVM_BIN, "mlir-opt")
 HAVE_MLIR = os.access(MLIR_OPT, os.X_OK) and os.access(os.path.join(LLVM_BIN, "mlir-runner"), os.X_OK)

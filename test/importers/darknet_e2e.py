@@ -15,7 +15,7 @@ Steps (each check prints one ``PASS:``/``FAIL:`` line):
    (``mafat.importers.darknet.random_weights`` + ``write_weights``) and a
    seeded uniform [0, 1) NHWC input image.
 3. Import with the CLI (``python -m mafat.import_cli darknet ... --weights``).
-4. PyTorch reference (:mod:`mafat.importers.darknet_reference`, which reads
+4. PyTorch reference (:mod:`mafat.reference.darknet_reference`, which reads
    the same cfg and .weights on its own) and a sanity check: every output
    finite with std in [1e-2, 1e2] (for a softmax output: its logits' std,
    and no class above 0.99), so the relative check means something.
@@ -167,7 +167,7 @@ def main(argv=None) -> int:
         print(f"INFO: {mlir}: {os.path.getsize(mlir) / 2**20:.1f} MiB", flush=True)
 
         # 4. Reference and its sanity.
-        from mafat.importers.darknet_reference import DarknetReference
+        from mafat.reference.darknet_reference import DarknetReference
         import torch
 
         torch.set_num_threads(1)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .darknet import parse_cfg
+from ..importers.darknet import parse_cfg
 
 __all__ = ["DarknetReference", "run_reference", "reorg_cpu_numpy"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .mlir_emitter import normalize_act, normalize_pad, normalize_pair
+from ..mlir_emitter import normalize_act, normalize_pad, normalize_pair
 
 
 def _param(a) -> nn.Parameter:
