@@ -48,6 +48,8 @@ __all__ = [
     "window_out_size",
     "format_f32",
     "fold_batchnorm",
+    "tensor_type",
+    "Region",
 ]
 
 # An activation: None / "identity" / "linear", "relu", "relu6", "sigmoid",
@@ -61,7 +63,8 @@ _DEFAULT_LEAKY_SLOPE = 0.1
 
 
 # ----------------------------------------------------------------------------
-# Small helpers shared with models.py / importers.
+# Small helpers shared with models.py / importers (tensor_type and Region
+# are also the importers' emitters' building blocks).
 # ----------------------------------------------------------------------------
 
 
@@ -138,7 +141,7 @@ def format_f32(x) -> str:
     return s
 
 
-def _tensor_type(shape: Sequence[int]) -> str:
+def tensor_type(shape: Sequence[int]) -> str:
     return "tensor<" + "".join(f"{d}x" for d in shape) + "f32>"
 
 
@@ -181,10 +184,10 @@ class Value:
 
     @property
     def type(self) -> str:
-        return _tensor_type(self.shape)
+        return tensor_type(self.shape)
 
 
-class _Region:
+class Region:
     """Builds the scalar body of a linalg.generic.
 
     Region values are named %0, %1, ... and block arguments %in0.., %out:
@@ -229,6 +232,15 @@ class _Region:
 class MlirEmitter:
     """Emits one model function in mafat's canonical form as MLIR text.
 
+    Besides the layer methods (``conv2d``, ``maxpool``, ``dense``, ...), the
+    building blocks the importers' emitters (``DarknetEmitter``,
+    ``OnnxEmitter``) and the ONNX importer extend it with are public:
+    ``fresh`` (a new SSA name), ``emit`` (one statement), ``loc``,
+    ``begin_layer``, ``map_alias``, ``scalar``, ``empty``, ``filled``,
+    ``elementwise_generic`` / ``emit_generic`` (a ``linalg.generic`` whose
+    body a :class:`Region` builds), ``bias_act``, ``window_pool`` and
+    ``resources`` (the ``dense_resource`` blobs by key).
+
     Args:
         func_name: symbol name of the emitted ``func.func``.
         resource_threshold: constants with more bytes than this are emitted as
@@ -243,7 +255,7 @@ class MlirEmitter:
         self._inputs: List[Tuple[Value, str]] = []
         self._outputs: List[Tuple[Value, str]] = []
         self._body: List[str] = []
-        self._resources: Dict[str, str] = {}
+        self.resources: Dict[str, str] = {}
         self._used_names: Dict[str, int] = {}
         self._scalar_consts: Dict[str, str] = {}
         self._map_aliases: Dict[str, str] = {}
@@ -251,7 +263,7 @@ class MlirEmitter:
 
     # ------------------------------------------------------------------ naming
 
-    def _fresh(self, hint: str) -> str:
+    def fresh(self, hint: str) -> str:
         hint = re.sub(r"[^A-Za-z0-9_]", "_", hint) or "v"
         if hint[0].isdigit():
             hint = "v" + hint
@@ -259,7 +271,7 @@ class MlirEmitter:
         self._used_names[hint] = n + 1
         return f"%{hint}" if n == 0 else f"%{hint}_{n}"
 
-    def _map_alias(self, alias: str, text: str) -> str:
+    def map_alias(self, alias: str, text: str) -> str:
         """Module-level ``#alias = affine_map<...>``: keeps generics readable."""
         self._map_aliases[alias] = text
         return "#" + alias
@@ -267,22 +279,22 @@ class MlirEmitter:
     def _resource_key(self, hint: str) -> str:
         key = re.sub(r"[^A-Za-z0-9_]", "_", hint)
         base, n = key, 1
-        while key in self._resources:
+        while key in self.resources:
             key = f"{base}_{n}"
             n += 1
         return key
 
-    def _begin_layer(self, layer: Optional[int]) -> int:
+    def begin_layer(self, layer: Optional[int]) -> int:
         if layer is None:
             layer = self._next_layer
         self._next_layer = max(self._next_layer, layer + 1)
         return layer
 
     @staticmethod
-    def _loc(layer: int, kind: str) -> str:
+    def loc(layer: int, kind: str) -> str:
         return f'loc("L{layer}:{kind}")'
 
-    def _emit(self, line: str) -> None:
+    def emit(self, line: str) -> None:
         self._body.append(line)
 
     # --------------------------------------------------------------- constants
@@ -290,40 +302,40 @@ class MlirEmitter:
     def constant(self, array: np.ndarray, hint: str = "cst") -> Value:
         """An f32 tensor constant (weights); big ones go to dense_resource."""
         a = np.ascontiguousarray(np.asarray(array, dtype=np.float32))
-        name = self._fresh(hint)
-        ty = _tensor_type(a.shape)
+        name = self.fresh(hint)
+        ty = tensor_type(a.shape)
         if a.nbytes > self.resource_threshold:
             key = self._resource_key(hint)
             # Blob = 4-byte little-endian alignment, then raw little-endian f32s.
             blob = np.uint32(4).astype("<u4").tobytes() + a.astype("<f4").tobytes()
-            self._resources[key] = "0x" + blob.hex().upper()
-            self._emit(f"{name} = arith.constant dense_resource<{key}> : {ty}")
+            self.resources[key] = "0x" + blob.hex().upper()
+            self.emit(f"{name} = arith.constant dense_resource<{key}> : {ty}")
         else:
-            self._emit(f"{name} = arith.constant dense<{_dense_literal(a)}> : {ty}")
+            self.emit(f"{name} = arith.constant dense<{_dense_literal(a)}> : {ty}")
         return Value(name, tuple(a.shape))
 
-    def _scalar(self, text: str, hint: str) -> str:
+    def scalar(self, text: str, hint: str) -> str:
         """A function-level f32 scalar (padding values), emitted once."""
         if text not in self._scalar_consts:
-            name = self._fresh(hint)
-            self._emit(f"{name} = arith.constant {text} : f32")
+            name = self.fresh(hint)
+            self.emit(f"{name} = arith.constant {text} : f32")
             self._scalar_consts[text] = name
         return self._scalar_consts[text]
 
-    def _empty(self, shape: Sequence[int], hint: str) -> Value:
-        name = self._fresh(hint)
-        self._emit(f"{name} = tensor.empty() : {_tensor_type(shape)}")
+    def empty(self, shape: Sequence[int], hint: str) -> Value:
+        name = self.fresh(hint)
+        self.emit(f"{name} = tensor.empty() : {tensor_type(shape)}")
         return Value(name, tuple(shape))
 
-    def _filled(self, shape: Sequence[int], value_text: str, layer: int, hint: str) -> Value:
+    def filled(self, shape: Sequence[int], value_text: str, layer: int, hint: str) -> Value:
         """linalg.fill of a scalar into tensor.empty: the accumulator init."""
-        scalar = self._scalar(value_text, "zero" if value_text == "0.0" else "neg_inf")
-        e = self._empty(shape, f"L{layer}_init")
-        name = self._fresh(hint)
-        ty = _tensor_type(shape)
-        self._emit(
+        scalar = self.scalar(value_text, "zero" if value_text == "0.0" else "neg_inf")
+        e = self.empty(shape, f"L{layer}_init")
+        name = self.fresh(hint)
+        ty = tensor_type(shape)
+        self.emit(
             f"{name} = linalg.fill ins({scalar} : f32) outs({e.name} : {ty}) -> {ty} "
-            + self._loc(layer, "fill")
+            + self.loc(layer, "fill")
         )
         return Value(name, tuple(shape))
 
@@ -355,23 +367,23 @@ class MlirEmitter:
             raise ValueError(f"negative padding {pad4}")
         if pad4 == (0, 0, 0, 0):
             return x
-        scalar = self._scalar(value_text, "zero" if value_text == "0.0" else "neg_inf")
+        scalar = self.scalar(value_text, "zero" if value_text == "0.0" else "neg_inf")
         n, h, w, c = x.shape
         out = (n, h + t + b, w + l + r, c)
-        name = self._fresh(f"L{layer}_pad")
-        self._emit(
+        name = self.fresh(f"L{layer}_pad")
+        self.emit(
             f"{name} = tensor.pad {x.name} low[0, {t}, {l}, 0] high[0, {b}, {r}, 0] {{\n"
             f"  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):\n"
             f"    tensor.yield {scalar} : f32\n"
-            f"  }} : {x.type} to {_tensor_type(out)} " + self._loc(layer, "pad")
+            f"  }} : {x.type} to {tensor_type(out)} " + self.loc(layer, "pad")
         )
         return Value(name, out)
 
-    def _generic(
+    def elementwise_generic(
         self,
         operands: Sequence[Value],
         out_shape: Sequence[int],
-        body: Callable[[_Region, List[str]], str],
+        body: Callable[[Region, List[str]], str],
         layer: int,
         kind: str,
     ) -> Value:
@@ -384,28 +396,28 @@ class MlirEmitter:
         maps = []
         for v in operands:
             if tuple(v.shape) == tuple(out_shape):
-                maps.append(self._map_alias(f"id{rank}", _identity_map(rank)))
+                maps.append(self.map_alias(f"id{rank}", _identity_map(rank)))
             elif len(v.shape) == 1 and v.shape[0] == out_shape[-1]:
-                maps.append(self._map_alias(f"ch{rank}", _last_dim_map(rank)))
+                maps.append(self.map_alias(f"ch{rank}", _last_dim_map(rank)))
             else:
                 raise ValueError(f"operand shape {v.shape} does not fit {tuple(out_shape)}")
-        maps.append(self._map_alias(f"id{rank}", _identity_map(rank)))
-        init = self._empty(out_shape, f"L{layer}_{kind}_init")
-        region = _Region()
+        maps.append(self.map_alias(f"id{rank}", _identity_map(rank)))
+        init = self.empty(out_shape, f"L{layer}_{kind}_init")
+        region = Region()
         args = [f"%in{j}" for j in range(len(operands))]
         out_arg = "%out"
         result = body(region, args)
-        return self._emit_generic(maps, ["parallel"] * rank, operands, init, region, args + [out_arg],
-                                  result, layer, kind)
+        return self.emit_generic(maps, ["parallel"] * rank, operands, init, region, args + [out_arg],
+                                 result, layer, kind)
 
-    def _emit_generic(self, maps: List[str], iterators: List[str], operands: List[Value], init: Value,
-                      region: "_Region", block_args: List[str], result: str, layer: int,
-                      kind: str) -> Value:
+    def emit_generic(self, maps: List[str], iterators: List[str], operands: List[Value], init: Value,
+                     region: "Region", block_args: List[str], result: str, layer: int,
+                     kind: str) -> Value:
         """Writes one ``linalg.generic``: ``maps`` for the operands then the
         init, ``block_args`` naming the region's arguments (inputs then the
         output), ``region``'s lines as its body, yielding ``result``. The one
         place generic text is built, for this emitter and its subclasses."""
-        name = self._fresh(f"L{layer}_{kind}")
+        name = self.fresh(f"L{layer}_{kind}")
         iters = ", ".join(f'"{t}"' for t in iterators)
         ins = ", ".join(v.name for v in operands)
         ins_ty = ", ".join(v.type for v in operands)
@@ -416,11 +428,11 @@ class MlirEmitter:
             f"  ^bb0({args}):",
         ]
         lines += [f"    {l}" for l in region.lines]
-        lines += [f"    linalg.yield {result} : f32", f"  }} -> {init.type} " + self._loc(layer, kind)]
-        self._emit("\n".join(lines))
+        lines += [f"    linalg.yield {result} : f32", f"  }} -> {init.type} " + self.loc(layer, kind)]
+        self.emit("\n".join(lines))
         return Value(name, tuple(init.shape))
 
-    def _bias_act(self, x: Value, bias: Optional[np.ndarray], act: ActSpec, layer: int) -> Value:
+    def bias_act(self, x: Value, bias: Optional[np.ndarray], act: ActSpec, layer: int) -> Value:
         """Optional per-channel bias plus activation as one generic (or none)."""
         kind, slope = normalize_act(act)
         if bias is None and kind == "identity":
@@ -432,13 +444,13 @@ class MlirEmitter:
                 raise ValueError(f"bias of {bias.shape[0]} for {x.shape[-1]} channels")
             operands.append(self.constant(bias, f"L{layer}_bias"))
 
-        def body(r: _Region, a: List[str]) -> str:
+        def body(r: Region, a: List[str]) -> str:
             y = a[0]
             if bias is not None:
                 y = r.op(f"arith.addf {y}, {a[1]} : f32")
             return r.act(y, kind, slope)
 
-        return self._generic(operands, x.shape, body, layer, kind if kind != "identity" else "bias")
+        return self.elementwise_generic(operands, x.shape, body, layer, kind if kind != "identity" else "bias")
 
     # ------------------------------------------------------------------ layers
 
@@ -459,7 +471,7 @@ class MlirEmitter:
         ``w_hwcf`` has shape (KH, KW, C_in, C_out). ``name`` only labels the
         weight constants/blobs; the location is always ``L<i>:conv``.
         """
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         w = np.asarray(w_hwcf, dtype=np.float32)
         kh, kw, c, f = w.shape
         if c != x.shape[3]:
@@ -472,15 +484,15 @@ class MlirEmitter:
         ow = window_out_size(x.shape[2], kw, sw, dw, p[2], p[3])
         out = (1, oh, ow, f)
         wv = self.constant(w, f"{name or f'L{i}'}_filter")
-        acc = self._filled(out, "0.0", i, f"L{i}_acc")
-        res = self._fresh(f"L{i}_conv")
-        self._emit(
+        acc = self.filled(out, "0.0", i, f"L{i}_acc")
+        res = self.fresh(f"L{i}_conv")
+        self.emit(
             f"{res} = linalg.conv_2d_nhwc_hwcf {{dilations = dense<[{dh}, {dw}]> : tensor<2xi64>, "
             f"strides = dense<[{sh}, {sw}]> : tensor<2xi64>}} "
             f"ins({xp.name}, {wv.name} : {xp.type}, {wv.type}) outs({acc.name} : {acc.type}) "
-            f"-> {acc.type} " + self._loc(i, "conv")
+            f"-> {acc.type} " + self.loc(i, "conv")
         )
-        return self._bias_act(Value(res, out), bias, act, i)
+        return self.bias_act(Value(res, out), bias, act, i)
 
     def depthwise_conv2d(
         self,
@@ -495,7 +507,7 @@ class MlirEmitter:
         layer: Optional[int] = None,
     ) -> Value:
         """Depthwise convolution (groups == channels, multiplier 1), filter HWC."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         w = np.asarray(w_hwc, dtype=np.float32)
         kh, kw, c = w.shape
         if c != x.shape[3]:
@@ -508,15 +520,15 @@ class MlirEmitter:
         ow = window_out_size(x.shape[2], kw, sw, dw, p[2], p[3])
         out = (1, oh, ow, c)
         wv = self.constant(w, f"{name or f'L{i}'}_dwfilter")
-        acc = self._filled(out, "0.0", i, f"L{i}_acc")
-        res = self._fresh(f"L{i}_dwconv")
-        self._emit(
+        acc = self.filled(out, "0.0", i, f"L{i}_acc")
+        res = self.fresh(f"L{i}_dwconv")
+        self.emit(
             f"{res} = linalg.depthwise_conv_2d_nhwc_hwc {{dilations = dense<[{dh}, {dw}]> : tensor<2xi64>, "
             f"strides = dense<[{sh}, {sw}]> : tensor<2xi64>}} "
             f"ins({xp.name}, {wv.name} : {xp.type}, {wv.type}) outs({acc.name} : {acc.type}) "
-            f"-> {acc.type} " + self._loc(i, "dwconv")
+            f"-> {acc.type} " + self.loc(i, "dwconv")
         )
-        return self._bias_act(Value(res, out), bias, act, i)
+        return self.bias_act(Value(res, out), bias, act, i)
 
     def batchnorm(
         self,
@@ -530,7 +542,7 @@ class MlirEmitter:
 
         Use :func:`fold_batchnorm` to get (scale, shift) from gamma/beta/mean/var.
         """
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         c = x.shape[-1]
         scale = np.asarray(scale, dtype=np.float32).reshape(-1)
         shift = np.asarray(shift, dtype=np.float32).reshape(-1)
@@ -540,34 +552,34 @@ class MlirEmitter:
         tv = self.constant(shift, f"L{i}_bn_shift")
         kind, slope = normalize_act(act)
 
-        def body(r: _Region, a: List[str]) -> str:
+        def body(r: Region, a: List[str]) -> str:
             y = r.op(f"arith.mulf {a[0]}, {a[1]} : f32")
             y = r.op(f"arith.addf {y}, {a[2]} : f32")
             return r.act(y, kind, slope)
 
-        return self._generic([x, sv, tv], x.shape, body, i, "bn")
+        return self.elementwise_generic([x, sv, tv], x.shape, body, i, "bn")
 
     def activation(self, x: Value, act: ActSpec, layer: Optional[int] = None) -> Value:
         """A standalone activation layer; identity emits nothing and returns x."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         kind, slope = normalize_act(act)
         if kind == "identity":
             return x
-        return self._generic([x], x.shape, lambda r, a: r.act(a[0], kind, slope), i, kind)
+        return self.elementwise_generic([x], x.shape, lambda r, a: r.act(a[0], kind, slope), i, kind)
 
     def add(self, a: Value, b: Value, act: ActSpec = None, layer: Optional[int] = None) -> Value:
         """Residual add of two same-shaped tensors, optionally followed by act."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         if a.shape != b.shape:
             raise ValueError(f"add of {a.shape} and {b.shape}")
         kind, slope = normalize_act(act)
 
-        def body(r: _Region, s: List[str]) -> str:
+        def body(r: Region, s: List[str]) -> str:
             return r.act(r.op(f"arith.addf {s[0]}, {s[1]} : f32"), kind, slope)
 
-        return self._generic([a, b], a.shape, body, i, "add")
+        return self.elementwise_generic([a, b], a.shape, body, i, "add")
 
-    def _pool(self, x, op, k, s, pad, pad_value, init_value, layer, kind) -> Value:
+    def window_pool(self, x, op, k, s, pad, pad_value, init_value, layer, kind) -> Value:
         kh, kw = normalize_pair(k)
         sh, sw = normalize_pair(s)
         p = normalize_pad(pad)
@@ -575,14 +587,14 @@ class MlirEmitter:
         oh = window_out_size(x.shape[1], kh, sh, 1, p[0], p[1])
         ow = window_out_size(x.shape[2], kw, sw, 1, p[2], p[3])
         out = (1, oh, ow, x.shape[3])
-        window = self._empty((kh, kw), f"L{layer}_window")
-        acc = self._filled(out, init_value, layer, f"L{layer}_acc")
-        res = self._fresh(f"L{layer}_{kind}")
-        self._emit(
+        window = self.empty((kh, kw), f"L{layer}_window")
+        acc = self.filled(out, init_value, layer, f"L{layer}_acc")
+        res = self.fresh(f"L{layer}_{kind}")
+        self.emit(
             f"{res} = linalg.{op} {{dilations = dense<[1, 1]> : tensor<2xi64>, "
             f"strides = dense<[{sh}, {sw}]> : tensor<2xi64>}} "
             f"ins({xp.name}, {window.name} : {xp.type}, {window.type}) "
-            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self._loc(layer, kind)
+            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self.loc(layer, kind)
         )
         return Value(res, out)
 
@@ -595,18 +607,18 @@ class MlirEmitter:
         layer: Optional[int] = None,
     ) -> Value:
         """Max pool; padding (possibly asymmetric) is -inf, so it never wins."""
-        i = self._begin_layer(layer)
-        return self._pool(
+        i = self.begin_layer(layer)
+        return self.window_pool(
             x, "pooling_nhwc_max", k, k if s is None else s, pad, NEG_INF_HEX, NEG_INF_HEX, i, "maxpool"
         )
 
     def _divide(self, x: Value, divisor: int, layer: int) -> Value:
         """x / divisor elementwise (a true divf, as PyTorch/ONNX averages do)."""
 
-        def body(r: _Region, a: List[str]) -> str:
+        def body(r: Region, a: List[str]) -> str:
             return r.op(f"arith.divf {a[0]}, {r.const(float(divisor))} : f32")
 
-        return self._generic([x], x.shape, body, layer, "div")
+        return self.elementwise_generic([x], x.shape, body, layer, "div")
 
     def avgpool(
         self,
@@ -624,21 +636,22 @@ class MlirEmitter:
         ``count_include_pad=1``. Importers of count_include_pad=0 models
         must not use this method for padded pools.
         """
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         kh, kw = normalize_pair(k)
-        y = self._pool(x, "pooling_nhwc_sum", (kh, kw), (kh, kw) if s is None else s, pad, "0.0", "0.0", i, "avgpool")
+        y = self.window_pool(x, "pooling_nhwc_sum", (kh, kw), (kh, kw) if s is None else s, pad, "0.0", "0.0", i,
+                             "avgpool")
         return self._divide(y, kh * kw, i)
 
     def global_avgpool(self, x: Value, layer: Optional[int] = None) -> Value:
         """Mean over H and W -> (1, 1, 1, C): a pooling_nhwc_sum with an HxW window."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         _, h, w, _ = x.shape
-        y = self._pool(x, "pooling_nhwc_sum", (h, w), 1, 0, "0.0", "0.0", i, "gavgpool")
+        y = self.window_pool(x, "pooling_nhwc_sum", (h, w), 1, 0, "0.0", "0.0", i, "gavgpool")
         return self._divide(y, h * w, i)
 
     def concat(self, xs: Sequence[Value], layer: Optional[int] = None) -> Value:
         """Channel concatenation (NHWC dim 3) with tensor.concat."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         if len(xs) < 2:
             raise ValueError("concat needs at least two operands")
         n, h, w, _ = xs[0].shape
@@ -646,10 +659,10 @@ class MlirEmitter:
             if v.shape[:3] != (n, h, w):
                 raise ValueError(f"concat of mismatched shapes {[v.shape for v in xs]}")
         out = (n, h, w, sum(v.shape[3] for v in xs))
-        res = self._fresh(f"L{i}_concat")
-        self._emit(
+        res = self.fresh(f"L{i}_concat")
+        self.emit(
             f"{res} = tensor.concat dim(3) {', '.join(v.name for v in xs)} : "
-            f"({', '.join(v.type for v in xs)}) -> {_tensor_type(out)} " + self._loc(i, "concat")
+            f"({', '.join(v.type for v in xs)}) -> {tensor_type(out)} " + self.loc(i, "concat")
         )
         return Value(res, out)
 
@@ -668,28 +681,28 @@ class MlirEmitter:
         tensor.collapse_shape; importers of NCHW-trained weights must permute
         the K rows of ``w_kn`` accordingly (no-op when H = W = 1).
         """
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         w = np.asarray(w_kn, dtype=np.float32)
         k = int(np.prod(x.shape[1:]))
         if w.shape[0] != k:
             raise ValueError(f"weights have K={w.shape[0]}, input flattens to {k}")
         n = w.shape[1]
         if len(x.shape) != 2:
-            flat = Value(self._fresh(f"L{i}_flatten"), (1, k))
+            flat = Value(self.fresh(f"L{i}_flatten"), (1, k))
             groups = "[[0], [" + ", ".join(str(d) for d in range(1, len(x.shape))) + "]]"
-            self._emit(
+            self.emit(
                 f"{flat.name} = tensor.collapse_shape {x.name} {groups} : {x.type} into {flat.type} "
-                + self._loc(i, "flatten")
+                + self.loc(i, "flatten")
             )
             x = flat
         wv = self.constant(w, f"{name or f'L{i}'}_weights")
-        acc = self._filled((1, n), "0.0", i, f"L{i}_acc")
-        res = self._fresh(f"L{i}_matmul")
-        self._emit(
+        acc = self.filled((1, n), "0.0", i, f"L{i}_acc")
+        res = self.fresh(f"L{i}_matmul")
+        self.emit(
             f"{res} = linalg.matmul ins({x.name}, {wv.name} : {x.type}, {wv.type}) "
-            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self._loc(i, "matmul")
+            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self.loc(i, "matmul")
         )
-        return self._bias_act(Value(res, (1, n)), bias, act, i)
+        return self.bias_act(Value(res, (1, n)), bias, act, i)
 
     # ------------------------------------------------------------------ output
 
@@ -727,9 +740,9 @@ class MlirEmitter:
             + ", ".join(res_types)
         )
         out += ["  }", "}"]
-        if self._resources:
+        if self.resources:
             out += ["", "{-#", "  dialect_resources: {", "    builtin: {"]
-            items = list(self._resources.items())
+            items = list(self.resources.items())
             for j, (k, blob) in enumerate(items):
                 sep = "," if j + 1 < len(items) else ""
                 out.append(f'      {k}: "{blob}"{sep}')

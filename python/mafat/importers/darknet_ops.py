@@ -38,7 +38,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..mlir_emitter import MlirEmitter, Value, _tensor_type, normalize_act
+from ..mlir_emitter import MlirEmitter, Value, tensor_type, normalize_act
 
 __all__ = ["DarknetEmitter", "EXTENDED_ACTS", "reorg_plan", "apply_plan"]
 
@@ -139,9 +139,9 @@ class DarknetEmitter(MlirEmitter):
 
     # ------------------------------------------------------ activations
 
-    def _bias_act(self, x: Value, bias: Optional[np.ndarray], act, layer: int) -> Value:
+    def bias_act(self, x: Value, bias: Optional[np.ndarray], act, layer: int) -> Value:
         if not _is_ext(act):
-            return super()._bias_act(x, bias, act, layer)
+            return super().bias_act(x, bias, act, layer)
         operands = [x]
         if bias is not None:
             bias = np.asarray(bias, dtype=np.float32).reshape(-1)
@@ -155,25 +155,25 @@ class DarknetEmitter(MlirEmitter):
                 y = r.op(f"arith.addf {y}, {a[1]} : f32")
             return _ext_act(r, y, act)
 
-        return self._generic(operands, x.shape, body, layer, act)
+        return self.elementwise_generic(operands, x.shape, body, layer, act)
 
     def activation_ext(self, x: Value, act, layer: Optional[int] = None) -> Value:
         """A standalone activation, including mish/swish; identity returns x."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         if _act_kind(act) == "identity":
             return x
-        return self._generic([x], x.shape, lambda r, a: _act_body(r, a[0], act), i, _act_kind(act))
+        return self.elementwise_generic([x], x.shape, lambda r, a: _act_body(r, a[0], act), i, _act_kind(act))
 
     def add_ext(self, a: Value, b: Value, act=None, layer: Optional[int] = None) -> Value:
         """Residual add (Darknet ``[shortcut]``), then any activation."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         if a.shape != b.shape:
             raise ValueError(f"add of {a.shape} and {b.shape}")
 
         def body(r, s: List[str]) -> str:
             return _act_body(r, r.op(f"arith.addf {s[0]}, {s[1]} : f32"), act)
 
-        return self._generic([a, b], a.shape, body, i, "add")
+        return self.elementwise_generic([a, b], a.shape, body, i, "add")
 
     # ------------------------------------------------- general generic
 
@@ -195,36 +195,36 @@ class DarknetEmitter(MlirEmitter):
         a reduction (then ``init`` is the accumulator and its shape the
         result's). ``body(region, in_args, out_arg)`` returns the yielded value.
         """
-        from ..mlir_emitter import _Region  # the base emitter's region builder
+        from ..mlir_emitter import Region  # the base emitter's region builder
 
         rank = len(out_shape)
         iterators = list(iterators or ["parallel"] * rank)
         if out_map is None:
             out_map = _affine(rank, [f"d{j}" for j in range(rank)])
         if init is None:
-            init = self._empty(out_shape, f"L{layer}_{kind}_init")
-        region = _Region()
+            init = self.empty(out_shape, f"L{layer}_{kind}_init")
+        region = Region()
         args = [f"%in{j}" for j in range(len(operands))]
         result = body(region, args, "%out")
-        return self._emit_generic([m for _, m in operands] + [out_map], iterators,
-                                  [v for v, _ in operands], init, region, args + ["%out"], result,
-                                  layer, kind)
+        return self.emit_generic([m for _, m in operands] + [out_map], iterators,
+                                 [v for v, _ in operands], init, region, args + ["%out"], result,
+                                 layer, kind)
 
     # ------------------------------------------------------ layout ops
 
     def slice_channels(self, x: Value, start: int, size: int, layer: Optional[int] = None) -> Value:
         """Channels [start, start + size) of an NHWC tensor (tensor.extract_slice)."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         n, h, w, c = x.shape
         if start < 0 or size <= 0 or start + size > c:
             raise ValueError(f"channel slice [{start}, {start + size}) of {c} channels")
         if start == 0 and size == c:
             return x
         out = (n, h, w, size)
-        res = self._fresh(f"L{i}_slice")
-        self._emit(
+        res = self.fresh(f"L{i}_slice")
+        self.emit(
             f"{res} = tensor.extract_slice {x.name}[0, 0, 0, {start}] [{n}, {h}, {w}, {size}] [1, 1, 1, 1] "
-            f": {x.type} to {_tensor_type(out)} " + self._loc(i, "slice")
+            f": {x.type} to {tensor_type(out)} " + self.loc(i, "slice")
         )
         return Value(res, out)
 
@@ -236,17 +236,17 @@ class DarknetEmitter(MlirEmitter):
         if shape == x.shape:
             return x
         if len(x.shape) != 1 and len(shape) == 1:
-            res = self._fresh(f"L{layer}_flat")
+            res = self.fresh(f"L{layer}_flat")
             grp = "[[" + ", ".join(str(d) for d in range(len(x.shape))) + "]]"
-            self._emit(f"{res} = tensor.collapse_shape {x.name} {grp} : {x.type} into {_tensor_type(shape)} "
-                       + self._loc(layer, "reshape"))
+            self.emit(f"{res} = tensor.collapse_shape {x.name} {grp} : {x.type} into {tensor_type(shape)} "
+                      + self.loc(layer, "reshape"))
             return Value(res, shape)
         if len(x.shape) == 1:
-            res = self._fresh(f"L{layer}_view")
+            res = self.fresh(f"L{layer}_view")
             grp = "[[" + ", ".join(str(d) for d in range(len(shape))) + "]]"
-            self._emit(
+            self.emit(
                 f"{res} = tensor.expand_shape {x.name} {grp} output_shape [{', '.join(map(str, shape))}] "
-                f": {x.type} into {_tensor_type(shape)} " + self._loc(layer, "reshape")
+                f": {x.type} into {tensor_type(shape)} " + self.loc(layer, "reshape")
             )
             return Value(res, shape)
         return self._reshape(self._reshape(x, (int(np.prod(x.shape)),), layer), shape, layer)
@@ -272,7 +272,7 @@ class DarknetEmitter(MlirEmitter):
 
     def reorg(self, x: Value, stride: int, layer: Optional[int] = None) -> Value:
         """Darknet ``[reorg]`` (element order of ``reorg_cpu(..., forward=0)``, see :func:`reorg_plan`)."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         _, h, w, c = x.shape
         s = int(stride)
         if s < 1 or h % s or w % s or c % (s * s):
@@ -295,7 +295,7 @@ class DarknetEmitter(MlirEmitter):
         miscompiles that map when the width tile is not a multiple of s
         (e.g. 7 -> 14), so it is not the default.
         """
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         n, h, w, c = x.shape
         s = int(stride)
         out = (n, h * s, w * s, c)
@@ -306,31 +306,31 @@ class DarknetEmitter(MlirEmitter):
             return r.op(f"arith.mulf {a[0]}, {r.const(scale)} : f32")
 
         if method == "floordiv":
-            in_map = self._map_alias(f"up{s}", _affine(4, ["d0", f"d1 floordiv {s}", f"d2 floordiv {s}", "d3"]))
-            out_map = self._map_alias("id4", _affine(4, ["d0", "d1", "d2", "d3"]))
+            in_map = self.map_alias(f"up{s}", _affine(4, ["d0", f"d1 floordiv {s}", f"d2 floordiv {s}", "d3"]))
+            out_map = self.map_alias("id4", _affine(4, ["d0", "d1", "d2", "d3"]))
             return self._generic_maps([(x, in_map)], out, body, i, "upsample", out_map=out_map)
         if method != "broadcast":
             raise ValueError(f"unknown upsample method {method!r}")
-        in_map = self._map_alias("bcast6", _affine(6, ["d0", "d1", "d3", "d5"]))
-        out_map = self._map_alias("id6", _affine(6, [f"d{j}" for j in range(6)]))
+        in_map = self.map_alias("bcast6", _affine(6, ["d0", "d1", "d3", "d5"]))
+        out_map = self.map_alias("id6", _affine(6, [f"d{j}" for j in range(6)]))
         y = self._generic_maps([(x, in_map)], (n, h, s, w, s, c), body, i, "upsample", out_map=out_map)
-        res = self._fresh(f"L{i}_upsampled")
-        self._emit(
-            f"{res} = tensor.collapse_shape {y.name} [[0], [1, 2], [3, 4], [5]] : {y.type} into {_tensor_type(out)} "
-            + self._loc(i, "reshape")
+        res = self.fresh(f"L{i}_upsampled")
+        self.emit(
+            f"{res} = tensor.collapse_shape {y.name} [[0], [1, 2], [3, 4], [5]] : {y.type} into {tensor_type(out)} "
+            + self.loc(i, "reshape")
         )
         return Value(res, out)
 
     def to_nhwc_vector(self, x: Value, layer: Optional[int] = None) -> Value:
         """``(1, N)`` -> ``(1, 1, 1, N)`` (tensor.expand_shape, no data movement)."""
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         if len(x.shape) != 2:
             return x
         out = (1, 1, 1, x.shape[1])
-        res = self._fresh(f"L{i}_nhwc")
-        self._emit(
+        res = self.fresh(f"L{i}_nhwc")
+        self.emit(
             f"{res} = tensor.expand_shape {x.name} [[0, 1, 2], [3]] output_shape [1, 1, 1, {x.shape[1]}] "
-            f": {x.type} into {_tensor_type(out)} " + self._loc(i, "reshape")
+            f": {x.type} into {tensor_type(out)} " + self.loc(i, "reshape")
         )
         return Value(res, out)
 
@@ -346,8 +346,8 @@ class DarknetEmitter(MlirEmitter):
         """
         total = int(np.prod(x.shape))
         col = self._reshape(x, (1, total, 1, 1), layer)
-        y = self._pool(col, op, (total, 1), 1, 0, "0.0", "0xFF800000" if op.endswith("max") else "0.0",
-                       layer, kind)
+        y = self.window_pool(col, op, (total, 1), 1, 0, "0.0", "0xFF800000" if op.endswith("max") else "0.0",
+                             layer, kind)
         return self._reshape(y, (1,), layer)
 
     def softmax(self, x: Value, temperature: float = 1.0, layer: Optional[int] = None) -> Value:
@@ -358,10 +358,10 @@ class DarknetEmitter(MlirEmitter):
         view (see :meth:`_reduce_all`); the rest are elementwise generics
         that read the scalar through a ``(d0, ..) -> (d0)`` broadcast map.
         """
-        i = self._begin_layer(layer)
+        i = self.begin_layer(layer)
         rank = len(x.shape)
-        ident = self._map_alias(f"id{rank}", _affine(rank, [f"d{j}" for j in range(rank)]))
-        first = self._map_alias(f"first{rank}", _affine(rank, ["d0"]))
+        ident = self.map_alias(f"id{rank}", _affine(rank, [f"d{j}" for j in range(rank)]))
+        first = self.map_alias(f"first{rank}", _affine(rank, ["d0"]))
         t = float(temperature)
 
         mx = self._reduce_all(x, "pooling_nhwc_max", i, "max")
@@ -385,12 +385,12 @@ class DarknetEmitter(MlirEmitter):
 
     def write(self, path: str) -> None:
         """Writes :meth:`to_mlir`'s text to ``path`` without building it in one string."""
-        resources = self._resources
-        self._resources = {}
+        resources = self.resources
+        self.resources = {}
         try:
             head = self.to_mlir()  # function text only: resources taken out
         finally:
-            self._resources = resources
+            self.resources = resources
         with open(path, "w") as f:
             f.write(head)
             if resources:

@@ -978,7 +978,7 @@ class _Importer:
                 ys.append(self.em.conv2d(xs, W[g * fg:(g + 1) * fg].transpose(2, 3, 1, 0), None, st, pad4,
                                          dl, None, name=f"{name}_g{g}", layer=i))
             y = self.em.concat_dim(ys, 3, i)
-            y = self.em._bias_act(y, b32, act, i)
+            y = self.em.bias_act(y, b32, act, i)
         self.set_tensor(out, y, (1, F, y.shape[1], y.shape[2]), "nhwc")
 
     def op_BatchNormalization(self, k: int) -> None:
@@ -1520,7 +1520,7 @@ class _Importer:
         else:  # M rows: not a batch-1 dense layer, a plain matmul
             wv = self.em.constant(np.asarray(w_kn, np.float32), f"{self.names[k]}_weights")
             y = self.em.matmul_values(self.plain(x).value, wv, i)
-            y = self.em._bias_act(y, bias, act, i)
+            y = self.em.bias_act(y, bias, act, i)
         self.set_tensor(out, y, y.shape, "plain")
 
     def op_Gemm(self, k: int) -> None:

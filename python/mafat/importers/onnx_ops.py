@@ -34,8 +34,8 @@ import numpy as np
 from ..mlir_emitter import (
     MlirEmitter,
     Value,
-    _Region,
-    _tensor_type,
+    Region,
+    tensor_type,
     format_f32,
     normalize_act,
     normalize_pad,
@@ -128,7 +128,7 @@ class Act:
     kind: str
     params: Tuple[Optional[float], ...] = ()
 
-    def apply(self, r: _Region, x: str) -> str:
+    def apply(self, r: Region, x: str) -> str:
         k = self.kind
         if k in ("relu", "relu6", "sigmoid"):
             return r.act(x, k, None)
@@ -199,13 +199,13 @@ class OnnxEmitter(MlirEmitter):
         if given, else the first op that is not a pad or fill. All other ops
         get ``loc("name.<kind>")``.
         """
-        i = self._begin_layer(None)
+        i = self.begin_layer(None)
         self._node_names[i] = name
         self._node_primary[i] = primary
         self._bare_used[i] = False
         return i
 
-    def _loc(self, layer: int, kind: str) -> str:  # overrides the static base method
+    def loc(self, layer: int, kind: str) -> str:  # overrides the static base method
         name = self._node_names.get(layer)
         if name is None:
             return f'loc("L{layer}:{kind}")'
@@ -219,7 +219,7 @@ class OnnxEmitter(MlirEmitter):
     def _scalar_f32(self, v: float) -> str:
         text = "0.0" if (v == 0 and math.copysign(1.0, v) > 0) else format_f32(v)
         hint = "zero" if text == "0.0" else ("neg_inf" if text == "0xFF800000" else "cst_f32")
-        return self._scalar(text, hint)
+        return self.scalar(text, hint)
 
     # -------------------------------------------------------- generic builder
 
@@ -227,7 +227,7 @@ class OnnxEmitter(MlirEmitter):
         self,
         operands: Sequence[Tuple[Value, Sequence[int]]],
         out_shape: Sequence[int],
-        body: Callable[[_Region, List[str]], str],
+        body: Callable[[Region, List[str]], str],
         layer: int,
         kind: str,
         reduce_dims: Sequence[int] = (),
@@ -256,20 +256,20 @@ class OnnxEmitter(MlirEmitter):
             if init is None:
                 raise ValueError("a reduction needs an init value")
             scalar = self._scalar_f32(init)
-            e = self._empty(res_shape, f"L{layer}_{kind}_init")
-            acc = Value(self._fresh(f"L{layer}_{kind}_acc"), res_shape)
-            self._emit(
+            e = self.empty(res_shape, f"L{layer}_{kind}_init")
+            acc = Value(self.fresh(f"L{layer}_{kind}_acc"), res_shape)
+            self.emit(
                 f"{acc.name} = linalg.fill ins({scalar} : f32) outs({e.name} : {e.type}) -> {e.type} "
-                + self._loc(layer, "fill")
+                + self.loc(layer, "fill")
             )
         else:
-            acc = self._empty(res_shape, f"L{layer}_{kind}_init")
-        region = _Region()
+            acc = self.empty(res_shape, f"L{layer}_{kind}_init")
+        region = Region()
         args = [f"%in{j}" for j in range(len(operands))]
         result = body(region, args + (["%out"] if red else []))
         iters = ["reduction" if d in red else "parallel" for d in range(rank)]
-        return self._emit_generic(maps, iters, [v for v, _ in operands], acc, region, args + ["%out"],
-                                  result, layer, kind)
+        return self.emit_generic(maps, iters, [v for v, _ in operands], acc, region, args + ["%out"],
+                                 result, layer, kind)
 
     def _map(self, rank: int, dims: Tuple[int, ...]) -> str:
         if dims == tuple(range(rank)):
@@ -278,9 +278,9 @@ class OnnxEmitter(MlirEmitter):
             alias = f"ch{rank}"
         else:
             alias = f"m{rank}_" + ("_".join(str(d) for d in dims) if dims else "s")
-        return self._map_alias(alias, _affine_map(rank, dims))
+        return self.map_alias(alias, _affine_map(rank, dims))
 
-    def _bias_act(self, x: Value, bias: Optional[np.ndarray], act, layer: int) -> Value:
+    def bias_act(self, x: Value, bias: Optional[np.ndarray], act, layer: int) -> Value:
         """Per-channel bias plus any :class:`Act` (overrides the base method,
         which only knows the emitter's fixed activations)."""
         a = as_act(act)
@@ -294,7 +294,7 @@ class OnnxEmitter(MlirEmitter):
                 raise ValueError(f"bias of {bias.shape[0]} for {x.shape[-1]} channels")
             operands.append((self.constant(bias, f"L{layer}_bias"), (rank - 1,)))
 
-        def body(r: _Region, s: List[str]) -> str:
+        def body(r: Region, s: List[str]) -> str:
             y = s[0]
             if bias is not None:
                 y = r.op(f"arith.addf {y}, {s[1]} : f32")
@@ -307,11 +307,11 @@ class OnnxEmitter(MlirEmitter):
     def transpose(self, x: Value, perm: Sequence[int], layer: int, kind: str = "transpose") -> Value:
         perm = [int(p) for p in perm]
         out = tuple(x.shape[p] for p in perm)
-        e = self._empty(out, f"L{layer}_{kind}_init")
-        name = self._fresh(f"L{layer}_{kind}")
-        self._emit(
+        e = self.empty(out, f"L{layer}_{kind}_init")
+        name = self.fresh(f"L{layer}_{kind}")
+        self.emit(
             f"{name} = linalg.transpose ins({x.name} : {x.type}) outs({e.name} : {e.type}) "
-            f"permutation = [{', '.join(str(p) for p in perm)}] " + self._loc(layer, kind)
+            f"permutation = [{', '.join(str(p) for p in perm)}] " + self.loc(layer, kind)
         )
         return Value(name, out)
 
@@ -320,21 +320,21 @@ class OnnxEmitter(MlirEmitter):
 
     def collapse(self, x: Value, groups: List[List[int]], layer: int, kind: str = "reshape") -> Value:
         out = tuple(int(np.prod([x.shape[d] for d in g])) for g in groups)
-        name = self._fresh(f"L{layer}_{kind}")
-        self._emit(
+        name = self.fresh(f"L{layer}_{kind}")
+        self.emit(
             f"{name} = tensor.collapse_shape {x.name} {self._groups_text(groups)} : "
-            f"{x.type} into {_tensor_type(out)} " + self._loc(layer, kind)
+            f"{x.type} into {tensor_type(out)} " + self.loc(layer, kind)
         )
         return Value(name, out)
 
     def expand(self, x: Value, groups: List[List[int]], out_shape: Sequence[int], layer: int,
                kind: str = "reshape") -> Value:
         out = tuple(int(d) for d in out_shape)
-        name = self._fresh(f"L{layer}_{kind}")
-        self._emit(
+        name = self.fresh(f"L{layer}_{kind}")
+        self.emit(
             f"{name} = tensor.expand_shape {x.name} {self._groups_text(groups)} "
-            f"output_shape [{', '.join(str(d) for d in out)}] : {x.type} into {_tensor_type(out)} "
-            + self._loc(layer, kind)
+            f"output_shape [{', '.join(str(d) for d in out)}] : {x.type} into {tensor_type(out)} "
+            + self.loc(layer, kind)
         )
         return Value(name, out)
 
@@ -358,11 +358,11 @@ class OnnxEmitter(MlirEmitter):
     def extract_slice(self, x: Value, offsets: Sequence[int], sizes: Sequence[int],
                       strides: Sequence[int], layer: int, kind: str = "slice") -> Value:
         sizes = tuple(int(s) for s in sizes)
-        name = self._fresh(f"L{layer}_{kind}")
+        name = self.fresh(f"L{layer}_{kind}")
         j = lambda v: ", ".join(str(int(t)) for t in v)  # noqa: E731
-        self._emit(
+        self.emit(
             f"{name} = tensor.extract_slice {x.name}[{j(offsets)}] [{j(sizes)}] [{j(strides)}] : "
-            f"{x.type} to {_tensor_type(sizes)} " + self._loc(layer, kind)
+            f"{x.type} to {tensor_type(sizes)} " + self.loc(layer, kind)
         )
         return Value(name, sizes)
 
@@ -378,12 +378,12 @@ class OnnxEmitter(MlirEmitter):
         out = tuple(d + a + b for d, a, b in zip(x.shape, lo, hi))
         rank = len(x.shape)
         idx = ", ".join(f"%i{k}: index" for k in range(rank))
-        name = self._fresh(f"L{layer}_{kind}")
-        self._emit(
+        name = self.fresh(f"L{layer}_{kind}")
+        self.emit(
             f"{name} = tensor.pad {x.name} low[{', '.join(map(str, lo))}] high[{', '.join(map(str, hi))}] {{\n"
             f"  ^bb0({idx}):\n"
             f"    tensor.yield {scalar} : f32\n"
-            f"  }} : {x.type} to {_tensor_type(out)} " + self._loc(layer, kind)
+            f"  }} : {x.type} to {tensor_type(out)} " + self.loc(layer, kind)
         )
         return Value(name, out)
 
@@ -397,10 +397,10 @@ class OnnxEmitter(MlirEmitter):
                 raise ValueError(f"concat of mismatched shapes {[v.shape for v in xs]} along {dim}")
         out = list(ref)
         out[dim] = sum(v.shape[dim] for v in xs)
-        name = self._fresh(f"L{layer}_concat")
-        self._emit(
+        name = self.fresh(f"L{layer}_concat")
+        self.emit(
             f"{name} = tensor.concat dim({dim}) {', '.join(v.name for v in xs)} : "
-            f"({', '.join(v.type for v in xs)}) -> {_tensor_type(out)} " + self._loc(layer, "concat")
+            f"({', '.join(v.type for v in xs)}) -> {tensor_type(out)} " + self.loc(layer, "concat")
         )
         return Value(name, tuple(out))
 
@@ -416,15 +416,15 @@ class OnnxEmitter(MlirEmitter):
         oh = window_out_size(x.shape[1], kh, sh, dh, p[0], p[1])
         ow = window_out_size(x.shape[2], kw, sw, dw, p[2], p[3])
         out = (1, oh, ow, x.shape[3])
-        window = self._empty((kh, kw), f"L{layer}_window")
+        window = self.empty((kh, kw), f"L{layer}_window")
         init = "0xFF800000" if op == "pooling_nhwc_max" else "0.0"  # -inf or 0
-        acc = self._filled(out, init, layer, f"L{layer}_acc")
-        res = self._fresh(f"L{layer}_{kind}")
-        self._emit(
+        acc = self.filled(out, init, layer, f"L{layer}_acc")
+        res = self.fresh(f"L{layer}_{kind}")
+        self.emit(
             f"{res} = linalg.{op} {{dilations = dense<[{dh}, {dw}]> : tensor<2xi64>, "
             f"strides = dense<[{sh}, {sw}]> : tensor<2xi64>}} "
             f"ins({xp.name}, {window.name} : {xp.type}, {window.type}) "
-            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self._loc(layer, kind)
+            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self.loc(layer, kind)
         )
         return Value(res, out)
 
@@ -456,11 +456,11 @@ class OnnxEmitter(MlirEmitter):
         k2, n = b.shape
         if k != k2:
             raise ValueError(f"matmul of {a.shape} and {b.shape}")
-        acc = self._filled((m, n), "0.0", layer, f"L{layer}_acc")
-        res = self._fresh(f"L{layer}_matmul")
-        self._emit(
+        acc = self.filled((m, n), "0.0", layer, f"L{layer}_acc")
+        res = self.fresh(f"L{layer}_matmul")
+        self.emit(
             f"{res} = linalg.matmul ins({a.name}, {b.name} : {a.type}, {b.type}) "
-            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self._loc(layer, "matmul")
+            f"outs({acc.name} : {acc.type}) -> {acc.type} " + self.loc(layer, "matmul")
         )
         return Value(res, (m, n))
 
