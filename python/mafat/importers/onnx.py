@@ -34,6 +34,13 @@ file's stem, batch 1, static f32 shapes, NHWC activations inside, weights as
   raises :class:`ImporterError` too.
 
 The supported ops are listed in :data:`SUPPORTED_OPS`.
+
+The importer is split by concern: :mod:`.onnx_graph` indexes the model and
+holds the per-value state, :mod:`.onnx_fold` evaluates constants and shape
+sub-graphs, :mod:`.onnx_layout` tracks and converts NCHW/NHWC layouts,
+:mod:`.onnx_fusion` decides which nodes fuse into a producer, and the op
+lowering is here (:class:`_Importer`, one ``op_<OpType>`` method per op) on
+top of :mod:`.onnx_ops`'s emitter.
 """
 
 from __future__ import annotations
@@ -42,29 +49,21 @@ import math
 import os
 import re
 import warnings
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .errors import ImporterError
-from .onnx_ops import Act, OnnxEmitter
+from .onnx_fold import FOLDABLE_OPS, ConstantFolder
+from .onnx_fusion import Fusion
+from .onnx_graph import OnnxGraph
+from .onnx_layout import NCHW_PERM, NHWC_PERM, PHYS_AXIS, Layouts, PadAlias, Tensor, cheap_perm
+from .onnx_ops import OnnxEmitter
 from ..mlir_emitter import Value
 
 __all__ = ["import_onnx", "load_onnx", "SUPPORTED_OPS", "FOLDABLE_OPS"]
 
 LAYOUTS = ("nchw", "nhwc")
-NHWC_PERM = (0, 2, 3, 1)  # physical NHWC from logical NCHW
-NCHW_PERM = (0, 3, 1, 2)  # logical NCHW from physical NHWC
-PHYS_AXIS = (0, 3, 1, 2)  # logical NCHW axis -> its position in NHWC
-
-# Ops evaluated with numpy when all their inputs are constants.
-FOLDABLE_OPS = frozenset(
-    """Constant Identity Dropout Cast Shape Size Gather Unsqueeze Squeeze Concat Slice ConstantOfShape
-    Reshape Flatten Transpose Expand Range Tile Where Add Sub Mul Div Pow Mod Max Min Sum Neg Abs
-    Floor Ceil Round Sqrt Exp Log Reciprocal Sign Relu Sigmoid Tanh Clip Not And Or Xor Equal Less
-    Greater LessOrEqual GreaterOrEqual ReduceProd ReduceSum ReduceMax ReduceMin ReduceMean Split""".split()
-)
 
 # Ops on activations (the supported-ops table of the docs).
 SUPPORTED_OPS = {
@@ -98,49 +97,6 @@ SUPPORTED_OPS = {
 }
 
 _F32 = 1  # TensorProto.FLOAT
-
-
-# ----------------------------------------------------------------------------
-# Values during import
-# ----------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Tensor:
-    """An activation: an SSA value plus its logical ONNX shape.
-
-    ``layout`` says how the physical value stores the logical tensor:
-    ``plain`` (as is), ``nhwc`` (a logical rank-4 NCHW tensor stored NHWC) or
-    ``nhwc_flat`` (a logical (1, C*H*W) flatten of an NCHW tensor stored in
-    NHWC order (h, w, c); ``chw`` holds (C, H, W)). Conversions are cached.
-    """
-
-    value: Value
-    shape: Tuple[int, ...]
-    layout: str
-    name: str
-    chw: Optional[Tuple[int, int, int]] = None
-    cache: Dict[str, "Tensor"] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class PadAlias:
-    """A zero spatial Pad whose only consumer is a Conv: folded into it."""
-
-    src: Tensor
-    pad4: Tuple[int, int, int, int]  # top, bottom, left, right
-
-    @property
-    def shape(self):
-        n, c, h, w = self.src.shape
-        t, b, l, r = self.pad4
-        return (n, c, h + t + b, w + l + r)
-
-
-def _cheap_perm(shape: Sequence[int], perm: Sequence[int]) -> bool:
-    """A transpose by ``perm`` only moves unit dims (a reshape does it)."""
-    nonunit = [p for p in perm if shape[p] != 1]
-    return nonunit == sorted(nonunit)
 
 
 # ----------------------------------------------------------------------------
@@ -225,116 +181,25 @@ def import_onnx(path: str, layout: str = "nchw", *, func_name: Optional[str] = N
 # ----------------------------------------------------------------------------
 
 
-class _Importer:
-    def __init__(self, model, layout: str, func_name: str, resource_threshold: int):
-        import onnx
-        from onnx import numpy_helper
+class _Importer(OnnxGraph):
+    """Lowers an :class:`OnnxGraph`'s nodes, in file order, to canonical MLIR."""
 
-        self.onnx = onnx
-        self.numpy_helper = numpy_helper
-        self.model = model
-        self.graph = model.graph
+    def __init__(self, model, layout: str, func_name: str, resource_threshold: int):
+        super().__init__(model)
         self.layout = layout
         self.em = OnnxEmitter(func_name, resource_threshold)
-        self.opset = 1
-        for imp in model.opset_import:
-            if imp.domain in ("", "ai.onnx"):
-                self.opset = imp.version
-        self.nodes = list(self.graph.node)
-        self.done = [False] * len(self.nodes)
-        self.values: Dict[str, object] = {}
-        self.producer: Dict[str, int] = {}
-        self.consumers: Dict[str, List[int]] = {}
-        self.graph_outputs = [o.name for o in self.graph.output]
+        self.folder = ConstantFolder(self)
+        self.layouts = Layouts(self.em)
+        self.fusion = Fusion(self, self.folder)
         # Pools whose ceil_mode window starting in the right padding was dropped
         # (PyTorch's rule; shape inference before ONNX 1.16 counts that window).
         self.dropped_windows: List[str] = []
-        # Unique display names for nodes (the ONNX name, or OpType_<index>).
-        self.names: List[str] = []
-        seen: Dict[str, int] = {}
-        for k, n in enumerate(self.nodes):
-            base = n.name or f"{n.op_type}_{k}"
-            cnt = seen.get(base, 0)
-            seen[base] = cnt + 1
-            self.names.append(base if cnt == 0 else f"{base}_{cnt}")
-        for k, n in enumerate(self.nodes):
-            for o in n.output:
-                if o:
-                    self.producer[o] = k
-            for i in n.input:
-                if i:
-                    self.consumers.setdefault(i, []).append(k)
-
-    # ------------------------------------------------------------ utilities
-
-    def err(self, k: int, msg: str) -> ImporterError:
-        return ImporterError(f"node '{self.names[k]}' ({self.nodes[k].op_type}): {msg}")
-
-    def attrs(self, k: int, allowed: Optional[Sequence[str]] = None) -> dict:
-        out = {}
-        for a in self.nodes[k].attribute:
-            if allowed is not None and a.name not in allowed:
-                raise self.err(k, f"unsupported attribute '{a.name}'")
-            v = self.onnx.helper.get_attribute_value(a)
-            if isinstance(v, bytes):
-                v = v.decode("utf-8", "replace")
-            out[a.name] = v
-        return out
-
-    def used(self, name: str) -> bool:
-        return bool(name) and (bool(self.consumers.get(name)) or name in self.graph_outputs)
-
-    def sole_consumer(self, name: str) -> Optional[int]:
-        """The one node reading ``name`` as its data input, if nothing else reads it."""
-        users = self.consumers.get(name, [])
-        if len(users) != 1 or name in self.graph_outputs:
-            return None
-        k = users[0]
-        n = self.nodes[k]
-        if self.done[k] or not n.input or n.input[0] != name or list(n.input).count(name) != 1:
-            return None
-        if n.domain not in ("", "ai.onnx"):
-            return None
-        return k
-
-    def np_dtype(self, onnx_type: int):
-        return self.onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[onnx_type]
 
     # -------------------------------------------------------------- values
 
-    def const(self, name: str) -> Optional[np.ndarray]:
-        """The constant value of ``name``, folding its producers lazily; None if not constant."""
-        if not name:
-            return None
-        v = self.values.get(name)
-        if isinstance(v, np.ndarray):
-            return v
-        if v is not None:
-            return None
-        k = self.producer.get(name)
-        if k is None or self.done[k]:
-            return None
-        n = self.nodes[k]
-        if n.op_type not in FOLDABLE_OPS or n.domain not in ("", "ai.onnx"):
-            return None
-        ins = []
-        for i in n.input:
-            if not i:
-                ins.append(None)
-            elif n.op_type in ("Shape", "Size") and isinstance(self.values.get(i), (Tensor, PadAlias)):
-                ins.append(self.values[i])
-            else:
-                c = self.const(i)
-                if c is None:
-                    return None
-                ins.append(c)
-        self.fold(k, ins)
-        v = self.values.get(name)
-        return v if isinstance(v, np.ndarray) else None
-
     def get(self, k: int, name: str):
         if name not in self.values:
-            c = self.const(name)
+            c = self.folder.const(name)
             if c is None:
                 raise self.err(k, f"input '{name}' is not defined (truncated or corrupt model?)")
         return self.values[name]
@@ -346,7 +211,7 @@ class _Importer:
             raise self.err(k, f"missing input #{j}")
         v = self.get(k, n.input[j])
         if isinstance(v, PadAlias):  # only Conv consumes these
-            v = self.materialize_pad(v)
+            v = self.layouts.materialize_pad(v)
             self.values[n.input[j]] = v
         if isinstance(v, np.ndarray):
             return self.const_tensor(v, n.input[j])
@@ -359,87 +224,10 @@ class _Importer:
             return Tensor(v, tuple(a.shape), "nhwc", name)
         return Tensor(self.em.constant(a.reshape(a.shape), name), tuple(a.shape), "plain", name)
 
-    def const_input(self, k: int, j: int, what: str, required: bool = True) -> Optional[np.ndarray]:
-        n = self.nodes[k]
-        if j >= len(n.input) or not n.input[j]:
-            if required:
-                raise self.err(k, f"missing {what}")
-            return None
-        c = self.const(n.input[j])
-        if c is None:
-            if n.input[j] not in self.values and n.input[j] not in self.producer:
-                raise self.err(k, f"input '{n.input[j]}' is not defined (truncated or corrupt model?)")
-            raise self.err(k, f"{what} must be a constant (initializer or folded sub-graph)")
-        return c
-
     def set_tensor(self, name: str, v: Value, shape: Sequence[int], layout: str, chw=None) -> Tensor:
         t = Tensor(v, tuple(int(d) for d in shape), layout, name, chw)
         self.values[name] = t
         return t
-
-    # -------------------------------------------------------------- layouts
-
-    def nhwc(self, t: Tensor) -> Tensor:
-        if t.layout == "nhwc":
-            return t
-        if t.layout == "nhwc_flat" or len(t.shape) != 4:
-            raise ValueError(f"'{t.name}' of shape {t.shape} is not a rank-4 NCHW tensor")
-        if "nhwc" not in t.cache:
-            i = self.em.begin_node(f"{t.name}.to_nhwc")
-            shape = tuple(t.shape[p] for p in NHWC_PERM)
-            if _cheap_perm(t.shape, NHWC_PERM):
-                v = self.em.reshape(t.value, shape, i)
-            else:
-                v = self.em.transpose(t.value, NHWC_PERM, i)
-            r = Tensor(v, t.shape, "nhwc", t.name)
-            r.cache["plain"] = t
-            t.cache["nhwc"] = r
-        return t.cache["nhwc"]
-
-    def plain(self, t: Tensor) -> Tensor:
-        if t.layout == "plain":
-            return t
-        if "plain" not in t.cache:
-            i = self.em.begin_node(f"{t.name}.to_nchw")
-            if t.layout == "nhwc":
-                shape = tuple(t.value.shape[p] for p in NCHW_PERM)
-                if _cheap_perm(t.value.shape, NCHW_PERM):
-                    v = self.em.reshape(t.value, shape, i)
-                else:
-                    v = self.em.transpose(t.value, NCHW_PERM, i)
-            else:  # nhwc_flat
-                c, h, w = t.chw
-                x = self.em.expand(t.value, [[0], [1, 2, 3]], (1, h, w, c), i)
-                x = self.em.transpose(x, NCHW_PERM, i)
-                v = self.em.collapse(x, [[0], [1, 2, 3]], i)
-            r = Tensor(v, t.shape, "plain", t.name)
-            r.cache[t.layout] = t
-            t.cache["plain"] = r
-        return t.cache["plain"]
-
-    def in_layout(self, t: Tensor, layout: str) -> Tensor:
-        return self.nhwc(t) if layout == "nhwc" else self.plain(t)
-
-    def materialize_pad(self, p: PadAlias) -> Tensor:
-        x = self.nhwc(p.src)
-        t, b, l, r = p.pad4
-        i = self.em.begin_node(f"{p.src.name}.pad")
-        v = self.em.pad_nd(x.value, (0, t, l, 0), (0, b, r, 0), 0.0, i)
-        return Tensor(v, p.shape, "nhwc", p.src.name)
-
-    def reshape_tensor(self, t: Tensor, shape: Sequence[int], i: int, name: str) -> Tensor:
-        """``t`` reshaped (row-major, logical) as a plain tensor named ``name``."""
-        shape = tuple(int(d) for d in shape)
-        if t.layout == "nhwc" and len(shape) == 2 and shape[0] == 1 and not _cheap_perm(t.shape, NCHW_PERM):
-            # NCHW flatten of an NHWC tensor: keep NHWC order, let consumers adapt.
-            _, c, h, w = t.shape
-            v = self.em.collapse(t.value, [[0], [1, 2, 3]], i, "flatten")
-            return Tensor(v, shape, "nhwc_flat", name, (c, h, w))
-        if t.layout == "nhwc" and _cheap_perm(t.shape, NCHW_PERM):
-            p = t  # NHWC and NCHW orders agree: reshape the value directly
-        else:
-            p = self.plain(t)
-        return Tensor(self.em.reshape(p.value, shape, i), shape, "plain", name)
 
     # ----------------------------------------------------------------- run
 
@@ -517,7 +305,7 @@ class _Importer:
             if v is None:
                 raise ImporterError(f"graph output '{out.name}' is not computed by any node")
             if isinstance(v, PadAlias):
-                v = self.materialize_pad(v)
+                v = self.layouts.materialize_pad(v)
             if isinstance(v, np.ndarray):
                 v = self.const_tensor(v, out.name)
             tt = out.type.tensor_type
@@ -531,13 +319,13 @@ class _Importer:
                         f"graph output '{out.name}': declared shape {dims}, computed {list(v.shape)}")
             if len(v.shape) == 4:
                 if self.layout == "nhwc":
-                    v = self.nhwc(v)
+                    v = self.layouts.nhwc(v)
                     lay = "NHWC"
                 else:
-                    v = self.plain(v)
+                    v = self.layouts.plain(v)
                     lay = "NCHW"
             else:
-                v = self.plain(v)
+                v = self.layouts.plain(v)
                 lay = "NC" if len(v.shape) == 2 else "dense"
             if len(v.shape) == 0:
                 raise ImporterError(f"graph output '{out.name}': scalar outputs are not supported")
@@ -553,7 +341,7 @@ class _Importer:
         op = n.op_type
         if op in ("Shape", "Size"):
             x = self.get(k, n.input[0])
-            self.fold(k, [x])
+            self.folder.fold(k, [x])
             return
         if op in FOLDABLE_OPS:
             ins = []
@@ -562,14 +350,14 @@ class _Importer:
                 if not i:
                     ins.append(None)
                     continue
-                c = self.const(i)
+                c = self.folder.const(i)
                 if c is None:
                     self.get(k, i)  # raises if undefined
                     all_const = False
                     break
                 ins.append(c)
             if all_const:
-                self.fold(k, ins)
+                self.folder.fold(k, ins)
                 return
         handler = getattr(self, "op_" + op, None)
         if handler is None:
@@ -577,288 +365,6 @@ class _Importer:
                 raise self.err(k, "supported only on constants (shape sub-graphs), not on activations")
             raise self.err(k, "unsupported op")
         handler(k)
-
-    # ------------------------------------------------------- constant folding
-
-    def fold(self, k: int, ins: List) -> None:
-        n = self.nodes[k]
-        try:
-            outs = self.evaluate(k, ins)
-        except ImporterError:
-            raise
-        except Exception as e:
-            raise self.err(k, f"cannot fold constant inputs: {type(e).__name__}: {e}") from None
-        for name, v in zip(n.output, outs):
-            if name:
-                self.values[name] = np.asarray(v)
-        self.done[k] = True
-
-    def evaluate(self, k: int, ins: List) -> List[np.ndarray]:
-        n = self.nodes[k]
-        op = n.op_type
-        a = self.attrs(k)
-
-        def axes_arg(j: int, attr: str = "axes"):
-            if attr in a:
-                return [int(t) for t in a[attr]]
-            if len(ins) > j and ins[j] is not None:
-                return [int(t) for t in np.asarray(ins[j]).reshape(-1)]
-            return None
-
-        if op == "Constant":
-            if "value" in a:
-                return [self.numpy_helper.to_array(a["value"])]
-            if "value_float" in a:
-                return [np.array(a["value_float"], np.float32)]
-            if "value_floats" in a:
-                return [np.array(a["value_floats"], np.float32)]
-            if "value_int" in a:
-                return [np.array(a["value_int"], np.int64)]
-            if "value_ints" in a:
-                return [np.array(a["value_ints"], np.int64)]
-            raise self.err(k, f"unsupported Constant attribute {sorted(a)}")
-        if op in ("Shape", "Size"):
-            x = ins[0]
-            shape = list(x.shape)
-            if op == "Size":
-                return [np.array(int(np.prod(shape)), np.int64)]
-            r = len(shape)
-            start, end = a.get("start", 0), a.get("end", r)
-            return [np.array(shape[slice(start, end)], np.int64)]
-        if op == "Identity":
-            return [ins[0]]
-        if op == "Dropout":
-            return [ins[0], np.ones(np.shape(ins[0]), bool)]
-        if op == "Cast":
-            return [np.asarray(ins[0]).astype(self.np_dtype(a["to"]))]
-        if op == "Gather":
-            return [np.take(ins[0], np.asarray(ins[1]).astype(np.int64), axis=a.get("axis", 0))]
-        if op == "Unsqueeze":
-            axes = axes_arg(1)
-            x = np.asarray(ins[0])
-            r = x.ndim + len(axes)
-            for ax in sorted(t % r for t in axes):
-                x = np.expand_dims(x, ax)
-            return [x]
-        if op == "Squeeze":
-            axes = axes_arg(1)
-            x = np.asarray(ins[0])
-            if axes is None:
-                return [np.squeeze(x)]
-            return [np.squeeze(x, axis=tuple(t % x.ndim for t in axes))]
-        if op == "Concat":
-            return [np.concatenate([np.atleast_1d(t) for t in ins if t is not None], axis=a["axis"])]
-        if op == "Slice":
-            x = np.asarray(ins[0])
-            if self.opset < 10:
-                starts, ends = a["starts"], a["ends"]
-                axes = a.get("axes", list(range(len(starts))))
-                steps = [1] * len(starts)
-            else:
-                starts = [int(t) for t in ins[1]]
-                ends = [int(t) for t in ins[2]]
-                axes = [int(t) for t in ins[3]] if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
-                steps = [int(t) for t in ins[4]] if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
-            sl = [slice(None)] * x.ndim
-            for s, e, ax, st in zip(starts, ends, axes, steps):
-                sl[ax % x.ndim] = slice(s, e, st)
-            return [x[tuple(sl)]]
-        if op == "ConstantOfShape":
-            v = self.numpy_helper.to_array(a["value"]).reshape(-1) if "value" in a else np.zeros(1, np.float32)
-            return [np.full([int(t) for t in np.asarray(ins[0]).reshape(-1)], v[0], dtype=v.dtype)]
-        if op == "Reshape":
-            return [np.reshape(ins[0], self.reshape_target(k, np.shape(ins[0]), ins[1], a.get("allowzero", 0)))]
-        if op == "Flatten":
-            x = np.asarray(ins[0])
-            ax = a.get("axis", 1) % (x.ndim + 1) if x.ndim else 0
-            return [x.reshape(int(np.prod(x.shape[:ax])), -1)]
-        if op == "Transpose":
-            return [np.transpose(ins[0], a.get("perm"))]
-        if op == "Expand":
-            x = np.asarray(ins[0])
-            return [np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(int(t) for t in ins[1]))).copy()]
-        if op == "Range":
-            return [np.arange(ins[0], ins[1], ins[2]).astype(np.asarray(ins[0]).dtype)]
-        if op == "Tile":
-            return [np.tile(ins[0], [int(t) for t in ins[1]])]
-        if op == "Where":
-            return [np.where(ins[0], ins[1], ins[2])]
-        if op == "Split":
-            x = np.asarray(ins[0])
-            ax = a.get("axis", 0) % x.ndim
-            split = a.get("split") or (list(ins[1]) if len(ins) > 1 and ins[1] is not None else None)
-            if split is None:
-                split = [x.shape[ax] // len(n.output)] * len(n.output)
-            idx = np.cumsum(split)[:-1]
-            return np.split(x, idx, axis=ax)
-        if op == "Clip":
-            lo = a.get("min", ins[1] if len(ins) > 1 else None)
-            hi = a.get("max", ins[2] if len(ins) > 2 else None)
-            x = np.asarray(ins[0])
-            if lo is not None:
-                x = np.maximum(x, lo)
-            if hi is not None:
-                x = np.minimum(x, hi)
-            return [x.astype(np.asarray(ins[0]).dtype)]
-        if op in ("ReduceProd", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean"):
-            x = np.asarray(ins[0])
-            axes = axes_arg(1)
-            keep = bool(a.get("keepdims", 1))
-            ax = None if axes is None else tuple(t % x.ndim for t in axes)
-            fn = {"ReduceProd": np.prod, "ReduceSum": np.sum, "ReduceMax": np.max, "ReduceMin": np.min,
-                  "ReduceMean": np.mean}[op]
-            return [fn(x, axis=ax, keepdims=keep).astype(x.dtype)]
-        unary = {
-            "Neg": np.negative, "Abs": np.abs, "Floor": np.floor, "Ceil": np.ceil, "Round": np.round,
-            "Sqrt": np.sqrt, "Exp": np.exp, "Log": np.log, "Reciprocal": np.reciprocal, "Sign": np.sign,
-            "Relu": lambda x: np.maximum(x, 0).astype(x.dtype), "Tanh": np.tanh,
-            "Sigmoid": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype), "Not": np.logical_not,
-        }
-        if op in unary:
-            return [unary[op](np.asarray(ins[0]))]
-        if op == "Div":
-            x, y = np.asarray(ins[0]), np.asarray(ins[1])
-            if np.issubdtype(x.dtype, np.integer):
-                return [np.trunc(x / y).astype(x.dtype)]
-            return [(x / y).astype(x.dtype)]
-        binary = {
-            "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Pow": np.power, "Mod": np.mod,
-            "Equal": np.equal, "Less": np.less, "Greater": np.greater, "LessOrEqual": np.less_equal,
-            "GreaterOrEqual": np.greater_equal, "And": np.logical_and, "Or": np.logical_or,
-            "Xor": np.logical_xor,
-        }
-        if op in binary:
-            x = np.asarray(ins[0])
-            r = binary[op](x, np.asarray(ins[1]))
-            return [r.astype(x.dtype) if op in ("Add", "Sub", "Mul", "Pow", "Mod") else r]
-        if op in ("Max", "Min", "Sum"):
-            fn = {"Max": np.maximum, "Min": np.minimum, "Sum": np.add}[op]
-            r = np.asarray(ins[0])
-            for t in ins[1:]:
-                r = fn(r, t)
-            return [r.astype(np.asarray(ins[0]).dtype)]
-        raise self.err(k, "cannot fold this op")
-
-    def reshape_target(self, k: int, in_shape, shape_arr, allowzero) -> Tuple[int, ...]:
-        shape = [int(t) for t in np.asarray(shape_arr).reshape(-1)]
-        out = []
-        for j, d in enumerate(shape):
-            if d == 0 and not allowzero:
-                if j >= len(in_shape):
-                    raise self.err(k, f"reshape target {shape}: 0 at position {j} beyond input rank")
-                out.append(int(in_shape[j]))
-            else:
-                out.append(d)
-        total = int(np.prod(in_shape))
-        if out.count(-1) > 1:
-            raise self.err(k, f"reshape target {shape} has more than one -1")
-        if -1 in out:
-            rest = int(np.prod([d for d in out if d != -1]))
-            if rest == 0 or total % rest:
-                raise self.err(k, f"cannot reshape {list(in_shape)} to {shape}")
-            out[out.index(-1)] = total // rest
-        if int(np.prod(out)) != total:
-            raise self.err(k, f"cannot reshape {list(in_shape)} to {shape}")
-        return tuple(out)
-
-    # ---------------------------------------------------------- activations
-
-    def act_of(self, k: int) -> Optional[Act]:
-        """The node as a fusable activation (None if it is not one, or has
-        anything unusual -- it is then converted on its own and reports it)."""
-        n = self.nodes[k]
-        op = n.op_type
-        try:
-            if op == "Relu" and not n.attribute:
-                return Act("relu")
-            if op == "Sigmoid" and not n.attribute:
-                return Act("sigmoid")
-            if op == "Tanh" and not n.attribute:
-                return Act("tanh")
-            if op == "LeakyRelu":
-                a = self.attrs(k, ("alpha",))
-                return Act("leaky", (float(a.get("alpha", 0.01)),))
-            if op == "HardSigmoid":
-                a = self.attrs(k, ("alpha", "beta"))
-                return Act("hardsigmoid", (float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))))
-            if op == "HardSwish" and not n.attribute:
-                return Act("hardswish", (1.0 / 6.0, 0.5))
-            if op == "Clip":
-                lo, hi = self.clip_bounds(k)
-                if lo == 0.0 and hi == 6.0:
-                    return Act("relu6")
-                if lo == 0.0 and hi is None:
-                    return Act("relu")
-                return Act("clip", (lo, hi))
-        except ImporterError:
-            return None
-        return None
-
-    def clip_bounds(self, k: int) -> Tuple[Optional[float], Optional[float]]:
-        n = self.nodes[k]
-        if self.opset < 11:
-            a = self.attrs(k, ("min", "max"))
-            lo, hi = a.get("min"), a.get("max")
-        else:
-            self.attrs(k, ())
-            lo = hi = None
-            if len(n.input) > 1 and n.input[1]:
-                lo = self.const_input(k, 1, "min")
-            if len(n.input) > 2 and n.input[2]:
-                hi = self.const_input(k, 2, "max")
-        conv = []
-        for v in (lo, hi):
-            if v is None:
-                conv.append(None)
-                continue
-            v = np.asarray(v).reshape(-1)
-            if v.size != 1:
-                raise self.err(k, "min/max must be scalars")
-            f = float(v[0])
-            conv.append(None if math.isinf(f) or abs(f) >= 3.4e38 else f)
-        return conv[0], conv[1]
-
-    def fuse_act(self, out: str) -> Tuple[Optional[Act], str]:
-        """If ``out`` feeds exactly one activation node, claim it."""
-        hs = self.hardswish_pattern(out)
-        if hs is not None:
-            return hs
-        c = self.sole_consumer(out)
-        if c is None:
-            return None, out
-        act = self.act_of(c)
-        if act is None:
-            return None, out
-        self.done[c] = True
-        return act, self.nodes[c].output[0]
-
-    def hardswish_pattern(self, out: str) -> Optional[Tuple[Act, str]]:
-        """``Mul(x, HardSigmoid(x))`` (how exporters write HardSwish before
-        opset 14) or ``Mul(x, Sigmoid(x))`` (SiLU/Swish) when ``x`` has no
-        other reader: claim both nodes, as one activation."""
-        users = self.consumers.get(out, [])
-        if len(users) != 2 or out in self.graph_outputs or len(set(users)) != 2:
-            return None
-        ops = {self.nodes[u].op_type: u for u in users}
-        gate = "HardSigmoid" if "HardSigmoid" in ops else "Sigmoid"
-        if set(ops) != {gate, "Mul"}:
-            return None
-        h, m = ops[gate], ops["Mul"]
-        hn, mn = self.nodes[h], self.nodes[m]
-        if self.done[h] or self.done[m]:
-            return None
-        if hn.domain not in ("", "ai.onnx") or mn.domain not in ("", "ai.onnx") or hn.input[0] != out:
-            return None
-        hout = hn.output[0]
-        if self.consumers.get(hout, []) != [m] or hout in self.graph_outputs or sorted(mn.input) != sorted([out, hout]):
-            return None
-        act = self.act_of(h)
-        if act is None:
-            return None
-        self.done[h] = self.done[m] = True
-        if gate == "Sigmoid":
-            return Act("silu"), mn.output[0]
-        return Act("hardswish", act.params), mn.output[0]
 
     # ---------------------------------------------------------- conv & co
 
@@ -902,22 +408,6 @@ class _Importer:
         if len(x.shape) != 4 or x.shape[0] != 1:
             raise self.err(k, f"expects a 1xCxHxW input, got shape {list(x.shape)}")
 
-    def bn_params(self, k: int) -> Tuple[np.ndarray, np.ndarray]:
-        """(scale, shift) in float64 of an inference BatchNormalization."""
-        n = self.nodes[k]
-        a = self.attrs(k, ("epsilon", "momentum", "spatial", "training_mode", "is_test", "consumed_inputs"))
-        if a.get("spatial", 1) != 1:
-            raise self.err(k, "spatial=0 is not supported")
-        if a.get("training_mode", 0) != 0:
-            raise self.err(k, "training_mode=1 is not supported (export the model in eval mode)")
-        if any(self.used(o) for o in n.output[1:]):
-            raise self.err(k, "training outputs (running mean/var) are not supported")
-        gamma, beta, mean, var = (np.asarray(self.const_input(k, j, w), np.float64).reshape(-1)
-                                  for j, w in ((1, "scale"), (2, "bias"), (3, "mean"), (4, "var")))
-        eps = float(a.get("epsilon", 1e-5))
-        scale = gamma / np.sqrt(var + eps)
-        return scale, beta - mean * scale
-
     def op_Conv(self, k: int) -> None:
         n = self.nodes[k]
         name = self.names[k]
@@ -932,10 +422,10 @@ class _Importer:
                 raise self.err(k, "a convolution of a constant is not supported")
             xin = x
         self.input4(k, xin)
-        W = np.asarray(self.const_input(k, 1, "weights"), np.float64)
+        W = np.asarray(self.folder.const_input(k, 1, "weights"), np.float64)
         if W.ndim != 4:
             raise self.err(k, f"weights of shape {list(W.shape)}: only 2-D convolutions are supported")
-        B = self.const_input(k, 2, "bias", required=False)
+        B = self.folder.const_input(k, 2, "bias", required=False)
         _, C, H, Wd = xin.shape
         F, Cg, KH, KW = W.shape
         group = int(a.get("group", 1))
@@ -948,21 +438,10 @@ class _Importer:
             if size + lo + hi < d * (kk - 1) + 1:
                 raise self.err(k, "the window is larger than the padded input")
         bias = None if B is None else np.asarray(B, np.float64).reshape(-1)
-        out = n.output[0]
-        c = self.sole_consumer(out)
-        if c is not None and self.nodes[c].op_type == "BatchNormalization":
-            try:
-                scale, shift = self.bn_params(c)
-            except ImporterError:
-                scale = None
-            if scale is not None and scale.shape[0] == F:
-                W = W * scale[:, None, None, None]
-                bias = (np.zeros(F) if bias is None else bias) * scale + shift
-                self.done[c] = True
-                out = self.nodes[c].output[0]
-        act, out = self.fuse_act(out)
+        W, bias, out = self.fusion.fold_batchnorm(n.output[0], W, bias)
+        act, out = self.fusion.fuse_act(out)
         i = self.em.begin_node(name)
-        xv = self.nhwc(x).value
+        xv = self.layouts.nhwc(x).value
         b32 = None if bias is None else bias.astype(np.float32)
         if group == 1:
             y = self.em.conv2d(xv, W.transpose(2, 3, 1, 0), b32, st, pad4, dl, act, name=name, layer=i)
@@ -983,7 +462,7 @@ class _Importer:
 
     def op_BatchNormalization(self, k: int) -> None:
         n = self.nodes[k]
-        scale, shift = self.bn_params(k)
+        scale, shift = self.fusion.bn_params(k)
         x = self.tensor(k, 0)
         if len(x.shape) < 2 or x.shape[1] != scale.shape[0]:
             raise self.err(k, f"{scale.shape[0]} channels for an input of shape {list(x.shape)}")
@@ -1014,7 +493,7 @@ class _Importer:
         rank = len(log)
         layout = "nhwc" if rank == 4 and any(t.layout == "nhwc" for t in tensors) else "plain"
         phys = tuple(log[p] for p in NHWC_PERM) if layout == "nhwc" else log
-        act, out = self.fuse_act(out) if fuse else (None, out)
+        act, out = self.fusion.fuse_act(out) if fuse else (None, out)
         i = self.em.begin_node(self.names[k], primary=kind)
         specs: List[Tuple[Value, Tuple[int, ...]]] = []
         slots: List = []  # per operand: int index into specs, or a float immediate
@@ -1022,9 +501,9 @@ class _Importer:
             if isinstance(o, Tensor):
                 t = o
                 if len(t.shape) < rank:
-                    t = self.reshape_tensor(self.plain(t), (1,) * (rank - len(t.shape)) + t.shape, i,
+                    t = self.layouts.reshape_tensor(self.layouts.plain(t), (1,) * (rank - len(t.shape)) + t.shape, i,
                                             t.name)
-                t = self.in_layout(t, layout)
+                t = self.layouts.in_layout(t, layout)
                 ps = t.value.shape
                 if tuple(ps) == phys:
                     specs.append((t.value, tuple(range(rank))))
@@ -1062,12 +541,12 @@ class _Importer:
         for nm in names:
             v = self.get(k, nm)
             if isinstance(v, PadAlias):
-                v = self.materialize_pad(v)
+                v = self.layouts.materialize_pad(v)
             if isinstance(v, np.ndarray):
                 if not np.issubdtype(v.dtype, np.floating):
                     raise self.err(k, f"constant '{nm}' of type {v.dtype} used as float data")
             elif isinstance(v, Tensor) and v.layout == "nhwc_flat":
-                v = self.plain(v)
+                v = self.layouts.plain(v)
             res.append(v)
         return res
 
@@ -1102,7 +581,7 @@ class _Importer:
     def op_Pow(self, k: int) -> None:
         n = self.nodes[k]
         self.attrs(k, ())
-        e = self.const(n.input[1])
+        e = self.folder.const(n.input[1])
         x = self.operands(k, [n.input[0]])[0]
         if e is not None and np.size(e) == 1:
             ev = float(np.asarray(e).reshape(-1)[0])
@@ -1154,11 +633,11 @@ class _Importer:
 
     def _activation(self, k: int) -> None:
         n = self.nodes[k]
-        act = self.act_of(k)
+        act = self.fusion.act_of(k)
         if act is None:
             # Re-run the checks that made act_of give up, so they report.
             if n.op_type == "Clip":
-                self.clip_bounds(k)
+                self.fusion.clip_bounds(k)
             self.attrs(k, {"LeakyRelu": ("alpha",), "HardSigmoid": ("alpha", "beta")}.get(n.op_type, ()))
             raise self.err(k, "unsupported activation")
         x = self.operands(k, [n.input[0]])[0]
@@ -1175,7 +654,7 @@ class _Importer:
         if len(n.output) > 1 and self.used(n.output[1]):
             raise self.err(k, "the mask output is not supported")
         if len(n.input) > 2 and n.input[2]:
-            tm = self.const(n.input[2])
+            tm = self.folder.const(n.input[2])
             if tm is None or bool(np.asarray(tm).reshape(-1)[0]):
                 raise self.err(k, "training_mode must be a constant false")
         self.values[n.output[0]] = self.get(k, n.input[0])
@@ -1224,7 +703,7 @@ class _Importer:
         x = self.tensor(k, 0)
         _, ks, st, dl, _, pad4, outs = self._pool_geometry(k, a, x, True)
         i = self.em.begin_node(self.names[k])
-        y = self.em.pool(self.nhwc(x).value, "pooling_nhwc_max", ks, st, dl, pad4, -math.inf, i, "maxpool")
+        y = self.em.pool(self.layouts.nhwc(x).value, "pooling_nhwc_max", ks, st, dl, pad4, -math.inf, i, "maxpool")
         assert list(y.shape[1:3]) == outs
         self.set_tensor(n.output[0], y, (1, x.shape[1], y.shape[1], y.shape[2]), "nhwc")
 
@@ -1249,7 +728,7 @@ class _Importer:
         if np.any(div <= 0):
             raise self.err(k, "a window covers only padding")
         i = self.em.begin_node(self.names[k])
-        y = self.em.pool(self.nhwc(x).value, "pooling_nhwc_sum", ks, st, dl, pad4, 0.0, i, "avgpool")
+        y = self.em.pool(self.layouts.nhwc(x).value, "pooling_nhwc_sum", ks, st, dl, pad4, 0.0, i, "avgpool")
         y = self.em.divide_by(y, div.astype(np.float32), i, "div")
         self.set_tensor(n.output[0], y, (1, x.shape[1], y.shape[1], y.shape[2]), "nhwc")
 
@@ -1259,7 +738,7 @@ class _Importer:
         x = self.tensor(k, 0)
         self.input4(k, x)
         i = self.em.begin_node(self.names[k], primary="gavgpool")
-        y = self.em.global_avgpool(self.nhwc(x).value, layer=i)
+        y = self.em.global_avgpool(self.layouts.nhwc(x).value, layer=i)
         self.set_tensor(n.output[0], y, (1, x.shape[1], 1, 1), "nhwc")
 
     def op_GlobalMaxPool(self, k: int) -> None:
@@ -1269,7 +748,7 @@ class _Importer:
         self.input4(k, x)
         i = self.em.begin_node(self.names[k])
         _, _, H, W = x.shape
-        y = self.em.pool(self.nhwc(x).value, "pooling_nhwc_max", (H, W), 1, 1, 0, -math.inf, i, "maxpool")
+        y = self.em.pool(self.layouts.nhwc(x).value, "pooling_nhwc_max", (H, W), 1, 1, 0, -math.inf, i, "maxpool")
         self.set_tensor(n.output[0], y, (1, x.shape[1], 1, 1), "nhwc")
 
     def _reduce(self, k: int) -> None:
@@ -1282,7 +761,7 @@ class _Importer:
         r = len(x.shape)
         axes = a.get("axes")
         if axes is None and len(n.input) > 1 and n.input[1]:
-            axes = [int(t) for t in np.asarray(self.const_input(k, 1, "axes")).reshape(-1)]
+            axes = [int(t) for t in np.asarray(self.folder.const_input(k, 1, "axes")).reshape(-1)]
         if not axes:
             if a.get("noop_with_empty_axes", 0):
                 self.values[n.output[0]] = x
@@ -1315,7 +794,7 @@ class _Importer:
             y = self.em.reshape(y, kept_phys, i)
             t = Tensor(y, kept_shape, x.layout, n.output[0])
         if not keepdims:
-            t = self.reshape_tensor(t, final_shape, i, n.output[0])
+            t = self.layouts.reshape_tensor(t, final_shape, i, n.output[0])
         self.values[n.output[0]] = t
 
     op_ReduceMean = op_ReduceSum = op_ReduceMax = op_ReduceMin = _reduce
@@ -1331,15 +810,15 @@ class _Importer:
         ax = ax + r if ax < 0 else ax
         shape = (int(np.prod(x.shape[:ax])), int(np.prod(x.shape[ax:])))
         i = self.em.begin_node(self.names[k])
-        self.values[n.output[0]] = self.reshape_tensor(x, shape, i, n.output[0])
+        self.values[n.output[0]] = self.layouts.reshape_tensor(x, shape, i, n.output[0])
 
     def op_Reshape(self, k: int) -> None:
         n = self.nodes[k]
         a = self.attrs(k, ("allowzero",))
         x = self.tensor(k, 0)
-        shape = self.reshape_target(k, x.shape, self.const_input(k, 1, "shape"), a.get("allowzero", 0))
+        shape = self.folder.reshape_target(k, x.shape, self.folder.const_input(k, 1, "shape"), a.get("allowzero", 0))
         i = self.em.begin_node(self.names[k])
-        self.values[n.output[0]] = self.reshape_tensor(x, shape, i, n.output[0])
+        self.values[n.output[0]] = self.layouts.reshape_tensor(x, shape, i, n.output[0])
 
     def _squeeze(self, k: int) -> None:
         n = self.nodes[k]
@@ -1347,7 +826,7 @@ class _Importer:
         x = self.tensor(k, 0)
         axes = a.get("axes")
         if axes is None and len(n.input) > 1 and n.input[1]:
-            axes = [int(t) for t in np.asarray(self.const_input(k, 1, "axes")).reshape(-1)]
+            axes = [int(t) for t in np.asarray(self.folder.const_input(k, 1, "axes")).reshape(-1)]
         if n.op_type == "Squeeze":
             r = len(x.shape)
             ax = set(range(r)) if axes is None else {int(t) % r for t in axes}
@@ -1364,7 +843,7 @@ class _Importer:
                 shape.insert(d, 1)
             shape = tuple(shape)
         i = self.em.begin_node(self.names[k])
-        self.values[n.output[0]] = self.reshape_tensor(x, shape, i, n.output[0])
+        self.values[n.output[0]] = self.layouts.reshape_tensor(x, shape, i, n.output[0])
 
     op_Squeeze = op_Unsqueeze = _squeeze
 
@@ -1373,7 +852,7 @@ class _Importer:
         a = self.attrs(k, ("perm",))
         x = self.tensor(k, 0)
         if x.layout == "nhwc_flat":
-            x = self.plain(x)
+            x = self.layouts.plain(x)
         r = len(x.shape)
         perm = [int(p) for p in a.get("perm", list(range(r))[::-1])]
         if sorted(perm) != list(range(r)):
@@ -1390,7 +869,7 @@ class _Importer:
                 self.values[n.output[0]] = Tensor(x.value, out, lay, n.output[0])
                 return
         for lay, q in cands:
-            if _cheap_perm(x.value.shape, q):
+            if cheap_perm(x.value.shape, q):
                 v = self.em.reshape(x.value, [x.value.shape[p] for p in q], i)
                 self.values[n.output[0]] = Tensor(v, out, lay, n.output[0])
                 return
@@ -1418,7 +897,7 @@ class _Importer:
             else:
                 if t.shape[ax] == 0:
                     continue
-                vals.append(self.in_layout(t, layout).value)
+                vals.append(self.layouts.in_layout(t, layout).value)
         dim = PHYS_AXIS[ax] if layout == "nhwc" else ax
         y = self.em.concat_dim(vals, dim, i)
         shape = tuple(y.shape[p] for p in NCHW_PERM) if layout == "nhwc" else y.shape
@@ -1442,7 +921,7 @@ class _Importer:
         n = self.nodes[k]
         x = self.tensor(k, 0)
         if x.layout == "nhwc_flat":
-            x = self.plain(x)
+            x = self.layouts.plain(x)
         r = len(x.shape)
         if self.opset < 10:
             a = self.attrs(k, ("starts", "ends", "axes"))
@@ -1451,11 +930,11 @@ class _Importer:
             steps = [1] * len(starts)
         else:
             self.attrs(k, ())
-            starts = [int(t) for t in np.asarray(self.const_input(k, 1, "starts")).reshape(-1)]
-            ends = [int(t) for t in np.asarray(self.const_input(k, 2, "ends")).reshape(-1)]
-            ax = self.const_input(k, 3, "axes", required=False)
+            starts = [int(t) for t in np.asarray(self.folder.const_input(k, 1, "starts")).reshape(-1)]
+            ends = [int(t) for t in np.asarray(self.folder.const_input(k, 2, "ends")).reshape(-1)]
+            ax = self.folder.const_input(k, 3, "axes", required=False)
             axes = list(range(len(starts))) if ax is None else [int(t) for t in np.asarray(ax).reshape(-1)]
-            stp = self.const_input(k, 4, "steps", required=False)
+            stp = self.folder.const_input(k, 4, "steps", required=False)
             steps = [1] * len(starts) if stp is None else [int(t) for t in np.asarray(stp).reshape(-1)]
         ranges = {}
         for s, e, d, st in zip(starts, ends, axes, steps):
@@ -1472,12 +951,12 @@ class _Importer:
         a = self.attrs(k, ("axis", "split", "num_outputs"))
         x = self.tensor(k, 0)
         if x.layout == "nhwc_flat":
-            x = self.plain(x)
+            x = self.layouts.plain(x)
         r = len(x.shape)
         ax = int(a.get("axis", 0)) % r
         split = a.get("split")
         if split is None and len(n.input) > 1 and n.input[1]:
-            split = [int(t) for t in np.asarray(self.const_input(k, 1, "split")).reshape(-1)]
+            split = [int(t) for t in np.asarray(self.folder.const_input(k, 1, "split")).reshape(-1)]
         nout = len(n.output)
         if split is None:
             if x.shape[ax] % nout:
@@ -1496,7 +975,7 @@ class _Importer:
         n = self.nodes[k]
         self.attrs(k, ())
         x = self.operands(k, [n.input[0]])[0]
-        shape = tuple(int(t) for t in np.asarray(self.const_input(k, 1, "shape")).reshape(-1))
+        shape = tuple(int(t) for t in np.asarray(self.folder.const_input(k, 1, "shape")).reshape(-1))
         self.eltwise(k, [x], lambda r, s: s[0], "expand", fuse=False, out_shape=shape)
 
     # -------------------------------------------------------------- matmul
@@ -1513,13 +992,13 @@ class _Importer:
         if x.layout == "nhwc_flat":
             c, h, w = x.chw
             w_kn = w_kn.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(h * w * c, -1)
-        act, out = self.fuse_act(n.output[0])
+        act, out = self.fusion.fuse_act(n.output[0])
         i = self.em.begin_node(self.names[k], primary="matmul")
         if x.shape[0] == 1:
             y = self.em.dense(x.value, w_kn, bias, act, name=self.names[k], layer=i)
         else:  # M rows: not a batch-1 dense layer, a plain matmul
             wv = self.em.constant(np.asarray(w_kn, np.float32), f"{self.names[k]}_weights")
-            y = self.em.matmul_values(self.plain(x).value, wv, i)
+            y = self.em.matmul_values(self.layouts.plain(x).value, wv, i)
             y = self.em.bias_act(y, bias, act, i)
         self.set_tensor(out, y, y.shape, "plain")
 
@@ -1530,17 +1009,17 @@ class _Importer:
             raise self.err(k, "transA=1 is not supported")
         alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
         x = self._rank2(k, self.tensor(k, 0))
-        B = self.const(n.input[1])
-        C = self.const_input(k, 2, "C", required=False)
+        B = self.folder.const(n.input[1])
+        C = self.folder.const_input(k, 2, "C", required=False)
         if B is None:
             b = self._rank2(k, self.tensor(k, 1))
             if C is not None and np.size(C) > 0 and np.any(C):
                 raise self.err(k, "a bias with non-constant B is not supported")
             i = self.em.begin_node(self.names[k], primary="matmul")
-            bv = self.plain(b).value
+            bv = self.layouts.plain(b).value
             if a.get("transB", 0):
                 bv = self.em.transpose(bv, (1, 0), i)
-            xv = self.plain(x).value
+            xv = self.layouts.plain(x).value
             if alpha != 1.0:
                 raise self.err(k, "alpha != 1 with non-constant B is not supported")
             y = self.em.matmul_values(xv, bv, i)
@@ -1564,8 +1043,8 @@ class _Importer:
     def op_MatMul(self, k: int) -> None:
         n = self.nodes[k]
         self.attrs(k, ())
-        A = self.const(n.input[0])
-        B = self.const(n.input[1])
+        A = self.folder.const(n.input[0])
+        B = self.folder.const(n.input[1])
         if A is None and B is not None and np.ndim(B) == 2:
             x = self._rank2(k, self.tensor(k, 0))
             self._dense(k, x, np.asarray(B, np.float32), None)
@@ -1573,7 +1052,7 @@ class _Importer:
         a = self._rank2(k, self.tensor(k, 0))
         b = self._rank2(k, self.tensor(k, 1))
         i = self.em.begin_node(self.names[k], primary="matmul")
-        y = self.em.matmul_values(self.plain(a).value, self.plain(b).value, i)
+        y = self.em.matmul_values(self.layouts.plain(a).value, self.layouts.plain(b).value, i)
         self.set_tensor(n.output[0], y, y.shape, "plain")
 
     # ---------------------------------------------------------------- misc
@@ -1586,8 +1065,8 @@ class _Importer:
             value = float(a.get("value", 0.0))
         else:
             a = self.attrs(k, ("mode",))
-            pads = [int(t) for t in np.asarray(self.const_input(k, 1, "pads")).reshape(-1)]
-            cv = self.const_input(k, 2, "constant_value", required=False)
+            pads = [int(t) for t in np.asarray(self.folder.const_input(k, 1, "pads")).reshape(-1)]
+            cv = self.folder.const_input(k, 2, "constant_value", required=False)
             value = 0.0 if cv is None or np.size(cv) == 0 else float(np.asarray(cv).reshape(-1)[0])
             if len(n.input) > 3 and n.input[3]:
                 raise self.err(k, "the axes input is not supported")
@@ -1596,7 +1075,7 @@ class _Importer:
             raise self.err(k, f"mode '{mode}' is not supported (constant only)")
         x = self.tensor(k, 0)
         if x.layout == "nhwc_flat":
-            x = self.plain(x)
+            x = self.layouts.plain(x)
         r = len(x.shape)
         if len(pads) != 2 * r:
             raise self.err(k, f"{len(pads)} pads for rank {r}")
@@ -1604,10 +1083,9 @@ class _Importer:
             raise self.err(k, f"negative pads {pads} are not supported")
         lo, hi = pads[:r], pads[r:]
         out = n.output[0]
-        c = self.sole_consumer(out)
-        if (value == 0.0 and r == 4 and lo[:2] == [0, 0] and hi[:2] == [0, 0] and c is not None
-                and self.nodes[c].op_type == "Conv"):
-            self.values[out] = PadAlias(x, (lo[2], hi[2], lo[3], hi[3]))
+        alias = self.fusion.pad_into_conv(out, x, value, lo, hi)
+        if alias is not None:
+            self.values[out] = alias
             return
         i = self.em.begin_node(self.names[k], primary="pad")
         if x.layout == "nhwc":
@@ -1672,7 +1150,7 @@ class _Importer:
             self.values[n.output[0]] = x
             return
         i = self.em.begin_node(self.names[k], primary="upsample")
-        y = self.em.upsample_nearest(self.nhwc(x).value, fh, fw, i)
+        y = self.em.upsample_nearest(self.layouts.nhwc(x).value, fh, fw, i)
         self.set_tensor(n.output[0], y, (1, x.shape[1], y.shape[1], y.shape[2]), "nhwc")
 
     def op_Resize(self, k: int) -> None:
@@ -1686,12 +1164,12 @@ class _Importer:
         x = self.tensor(k, 0)
         self.input4(k, x)
         if self.opset < 11:
-            scales = self.const_input(k, 1, "scales")
+            scales = self.folder.const_input(k, 1, "scales")
             sizes = None
             ctm, nm = "asymmetric", "floor"
         else:
-            sc = self.const_input(k, 2, "scales", required=False)
-            sz = self.const_input(k, 3, "sizes", required=False)
+            sc = self.folder.const_input(k, 2, "scales", required=False)
+            sz = self.folder.const_input(k, 3, "sizes", required=False)
             scales = None if sc is None or np.size(sc) == 0 else [float(t) for t in np.asarray(sc).reshape(-1)]
             sizes = None if sz is None or np.size(sz) == 0 else [int(t) for t in np.asarray(sz).reshape(-1)]
             if scales is None and sizes is None:
@@ -1715,7 +1193,7 @@ class _Importer:
         elif "height_scale" in a:
             scales = [1.0, 1.0, float(a["height_scale"]), float(a.get("width_scale", 1.0))]
         else:
-            scales = [float(t) for t in np.asarray(self.const_input(k, 1, "scales")).reshape(-1)]
+            scales = [float(t) for t in np.asarray(self.folder.const_input(k, 1, "scales")).reshape(-1)]
         fh, fw = self._nearest_factors(k, x, scales, None, "asymmetric", "floor")
         self._upsample(k, x, fh, fw)
 
@@ -1724,7 +1202,7 @@ class _Importer:
         a = self.attrs(k, ("axis",))
         x = self.tensor(k, 0)
         if x.layout == "nhwc_flat":
-            x = self.plain(x)
+            x = self.layouts.plain(x)
         r = len(x.shape)
         if self.opset >= 13:
             axes = [int(a.get("axis", -1)) % r]
