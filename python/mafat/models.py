@@ -264,7 +264,11 @@ class Model:
             raise ValueError(f"layer {at} refers to layer {idx}, which is not earlier")
         return "layer", idx
 
-    def _walk(self, inputs: Dict[str, object], apply: Callable[[int, Layer, list], object]) -> List[object]:
+    def walk(self, inputs: Dict[str, object], apply: Callable[[int, Layer, list], object]) -> List[object]:
+        """Evaluates the graph: ``apply(i, layer, xs)`` for each layer in order, on the values
+        of its sources (model inputs by name from ``inputs``); returns the model's outputs.
+        The MLIR emission and the PyTorch twin (:mod:`mafat.reference.torch_layers`) both
+        walk the graph this way."""
         vals: List[object] = []
         for i, layer in enumerate(self.layers):
             xs = []
@@ -283,7 +287,7 @@ class Model:
     def emit(self, em: Optional[MlirEmitter] = None) -> MlirEmitter:
         em = em or MlirEmitter(self.name)
         args = {n: em.input(shape, name=n) for n, shape in self.inputs}
-        outs = self._walk(args, lambda i, layer, xs: layer.emit(em, xs, i))
+        outs = self.walk(args, lambda i, layer, xs: layer.emit(em, xs, i))
         for (n, _), v in zip(self.outputs, outs):
             em.output(v, name=n)
         return em

@@ -147,4 +147,4 @@ class GraphModule(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> List[torch.Tensor]:
         inputs = {n: x for (n, _), x in zip(self.model.inputs, xs)}
-        return self.model._walk(inputs, lambda i, layer, ys: self.mods[i](*ys))
+        return self.model.walk(inputs, lambda i, layer, ys: self.mods[i](*ys))
