@@ -80,6 +80,12 @@ void buildBufferizePipeline(OpPassManager &pm, const CodegenOptions &options) {
   tile.vectorBits = options.vectorBits;
   tile.numVectorRegisters = options.vectorRegisters;
   pm.addNestedPass<func::FuncOp>(createMafatTileAndVectorize(tile));
+  // Before memory planning: a split loop must not own buffers, which the
+  // planner would give one place shared by every thread.
+  MafatParallelizeOptions parallel;
+  parallel.threads = options.threads;
+  parallel.minWork = options.minParallelWork;
+  pm.addNestedPass<func::FuncOp>(createMafatParallelize(parallel));
   MafatPlanMemoryOptions plan;
   plan.alignment = options.alignment;
   plan.verifyPrediction = options.verifyPrediction;
@@ -92,6 +98,7 @@ void buildBuffersToLLVMPipeline(OpPassManager &pm) {
   // temporary per iteration); contractions lower to outer products = FMAs.
   // Reductions other than contractions (softmax's max and sum) leave
   // vector.multi_reduction, which convert-vector-to-llvm does not take.
+  pm.addPass(createMafatOutlineParallel());
   addPipeline(pm, "convert-linalg-to-loops,"
                   "func.func(lower-vector-multi-reduction),"
                   "convert-vector-to-scf{full-unroll=true},"
@@ -104,7 +111,9 @@ void buildBuffersToLLVMPipeline(OpPassManager &pm) {
                   "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
                   "convert-arith-to-llvm,convert-cf-to-llvm,"
                   "convert-index-to-llvm,convert-ub-to-llvm,"
-                  "reconcile-unrealized-casts,canonicalize,cse");
+                  "reconcile-unrealized-casts");
+  pm.addPass(createMafatLowerParallelLaunch());
+  addPipeline(pm, "canonicalize,cse");
 }
 
 void buildLowerToLLVMPipeline(OpPassManager &pm,

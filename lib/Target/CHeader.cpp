@@ -54,13 +54,19 @@ std::string emitCHeader(const ModelInterface &m, llvm::StringRef sourceName) {
   };
   tensors(m.inputs, "input");
   tensors(m.outputs, "output");
+  os << "/* Threads the plan was made for (mafat-compile --threads). */\n"
+     << "#define " << upper << "_THREADS " << m.threads << "\n";
   os << "\n/* Runs the model once. Returns 0 (MAFAT_OK), 1 if a pointer is "
-        "NULL,\n * 2 if the workspace is misaligned. Single-threaded and "
-        "reentrant: no\n * global state, so separate workspaces may run "
-        "concurrently on\n * separate threads. Inputs are only read. */\n"
+        "NULL,\n * 2 if the workspace is misaligned. `parallel` is the "
+        "caller's parallel-for\n * (mafat/runtime.h; e.g. "
+        "mafat_pool_parallel()), or NULL to run on the calling\n * thread; "
+        "every choice gives the same outputs. The model never creates a\n"
+        " * thread. Reentrant: no global state, so separate workspaces may "
+        "run\n * concurrently. Inputs are only read. */\n"
+     << "struct mafat_parallel;\n"
      << "int32_t " << m.name << "_run(";
   // Parameter names come from the tensor names; keep them valid and unique.
-  llvm::StringSet<> used{"workspace"};
+  llvm::StringSet<> used{"workspace", "parallel"};
   auto param = [&](const TensorInfo &t) {
     std::string id = toCIdentifier(t.name);
     for (unsigned k = 1; !used.insert(id).second; ++k)
@@ -71,7 +77,7 @@ std::string emitCHeader(const ModelInterface &m, llvm::StringRef sourceName) {
     os << "const float *" << param(t) << ", ";
   for (const TensorInfo &t : m.outputs)
     os << "float *" << param(t) << ", ";
-  os << "void *workspace);\n\n"
+  os << "void *workspace, const struct mafat_parallel *parallel);\n\n"
      << "/* Self-description for generic drivers: see mafat/runtime.h. "
         "mafat_model()\n * is weak, so several models can share a program "
         "through their own\n * names. */\n"

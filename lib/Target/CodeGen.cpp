@@ -8,6 +8,8 @@
 
 #include "mafat/Target/CodeGen.h"
 
+#include "mafat/runtime.h"
+
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
@@ -30,6 +32,9 @@ static void setTargetAttributes(llvm::Function &fn, const TargetSpec &target) {
   if (!target.features.empty())
     fn.addFnAttr("target-features", target.features);
   fn.addFnAttr(llvm::Attribute::NoUnwind);
+  // Self-contained code: loops must not become calls of libc's memset or
+  // memcpy (the loop of a parallel task over a dynamic range would).
+  fn.addFnAttr("no-builtins");
   if (target.vectorBits == 512) {
     fn.addFnAttr("min-legal-vector-width", "512");
     fn.addFnAttr("prefer-vector-width", "512");
@@ -77,11 +82,14 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module,
   setTargetOf(*llvmModule, target);
 
   llvm::Function *impl = llvmModule->getFunction(model.entry);
-  size_t numParams = model.inputs.size() + model.outputs.size() + 1;
+  // Inputs, outputs, workspace, parallel-for.
+  size_t numParams = model.inputs.size() + model.outputs.size() + 2;
+  size_t wsIndex = numParams - 2;
   if (!impl || impl->arg_size() != numParams) {
     module.emitError() << "lowered entry '" << model.entry
                        << "' does not have the expected " << numParams
-                       << " pointer parameters (inputs, outputs, workspace)";
+                       << " pointer parameters (inputs, outputs, workspace, "
+                          "parallel)";
     return nullptr;
   }
   // The typed entry point takes the public name; the body becomes internal
@@ -103,33 +111,32 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module,
   auto *call = llvm::BasicBlock::Create(context, "call", run);
   b.SetInsertPoint(entry);
   // Every tensor pointer must be non-null; the workspace only when the model
-  // needs one.
+  // needs one; the parallel-for may be (serial).
   llvm::Value *anyNull = b.getFalse();
-  for (unsigned i = 0; i < numParams; ++i) {
-    if (i + 1 == numParams && model.workspaceBytes == 0)
+  for (unsigned i = 0; i <= wsIndex; ++i) {
+    if (i == wsIndex && model.workspaceBytes == 0)
       continue;
     anyNull = b.CreateOr(anyNull, b.CreateIsNull(run->getArg(i)));
   }
   auto *aligned = llvm::BasicBlock::Create(context, "check_alignment", run);
   b.CreateCondBr(anyNull, fail, aligned);
   b.SetInsertPoint(aligned);
-  llvm::Value *wsInt = b.CreatePtrToInt(run->getArg(numParams - 1),
-                                        b.getInt64Ty());
+  llvm::Value *wsInt = b.CreatePtrToInt(run->getArg(wsIndex), b.getInt64Ty());
   llvm::Value *bad = b.CreateICmpNE(
       b.CreateAnd(wsInt, b.getInt64(model.workspaceAlign - 1)), b.getInt64(0));
   if (model.workspaceBytes == 0)
     bad = b.getFalse();
   b.CreateCondBr(bad, misaligned, call);
   b.SetInsertPoint(fail);
-  b.CreateRet(b.getInt32(1)); // MAFAT_ERR_NULL_ARGUMENT
+  b.CreateRet(b.getInt32(MAFAT_ERR_NULL_ARGUMENT));
   b.SetInsertPoint(misaligned);
-  b.CreateRet(b.getInt32(2)); // MAFAT_ERR_MISALIGNED_WORKSPACE
+  b.CreateRet(b.getInt32(MAFAT_ERR_MISALIGNED_WORKSPACE));
   b.SetInsertPoint(call);
   SmallVector<llvm::Value *> args;
   for (llvm::Argument &arg : run->args())
     args.push_back(&arg);
   b.CreateCall(impl, args);
-  b.CreateRet(b.getInt32(0)); // MAFAT_OK
+  b.CreateRet(b.getInt32(MAFAT_OK));
 
   for (llvm::Function &fn : *llvmModule)
     if (!fn.isDeclaration())
@@ -176,7 +183,8 @@ std::unique_ptr<llvm::Module> buildDescriptor(const ModelInterface &model,
   auto *tensorType = llvm::StructType::create(
       context, {ptr, i32, i32, ptr, ptr}, "mafat_tensor_desc");
   auto *modelType = llvm::StructType::create(
-      context, {i32, ptr, ptr, i64, i64, i64, i64, i64, i32, i32, ptr, ptr, ptr},
+      context,
+      {i32, ptr, ptr, i64, i64, i64, i64, i64, i32, i32, ptr, ptr, ptr, i32},
       "mafat_model");
 
   auto tensorTable = [&](ArrayRef<TensorInfo> tensors, StringRef kind) {
@@ -185,7 +193,7 @@ std::unique_ptr<llvm::Module> buildDescriptor(const ModelInterface &model,
       Twine prefix = kind + Twine(i);
       descs.push_back(llvm::ConstantStruct::get(
           tensorType, {cb.string(t.name, prefix + "_name"),
-                       b.getInt32(1) /*MAFAT_F32*/,
+                       b.getInt32(MAFAT_F32),
                        b.getInt32(t.shape.size()),
                        cb.int64Array(t.shape, prefix + "_shape"),
                        cb.string(t.layout, prefix + "_layout")}));
@@ -197,15 +205,16 @@ std::unique_ptr<llvm::Module> buildDescriptor(const ModelInterface &model,
                                     kind + "_table");
   };
 
-  // int32_t generic_run(void *const *in, void *const *out, void *ws):
+  // int32_t generic_run(void *const *in, void *const *out, void *ws,
+  //                     const mafat_parallel_t *parallel):
   // unpacks the pointer arrays and calls the typed entry point.
-  size_t numParams = model.inputs.size() + model.outputs.size() + 1;
+  size_t numParams = model.inputs.size() + model.outputs.size() + 2;
   auto *typedType = llvm::FunctionType::get(
       i32, SmallVector<llvm::Type *>(numParams, ptr), false);
   llvm::FunctionCallee typed =
       module->getOrInsertFunction(model.name + "_run", typedType);
   auto *generic = llvm::Function::Create(
-      llvm::FunctionType::get(i32, {ptr, ptr, ptr}, false),
+      llvm::FunctionType::get(i32, {ptr, ptr, ptr, ptr}, false),
       llvm::GlobalValue::InternalLinkage, model.name + "_generic_run",
       *module);
   b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", generic));
@@ -217,17 +226,18 @@ std::unique_ptr<llvm::Module> buildDescriptor(const ModelInterface &model,
     args.push_back(b.CreateLoad(
         ptr, b.CreateConstGEP1_64(ptr, generic->getArg(1), i)));
   args.push_back(generic->getArg(2));
+  args.push_back(generic->getArg(3));
   b.CreateRet(b.CreateCall(typed, args));
 
   llvm::Constant *desc = llvm::ConstantStruct::get(
       modelType,
-      {b.getInt32(1) /*MAFAT_ABI_VERSION*/, cb.string(model.name, "name"),
+      {b.getInt32(MAFAT_ABI_VERSION), cb.string(model.name, "name"),
        cb.string(model.triple, "target"), b.getInt64(model.workspaceBytes),
        b.getInt64(model.workspaceAlign), b.getInt64(model.naiveBytes),
        b.getInt64(model.weightBytes), b.getInt64(model.stackBoundBytes),
        b.getInt32(model.inputs.size()), b.getInt32(model.outputs.size()),
        tensorTable(model.inputs, "input"), tensorTable(model.outputs, "output"),
-       generic});
+       generic, b.getInt32(model.threads)});
   auto *descGlobal = new llvm::GlobalVariable(
       *module, modelType, true, llvm::GlobalValue::PrivateLinkage, desc,
       "mafat_model_desc");

@@ -1,6 +1,7 @@
 //===- ModelInterface.cpp - What a compiled model looks like from C -------===//
 
 #include "mafat/Target/ModelInterface.h"
+#include "mafat/Transforms/Parallel.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -103,6 +104,8 @@ LogicalResult readMemoryFigures(ModuleOp module, StringRef entry,
       failed(get("mafat.workspace_align", model.workspaceAlign)) ||
       failed(get("mafat.naive_bytes", model.naiveBytes)))
     return failure();
+  if (auto threads = func->getAttrOfType<IntegerAttr>(kThreadsAttr))
+    model.threads = threads.getInt();
   model.weightBytes = 0;
   module.walk([&](memref::GlobalOp global) {
     if (global.getConstant())

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Transforms/FilterPacking.h"
+#include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/Transforms/RegisterBlock.h"
 
@@ -139,9 +140,11 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
     scf::SCFTilingOptions tiling;
     tiling.setTileSizes(asIndexAttrs(ctx, block.parallel));
     rewriter.setInsertionPoint(op);
-    if (failed(scf::tileUsingSCF(rewriter, cast<TilingInterface>(*op),
-                                 tiling)))
+    FailureOr<scf::SCFTilingResult> result =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(*op), tiling);
+    if (failed(result))
       return op->emitError("mafat: failed to tile to the register block");
+    mafat::markParallelLoop(result->loops, mafat::layerIterations(op));
     rewriter.eraseOp(op);
     return success();
   }
@@ -149,6 +152,7 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
   ArrayRef<int64_t> outer =
       block.cacheParallel.empty() ? block.parallel : block.cacheParallel;
   if (!isTilingNoop(op, outer)) {
+    int64_t work = mafat::layerIterations(op);
     // Fuse only the accumulator's fill: fusing pads or earlier layers here
     // would recompute them per register block (that is fuse-tile's job, at
     // cache-sized tiles).
@@ -159,6 +163,7 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
                     });
     if (failed(result))
       return failure();
+    mafat::markParallelLoop(result->loops, work);
     tiled = result->tiledAndFusedOps.front();
   }
   return tileInside(rewriter, tiled, block);
@@ -263,12 +268,14 @@ LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
   // The producer's accumulator fill comes along through the producer's
   // init slice.
   Operation *producerOp = producer;
+  int64_t work = mafat::layerIterations(producer);
   FailureOr<scf::SCFTileAndFuseResult> result = tileAndFuse(
       rewriter, generic, sizes, order, [producerOp](Operation *op) {
         return op == producerOp || isa<linalg::FillOp>(op);
       });
   if (failed(result))
     return failure();
+  mafat::markParallelLoop(result->loops, work);
   // The fused fill would initialise a fresh tile-sized tensor: a scratch
   // buffer per block in the workspace, written and read back. Accumulate in
   // the epilogue's destination tile instead and apply the epilogue in place
@@ -518,3 +525,49 @@ struct MafatTileAndVectorizePass
 };
 
 } // namespace
+
+int64_t mafat::layerIterations(linalg::LinalgOp op) {
+  int64_t iterations = 1;
+  for (int64_t range : op.getStaticLoopRanges())
+    iterations *= ShapedType::isDynamic(range) ? 1 : range;
+  return iterations;
+}
+
+void mafat::markParallelLoop(ArrayRef<LoopLikeOpInterface> loops,
+                             int64_t work) {
+  // Loops of one iteration (the batch dim) fold away: the outermost other
+  // one is the layer's split loop.
+  auto it = llvm::find_if(loops, [](LoopLikeOpInterface loop) {
+    std::optional<APInt> trips = loop.getStaticTripCount();
+    return !trips || trips->getSExtValue() > 1;
+  });
+  if (it == loops.end())
+    return;
+  Operation *loop = *it;
+  // A location, not an attribute: the canonicalizations and bufferization
+  // between here and mafat-parallelize rebuild loops (new iter_args, memref
+  // results) and keep only their location.
+  MLIRContext *ctx = loop->getContext();
+  auto mark = DictionaryAttr::get(
+      ctx, {NamedAttribute(StringAttr::get(ctx, kParallelLoopAttr),
+                           IntegerAttr::get(IntegerType::get(ctx, 64), work))});
+  loop->setLoc(FusedLoc::get(ctx, {loop->getLoc()}, mark));
+}
+
+std::optional<int64_t> mafat::parallelLoopWork(Operation *loop) {
+  auto fused = dyn_cast<FusedLoc>(loop->getLoc());
+  auto mark = fused ? dyn_cast_or_null<DictionaryAttr>(fused.getMetadata())
+                    : DictionaryAttr();
+  auto work = mark ? mark.getAs<IntegerAttr>(kParallelLoopAttr) : nullptr;
+  if (!work)
+    return std::nullopt;
+  return work.getInt();
+}
+
+void mafat::clearParallelLoopMark(Operation *loop) {
+  if (!parallelLoopWork(loop))
+    return;
+  ArrayRef<Location> inner = cast<FusedLoc>(loop->getLoc()).getLocations();
+  loop->setLoc(inner.size() == 1 ? inner.front()
+                                 : FusedLoc::get(loop->getContext(), inner));
+}

@@ -46,7 +46,8 @@ static void printUsage(FILE *out, const char *prog) {
     prog = kDefaultProg;
   fprintf(out,
           "usage: %s [--input FILE.npy ...] [--output FILE.npy ...]\n"
-          "       [--repeat N] [--warmup N] [--json] [--seed S] [--profile]\n"
+          "       [--repeat N] [--warmup N] [--threads N] [--json] [--seed S]\n"
+      "       [--profile]\n"
           "       [--help]\n",
           prog);
   fputs(
@@ -62,6 +63,9 @@ static void printUsage(FILE *out, const char *prog) {
       "                     .npy after the last timed run. Give all or none.\n"
       "  --repeat N         Timed runs (default 5, at least 1).\n"
       "  --warmup N         Untimed runs before timing (default 1).\n"
+      "  --threads N        Threads to run on (default: what the model was\n"
+      "                     compiled for, mafat-compile --threads). Fewer\n"
+      "                     or more give the same outputs, bit for bit.\n"
       "  --json             Print exactly one JSON object on stdout instead\n"
       "                     of the text report (latency, memory, shapes, and\n"
       "                     per-output \"sum\"/\"absmax\" checksums).\n"
@@ -94,6 +98,7 @@ typedef struct {
   int json;
   int help;
   int profile;
+  long threads; /* 0: what the model was compiled for */
   uint64_t seed;
 } Options;
 
@@ -149,6 +154,10 @@ static int usageError(const char *prog, const char *fmt, const char *arg) {
   return kExitUsage;
 }
 
+#if MAFAT_MAX_THREADS != 256
+#error "update the --threads message"
+#endif
+
 /* Returns kExitOk or kExitUsage (after printing the usage). */
 static int parseOptions(int argc, char **argv, const char *prog, Options *opt) {
   int i;
@@ -193,6 +202,17 @@ static int parseOptions(int argc, char **argv, const char *prog, Options *opt) {
         return usageError(prog, "missing count after '%s'", arg);
       if (!parseLong(value, 0, &opt->warmup))
         return usageError(prog, "--warmup needs an integer >= 0, got '%s'",
+                          value);
+      continue;
+    }
+    if ((m = matchValue(argc, argv, &i, "--threads", &value)) != 0) {
+      if (m < 0)
+        return usageError(prog, "missing value after '%s'", arg);
+      if (!parseLong(value, 1, &opt->threads) ||
+          opt->threads > MAFAT_MAX_THREADS)
+        return usageError(prog,
+                          "--threads needs an integer from 1 to "
+                          "256, got '%s'",
                           value);
       continue;
     }
@@ -469,6 +489,9 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
   double *group_stats = NULL; /* num_groups x {min, median, mean} */
   long long peak_rss = -1;
   const char *rss_source = "";
+  mafat_pool_t *pool = NULL;
+  mafat_parallel_t parallel;
+  long threads;
   char err[1024];
 
   memset(&opt, 0, sizeof(opt));
@@ -638,6 +661,19 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
   }
   memset(workspace, 0xff, (size_t)model->workspace_bytes);
 
+  /* The caller's threads: created once, outside the timed runs. */
+  threads = opt.threads ? opt.threads : (model->threads > 0 ? model->threads : 1);
+  if (threads > 1) {
+    pool = mafat_pool_create((int32_t)threads);
+    if (!pool) {
+      fprintf(stderr, "%s: error: cannot start a pool of %ld threads\n", prog,
+              threads);
+      rc = kExitFailure;
+      goto cleanup;
+    }
+  }
+  parallel = mafat_pool_parallel(pool);
+
   if (opt.profile) {
     hook = findProfileHook(model);
     if (!hook) {
@@ -657,7 +693,8 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
     int32_t st;
     gProfile.run = r + 1;
     t0 = nowMs();
-    st = model->run((void *const *)in_ptrs, (void *const *)out_ptrs, workspace);
+    st = model->run((void *const *)in_ptrs, (void *const *)out_ptrs, workspace,
+                    pool ? &parallel : NULL);
     t1 = nowMs();
     if (st != MAFAT_OK) {
       fprintf(stderr, "%s: error: model '%s' run failed with status %d (%s)\n",
@@ -750,13 +787,15 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
             ", \"abi_version\": %lu, \"workspace_bytes\": %llu, "
             "\"workspace_align\": %llu, \"naive_bytes\": %llu, "
             "\"weight_bytes\": %llu, \"stack_bound_bytes\": %llu, "
-            "\"peak_rss_bytes\": %lld, \"peak_rss_source\": \"%s\"",
+            "\"peak_rss_bytes\": %lld, \"peak_rss_source\": \"%s\", "
+            "\"threads\": %ld, \"compiled_threads\": %d",
             (unsigned long)model->abi_version,
             (unsigned long long)model->workspace_bytes,
             (unsigned long long)model->workspace_align,
             (unsigned long long)model->naive_bytes,
             (unsigned long long)model->weight_bytes,
-            (unsigned long long)model->stack_bound_bytes, peak_rss, rss_source);
+            (unsigned long long)model->stack_bound_bytes, peak_rss, rss_source,
+            threads, (int)model->threads);
     fputs(", \"latency_ms\": {\"min\": ", o);
     printJsonDouble(o, t_min);
     fputs(", \"median\": ", o);
@@ -852,6 +891,8 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
             "latency:      min %.6g ms  median %.6g ms  max %.6g ms  "
             "(%ld runs after %ld warmup)\n",
             t_min, t_median, t_max, opt.repeat, opt.warmup);
+    fprintf(o, "threads:      %ld (compiled for %d)\n", threads,
+            (int)model->threads);
     fprintf(o, "workspace:    %llu bytes (align %llu)\n",
             (unsigned long long)model->workspace_bytes,
             (unsigned long long)model->workspace_align);
@@ -892,6 +933,7 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
 cleanup:
   if (hook)
     *hook = NULL;
+  mafat_pool_destroy(pool);
   free(group_times);
   free(group_stats);
   if (in_ptrs)

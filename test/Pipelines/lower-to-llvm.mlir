@@ -6,7 +6,7 @@
 // for inputs, outputs and the workspace; FMAs on 16-lane vectors; no heap
 // allocation and no call into any runtime library. (fmuladd becomes one FMA
 // instruction on every target mafat supports.)
-// CHECK-LABEL: llvm.func @layer(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr {mafat.workspace})
+// CHECK-LABEL: llvm.func @layer(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr {mafat.workspace}, %{{.*}}: !llvm.ptr {mafat.parallel})
 // CHECK:         llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // CHECK-NOT:     llvm.call
 // CHECK-NOT:     malloc

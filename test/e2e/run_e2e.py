@@ -50,6 +50,7 @@ script's location).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shlex
@@ -65,7 +66,8 @@ if PY_DIR not in sys.path:
 import numpy as np  # noqa: E402
 from mafat.testing import (  # noqa: E402
     AARCH64_TARGET, DEFAULT_QEMU, HOST_TARGET, Checker, Fatal, PlanSweep, add_plan_args, check_close,
-    driver_command, header_path, header_workspace, load_npys, plan_fractions, run_cmd, run_driver, select_fixed)
+    bitwise_equal, driver_command, header_path, header_workspace, load_npys, plan_fractions, run_cmd, run_driver,
+    select_fixed)
 
 from mafat.e2e_models import ALL_MODELS, build_model  # noqa: E402
 from mafat.reference import run_reference  # noqa: E402
@@ -228,6 +230,51 @@ def check_vs_reference(ck: Checker, model, outs: List[np.ndarray], refs: List[np
         check_close(ck, f"{what}output {name!r}", o, r, tol, against)
 
 
+def check_threads(ck: Checker, args, model, mlir: str, target: str, emit: str, in_paths: List[str],
+                  base: List[np.ndarray], label: str, flags: List[str]) -> None:
+    """Compiles for --threads=N (with `flags`) and runs it on 1..N+1 threads:
+    every output bitwise equal to `base` (the serial, single-thread build),
+    the workspace equal to the memory model's prediction and to the header's,
+    and the driver reporting the threads it ran on and was compiled for."""
+    n = args.threads
+    stem = f"{args.model}-{target.split('-')[0]}-{label}"
+    art = os.path.join(args.workdir, stem + (".so" if emit == "lib" else ""))
+    rep_path = os.path.join(args.workdir, stem + ".report.json")
+    for stale in (art, header_path(art), rep_path):
+        if os.path.exists(stale):
+            os.remove(stale)
+    cmd = [os.path.join(args.bin, "mafat-compile"), mlir, "-o", art, f"--emit={emit}", f"--target={target}",
+           f"--threads={n}", "--verify-memory-model", f"--report={rep_path}"]
+    try:
+        run_cmd(cmd + codegen_flags(args, target) + flags, f"{label}: mafat-compile", args.timeout, show_time=True)
+        with open(rep_path) as f:
+            report = json.load(f)
+    except (Fatal, OSError, ValueError) as e:
+        ck.check(False, f"{label}: compiles for {n} threads", str(e))
+        return
+    hdr = header_workspace(header_path(art), model.name)
+    for t in range(1, n + 2):
+        outs = [os.path.join(args.workdir, f"out_{name}-{label}-t{t}.npy") for name, _ in model.outputs]
+        try:
+            run = run_driver(driver_command(args.bin, art, target, emit, args.qemu) + ["--threads", str(t)],
+                             in_paths, outs, f"{label}: running on {t} threads", args.timeout, cwd=args.workdir)
+            arrays = load_npys(outs)
+        except (Fatal, OSError, ValueError) as e:
+            ck.check(False, f"{label}: runs on {t} threads", str(e))
+            continue
+        ck.check(run.get("threads") == t and run.get("compiled_threads") == n,
+                 f"{label}: driver ran on {t} threads (compiled for {n})",
+                 f"threads {run.get('threads')}, compiled_threads {run.get('compiled_threads')}")
+        for (name, _), o, r in zip(model.outputs, arrays, base):
+            ok, detail = bitwise_equal(o, r)
+            ck.check(ok, f"{label}: {t} threads: output {name!r} bit-identical to the serial build", detail)
+        if t == 1:
+            pred = report.get("predicted_workspace_bytes")
+            ws = run.get("workspace_bytes")
+            ck.check(isinstance(ws, int) and ws == pred == hdr, f"{label}: workspace: mafat-run == predicted == header",
+                     f"{ws} / {pred} / {hdr} B (exact)")
+
+
 class _Done(Exception):
     """--plans finished (skips the default steps 3-6)."""
 
@@ -246,6 +293,11 @@ def run_plans(ck: Checker, args, model, mlir: str, emit: str, in_paths: List[str
     check_vs_reference(ck, model, base.outputs, refs, args.tol, "none: ")
     check_json(ck, base.run, base.outputs, model)
     sweep.run_all(plans, args.fractions)
+    if args.threads > 1:
+        check_threads(ck, args, model, mlir, args.target, emit, in_paths, base.outputs, f"threads{args.threads}-none",
+                      ["--plan=none"])
+        check_threads(ck, args, model, mlir, args.target, emit, in_paths, base.outputs, f"threads{args.threads}-auto",
+                      [])
 
 
 def main(argv=None) -> int:
@@ -266,6 +318,9 @@ def main(argv=None) -> int:
                     help=f"how to run aarch64 executables (default {DEFAULT_QEMU!r})")
     ap.add_argument("--perturb-ref", type=float, default=0.0, metavar="EPS",
                     help="self-test: add EPS*max|ref| to one reference element (the run must then fail)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="also compile for N threads and check every run on 1..N+1 threads is bit-identical "
+                         "to the serial build (default 2; 1 disables)")
     add_plan_args(ap)
     ap.add_argument("--perturb-base", action="store_true",
                     help="self-test of --plans: flip the lowest bit of one element of the unfused output "
@@ -336,6 +391,10 @@ def main(argv=None) -> int:
         # 5. JSON report and header.
         ws = check_json(ck, report, outs, model)
         check_header(ck, header_path(artifact), model, ws)
+
+        # 5b. Threads: bit-identical to the serial build whatever the thread count.
+        if args.threads > 1:
+            check_threads(ck, args, model, mlir, args.target, emit, in_paths, outs, f"threads{args.threads}", [])
 
         # 6. aarch64 against x86-64.
         if args.target != HOST_TARGET:

@@ -17,6 +17,7 @@
 #include "mafat/Target/ModelInterface.h"
 #include "mafat/Target/TargetSpec.h"
 #include "mafat/Transforms/Passes.h"
+#include "mafat/runtime.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -153,6 +154,26 @@ cl::opt<bool> cutsAfterPoolOnly(
     cl::desc("Tiled groups end only after a pooling layer"),
     cl::cat(category));
 
+/// --threads: registered in main, after the unrelated `threads` option of
+/// one of LLVM's libraries is unregistered (two options cannot share a
+/// name).
+cl::opt<std::string> *threadsFlag;
+
+/// --threads as a count, or 0 after a diagnostic.
+unsigned parseThreads() {
+  StringRef flag = *threadsFlag;
+  if (flag == "auto")
+    return std::max(1u, llvm::hardware_concurrency().compute_thread_count());
+  unsigned n = 0;
+  if (flag.getAsInteger(10, n) || n < 1 ||
+      n > MAFAT_MAX_THREADS) {
+    llvm::errs() << "error: --threads needs 'auto' or an integer from 1 to "
+                 << MAFAT_MAX_THREADS << ", got '" << flag << "'\n";
+    return 0;
+  }
+  return n;
+}
+
 Emit emitFromExtension(StringRef path) {
   StringRef ext = llvm::sys::path::extension(path);
   if (ext == ".mlir")
@@ -279,6 +300,9 @@ int compile(MLIRContext &context) {
   }
   Emit kind = emit.getNumOccurrences() ? emit.getValue()
                                        : emitFromExtension(outputFile);
+  unsigned threads = parseThreads();
+  if (threads == 0)
+    return 1;
 
   std::string sourcePath, importedFile;
   bool imported = importModel(sourcePath, importedFile);
@@ -354,6 +378,7 @@ int compile(MLIRContext &context) {
   options.vectorRegisters = target->vectorRegisters;
   options.verifyPrediction = verifyMemoryModel;
   options.profileGroups = profileGroups;
+  options.threads = threads;
   {
     PassManager pm(&context);
     mafat::buildTensorCodegenPipeline(pm, options);
@@ -452,7 +477,8 @@ int compile(MLIRContext &context) {
                  << target->vectorBits << "-bit vectors): workspace "
                  << model->workspaceBytes << " B (naive " << model->naiveBytes
                  << " B, " << llvm::format("%.1f", saved)
-                 << "% saved), weights " << model->weightBytes
+                 << "% saved), " << model->threads << " thread(s), weights "
+                 << model->weightBytes
                  << " B, stack <= " << model->stackBoundBytes << " B\n";
   }
   return 0;
@@ -462,6 +488,14 @@ int compile(MLIRContext &context) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  if (cl::Option *other = cl::getRegisteredOptions().lookup("threads"))
+    other->removeArgument();
+  static cl::opt<std::string> threads(
+      "threads",
+      cl::desc("Cores the model may use at run time: N (default 1) or 'auto' "
+               "(this host's cores); the workspace is exact for N"),
+      cl::init("1"), cl::cat(category));
+  threadsFlag = &threads;
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "mafat-compile: a CNN in MLIR to a native "

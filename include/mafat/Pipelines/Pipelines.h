@@ -31,6 +31,15 @@ struct CodegenOptions : public mlir::PassPipelineOptions<CodegenOptions> {
       llvm::cl::desc("Fail unless the workspace equals the memory model's "
                      "prediction"),
       llvm::cl::init(false)};
+  PassOptions::Option<unsigned> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads the model is compiled for: layers split "
+                     "across them (mafat-parallelize); 1 = serial"),
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> minParallelWork{
+      *this, "min-parallel-work",
+      llvm::cl::desc("Smallest layer (iterations) split across threads"),
+      llvm::cl::init(32768)};
   PassOptions::Option<bool> profileGroups{
       *this, "profile-groups",
       llvm::cl::desc("Time every fusion group at run time "

@@ -31,6 +31,7 @@ struct ModelInterface {
   std::vector<TensorInfo> inputs, outputs;
   uint64_t workspaceBytes = 0, workspaceAlign = 64, naiveBytes = 0;
   uint64_t weightBytes = 0, stackBoundBytes = 0;
+  unsigned threads = 1; ///< Threads the plan was made for.
 };
 
 /// Reads inputs and outputs from the entry's tensor signature (names from

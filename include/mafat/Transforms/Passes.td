@@ -278,4 +278,74 @@ def MafatProfileGroups : Pass<"mafat-profile-groups", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def MafatParallelize : Pass<"mafat-parallelize", "mlir::func::FuncOp"> {
+  let summary = "Split the marked layer loops across threads (scf.forall)";
+  let description = [{
+    The *split steps* parallel form: one layer's work (a whole layer in a
+    layer-by-layer group, or one step of a fused tile body) is divided among
+    the threads by its outermost register-block loop (output rows or filter
+    blocks). `mafat-tile-and-vectorize` marks that loop with
+    `mafat.parallel = <iterations of the layer>`; this pass turns every
+    outermost marked `scf.for` whose layer has at least `min-work`
+    iterations into an `scf.forall` with the same bounds, and drops the
+    other marks. Iterations write disjoint output blocks and use no buffer
+    of their own (a loop that allocates is left serial), so the form is
+    memory-neutral and every thread count computes each output element with
+    the same operations in the same order: outputs are bit-identical.
+
+    Runs on buffers, before `mafat-plan-memory`. With `threads=1` it only
+    drops the marks. The iterations are split among the threads at run time
+    by the caller's parallel-for (`mafat/runtime.h`) in contiguous, balanced
+    chunks.
+  }];
+  let options = [
+    Option<"threads", "threads", "unsigned", /*default=*/"1",
+           "Threads the model is compiled for (1 = serial)">,
+    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+           "Smallest layer (iterations of its linalg op) worth a parallel "
+           "launch; smaller ones stay serial">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
+def MafatOutlineParallel : Pass<"mafat-outline-parallel", "mlir::ModuleOp"> {
+  let summary = "Outline each scf.forall into a task the caller's threads run";
+  let description = [{
+    Gives every planned function (one with `mafat.workspace_bytes`) its
+    last argument, `!llvm.ptr {mafat.parallel}`: the caller's
+    `const mafat_parallel_t *` (NULL runs serially). Each outermost
+    `scf.forall` becomes a private function `@<func>_task<k>(index, ...)`
+    running one iteration, and a call of the declaration
+    `@<func>_task<k>_launch(parallel, iterations, captured...)` marked
+    `mafat.launch_body`; `mafat-lower-parallel-launch` turns that call into
+    the parallel-for after conversion to LLVM. Captured memrefs that the
+    bare-pointer calling convention cannot pass (strided views) are passed
+    as their base pointer and offset and rebuilt inside; constants and view
+    chains are rematerialised in the task. Nested `scf.forall`s and those of
+    unplanned functions become `scf.for`.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::LLVM::LLVMDialect"];
+}
+
+def MafatLowerParallelLaunch : Pass<"mafat-lower-parallel-launch",
+                                    "mlir::ModuleOp"> {
+  let summary = "Lower task launches to calls of the caller's parallel-for";
+  let description = [{
+    Runs on the LLVM dialect, after every other conversion, so the captured
+    values already have their final LLVM types. For each declaration marked
+    `mafat.launch_body = @task`, it emits `@task_run(ctx, begin, end)`
+    (loads the captured values from the context struct and runs iterations
+    [begin, end)) and replaces each call by: the captured values stored into
+    a stack struct allocated in the caller's entry block, then a call of
+    `@__mafat_parallel_for(parallel, n, @task_run, ctx)`, which calls the
+    caller's `parallel_for` or, when the caller passed none, runs all
+    iterations inline. No thread is created and nothing is allocated.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // MAFAT_TRANSFORMS_PASSES

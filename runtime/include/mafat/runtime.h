@@ -20,7 +20,12 @@
 extern "C" {
 #endif
 
-#define MAFAT_ABI_VERSION 1
+/* 2: run functions take the caller's parallel-for (mafat_parallel_t);
+ *    mafat_model_t gained `threads`. */
+#define MAFAT_ABI_VERSION 2
+
+/* The most threads a model may be compiled for (mafat-compile --threads). */
+#define MAFAT_MAX_THREADS 256
 
 /* Element types (numpy dtype in parentheses). */
 enum mafat_dtype { MAFAT_F32 = 1 /* <f4 */ };
@@ -40,12 +45,32 @@ typedef struct mafat_tensor_desc {
   const char *layout;   /* "NHWC", "NCHW", "NC", ... */
 } mafat_tensor_desc_t;
 
+/* Threads belong to the caller. A model compiled with --threads=N splits
+ * its layers into parallel loops; it runs each one by calling
+ *
+ *   parallel->parallel_for(parallel->pool, n, task, task_ctx)
+ *
+ * which must call task(task_ctx, begin, end) for disjoint ranges covering
+ * [0, n) exactly once each - on any threads, in any grouping - and return
+ * when all have returned. The model itself never creates a thread. A NULL
+ * `parallel` (or NULL parallel_for) runs everything on the calling thread,
+ * with the same results: every thread count gives bit-identical outputs.
+ * mafat_pool_* below is a ready implementation. */
+typedef void (*mafat_task_fn)(void *task_ctx, int64_t begin, int64_t end);
+typedef struct mafat_parallel {
+  void (*parallel_for)(void *pool, int64_t n, mafat_task_fn task,
+                       void *task_ctx);
+  void *pool;
+} mafat_parallel_t;
+
 /* Runs the model once. inputs[i] / outputs[i] point at dense row-major
  * buffers of the shapes described; workspace points at workspace_bytes bytes
- * aligned to workspace_align. Reentrant: no global state, so two workspaces
- * may run concurrently on two threads. Single-threaded. Never allocates. */
+ * aligned to workspace_align; parallel may be NULL (serial). Reentrant: no
+ * global state, so two workspaces may run concurrently on two threads.
+ * Never allocates. */
 typedef int32_t (*mafat_run_fn)(void *const *inputs, void *const *outputs,
-                                void *workspace);
+                                void *workspace,
+                                const mafat_parallel_t *parallel);
 
 typedef struct mafat_model {
   uint32_t abi_version;     /* MAFAT_ABI_VERSION */
@@ -61,6 +86,7 @@ typedef struct mafat_model {
   const mafat_tensor_desc_t *inputs;
   const mafat_tensor_desc_t *outputs;
   mafat_run_fn run;
+  int32_t threads;          /* threads the plan was made for (>= 1) */
 } mafat_model_t;
 
 /* Exported by every compiled model (object, shared library, executable). */
@@ -69,6 +95,20 @@ const mafat_model_t *mafat_model(void);
 /* The generic driver behind mafat-run and --emit=exe executables:
  * parses argv (see mafat-run --help) and runs `model`. */
 int mafat_driver_main(int argc, char **argv, const mafat_model_t *model);
+
+/* The default thread pool: `threads` - 1 worker threads created once
+ * (the caller is the last), reused by every parallel_for, joined by
+ * mafat_pool_destroy. Work is split in contiguous, balanced chunks (sizes
+ * differ by at most one iteration). Waiting workers spin briefly, then
+ * sleep. One pool runs one parallel_for at a time: give each thread that
+ * runs models concurrently its own pool (or none). Returns NULL if threads
+ * is out of range (1..MAFAT_MAX_THREADS) or a thread cannot be created. */
+typedef struct mafat_pool mafat_pool_t;
+mafat_pool_t *mafat_pool_create(int32_t threads);
+void mafat_pool_destroy(mafat_pool_t *pool);
+int32_t mafat_pool_threads(const mafat_pool_t *pool);
+/* The pool as the `parallel` argument of a run function. */
+mafat_parallel_t mafat_pool_parallel(mafat_pool_t *pool);
 
 /* Group profiling (mafat-compile --profile-groups; mafat-run --profile).
  * A profiled model calls the hook, when it is not NULL, once before each

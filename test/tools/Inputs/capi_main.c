@@ -18,7 +18,7 @@ static int mismatches[2];
 static void *worker(void *arg) {
   int t = (int)(long)arg;
   for (int iter = 0; iter < 200; ++iter) {
-    if (tiny_cnn_run(input[t], output[t], workspace[t]) != 0 ||
+    if (tiny_cnn_run(input[t], output[t], workspace[t], NULL) != 0 ||
         memcmp(output[t], expected[t], sizeof(expected[t])) != 0)
       ++mismatches[t];
   }
@@ -33,7 +33,7 @@ int main(void) {
       input[t][i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
     }
   for (int t = 0; t < 2; ++t)
-    if (tiny_cnn_run(input[t], expected[t], workspace[0]) != 0) {
+    if (tiny_cnn_run(input[t], expected[t], workspace[0], NULL) != 0) {
       printf("capi: run failed\n");
       return 1;
     }
@@ -47,10 +47,10 @@ int main(void) {
   for (int t = 0; t < 2; ++t)
     pthread_join(threads[t], NULL);
   printf("capi: concurrent mismatches %d %d\n", mismatches[0], mismatches[1]);
-  printf("capi: null input -> %d\n", (int)tiny_cnn_run(NULL, output[0], workspace[0]));
-  printf("capi: null workspace -> %d\n", (int)tiny_cnn_run(input[0], output[0], NULL));
+  printf("capi: null input -> %d\n", (int)tiny_cnn_run(NULL, output[0], workspace[0], NULL));
+  printf("capi: null workspace -> %d\n", (int)tiny_cnn_run(input[0], output[0], NULL, NULL));
   printf("capi: misaligned workspace -> %d\n",
-         (int)tiny_cnn_run(input[0], output[0], workspace[0] + 4));
+         (int)tiny_cnn_run(input[0], output[0], workspace[0] + 4, NULL));
   printf("capi: workspace %llu bytes, align %llu\n",
          (unsigned long long)TINY_CNN_WORKSPACE_BYTES,
          (unsigned long long)TINY_CNN_WORKSPACE_ALIGN);

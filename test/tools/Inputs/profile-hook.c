@@ -15,11 +15,11 @@ static void mark(int32_t group, const char *name) {
 
 int main(void) {
   mafat_profile_hook = mark;
-  if (tiny_cnn_run(input, output, workspace) != 0)
+  if (tiny_cnn_run(input, output, workspace, NULL) != 0)
     return 1;
   mafat_profile_hook = NULL;
   /* Unhooked, the model runs without marks. */
-  if (tiny_cnn_run(input, output, workspace) != 0)
+  if (tiny_cnn_run(input, output, workspace, NULL) != 0)
     return 1;
   printf("done\n");
   return 0;
