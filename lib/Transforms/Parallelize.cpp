@@ -10,6 +10,7 @@
 
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
+#include "mafat/runtime.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -57,8 +58,9 @@ struct MafatParallelizePass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (threads == 0) {
-      func.emitError("mafat-parallelize: threads must be at least 1");
+    if (threads == 0 || threads > MAFAT_MAX_THREADS) {
+      func.emitError("mafat-parallelize: threads must be from 1 to ")
+          << MAFAT_MAX_THREADS << ", got " << threads.getValue();
       return signalPassFailure();
     }
     if (func.isExternal())
