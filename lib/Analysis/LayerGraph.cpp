@@ -27,6 +27,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <queue>
 
@@ -281,6 +282,294 @@ int64_t bodyOps(linalg::GenericOp generic) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Validation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Bytes of a static shaped type, or nullopt if it overflows int64.
+std::optional<int64_t> checkedBytes(ShapedType type) {
+  int64_t elements = 1;
+  for (int64_t d : type.getShape())
+    if (d < 0 || llvm::MulOverflow(elements, d, elements))
+      return std::nullopt;
+  int64_t width = 4;
+  if (type.getElementType().isIntOrFloat())
+    width = (type.getElementType().getIntOrFloatBitWidth() + 7) / 8;
+  int64_t bytes;
+  if (llvm::MulOverflow(elements, width, bytes))
+    return std::nullopt;
+  return bytes;
+}
+
+/// Ok if `type` is not a static shaped type or takes at most kMaxTensorBytes.
+LogicalResult checkTensorSize(Operation *op, Type type, llvm::StringRef what) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasStaticShape())
+    return success();
+  std::optional<int64_t> bytes = checkedBytes(shaped);
+  if (bytes && *bytes <= kMaxTensorBytes)
+    return success();
+  InFlightDiagnostic diag = op->emitError() << what << " (" << type << ") ";
+  if (bytes)
+    diag << "takes " << *bytes << " bytes";
+  else
+    diag << "takes more than 2^63 bytes";
+  return diag << ", more than mafat's limit of " << kMaxTensorBytes
+              << " bytes per tensor (docs/Hardening.md)";
+}
+
+/// The values [lo, hi] an affine expression takes over the loop box
+/// [0, ranges[d] - 1]; nullopt where it cannot be bounded (a symbol, a
+/// division or modulo by a non-positive constant, an overflow).
+struct Range {
+  int64_t lo, hi;
+};
+std::optional<Range> exprRange(AffineExpr expr, ArrayRef<int64_t> ranges) {
+  if (auto d = dyn_cast<AffineDimExpr>(expr)) {
+    if (d.getPosition() >= ranges.size())
+      return std::nullopt;
+    return Range{0, ranges[d.getPosition()] - 1};
+  }
+  if (auto c = dyn_cast<AffineConstantExpr>(expr))
+    return Range{c.getValue(), c.getValue()};
+  auto bin = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!bin)
+    return std::nullopt;
+  std::optional<Range> l = exprRange(bin.getLHS(), ranges);
+  std::optional<Range> r = exprRange(bin.getRHS(), ranges);
+  if (!l || !r)
+    return std::nullopt;
+  switch (bin.getKind()) {
+  case AffineExprKind::Add: {
+    Range out;
+    if (llvm::AddOverflow(l->lo, r->lo, out.lo) ||
+        llvm::AddOverflow(l->hi, r->hi, out.hi))
+      return std::nullopt;
+    return out;
+  }
+  case AffineExprKind::Mul: {
+    int64_t p[4];
+    if (llvm::MulOverflow(l->lo, r->lo, p[0]) ||
+        llvm::MulOverflow(l->lo, r->hi, p[1]) ||
+        llvm::MulOverflow(l->hi, r->lo, p[2]) ||
+        llvm::MulOverflow(l->hi, r->hi, p[3]))
+      return std::nullopt;
+    return Range{*std::min_element(p, p + 4), *std::max_element(p, p + 4)};
+  }
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::CeilDiv:
+  case AffineExprKind::Mod: {
+    // Affine maps only divide by constants; a non-positive one is no
+    // indexing mafat can bound.
+    if (r->lo != r->hi || r->lo < 1)
+      return std::nullopt;
+    int64_t c = r->lo;
+    if (bin.getKind() == AffineExprKind::Mod)
+      return l->lo >= 0 && l->hi < c ? *l : Range{0, c - 1};
+    bool ceil = bin.getKind() == AffineExprKind::CeilDiv;
+    auto div = [&](int64_t a) {
+      return ceil ? llvm::divideCeilSigned(a, c)
+                  : llvm::divideFloorSigned(a, c);
+    };
+    return Range{div(l->lo), div(l->hi)};
+  }
+  default:
+    return std::nullopt;
+  }
+}
+
+std::string listStr(ArrayRef<int64_t> values) {
+  std::string s = "[";
+  for (auto [i, v] : llvm::enumerate(values))
+    s += (i ? ", " : "") + std::to_string(v);
+  return s + "]";
+}
+
+/// Strides, dilations and window size of a conv, depthwise conv or pool.
+/// Each window dimension d of the image (H, W) is read at
+/// o * stride + k * dilation for o < out, k < kernel.
+template <typename OpTy>
+LogicalResult verifyWindowOp(OpTy op, int64_t kh, int64_t kw) {
+  SmallVector<int64_t> strides(op.getStrides().template getValues<int64_t>());
+  SmallVector<int64_t> dilations(
+      op.getDilations().template getValues<int64_t>());
+  if (strides.size() != 2 ||
+      llvm::any_of(strides, [](int64_t s) { return s < 1; }))
+    return op.emitError() << "strides must be two values >= 1, got "
+                          << listStr(strides);
+  if (dilations.size() != 2 ||
+      llvm::any_of(dilations, [](int64_t d) { return d < 1; }))
+    return op.emitError() << "dilations must be two values >= 1, got "
+                          << listStr(dilations);
+  auto image = dyn_cast<RankedTensorType>(op.getInputs()[0].getType());
+  auto result = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!image || !result || !image.hasStaticShape() ||
+      !result.hasStaticShape() || image.getRank() != 4 || result.getRank() != 4)
+    return success(); // the layer graph says what is wrong with it
+  int64_t kernel[2] = {kh, kw};
+  const char *dimName[2] = {"rows", "columns"};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = image.getShape()[1 + i], out = result.getShape()[1 + i];
+    if (kernel[i] < 1 || out < 1)
+      continue; // nothing is read
+    // (kernel - 1) * dilation + 1, saturating: the tensor sizes are capped,
+    // so anything past int64 is larger than the input anyway.
+    int64_t extent;
+    if (llvm::MulOverflow(kernel[i] - 1, dilations[i], extent) || extent >= in)
+      return op.emitError() << "window of " << kernel[i] << " " << dimName[i]
+                            << " at dilation " << dilations[i]
+                            << " is larger than the (padded) input's " << in
+                            << " " << dimName[i];
+    int64_t fit = (in - extent - 1) / strides[i] + 1;
+    if (out > fit)
+      return op.emitError()
+             << "result has " << out << " " << dimName[i] << ", but only "
+             << fit << " windows (kernel " << kernel[i] << ", stride "
+             << strides[i] << ", dilation " << dilations[i]
+             << ") fit the (padded) input's " << in << " " << dimName[i];
+  }
+  return success();
+}
+
+/// Every indexing map of a linalg op, over its loop ranges, stays inside
+/// its operand. Upstream's verifier only evaluates the first and the last
+/// iteration, which a negative dilation or a decreasing map slips through.
+LogicalResult verifyLinalgBounds(linalg::LinalgOp op) {
+  if (llvm::any_of(op->getOperandTypes(), [](Type t) {
+        auto shaped = dyn_cast<ShapedType>(t);
+        return shaped && !shaped.hasStaticShape();
+      }))
+    return success();
+  if (!op.getShapesToLoopsMap())
+    return op.emitError() << "loop ranges cannot be inferred from the "
+                             "operand shapes";
+  SmallVector<int64_t, 4> ranges = op.getStaticLoopRanges();
+  int64_t iterations = 1;
+  for (int64_t r : ranges) {
+    if (r == 0)
+      return success(); // reads nothing
+    if (r < 0 || llvm::MulOverflow(iterations, r, iterations) ||
+        iterations > kMaxOpIterations)
+      return op.emitError()
+             << "more than " << kMaxOpIterations << " loop iterations (loop "
+             << "ranges " << listStr(ranges)
+             << "), mafat's limit per op (docs/Hardening.md)";
+  }
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<RankedTensorType>(operand.get().getType());
+    if (!type)
+      continue;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    for (auto [k, expr] : llvm::enumerate(map.getResults())) {
+      std::optional<Range> r = exprRange(expr, ranges);
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << expr;
+      if (!r)
+        return op.emitError() << "cannot bound the indices of operand #"
+                              << operand.getOperandNumber() << " dimension "
+                              << k << " (" << text << ")";
+      int64_t size = type.getShape()[k];
+      if (r->lo < 0 || r->hi >= size)
+        return op.emitError()
+               << "reads operand #" << operand.getOperandNumber()
+               << " dimension " << k << " (" << text << ") at indices " << r->lo
+               << ".." << r->hi << ", outside its size " << size;
+    }
+  }
+  return success();
+}
+
+LogicalResult verifyPad(tensor::PadOp pad) {
+  SmallVector<int64_t> low, high;
+  for (auto [values, mixed] : {std::make_pair(&low, pad.getMixedLowPad()),
+                               std::make_pair(&high, pad.getMixedHighPad())}) {
+    for (OpFoldResult ofr : mixed) {
+      std::optional<int64_t> v = getConstantIntValue(ofr);
+      if (!v)
+        return pad.emitError() << "padding must be constant";
+      values->push_back(*v);
+    }
+  }
+  if (llvm::any_of(low, [](int64_t v) { return v < 0; }) ||
+      llvm::any_of(high, [](int64_t v) { return v < 0; }))
+    return pad.emitError() << "padding must be non-negative, got low "
+                           << listStr(low) << " high " << listStr(high);
+  return success();
+}
+
+/// Arguments, results and the sum of the constants of a function.
+LogicalResult verifyFunc(func::FuncOp func) {
+  for (auto [i, type] : llvm::enumerate(func.getArgumentTypes()))
+    if (failed(checkTensorSize(func, type, "argument #" + std::to_string(i))))
+      return failure();
+  for (auto [i, type] : llvm::enumerate(func.getResultTypes()))
+    if (failed(checkTensorSize(func, type, "result #" + std::to_string(i))))
+      return failure();
+  int64_t weights = 0;
+  bool overflow = false;
+  func.walk([&](arith::ConstantOp c) {
+    auto shaped = dyn_cast<ShapedType>(c.getType());
+    if (!shaped || !shaped.hasStaticShape())
+      return;
+    std::optional<int64_t> bytes = checkedBytes(shaped);
+    if (!bytes || llvm::AddOverflow(weights, *bytes, weights))
+      overflow = true;
+  });
+  if (overflow || weights > kMaxWeightBytes) {
+    InFlightDiagnostic diag = func.emitError() << "the constants (weights) ";
+    if (overflow)
+      diag << "take more than 2^63 bytes";
+    else
+      diag << "take " << weights << " bytes";
+    return diag << ", more than mafat's limit of " << kMaxWeightBytes
+                << " bytes (docs/Hardening.md)";
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult verifyLayerOp(Operation *op) {
+  if (auto func = dyn_cast<func::FuncOp>(op))
+    return verifyFunc(func);
+  for (auto [i, type] : llvm::enumerate(op->getResultTypes()))
+    if (failed(checkTensorSize(op, type, "result #" + std::to_string(i))))
+      return failure();
+  auto filterDims = [](Value v, int64_t &kh, int64_t &kw, int first) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || type.getRank() < first + 2)
+      return false;
+    kh = type.getShape()[first];
+    kw = type.getShape()[first + 1];
+    return true;
+  };
+  int64_t kh = 0, kw = 0;
+  LogicalResult window =
+      TypeSwitch<Operation *, LogicalResult>(op)
+          .Case<linalg::Conv2DNhwcHwcfOp, linalg::DepthwiseConv2DNhwcHwcOp,
+                linalg::PoolingNhwcMaxOp, linalg::PoolingNhwcSumOp>(
+              [&](auto w) {
+                if (!filterDims(w.getInputs()[1], kh, kw, 0))
+                  return success();
+                return verifyWindowOp(w, kh, kw);
+              })
+          .Case<linalg::Conv2DNhwcFhwcOp>([&](auto w) {
+            if (!filterDims(w.getInputs()[1], kh, kw, 1))
+              return success();
+            return verifyWindowOp(w, kh, kw);
+          })
+          .Case<tensor::PadOp>([](auto pad) { return verifyPad(pad); })
+          .Default([](Operation *) { return success(); });
+  if (failed(window))
+    return failure();
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+    return verifyLinalgBounds(linalgOp);
+  return success();
+}
 
 //===----------------------------------------------------------------------===//
 // The builder
@@ -969,6 +1258,14 @@ LogicalResult LayerGraphBuilder::build() {
   if (!func.getBody().hasOneBlock())
     return error(func, "function body must be a single block");
   Block &body = func.getBody().front();
+  // Attribute values and sizes nothing below could honour (a negative
+  // dilation, a read outside a buffer, an overflowing size) stop the build
+  // before any figure is computed from them.
+  bool invalid = failed(verifyLayerOp(func));
+  for (Operation &op : body)
+    invalid |= failed(verifyLayerOp(&op));
+  if (invalid)
+    return failure();
   computeStatic(body);
 
   for (Operation &op : body) {

@@ -9,6 +9,8 @@
 
 #include "mafat/Transforms/Passes.h"
 
+#include "mafat/Analysis/LayerGraph.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/PatternMatch.h"
@@ -112,9 +114,13 @@ LogicalResult verifyCanonicalTypes(ModuleOp module) {
       for (auto [i, type] : llvm::enumerate(op->getResultTypes()))
         types.push_back({type, ("result #" + Twine(i)).str()});
     }
-    for (auto &[type, what] : types)
-      if (!checkType(op, type, what))
-        break;
+    bool typesOk = llvm::all_of(types, [&](auto &typeAndWhat) {
+      return checkType(op, typeAndWhat.first, typeAndWhat.second);
+    });
+    // Attribute values and sizes (shared with the layer graph, so mafat-opt
+    // and mafat-compile reject the same models with the same diagnostic).
+    if (typesOk && mlir::failed(mafat::verifyLayerOp(op)))
+      failed = true;
     return WalkResult::advance();
   });
   return failure(failed);

@@ -145,6 +145,33 @@ struct LayerNode {
 /// H x W of a rank-4 NHWC shape as a region; [0, 0] x [0, 0] for other ranks.
 Region spatialExtent(llvm::ArrayRef<int64_t> shape);
 
+/// Limits on what mafat compiles (docs/Hardening.md). The targets are edge
+/// boards with megabytes of RAM, and every byte and FLOP figure of the
+/// analysis is an int64_t: below these caps no product or sum overflows.
+/// Weights: x86-64's small code model reaches constants only within 2 GiB.
+/// Any one tensor.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 31;
+/// The sum of a function's constants (weights).
+constexpr int64_t kMaxWeightBytes = int64_t(1) << 31;
+/// The planned workspace (checked by mafat-compile).
+constexpr int64_t kMaxWorkspaceBytes = int64_t(1) << 31;
+/// Loop iterations (MACs of a conv) of one op: 2^48 is minutes per layer.
+constexpr int64_t kMaxOpIterations = int64_t(1) << 48;
+
+/// The one check of attribute values and sizes the analysis and codegen
+/// rely on, run by mafat-normalize on every op and by LayerGraph::build:
+///   - window ops: strides and dilations >= 1, the window no larger than the
+///     (padded) input, the output no larger than the windows that fit;
+///   - tensor.pad: constant, non-negative padding;
+///   - every linalg op: each indexing map, over the op's loop ranges, stays
+///     inside its operand (no read before or past a buffer), and at most
+///     kMaxOpIterations iterations;
+///   - every tensor at most kMaxTensorBytes; on a func.func, its arguments,
+///     results and the sum of its constants (kMaxWeightBytes).
+/// Emits one error at `op` and fails if anything is out of range. Ops with
+/// dynamic shapes are left to the callers' own diagnostics.
+mlir::LogicalResult verifyLayerOp(mlir::Operation *op);
+
 class LayerGraph {
 public:
   /// Recognises the layer graph of `func`. Emits an error at every op it
