@@ -240,6 +240,10 @@ std::string driverDir() {
   return MAFAT_DRIVER_DIR;
 }
 
+/// "darknet" or "onnx" once a model file was imported: later diagnostics
+/// point into a temporary file, and main says where it came from.
+std::string importedKind;
+
 /// A .cfg (Darknet) or .onnx model goes through mafat-import (python/) into
 /// a temporary .mlir file; `path` then names it. MLIR input is left alone.
 bool importModel(std::string &path, std::string &tempFile) {
@@ -287,6 +291,7 @@ bool importModel(std::string &path, std::string &tempFile) {
     return false;
   }
   path = tempFile;
+  importedKind = kind;
   return true;
 }
 
@@ -388,6 +393,16 @@ int compile(MLIRContext &context) {
   }
   if (failed(mafat::readMemoryFigures(*module, model->entry, *model)))
     return 1;
+  // Each tensor and the weights were capped by mafat-normalize; the arena
+  // they pack into is only known now.
+  if (model->workspaceBytes > uint64_t(mafat::kMaxWorkspaceBytes)) {
+    Operation *at = module->lookupSymbol(model->entry);
+    emitError(at ? at->getLoc() : module->getLoc())
+        << "the workspace takes " << model->workspaceBytes
+        << " bytes, more than mafat's limit of " << mafat::kMaxWorkspaceBytes
+        << " bytes (docs/Hardening.md); a smaller --memory-budget may fit";
+    return 1;
+  }
   {
     PassManager pm(&context);
     mafat::buildBuffersToLLVMPipeline(pm);
@@ -516,5 +531,11 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
   // Diagnostics point at the user's source; the op dump adds only noise.
   context.printOpOnDiagnostic(false);
-  return compile(context);
+  int rc = compile(context);
+  if (rc != 0 && !importedKind.empty())
+    llvm::errs() << "note: the locations above are in the MLIR imported from '"
+                 << inputFile << "' (a temporary file); 'mafat-import "
+                 << importedKind << " " << inputFile
+                 << " -o OUT.mlir' writes it\n";
+  return rc;
 }
