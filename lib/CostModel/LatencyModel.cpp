@@ -115,10 +115,12 @@ Pricing pricingOf(LayerKind kind) {
 
 GroupLatency predictGroupLatency(const LayerGraph &graph,
                                  const FusionGroup &group,
-                                 const TargetProfile &profile) {
+                                 const TargetProfile &profile,
+                                 const ParallelOptions &parallel) {
   // Everything in seconds until the end.
   double compute = 0, copy = 0, memory = 0, overhead = 0;
   double flopsOnce = 0, flopsComputed = 0;
+  unsigned splitSteps = 0;
   const TileAxis &rows = group.rows();
   const TileAxis &cols = group.cols();
   const bool tiled = group.isTiled();
@@ -199,7 +201,16 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
         if (spatial && profile.tileWidthPenalty > 0)
           tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
         const double bytes = inBytes + outBytes + weightBytes;
-        const double tTraffic = bytes * secPerByte(bytes);
+        double tTraffic = bytes * secPerByte(bytes);
+        // flops count a multiply-accumulate as two: iterations = flops / 2.
+        if (splitsAcrossThreads(parallel, int64_t(flops / 2))) {
+          double speedup = parallel.threads * profile.parallelEfficiency;
+          tCompute /= speedup;
+          if (bytes <= profile.llcBytes)
+            tTraffic /= speedup;
+          overhead += profile.parallelLaunchUs * 1e-6;
+          ++splitSteps;
+        }
         compute += tCompute;
         memory += std::max(0.0, tTraffic - tCompute);
 
@@ -229,15 +240,17 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
   result.ms =
       result.computeMs + result.copyMs + result.memoryMs + result.overheadMs;
   result.haloOverhead = flopsOnce > 0 ? flopsComputed / flopsOnce - 1.0 : 0.0;
+  result.splitSteps = splitSteps;
   return result;
 }
 
 double predictPlanLatencyMs(const LayerGraph &graph,
                             ArrayRef<FusionGroup> groups,
-                            const TargetProfile &profile) {
+                            const TargetProfile &profile,
+                            const ParallelOptions &parallel) {
   double ms = 0;
   for (const FusionGroup &group : groups)
-    ms += predictGroupLatency(graph, group, profile).ms;
+    ms += predictGroupLatency(graph, group, profile, parallel).ms;
   return ms;
 }
 

@@ -47,10 +47,12 @@ const NumberField kNumberFields[] = {
     {"", "tile_width_penalty", &TargetProfile::tileWidthPenalty, false},
     {"overhead_us", "layer", &TargetProfile::layerOverheadUs, false},
     {"overhead_us", "tile", &TargetProfile::tileOverheadUs, false},
+    {"parallel", "efficiency", &TargetProfile::parallelEfficiency, true},
+    {"parallel", "launch_us", &TargetProfile::parallelLaunchUs, false},
 };
 
 const char *const kGroups[] = {"throughput_gflops", "bandwidth_gbps",
-                               "overhead_us"};
+                               "overhead_us", "parallel"};
 const char *const kStringKeys[] = {"name", "triple", "source"};
 
 std::string pathOf(const NumberField &f) {
@@ -284,6 +286,8 @@ TargetProfile defaultProfile(StringRef triple) {
     p.tileWidthPenalty = 1.011;
     p.layerOverheadUs = 0;
     p.tileOverheadUs = 0;
+    p.parallelEfficiency = 0.9;
+    p.parallelLaunchUs = 10;
     return p;
   }
   // Keep equal to profiles/x86_64.json (MafatCostModelTests checks).
@@ -311,6 +315,8 @@ TargetProfile defaultProfile(StringRef triple) {
   p.tileWidthPenalty = 1.055;
   p.layerOverheadUs = 0;
   p.tileOverheadUs = 0;
+  p.parallelEfficiency = 0.9;
+  p.parallelLaunchUs = 3;
   return p;
 }
 

@@ -555,15 +555,16 @@ std::vector<SearchResult> PlanSearch::paretoFront() const {
 
 GroupPricer mafat::modelPricer(const LayerGraph &graph,
                                const MemoryModelOptions &memory,
-                               const TargetProfile &profile) {
-  return [&graph, memory, profile](const FusionGroup &group,
+                               const TargetProfile &profile,
+                               const ParallelOptions &parallel) {
+  return [&graph, memory, profile, parallel](const FusionGroup &group,
                                    llvm::ArrayRef<unsigned> liveMaps,
                                    llvm::ArrayRef<unsigned> consumedMaps) {
     GroupCost cost;
     cost.peakBytes =
         predictGroupMemory(graph, group, liveMaps, memory, consumedMaps)
             .peakBytes;
-    cost.latencyMs = predictGroupLatency(graph, group, profile).ms;
+    cost.latencyMs = predictGroupLatency(graph, group, profile, parallel).ms;
     return cost;
   };
 }
@@ -574,7 +575,8 @@ mafat::pickExecutionOrder(const LayerGraph &graph,
   std::vector<std::vector<unsigned>> orders = candidateOrders(graph);
   if (orders.size() == 1)
     return orders.front();
-  GroupPricer price = modelPricer(graph, options.memory, options.profile);
+  GroupPricer price =
+      modelPricer(graph, options.memory, options.profile, options.parallel);
   int best = -1;
   std::optional<SearchResult> bestResult;
   uint64_t bestMin = 0;
@@ -610,7 +612,8 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
                   std::string &error, PriceCache *cache) {
   auto start = std::chrono::steady_clock::now();
   PlanSearch search(graph, options.space,
-                    modelPricer(graph, options.memory, options.profile),
+                    modelPricer(graph, options.memory, options.profile,
+                                options.parallel),
                     nonInputOrder(graph), cache);
   PlanSearchOutcome outcome;
   outcome.stats = search.stats();

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/runtime.h"
@@ -75,7 +76,8 @@ struct MafatParallelizePass
       if (!work)
         return WalkResult::advance();
       mafat::clearParallelLoopMark(loop);
-      if (threads > 1 && *work >= minWork && isSplittable(loop)) {
+      mafat::ParallelOptions rule{threads, minWork};
+      if (mafat::splitsAcrossThreads(rule, *work) && isSplittable(loop)) {
         std::optional<APInt> trips = loop.getStaticTripCount();
         if (!trips || trips->getSExtValue() > 1) {
           split.push_back(loop);

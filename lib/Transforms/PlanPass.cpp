@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/runtime.h"
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/Analysis/ModelEntry.h"
@@ -165,6 +166,12 @@ void MafatPlanPass::runOnOperation() {
     (void)fail(module, "max-halo-overhead must be non-negative");
     return;
   }
+  if (threads == 0 || threads > MAFAT_MAX_THREADS) {
+    (void)fail(module, "threads must be from 1 to " +
+                           std::to_string(MAFAT_MAX_THREADS));
+    return;
+  }
+  ParallelOptions parallel{threads, minParallelWork};
   TargetProfile profile;
   if (!profileFile.empty()) {
     std::string error;
@@ -204,6 +211,7 @@ void MafatPlanPass::runOnOperation() {
     options.space.maxHaloOverhead = maxHaloOverhead;
     options.memory = memoryOptions;
     options.profile = profile;
+    options.parallel = parallel;
     options.pareto = wantPareto;
     std::vector<unsigned> own;
     for (unsigned id : graph->topologicalOrder())
@@ -326,7 +334,7 @@ void MafatPlanPass::runOnOperation() {
     row.memory = predictGroupMemory(*graph, g, live, memoryOptions, consumed);
     if (k < memory.groups.size())
       row.footprintBytes = memory.groups[k].footprintBytes;
-    row.latency = predictGroupLatency(*graph, g, profile);
+    row.latency = predictGroupLatency(*graph, g, profile, parallel);
     latencyMs += row.latency.ms;
     rows.push_back(row);
   }
@@ -365,6 +373,9 @@ void MafatPlanPass::runOnOperation() {
           {"tile_bytes", (int64_t)row.memory.tileBytes},
           {"live_map_bytes", (int64_t)row.memory.liveMapBytes},
           {"latency_ms", row.latency.ms},
+          {"form", row.latency.splitSteps ? "split-steps" : "serial"},
+          {"threads", (int64_t)(row.latency.splitSteps ? parallel.threads : 1)},
+          {"split_steps", (int64_t)row.latency.splitSteps},
       });
     }
     llvm::json::Array paretoJson;
@@ -382,6 +393,7 @@ void MafatPlanPass::runOnOperation() {
         {"model", graph->functionName()},
         {"plan_source", planSource.getValue()},
         {"profile", profile.name},
+        {"threads", (int64_t)parallel.threads},
         {"memory_budget_bytes", budget ? llvm::json::Value((int64_t)*budget)
                                        : llvm::json::Value(nullptr)},
         {"predicted_workspace_bytes", (int64_t)memory.workspaceBytes},

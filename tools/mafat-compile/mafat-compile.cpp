@@ -372,6 +372,7 @@ int compile(MLIRContext &context) {
     planOptions.squareGrids = squareGrids;
     planOptions.cutsAfterPoolOnly = cutsAfterPoolOnly;
     planOptions.entry = entry.getSymName().str();
+    planOptions.threads = threads;
     PassManager pm(&context);
     pm.addPass(mafat::createMafatPlan(planOptions));
     if (failed(pm.run(*module)))

@@ -363,6 +363,34 @@ TEST_F(LatencyModelTest, OneConvIsFlopsOverThroughput) {
               conv1.flops / 50e9 * 1e3, 1e-12);
 }
 
+// Split steps (CodegenRules.h): a layer with at least minWork iterations
+// (flops / 2) runs T * efficiency times faster on T threads and pays one
+// launch; smaller layers and one thread are priced as before.
+TEST_F(LatencyModelTest, SplitStepsScaleBigLayersOnly) {
+  const LayerGraph &g = graphOf(chainModel(34, 34, 16, {{32, 3, 0}}));
+  TargetProfile p = plainProfile();
+  p.parallelEfficiency = 0.8;
+  p.parallelLaunchUs = 5;
+  const LayerNode &conv = g.node(*g.lookup("L0:conv"));
+  FusionGroup one = group(g, {"L0:conv"});
+  GroupLatency serial = predictGroupLatency(g, one, p);
+  GroupLatency same = predictGroupLatency(g, one, p, ParallelOptions{1});
+  EXPECT_DOUBLE_EQ(same.ms, serial.ms);
+  EXPECT_EQ(same.splitSteps, 0u);
+
+  ParallelOptions two{2, int64_t(conv.flops / 2)};
+  GroupLatency split = predictGroupLatency(g, one, p, two);
+  EXPECT_EQ(split.splitSteps, 1u);
+  EXPECT_NEAR(split.computeMs, serial.computeMs / (2 * 0.8), 1e-12);
+  EXPECT_NEAR(split.overheadMs, serial.overheadMs + 5e-3, 1e-12);
+
+  // One iteration short of the threshold: serial, as codegen leaves it.
+  ParallelOptions tooSmall{2, int64_t(conv.flops / 2) + 1};
+  GroupLatency small = predictGroupLatency(g, one, p, tooSmall);
+  EXPECT_EQ(small.splitSteps, 0u);
+  EXPECT_DOUBLE_EQ(small.ms, serial.ms);
+}
+
 TEST_F(LatencyModelTest, MonotoneInFlops) {
   TargetProfile p = defaultProfile("x86_64-linux-gnu");
   double last = 0;

@@ -34,6 +34,11 @@
 // rate(kind): conv (window > 1x1), conv1x1, depthwise, pool, elementwise,
 // epilogue (an elementwise layer fused into its producer), matmul. Reshapes
 // are views: overhead only.
+// On T threads (ParallelOptions), a layer the split-steps rule splits
+// (CodegenRules.h: its tile has at least minWork iterations, taken as
+// flops / 2) has its compute and its traffic within the caches divided by
+// T * parallel.efficiency and pays parallel.launch_us per tile; traffic
+// beyond the last-level cache is shared and does not shrink.
 // The cost is O(tiles x layers) with no allocation.
 //
 //===----------------------------------------------------------------------===//
@@ -43,6 +48,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/TargetProfile.h"
 
 namespace mafat {
@@ -61,18 +67,22 @@ struct GroupLatency {
   double memoryMs = 0;
   /// Computed FLOPs / FLOPs of the group's layers run once, minus 1.
   double haloOverhead = 0;
+  /// (layer, tile) steps split across threads (0: the group runs serially).
+  unsigned splitSteps = 0;
 };
 
 /// Predicts one group's latency on `profile`'s target.
 GroupLatency predictGroupLatency(const LayerGraph &graph,
                                  const FusionGroup &group,
-                                 const TargetProfile &profile);
+                                 const TargetProfile &profile,
+                                 const ParallelOptions &parallel = {});
 
 /// Sum of predictGroupLatency(...).ms over `groups` (e.g. buildPlanGroups'
 /// result).
 double predictPlanLatencyMs(const LayerGraph &graph,
                             llvm::ArrayRef<FusionGroup> groups,
-                            const TargetProfile &profile);
+                            const TargetProfile &profile,
+                            const ParallelOptions &parallel = {});
 
 /// One layer run whole on its own (a 1x1 group of just `node`, including its
 /// pad copy and overhead); 0 for inputs.

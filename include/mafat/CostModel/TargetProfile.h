@@ -24,7 +24,8 @@
 //     "cache_bytes": 1048576,
 //     "llc_bytes": 33554432,
 //     "tile_width_penalty": 1.5,
-//     "overhead_us": { "layer": 1, "tile": 2 }
+//     "overhead_us": { "layer": 1, "tile": 2 },
+//     "parallel": { "efficiency": 0.9, "launch_us": 3 }
 //   }
 //
 //===----------------------------------------------------------------------===//
@@ -84,6 +85,13 @@ struct TargetProfile {
   /// Fixed costs, microseconds.
   double layerOverheadUs = 0; ///< Per layer per tile it runs on.
   double tileOverheadUs = 0;  ///< Per tile of a tiled group.
+  /// Split steps (CodegenRules.h) on T threads: a split layer's compute and
+  /// in-cache traffic take 1 / (T * parallelEfficiency) of the serial time
+  /// (traffic beyond the last-level cache shares one memory bus and does
+  /// not shrink), plus parallelLaunchUs per split layer per tile (the
+  /// launch and its barrier).
+  double parallelEfficiency = 1;
+  double parallelLaunchUs = 0;
 
   bool operator==(const TargetProfile &other) const;
   bool operator!=(const TargetProfile &other) const {

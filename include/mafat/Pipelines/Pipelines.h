@@ -8,6 +8,7 @@
 #ifndef MAFAT_PIPELINES_PIPELINES_H
 #define MAFAT_PIPELINES_PIPELINES_H
 
+#include "mafat/CostModel/CodegenRules.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -39,7 +40,7 @@ struct CodegenOptions : public mlir::PassPipelineOptions<CodegenOptions> {
   PassOptions::Option<int64_t> minParallelWork{
       *this, "min-parallel-work",
       llvm::cl::desc("Smallest layer (iterations) split across threads"),
-      llvm::cl::init(32768)};
+      llvm::cl::init(kDefaultMinParallelWork)};
   PassOptions::Option<bool> profileGroups{
       *this, "profile-groups",
       llvm::cl::desc("Time every fusion group at run time "

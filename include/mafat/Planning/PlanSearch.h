@@ -37,6 +37,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/CostModel/TargetProfile.h"
 #include "mafat/Planning/Plan.h"
@@ -212,6 +213,8 @@ struct PlanSearchOptions {
   SearchSpace space;
   MemoryModelOptions memory;
   TargetProfile profile;
+  /// The threads the plan is made for (priced by the latency model).
+  ParallelOptions parallel;
   /// Re-runs of the search with a lowered budget when the exact workspace
   /// of the chosen plan overshoots the budget.
   unsigned retries = 4;
@@ -243,7 +246,8 @@ struct PlanSearchOutcome {
 /// The cost-model pricer: predictGroupMemory and predictGroupLatency.
 GroupPricer modelPricer(const LayerGraph &graph,
                         const MemoryModelOptions &memory,
-                        const TargetProfile &profile);
+                        const TargetProfile &profile,
+                        const ParallelOptions &parallel = {});
 
 /// Searches with the cost models over the graph's own node order (the pass
 /// puts the IR in chooseExecutionOrder's order first, so that the groups run

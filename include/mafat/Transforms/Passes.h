@@ -3,6 +3,7 @@
 #ifndef MAFAT_TRANSFORMS_PASSES_H
 #define MAFAT_TRANSFORMS_PASSES_H
 
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Dialect/Mafat/MafatDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

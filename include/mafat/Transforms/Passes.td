@@ -175,6 +175,12 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
            "body">,
     Option<"printReport", "print-report", "bool", /*default=*/"false",
            "Print the per-group table and the Pareto front to stdout">,
+    Option<"threads", "threads", "unsigned", /*default=*/"1",
+           "Threads the plan is made for (mafat-compile --threads): the "
+           "latency model prices split steps on this many cores">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"mafat::kDefaultMinParallelWork",
+           "Smallest layer split across threads (as mafat-parallelize)">,
     Option<"maxGroups", "max-groups", "unsigned", /*default=*/"0",
            "Most fusion groups with a grid other than 1x1 (0: no limit; the "
            "paper's space is 2)">,
@@ -301,7 +307,8 @@ def MafatParallelize : Pass<"mafat-parallelize", "mlir::func::FuncOp"> {
   let options = [
     Option<"threads", "threads", "unsigned", /*default=*/"1",
            "Threads the model is compiled for (1 = serial)">,
-    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+    Option<"minWork", "min-work", "int64_t",
+           /*default=*/"mafat::kDefaultMinParallelWork",
            "Smallest layer (iterations of its linalg op) worth a parallel "
            "launch; smaller ones stay serial">,
   ];
