@@ -47,6 +47,12 @@ if not os.path.isfile(os.path.join(darknet_dir, "yolov2.cfg")):
 config.available_features.add("darknet-cfgs")
 config.substitutions.append(("%darknet_cfgs", darknet_dir))
 
+# clang's ThreadSanitizer runtime (libclang-rt-22-dev) for tsan-threads.test.
+import glob
+if glob.glob(os.path.join(os.path.dirname(config.llvm_tools_dir), "lib", "clang",
+                          "*", "lib", "*", "libclang_rt.tsan*.a")):
+    config.available_features.add("tsan-runtime")
+
 # aarch64 binaries run under qemu-user with Debian's cross libc.
 if shutil.which("qemu-aarch64") and os.path.isdir("/usr/aarch64-linux-gnu"):
     config.available_features.add("qemu-aarch64")

@@ -35,6 +35,8 @@ static void setTargetAttributes(llvm::Function &fn, const TargetSpec &target) {
   // Self-contained code: loops must not become calls of libc's memset or
   // memcpy (the loop of a parallel task over a dynamic range would).
   fn.addFnAttr("no-builtins");
+  if (target.threadSanitizer)
+    fn.addFnAttr(llvm::Attribute::SanitizeThread);
   if (target.vectorBits == 512) {
     fn.addFnAttr("min-legal-vector-width", "512");
     fn.addFnAttr("prefer-vector-width", "512");

@@ -154,6 +154,13 @@ cl::opt<bool> cutsAfterPoolOnly(
     cl::desc("Tiled groups end only after a pooling layer"),
     cl::cat(category));
 
+cl::opt<bool> tsan(
+    "tsan",
+    cl::desc("Mark the generated functions for ThreadSanitizer; with "
+             "--emit=llvm, build the .ll with clang -fsanitize=thread "
+             "(test/tools/tsan-threads.test)"),
+    cl::cat(category));
+
 /// --threads: registered in main, after the unrelated `threads` option of
 /// one of LLVM's libraries is unregistered (two options cannot share a
 /// name).
@@ -305,6 +312,7 @@ int compile(MLIRContext &context) {
   }
   Emit kind = emit.getNumOccurrences() ? emit.getValue()
                                        : emitFromExtension(outputFile);
+  target->threadSanitizer = tsan;
   unsigned threads = parseThreads();
   if (threads == 0)
     return 1;

@@ -18,6 +18,10 @@ struct TargetSpec {
   unsigned vectorBits = 128;
   unsigned vectorRegisters = 16;
   bool isHost = false;
+  /// Mark generated functions for ThreadSanitizer (mafat-compile
+  /// --emit=llvm --tsan, then clang -fsanitize=thread on the .ll): the
+  /// threaded model's own loads and stores are then checked too.
+  bool threadSanitizer = false;
   std::unique_ptr<llvm::TargetMachine> machine;
 };
 
