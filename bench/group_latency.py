@@ -34,7 +34,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DARKNET = os.path.normpath(os.path.join(ROOT, "..", "shared", "models", "darknet"))
+DARKNET = os.path.join(ROOT, "models", "darknet")
 
 # The separator the mafat-profile-groups pass puts between the names of
 # groups timed as one unit.

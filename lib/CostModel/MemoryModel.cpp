@@ -180,10 +180,6 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
   result.runStep.assign(n, -1);
   result.storage.assign(n, -1);
   std::vector<int64_t> padStep(n, -1);
-  std::vector<int> producerOf(n, -1);
-  for (unsigned l = 0; l < n; ++l)
-    if (layers[l].epilogue >= 0)
-      producerOf[layers[l].epilogue] = l;
   // Steps: a pad copy where the layer stands, then the layer itself unless
   // its epilogue runs it.
   for (unsigned l = 0; l < n; ++l) {
@@ -225,7 +221,6 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
         list.readAt(result.storage[p], at);
     }
   }
-  (void)producerOf;
   return result;
 }
 

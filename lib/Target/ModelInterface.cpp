@@ -1,7 +1,7 @@
 //===- ModelInterface.cpp - What a compiled model looks like from C -------===//
 
 #include "mafat/Target/ModelInterface.h"
-#include "mafat/Transforms/Parallel.h"
+#include "mafat/Dialect/Mafat/AttrNames.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinTypes.h"

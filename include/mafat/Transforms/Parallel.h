@@ -11,23 +11,12 @@
 #ifndef MAFAT_TRANSFORMS_PARALLEL_H
 #define MAFAT_TRANSFORMS_PARALLEL_H
 
+#include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/StringRef.h"
 
 namespace mafat {
-
-/// The mark of an scf.for whose iterations write disjoint blocks of one
-/// layer's output and use no buffer of their own; its value is the layer's
-/// iteration count (the work a parallel launch is weighed against). Kept in
-/// the loop's location metadata (see markParallelLoop).
-constexpr llvm::StringLiteral kParallelLoopAttr = "mafat.parallel";
-/// On the entry's last argument: the caller's `const mafat_parallel_t *`.
-constexpr llvm::StringLiteral kParallelArgAttr = "mafat.parallel";
-/// On a launch declaration: the task function it launches.
-constexpr llvm::StringLiteral kLaunchBodyAttr = "mafat.launch_body";
-/// On a planned function: the thread count it was compiled for.
-constexpr llvm::StringLiteral kThreadsAttr = "mafat.threads";
 
 /// The work of a layer for the split decision: its iteration count.
 int64_t layerIterations(mlir::linalg::LinalgOp op);
