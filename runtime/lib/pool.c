@@ -1,13 +1,16 @@
 /*===- pool.c - The default thread pool behind mafat_parallel_t -----------===*
  *
  * A pool of `threads` - 1 workers created once; the calling thread is the
- * last worker. A job (n iterations) is cut into min(threads, n) contiguous
- * chunks of balanced size; threads claim chunks from one atomic ticket that
+ * last worker. A job (n iterations) is cut into min(4 * threads, n)
+ * contiguous chunks of balanced size (sizes differ by at most one
+ * iteration); threads claim chunks from one atomic ticket that
  * holds the job's generation, its chunk count and the next chunk, so a
  * worker that wakes late can never claim a chunk of a job it did not see
  * posted. Waiting threads spin for a short while (a model launches a
  * parallel loop per layer, every few tens of microseconds), then sleep on a
- * condition variable.
+ * condition variable. Several chunks per thread let the threads that run
+ * take over the work of one the OS has descheduled (a shared or
+ * oversubscribed machine) instead of waiting for it.
  *
  * C99 with the GCC/Clang __atomic builtins (the runtime is built for every
  * target with clang) and POSIX threads.
@@ -23,6 +26,8 @@
 
 /* Spins before sleeping: about 50-100 us on current cores. */
 #define MAFAT_POOL_SPINS 20000
+/* Chunks per thread of one job. */
+#define MAFAT_POOL_CHUNKS_PER_THREAD 4
 
 #if defined(__x86_64__) || defined(__i386__)
 #define MAFAT_PAUSE() __builtin_ia32_pause()
@@ -110,7 +115,8 @@ static void poolParallelFor(void *opaque, int64_t n, mafat_task_fn task,
     task(task_ctx, 0, n);
     return;
   }
-  uint32_t chunks = (uint32_t)(n < pool->threads ? n : pool->threads);
+  int64_t most = (int64_t)pool->threads * MAFAT_POOL_CHUNKS_PER_THREAD;
+  uint32_t chunks = (uint32_t)(n < most ? n : most);
   pool->n = n;
   pool->task = task;
   pool->task_ctx = task_ctx;
@@ -126,9 +132,10 @@ static void poolParallelFor(void *opaque, int64_t n, mafat_task_fn task,
     pthread_mutex_unlock(&pool->mutex);
   }
   runChunks(pool, generation);
+  /* Only chunks other threads are still running are left: short waits. */
   for (unsigned spin = 0;
        __atomic_load_n(&pool->pending, __ATOMIC_ACQUIRE) != 0; ++spin) {
-    if (spin < MAFAT_POOL_SPINS)
+    if (spin < MAFAT_POOL_SPINS / 8)
       MAFAT_PAUSE();
     else
       sched_yield();
