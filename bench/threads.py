@@ -32,6 +32,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import paper_experiment as pe  # noqa: E402
+from compiler_ab import plan_flags  # noqa: E402
 
 
 def compile_model(model: str, flags: list, threads: int, out: str) -> dict:
@@ -54,14 +55,6 @@ def run(so: str, threads: int, repeat: int, npys: list | None = None) -> dict:
     if proc.returncode != 0:
         sys.exit(f"threads: {' '.join(cmd)} failed:\n{proc.stderr}")
     return json.loads(proc.stdout)
-
-
-def plan_flags(label: str, layer_by_layer: int) -> list:
-    if label in ("none", "auto"):
-        return [f"--plan={label}"]
-    if label.startswith("L/"):
-        return [f"--memory-budget={layer_by_layer // int(label[2:])}"]
-    return [f"--memory-budget={label}"]
 
 
 def main(argv=None) -> int:
