@@ -309,7 +309,14 @@ def write_error_models(args) -> int:
         f.write(data[: len(data) // 2])
     with open(os.path.join(d, "garbage.onnx"), "wb") as f:
         f.write(b"this is not an ONNX model\n" * 4)
-    print(f"wrote {len(cases) + 2} models to {d}")
+    # A graph input of 2^40 columns (the fuzzer's importer hang, docs/Hardening.md).
+    import onnx
+    import onnx.helper as oh
+    huge = oh.make_graph([oh.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2])], "huge",
+                         [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 2**40])],
+                         [oh.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3, 7, 2**40 - 1])])
+    onnx.save(oh.make_model(huge, opset_imports=[oh.make_opsetid("", 13)]), os.path.join(d, "huge.onnx"))
+    print(f"wrote {len(cases) + 3} models to {d}")
     return 0
 
 

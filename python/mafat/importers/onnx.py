@@ -104,6 +104,9 @@ _F32 = 1  # TensorProto.FLOAT
 # ----------------------------------------------------------------------------
 
 
+# mafat's per-tensor limit (lib/Analysis/LayerGraph.cpp, docs/Hardening.md).
+MAX_TENSOR_BYTES = 2 ** 31
+
 def load_onnx(path: str):
     """Parse and check an ONNX file; every failure is an ImporterError."""
     try:
@@ -279,6 +282,13 @@ class _Importer(OnnxGraph):
                         "export with fixed sizes, e.g. torch.onnx.export without dynamic_axes)")
             if not dims:
                 raise ImporterError(f"graph input '{inp.name}': scalar inputs are not supported")
+            # The compiler's per-tensor limit (docs/Hardening.md), checked here
+            # too: later steps (pool divisors, layouts) walk the input's extent.
+            nbytes = 4 * math.prod(dims)
+            if nbytes > MAX_TENSOR_BYTES:
+                raise ImporterError(
+                    f"graph input '{inp.name}': shape {'x'.join(map(str, dims))} takes {nbytes} bytes, "
+                    f"more than mafat's limit of {MAX_TENSOR_BYTES} bytes per tensor")
             if len(dims) in (2, 4) and dims[0] != 1:
                 raise ImporterError(f"graph input '{inp.name}': batch {dims[0]}, mafat supports batch 1 only")
             if len(dims) == 4:
