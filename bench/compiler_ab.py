@@ -46,8 +46,8 @@ def compile_model(bindir: str, model: str, flags: list, out: str) -> dict:
         return json.load(f)
 
 
-def run(bindir: str, so: str, repeat: int, out_npys: list | None = None) -> dict:
-    cmd = [os.path.join(bindir, "mafat-run"), so, "--json", "--repeat", str(repeat)]
+def run(bindir: str, so: str, repeat: int, out_npys: list | None = None, extra: tuple = ()) -> dict:
+    cmd = [os.path.join(bindir, "mafat-run"), so, "--json", "--repeat", str(repeat), *extra]
     for npy in out_npys or []:
         cmd += ["--output", npy]
     proc = pe.run_tool(cmd)

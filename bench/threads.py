@@ -32,29 +32,16 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import paper_experiment as pe  # noqa: E402
+import compiler_ab as ab  # noqa: E402
 from compiler_ab import plan_flags  # noqa: E402
 
 
 def compile_model(model: str, flags: list, threads: int, out: str) -> dict:
-    report = out + ".report.json"
-    cmd = [os.path.join(pe.BIN, "mafat-compile"), model, "--emit=lib", "-o", out,
-           f"--report={report}", f"--threads={threads}", "--verify-memory-model", *flags]
-    proc = pe.run_tool(cmd)
-    if proc.returncode != 0:
-        sys.exit(f"threads: {' '.join(cmd)} failed:\n{proc.stderr}")
-    with open(report) as f:
-        return json.load(f)
+    return ab.compile_model(pe.BIN, model, [f"--threads={threads}", "--verify-memory-model", *flags], out)
 
 
 def run(so: str, threads: int, repeat: int, npys: list | None = None) -> dict:
-    cmd = [os.path.join(pe.BIN, "mafat-run"), so, "--json", "--repeat", str(repeat),
-           "--threads", str(threads)]
-    for npy in npys or []:
-        cmd += ["--output", npy]
-    proc = pe.run_tool(cmd)
-    if proc.returncode != 0:
-        sys.exit(f"threads: {' '.join(cmd)} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout)
+    return ab.run(pe.BIN, so, repeat, npys, ("--threads", str(threads)))
 
 
 def main(argv=None) -> int:

@@ -183,7 +183,6 @@ LogicalResult outline(scf::ForallOp forall, Value parallel, StringRef name,
   // The task: one iteration.
   SmallVector<Type> taskTypes{rewriter.getIndexType()};
   llvm::append_range(taskTypes, paramTypes);
-  OpBuilder moduleBuilder(ctx);
   auto task = func::FuncOp::create(loc, name,
                                    FunctionType::get(ctx, taskTypes, {}));
   task.setPrivate();
