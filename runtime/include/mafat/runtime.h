@@ -98,9 +98,9 @@ int mafat_driver_main(int argc, char **argv, const mafat_model_t *model);
 
 /* The default thread pool: `threads` - 1 worker threads created once
  * (the caller is the last), reused by every parallel_for, joined by
- * mafat_pool_destroy. Work is split in contiguous, balanced chunks (sizes
- * differ by at most one iteration). Waiting workers spin briefly, then
- * sleep. One pool runs one parallel_for at a time: give each thread that
+ * mafat_pool_destroy. Each thread gets a contiguous range (sizes differ by
+ * at most one iteration) and steals from the others' when done. Waiting
+ * workers spin briefly, then sleep. One pool runs one parallel_for at a time: give each thread that
  * runs models concurrently its own pool (or none). Returns NULL if threads
  * is out of range (1..MAFAT_MAX_THREADS) or a thread cannot be created. */
 typedef struct mafat_pool mafat_pool_t;
