@@ -3,14 +3,12 @@
 #include "mafat/Planning/PlanSearch.h"
 
 #include "mafat/CostModel/LatencyModel.h"
+#include "mafat/Support/ByteSize.h"
 
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <deque>
 #include <limits>
 
@@ -20,108 +18,6 @@ namespace {
 
 bool isModelOutput(const LayerGraph &graph, unsigned id) {
   return llvm::is_contained(graph.outputs(), id);
-}
-
-/// The workspace only holds maps the model owns: inputs and outputs belong
-/// to the caller.
-uint64_t workspaceMapBytes(const LayerGraph &graph, unsigned id) {
-  const LayerNode &node = graph.node(id);
-  if (node.kind == LayerKind::Input || isModelOutput(graph, id))
-    return 0;
-  return node.outputBytes;
-}
-
-std::vector<unsigned> nonInputOrder(const LayerGraph &graph) {
-  std::vector<unsigned> order;
-  for (unsigned id : graph.topologicalOrder())
-    if (graph.node(id).kind != LayerKind::Input)
-      order.push_back(id);
-  return order;
-}
-
-/// Greedy memory-aware list schedule (see chooseExecutionOrder).
-std::vector<unsigned> greedyOrder(const LayerGraph &graph) {
-  unsigned n = graph.size();
-  std::vector<unsigned> pendingOperands(n, 0), unreadUsers(n, 0);
-  for (const LayerNode &node : graph.nodes()) {
-    // Operands may repeat; count distinct producers.
-    llvm::SmallVector<unsigned, 4> producers;
-    for (const LayerOperand &op : node.operands)
-      if (!llvm::is_contained(producers, op.producer))
-        producers.push_back(op.producer);
-    pendingOperands[node.id] = producers.size();
-    unreadUsers[node.id] = node.users.size();
-  }
-  std::vector<bool> ready(n, false), done(n, false);
-  auto finish = [&](unsigned id) {
-    done[id] = true;
-    for (unsigned user : graph.node(id).users)
-      if (--pendingOperands[user] == 0)
-        ready[user] = true;
-  };
-  for (unsigned id : graph.inputs())
-    finish(id);
-  std::vector<unsigned> order;
-  unsigned last = ~0u;
-  while (true) {
-    int best = -1;
-    int64_t bestDelta = 0;
-    bool bestContinues = false;
-    // A chain goes on while it has one reader: running anything in between
-    // only keeps its map live longer (and splits conv + epilogue).
-    if (last != ~0u && graph.node(last).users.size() == 1) {
-      unsigned next = graph.node(last).users.front();
-      if (ready[next] && !done[next])
-        best = next;
-    }
-    bool forced = best >= 0;
-    for (unsigned id = 0; id < n && !forced; ++id) {
-      if (!ready[id] || done[id])
-        continue;
-      const LayerNode &node = graph.node(id);
-      int64_t delta = workspaceMapBytes(graph, id);
-      llvm::SmallVector<unsigned, 4> seen;
-      for (const LayerOperand &op : node.operands) {
-        if (llvm::is_contained(seen, op.producer))
-          continue;
-        seen.push_back(op.producer);
-        if (unreadUsers[op.producer] == 1)
-          delta -= workspaceMapBytes(graph, op.producer);
-      }
-      bool continues = last != ~0u &&
-                       llvm::any_of(node.operands, [&](const LayerOperand &o) {
-                         return o.producer == last;
-                       });
-      if (best < 0 || delta < bestDelta ||
-          (delta == bestDelta && continues && !bestContinues)) {
-        best = id;
-        bestDelta = delta;
-        bestContinues = continues;
-      }
-    }
-    if (best < 0)
-      break;
-    llvm::SmallVector<unsigned, 4> seen;
-    for (const LayerOperand &op : graph.node(best).operands)
-      if (!llvm::is_contained(seen, op.producer)) {
-        seen.push_back(op.producer);
-        --unreadUsers[op.producer];
-      }
-    order.push_back(best);
-    finish(best);
-    last = best;
-  }
-  return order;
-}
-
-std::pair<uint64_t, uint64_t> orderScore(const LayerGraph &graph,
-                                         llvm::ArrayRef<unsigned> order) {
-  uint64_t sum = 0, max = 0;
-  for (uint64_t b : bytesAcrossCuts(graph, order)) {
-    sum += b;
-    max = std::max(max, b);
-  }
-  return {sum, max};
 }
 
 /// The tiled group may end at order position `last`: after a pool, or an
@@ -180,53 +76,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// Execution order
-//===----------------------------------------------------------------------===//
-
-std::vector<uint64_t> mafat::bytesAcrossCuts(const LayerGraph &graph,
-                                             llvm::ArrayRef<unsigned> order) {
-  std::vector<int> position(graph.size(), -1);
-  for (auto [p, id] : llvm::enumerate(order))
-    position[id] = p;
-  // A map is live across cuts (p, lastReader]; add its bytes there.
-  std::vector<int64_t> diff(order.size() + 2, 0);
-  for (auto [p, id] : llvm::enumerate(order)) {
-    int lastReader = -1;
-    for (unsigned user : graph.node(id).users)
-      lastReader = std::max(lastReader, position[user]);
-    if (lastReader <= (int)p)
-      continue;
-    uint64_t bytes = workspaceMapBytes(graph, id);
-    diff[p + 1] += bytes;
-    diff[lastReader + 1] -= bytes;
-  }
-  std::vector<uint64_t> across(order.size() + 1, 0);
-  int64_t running = 0;
-  for (unsigned p = 0; p <= order.size(); ++p) {
-    running += diff[p];
-    across[p] = running;
-  }
-  return across;
-}
-
-std::vector<std::vector<unsigned>>
-mafat::candidateOrders(const LayerGraph &graph) {
-  std::vector<unsigned> own = nonInputOrder(graph);
-  std::vector<unsigned> greedy = greedyOrder(graph);
-  if (greedy.size() != own.size() || greedy == own)
-    return {own};
-  return {own, greedy};
-}
-
-std::vector<unsigned> mafat::chooseExecutionOrder(const LayerGraph &graph) {
-  std::vector<unsigned> own = nonInputOrder(graph);
-  std::vector<unsigned> greedy = greedyOrder(graph);
-  if (greedy.size() != own.size())
-    return own;
-  return orderScore(graph, greedy) < orderScore(graph, own) ? greedy : own;
-}
-
-//===----------------------------------------------------------------------===//
 // Candidates
 //===----------------------------------------------------------------------===//
 
@@ -240,13 +89,8 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
   unsigned n = layerOrder.size();
   searchStats.layers = n;
   byEnd.assign(n + 1, {});
-  std::vector<int> position(graph.size(), -1);
-  for (auto [p, id] : llvm::enumerate(layerOrder))
-    position[id] = p;
-  std::vector<int> lastReader(n, -1);
-  for (unsigned p = 0; p < n; ++p)
-    for (unsigned user : graph.node(layerOrder[p]).users)
-      lastReader[p] = std::max(lastReader[p], position[user]);
+  // Which maps are live while a segment [i, j) of the order runs.
+  MapLiveness liveness = MapLiveness::ofOrder(graph, layerOrder);
   // epilogue[p]: the layer at p is an elementwise layer of one activation
   // operand, made at p - 1 and read by nothing else.
   std::vector<bool> epilogue(n + 1, false);
@@ -262,22 +106,6 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
                   graph.node(prev).users.size() == 1 &&
                   !isModelOutput(graph, prev);
   }
-  // live[i]: maps made before position i and read at or after it.
-  std::vector<std::vector<unsigned>> live(n + 1);
-  for (unsigned i = 0; i <= n; ++i)
-    for (unsigned p = 0; p < i; ++p)
-      if (lastReader[p] >= (int)i)
-        live[i].push_back(layerOrder[p]);
-  // Of live[i], the maps a group [i, j) reads last: they die inside it (at
-  // a padded reader's pad copy, say) instead of staying live throughout.
-  auto consumedBy = [&](unsigned i, unsigned j) {
-    std::vector<unsigned> consumed;
-    for (unsigned id : live[i])
-      if (lastReader[position[id]] < (int)j)
-        consumed.push_back(id);
-    return consumed;
-  };
-
   unsigned maxGrid = std::max(1u, space.maxGrid);
   auto priceGroup = [&](unsigned i, unsigned j, int64_t rows, int64_t cols,
                         int64_t outRows,
@@ -290,14 +118,15 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     group.gridCols = cols;
     std::string key;
     PriceCache::Entry entry;
-    std::vector<unsigned> consumed = consumedBy(i, j);
+    llvm::ArrayRef<unsigned> live = liveness.live(i);
+    std::vector<unsigned> consumed = liveness.consumed(i, j);
     auto cached = [&]() -> bool {
       if (!cache)
         return false;
       for (const std::string &name : group.layers)
         key += name + "\n";
       key += std::to_string(rows) + "x" + std::to_string(cols) + "\n";
-      for (unsigned id : live[i])
+      for (unsigned id : live)
         key += graph.node(id).name + "\n";
       // Which of them die inside depends on the order after the group.
       key += "consumed\n";
@@ -319,7 +148,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       else if (fg->isTiled() && fg->haloOverhead(graph) > space.maxHaloOverhead)
         entry.kind = PriceCache::Entry::PrunedHalo;
       else
-        entry.cost = price(*fg, live[i], consumed);
+        entry.cost = price(*fg, live, consumed);
       if (cache)
         cache->entries.emplace(std::move(key), entry);
     }
@@ -379,7 +208,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         // A layer inside the group: tileable, read only by later layers of
         // the group, not a model output.
         if (!isTileable(graph, id) || isModelOutput(graph, id) ||
-            lastReader[i] < 0 || lastReader[i] >= (int)j)
+            liveness.lastRead(id) < 0 || liveness.lastRead(id) >= (int)j)
           break;
       }
       if (epilogue[i])
@@ -557,9 +386,9 @@ GroupPricer mafat::modelPricer(const LayerGraph &graph,
                                const MemoryModelOptions &memory,
                                const TargetProfile &profile,
                                const ParallelOptions &parallel) {
-  return [&graph, memory, profile, parallel](const FusionGroup &group,
-                                   llvm::ArrayRef<unsigned> liveMaps,
-                                   llvm::ArrayRef<unsigned> consumedMaps) {
+  return [&graph, memory, profile,
+          parallel](const FusionGroup &group, llvm::ArrayRef<unsigned> liveMaps,
+                    llvm::ArrayRef<unsigned> consumedMaps) {
     GroupCost cost;
     cost.peakBytes =
         predictGroupMemory(graph, group, liveMaps, memory, consumedMaps)
@@ -611,10 +440,10 @@ std::optional<PlanSearchOutcome>
 mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
                   std::string &error, PriceCache *cache) {
   auto start = std::chrono::steady_clock::now();
-  PlanSearch search(graph, options.space,
-                    modelPricer(graph, options.memory, options.profile,
-                                options.parallel),
-                    nonInputOrder(graph), cache);
+  PlanSearch search(
+      graph, options.space,
+      modelPricer(graph, options.memory, options.profile, options.parallel),
+      programOrder(graph), cache);
   PlanSearchOutcome outcome;
   outcome.stats = search.stats();
 
@@ -743,74 +572,4 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
   if (best)
     return accept(*best, *bestMemory);
   return infeasible();
-}
-
-std::string mafat::formatBytes(uint64_t bytes) {
-  std::string text = std::to_string(bytes) + " bytes";
-  static const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
-  double value = bytes;
-  int unit = -1;
-  while (value >= 1024 && unit < 3) {
-    value /= 1024;
-    ++unit;
-  }
-  if (unit < 0)
-    return text;
-  std::string number = llvm::formatv("{0:F2}", value).str();
-  // "2.25", "1.50" -> "1.5", "1.00" -> "1".
-  while (number.back() == '0')
-    number.pop_back();
-  if (number.back() == '.')
-    number.pop_back();
-  return text + " (" + number + " " + units[unit] + ")";
-}
-
-std::optional<uint64_t> mafat::parseByteSize(llvm::StringRef text,
-                                             std::string &error) {
-  llvm::StringRef s = text.trim();
-  size_t digits = 0;
-  bool dot = false, anyDigit = false;
-  while (digits < s.size() &&
-         (llvm::isDigit(s[digits]) || (s[digits] == '.' && !dot))) {
-    dot |= s[digits] == '.';
-    anyDigit |= llvm::isDigit(s[digits]) != 0;
-    ++digits;
-  }
-  llvm::StringRef number = s.take_front(digits);
-  llvm::StringRef unit = s.drop_front(digits).trim();
-  auto fail = [&]() -> std::optional<uint64_t> {
-    error = "invalid memory size '" + text.str() +
-            "': expected a number of bytes with an optional unit B, KiB, MiB, "
-            "GiB (1024-based) or KB, MB, GB (1000-based), e.g. 8MiB";
-    return std::nullopt;
-  };
-  if (!anyDigit)
-    return fail();
-  double scale = 1;
-  if (unit.empty() || unit == "B")
-    scale = 1;
-  else if (unit == "KiB")
-    scale = 1024.0;
-  else if (unit == "MiB")
-    scale = 1024.0 * 1024;
-  else if (unit == "GiB")
-    scale = 1024.0 * 1024 * 1024;
-  else if (unit == "KB" || unit == "kB")
-    scale = 1e3;
-  else if (unit == "MB")
-    scale = 1e6;
-  else if (unit == "GB")
-    scale = 1e9;
-  else
-    return fail();
-  double value = 0;
-  if (number.getAsDouble(value) || !std::isfinite(value))
-    return fail();
-  double bytes = std::floor(value * scale);
-  // 2^63: more memory than any device has; also keeps the cast defined.
-  if (bytes >= 9.2e18) {
-    error = "memory size '" + text.str() + "' is too large";
-    return std::nullopt;
-  }
-  return (uint64_t)bytes;
 }

@@ -3,26 +3,26 @@
 // The front end of the planner: reads the options, gets a plan (the search,
 // layer by layer, or a file), checks it against the budget with the exact
 // memory predictor, attaches it as #mafat.plan and writes the report. The
-// search itself is mafat/Planning/PlanSearch.h; the figures come from the
-// cost models, so the report shows what the search decided on.
+// search is mafat/Planning/PlanSearch.h, the order it plans over
+// mafat/Planning/ExecutionOrder.h and the report mafat/Planning/PlanReport.h;
+// this file only moves the IR into that order.
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/runtime.h"
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/Analysis/ModelEntry.h"
-#include "mafat/CostModel/LatencyModel.h"
-#include "mafat/CostModel/MemoryModel.h"
 #include "mafat/CostModel/TargetProfile.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Planning/Plan.h"
+#include "mafat/Planning/PlanReport.h"
 #include "mafat/Planning/PlanSearch.h"
+#include "mafat/Support/ByteSize.h"
 #include "mafat/Transforms/Passes.h"
+#include "mafat/runtime.h"
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -39,15 +39,6 @@ using namespace mlir;
 using namespace mafat;
 
 namespace {
-
-/// Code size and stack depth are only known once the model is compiled
-/// (mafat-compile reads the stack bound from the object), so the planner's
-/// peak adds an estimate, labelled as such: 64 KiB for the run wrapper,
-/// descriptor and driver, 2 KiB of generated code per layer, 64 KiB of
-/// stack. mafat-compile can replace it with the compiled figures.
-constexpr uint64_t kCodeBytesBase = 64 * 1024;
-constexpr uint64_t kCodeBytesPerLayer = 2 * 1024;
-constexpr uint64_t kStackBytesBound = 64 * 1024;
 
 /// Moves the ops of each layer, with the constants, inits and pads only it
 /// needs, to the end of the entry block in `order`. Returns false (and
@@ -114,20 +105,6 @@ bool reorderLayers(func::FuncOp func, const LayerGraph &graph,
   return true;
 }
 
-std::string percent(double fraction) {
-  return llvm::formatv("{0:F1}", fraction * 100).str();
-}
-
-/// Everything the report says about one group.
-struct GroupReport {
-  const FusionGroup *group = nullptr;
-  /// The group priced alone, as the search prices it.
-  GroupMemory memory;
-  /// The group's footprint in the plan's packed arena (the exact figure).
-  uint64_t footprintBytes = 0;
-  GroupLatency latency;
-};
-
 struct MafatPlanPass : public mafat::impl::MafatPlanBase<MafatPlanPass> {
   using Base::Base;
 
@@ -139,52 +116,161 @@ private:
     signalPassFailure();
     return failure();
   }
+
+  /// The pass options as the search's, checked first so that a typo fails
+  /// before any work.
+  FailureOr<PlanSearchOptions> readOptions();
+  /// plan=auto: picks the execution order, moves the layers of `func` into
+  /// it (rebuilding `graph`) and searches.
+  FailureOr<PlanSearchOutcome> search(func::FuncOp func,
+                                      FailureOr<LayerGraph> &graph,
+                                      const PlanSearchOptions &options);
+  /// plan=none or a file: the complete plan (layers a file leaves out run
+  /// in their own groups, in the order the groups will run) and its exact
+  /// workspace, which must fit the budget.
+  LogicalResult loadPlan(func::FuncOp func, const LayerGraph &graph,
+                         const PlanSearchOptions &options, Plan &plan,
+                         MemoryPrediction &memory);
+  /// report= and print-report.
+  LogicalResult writeReports(const PlanReport &report);
 };
 
-void MafatPlanPass::runOnOperation() {
+FailureOr<PlanSearchOptions> MafatPlanPass::readOptions() {
   ModuleOp module = getOperation();
-  // Options first, so that a typo fails before any work.
-  std::optional<uint64_t> budget;
+  PlanSearchOptions options;
   if (!memoryBudget.empty()) {
     std::string error;
-    budget = parseByteSize(memoryBudget, error);
-    if (!budget) {
-      (void)fail(module, "memory-budget: " + error);
-      return;
-    }
+    options.budget = parseByteSize(memoryBudget, error);
+    if (!options.budget)
+      return fail(module, "memory-budget: " + error);
   }
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
-    (void)fail(module, "alignment must be a power of two, got " +
-                           Twine(alignment.getValue()));
-    return;
-  }
-  if (maxGrid == 0) {
-    (void)fail(module, "max-grid must be at least 1");
-    return;
-  }
-  if (!(maxHaloOverhead >= 0)) {
-    (void)fail(module, "max-halo-overhead must be non-negative");
-    return;
-  }
-  if (threads == 0 || threads > MAFAT_MAX_THREADS) {
-    (void)fail(module, "threads must be from 1 to " +
-                           std::to_string(MAFAT_MAX_THREADS));
-    return;
-  }
-  ParallelOptions parallel{threads, minParallelWork};
-  TargetProfile profile;
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+    return fail(module, "alignment must be a power of two, got " +
+                            Twine(alignment.getValue()));
+  if (maxGrid == 0)
+    return fail(module, "max-grid must be at least 1");
+  if (!(maxHaloOverhead >= 0))
+    return fail(module, "max-halo-overhead must be non-negative");
+  if (threads == 0 || threads > MAFAT_MAX_THREADS)
+    return fail(module, "threads must be from 1 to " +
+                            std::to_string(MAFAT_MAX_THREADS));
+  options.parallel = ParallelOptions{threads, minParallelWork};
   if (!profileFile.empty()) {
     std::string error;
     std::optional<TargetProfile> loaded = loadProfile(profileFile, error);
-    if (!loaded) {
-      (void)fail(module, "profile: " + error);
-      return;
-    }
-    profile = *loaded;
+    if (!loaded)
+      return fail(module, "profile: " + error);
+    options.profile = *loaded;
   } else {
-    profile = defaultProfile(targetTriple);
+    options.profile = defaultProfile(targetTriple);
   }
+  options.space.maxTiledGroups = maxGroups;
+  options.space.cutsAfterPoolOnly = cutsAfterPoolOnly;
+  options.space.squareGrids = squareGrids;
+  options.space.maxGrid = maxGrid;
+  options.space.maxHaloOverhead = maxHaloOverhead;
+  options.memory.alignment = alignment;
+  options.pareto = printReport || !reportFile.empty();
+  return options;
+}
 
+FailureOr<PlanSearchOutcome>
+MafatPlanPass::search(func::FuncOp func, FailureOr<LayerGraph> &graph,
+                      const PlanSearchOptions &options) {
+  PriceCache cache;
+  auto start = std::chrono::steady_clock::now();
+  std::vector<unsigned> order = pickExecutionOrder(*graph, options, cache);
+  if (order != programOrder(*graph) && reorderLayers(func, *graph, order)) {
+    graph = LayerGraph::build(func);
+    if (failed(graph)) {
+      signalPassFailure();
+      return failure();
+    }
+  }
+  std::string error;
+  std::optional<PlanSearchOutcome> outcome =
+      searchPlan(*graph, options, error, &cache);
+  if (!outcome)
+    return fail(func, error);
+  // The search time includes choosing the order.
+  outcome->searchSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return std::move(*outcome);
+}
+
+LogicalResult MafatPlanPass::loadPlan(func::FuncOp func,
+                                      const LayerGraph &graph,
+                                      const PlanSearchOptions &options,
+                                      Plan &plan, MemoryPrediction &memory) {
+  ModuleOp module = getOperation();
+  std::string error;
+  if (planSource == "none") {
+    plan = layerByLayerPlan(graph);
+  } else {
+    auto buffer = llvm::MemoryBuffer::getFile(planSource.getValue());
+    if (!buffer)
+      return fail(module, "cannot read plan file '" + planSource +
+                              "': " + buffer.getError().message());
+    std::optional<Plan> parsed = planFromJson((*buffer)->getBuffer(), error);
+    if (!parsed)
+      return fail(module, "plan file '" + planSource + "': " + error);
+    plan = std::move(*parsed);
+    auto lookup = [&](StringRef name) -> std::optional<LayerExtent> {
+      std::optional<unsigned> id = graph.lookup(name);
+      if (!id)
+        return std::nullopt;
+      mafat::Region r = spatialExtent(graph.node(*id).outputShape);
+      return LayerExtent{r.rows.size(), r.cols.size()};
+    };
+    assignMissingTiles(plan, lookup);
+    if (std::string e = validatePlan(plan, lookup); !e.empty())
+      return fail(module, "plan file '" + planSource + "': " + e);
+  }
+  std::optional<std::vector<FusionGroup>> groups =
+      buildPlanGroups(graph, plan, error);
+  if (!groups)
+    return fail(module, "plan file '" + planSource + "': " + error);
+  plan.groups.clear();
+  for (const FusionGroup &g : *groups)
+    plan.groups.push_back(g.plan());
+  std::optional<MemoryPrediction> predicted =
+      predictMemory(graph, plan, options.memory, error);
+  if (!predicted)
+    return fail(module, error);
+  memory = std::move(*predicted);
+  if (options.budget && memory.workspaceBytes > *options.budget)
+    return fail(func, "plan '" + planSource + "' needs a workspace of " +
+                          formatBytes(memory.workspaceBytes) +
+                          ", over the memory budget of " +
+                          formatBytes(*options.budget));
+  return success();
+}
+
+LogicalResult MafatPlanPass::writeReports(const PlanReport &report) {
+  if (!reportFile.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(reportFile, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail(getOperation(),
+                  "cannot write report '" + reportFile + "': " + ec.message());
+    os << llvm::formatv("{0:2}", toJson(report)) << "\n";
+  }
+  if (printReport) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    printPlanReport(report, os);
+    llvm::outs() << text;
+    llvm::outs().flush();
+  }
+  return success();
+}
+
+void MafatPlanPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  FailureOr<PlanSearchOptions> options = readOptions();
+  if (failed(options))
+    return;
   func::FuncOp func = mafat::findEntry(module, entry, "mafat-plan: ");
   if (!func)
     return signalPassFailure();
@@ -192,304 +278,31 @@ void MafatPlanPass::runOnOperation() {
   if (failed(graph))
     return signalPassFailure();
 
-  MemoryModelOptions memoryOptions;
-  memoryOptions.alignment = alignment;
-  bool wantPareto = printReport || !reportFile.empty();
-
   Plan plan;
   MemoryPrediction memory;
   std::optional<PlanSearchOutcome> outcome;
-  std::vector<std::string> orderNames;
-  PriceCache cache;
   if (planSource == "auto") {
-    PlanSearchOptions options;
-    options.budget = budget;
-    options.space.maxTiledGroups = maxGroups;
-    options.space.cutsAfterPoolOnly = cutsAfterPoolOnly;
-    options.space.squareGrids = squareGrids;
-    options.space.maxGrid = maxGrid;
-    options.space.maxHaloOverhead = maxHaloOverhead;
-    options.memory = memoryOptions;
-    options.profile = profile;
-    options.parallel = parallel;
-    options.pareto = wantPareto;
-    std::vector<unsigned> own;
-    for (unsigned id : graph->topologicalOrder())
-      if (graph->node(id).kind != LayerKind::Input)
-        own.push_back(id);
-    auto start = std::chrono::steady_clock::now();
-    std::vector<unsigned> order = pickExecutionOrder(*graph, options, cache);
-    if (order != own && reorderLayers(func, *graph, order)) {
-      graph = LayerGraph::build(func);
-      if (failed(graph))
-        return signalPassFailure();
-    }
-    std::string error;
-    outcome = searchPlan(*graph, options, error, &cache);
-    if (!outcome) {
-      (void)fail(func, error);
+    FailureOr<PlanSearchOutcome> found = search(func, graph, *options);
+    if (failed(found))
       return;
-    }
-    // The search time includes choosing the order.
-    outcome->searchSeconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+    outcome = std::move(*found);
     plan = outcome->plan;
     memory = outcome->memory;
-  } else {
-    std::string error;
-    if (planSource == "none") {
-      plan = layerByLayerPlan(*graph);
-    } else {
-      auto buffer = llvm::MemoryBuffer::getFile(planSource.getValue());
-      if (!buffer) {
-        (void)fail(module, "cannot read plan file '" + planSource +
-                               "': " + buffer.getError().message());
-        return;
-      }
-      std::optional<Plan> parsed = planFromJson((*buffer)->getBuffer(), error);
-      if (!parsed) {
-        (void)fail(module, "plan file '" + planSource + "': " + error);
-        return;
-      }
-      plan = std::move(*parsed);
-      auto lookup = [&](StringRef name) -> std::optional<LayerExtent> {
-        std::optional<unsigned> id = graph->lookup(name);
-        if (!id)
-          return std::nullopt;
-        mafat::Region r = spatialExtent(graph->node(*id).outputShape);
-        return LayerExtent{r.rows.size(), r.cols.size()};
-      };
-      assignMissingTiles(plan, lookup);
-      if (std::string e = validatePlan(plan, lookup); !e.empty()) {
-        (void)fail(module, "plan file '" + planSource + "': " + e);
-        return;
-      }
-    }
-    // The complete plan: layers a file leaves out run in their own groups,
-    // in the order the groups will run.
-    std::optional<std::vector<FusionGroup>> groups =
-        buildPlanGroups(*graph, plan, error);
-    if (!groups) {
-      (void)fail(module, "plan file '" + planSource + "': " + error);
-      return;
-    }
-    plan.groups.clear();
-    for (const FusionGroup &g : *groups)
-      plan.groups.push_back(g.plan());
-    std::optional<MemoryPrediction> predicted =
-        predictMemory(*graph, plan, memoryOptions, error);
-    if (!predicted) {
-      (void)fail(module, error);
-      return;
-    }
-    memory = std::move(*predicted);
-    if (budget && memory.workspaceBytes > *budget) {
-      (void)fail(func, "plan '" + planSource + "' needs a workspace of " +
-                           formatBytes(memory.workspaceBytes) +
-                           ", over the memory budget of " +
-                           formatBytes(*budget));
-      return;
-    }
+  } else if (failed(loadPlan(func, *graph, *options, plan, memory))) {
+    return;
   }
-  for (unsigned id : graph->topologicalOrder())
-    if (graph->node(id).kind != LayerKind::Input)
-      orderNames.push_back(graph->node(id).name);
+  module->setAttr(kPlanAttrName, toAttr(module.getContext(), plan));
 
-  // Per-group figures.
+  if (reportFile.empty() && !printReport)
+    return;
   std::string error;
-  std::optional<std::vector<FusionGroup>> groups =
-      buildPlanGroups(*graph, plan, error);
-  if (!groups) {
+  std::optional<PlanReport> report = buildPlanReport(
+      *graph, plan, memory, *options, planSource, outcome, error);
+  if (!report) {
     (void)fail(module, error);
     return;
   }
-  // Each group priced as the search prices it (with the maps of earlier
-  // groups that it or a later group reads), and its exact footprint in the
-  // plan's packed arena.
-  std::vector<int> groupOf(graph->size(), -1);
-  for (auto [k, g] : llvm::enumerate(*groups))
-    for (const FusedLayer &layer : g.layers())
-      groupOf[layer.node] = k;
-  std::vector<GroupReport> rows;
-  double latencyMs = 0;
-  for (unsigned k = 0; k < groups->size(); ++k) {
-    const FusionGroup &g = (*groups)[k];
-    GroupReport row;
-    row.group = &g;
-    std::vector<unsigned> live, consumed;
-    for (unsigned e = 0; e < k; ++e) {
-      unsigned out = (*groups)[e].outputLayer().node;
-      auto readFrom = [&](int first) {
-        return llvm::any_of(graph->node(out).users, [&](unsigned user) {
-          return groupOf[user] >= first;
-        });
-      };
-      if (!readFrom(k))
-        continue;
-      live.push_back(out);
-      if (!readFrom(k + 1))
-        consumed.push_back(out);
-    }
-    row.memory = predictGroupMemory(*graph, g, live, memoryOptions, consumed);
-    if (k < memory.groups.size())
-      row.footprintBytes = memory.groups[k].footprintBytes;
-    row.latency = predictGroupLatency(*graph, g, profile, parallel);
-    latencyMs += row.latency.ms;
-    rows.push_back(row);
-  }
-  unsigned layers = orderNames.size();
-  uint64_t codeAndStack =
-      kCodeBytesBase + kCodeBytesPerLayer * layers + kStackBytesBound;
-  uint64_t peak = memory.workspaceBytes + memory.ioBytes + memory.weightBytes +
-                  codeAndStack;
-
-  module->setAttr(kPlanAttrName, toAttr(module.getContext(), plan));
-
-  if (!reportFile.empty()) {
-    llvm::json::Array groupsJson;
-    for (const GroupReport &row : rows) {
-      const FusionGroup &g = *row.group;
-      llvm::json::Array layersJson;
-      for (const std::string &name : g.plan().layers)
-        layersJson.push_back(name);
-      auto tiles = [](const std::vector<Interval> &list) {
-        llvm::json::Array a;
-        for (Interval t : list)
-          a.push_back(llvm::json::Array{t.lo, t.hi});
-        return a;
-      };
-      groupsJson.push_back(llvm::json::Object{
-          {"name", g.name()},
-          {"layers", std::move(layersJson)},
-          {"grid", llvm::json::Array{g.plan().gridRows, g.plan().gridCols}},
-          {"row_tiles", tiles(g.plan().rowTiles)},
-          {"col_tiles", tiles(g.plan().colTiles)},
-          {"max_tile",
-           llvm::json::Array{row.memory.maxTileRows, row.memory.maxTileCols}},
-          {"halo_overhead", g.haloOverhead(*graph)},
-          {"workspace_bytes", (int64_t)row.footprintBytes},
-          {"search_peak_bytes", (int64_t)row.memory.peakBytes},
-          {"tile_bytes", (int64_t)row.memory.tileBytes},
-          {"live_map_bytes", (int64_t)row.memory.liveMapBytes},
-          {"latency_ms", row.latency.ms},
-          {"form", row.latency.splitSteps ? "split-steps" : "serial"},
-          {"threads", (int64_t)(row.latency.splitSteps ? parallel.threads : 1)},
-          {"split_steps", (int64_t)row.latency.splitSteps},
-      });
-    }
-    llvm::json::Array paretoJson;
-    if (outcome)
-      for (const ParetoPoint &p : outcome->pareto)
-        paretoJson.push_back(
-            llvm::json::Object{{"workspace_bytes", (int64_t)p.workspaceBytes},
-                               {"latency_ms", p.latencyMs},
-                               {"groups", (int64_t)p.groups},
-                               {"tiled_groups", (int64_t)p.tiledGroups}});
-    llvm::json::Array orderJson;
-    for (const std::string &name : orderNames)
-      orderJson.push_back(name);
-    llvm::json::Object report{
-        {"model", graph->functionName()},
-        {"plan_source", planSource.getValue()},
-        {"profile", profile.name},
-        {"threads", (int64_t)parallel.threads},
-        {"memory_budget_bytes", budget ? llvm::json::Value((int64_t)*budget)
-                                       : llvm::json::Value(nullptr)},
-        {"predicted_workspace_bytes", (int64_t)memory.workspaceBytes},
-        {"predicted_peak_bytes", (int64_t)peak},
-        {"peak_breakdown",
-         llvm::json::Object{
-             {"workspace_bytes", (int64_t)memory.workspaceBytes},
-             {"io_bytes", (int64_t)memory.ioBytes},
-             {"weight_bytes", (int64_t)memory.weightBytes},
-             {"code_and_stack_bytes_estimate", (int64_t)codeAndStack}}},
-        {"naive_bytes", (int64_t)memory.naiveBytes},
-        {"predicted_latency_ms", latencyMs},
-        {"layers", (int64_t)layers},
-        {"order", std::move(orderJson)},
-        {"groups", std::move(groupsJson)},
-        {"pareto", std::move(paretoJson)},
-    };
-    if (outcome) {
-      const SearchStats &s = outcome->stats;
-      report["min_workspace_bytes"] = (int64_t)outcome->minWorkspaceBytes;
-      report["search"] = llvm::json::Object{
-          {"space",
-           llvm::json::Object{{"max_groups", (int64_t)maxGroups},
-                              {"cuts_after_pool_only", (bool)cutsAfterPoolOnly},
-                              {"square_grids", (bool)squareGrids},
-                              {"max_grid", (int64_t)maxGrid},
-                              {"max_halo_overhead", (double)maxHaloOverhead}}},
-          {"candidates_priced", (int64_t)s.priced},
-          {"candidates_kept", (int64_t)s.kept},
-          {"pruned_by_halo_cap", (int64_t)s.prunedHalo},
-          {"rejected", (int64_t)s.rejected},
-          {"searches", (int64_t)outcome->searches},
-          {"pricing_seconds", s.pricingSeconds},
-          {"seconds", outcome->searchSeconds}};
-    }
-    std::error_code ec;
-    llvm::raw_fd_ostream os(reportFile, ec, llvm::sys::fs::OF_Text);
-    if (ec) {
-      (void)fail(module,
-                 "cannot write report '" + reportFile + "': " + ec.message());
-      return;
-    }
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
-  }
-
-  if (printReport) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << "mafat-plan @" << graph->functionName() << ": plan=" << planSource
-       << ", budget "
-       << (budget ? formatBytes(*budget) : std::string("none (fastest plan)"))
-       << ", profile " << profile.name << "\n";
-    os << llvm::formatv("{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12}\n",
-                        "group", "layers", "grid", "tile", "halo %",
-                        "workspace bytes", "latency ms");
-    for (const GroupReport &row : rows) {
-      const FusionGroup &g = *row.group;
-      const std::vector<std::string> &names = g.plan().layers;
-      std::string layersText =
-          names.size() == 1 ? names.front()
-                            : names.front() + " .. " + names.back() + " (" +
-                                  std::to_string(names.size()) + ")";
-      os << llvm::formatv(
-          "{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12:F3}\n", g.name(),
-          layersText,
-          std::to_string(g.plan().gridRows) + "x" +
-              std::to_string(g.plan().gridCols),
-          std::to_string(row.memory.maxTileRows) + "x" +
-              std::to_string(row.memory.maxTileCols),
-          percent(g.haloOverhead(*graph)), row.footprintBytes,
-          row.latency.ms);
-    }
-    os << "predicted workspace (limited by memory-budget): "
-       << formatBytes(memory.workspaceBytes) << "\n";
-    os << "predicted peak memory (workspace + inputs/outputs " << memory.ioBytes
-       << " + weights " << memory.weightBytes << " + code and stack estimate "
-       << codeAndStack << "): " << formatBytes(peak) << "\n";
-    os << "predicted latency: " << llvm::formatv("{0:F3}", latencyMs)
-       << " ms\n";
-    if (outcome) {
-      os << "smallest workspace in the search space: "
-         << formatBytes(outcome->minWorkspaceBytes) << "\n";
-      os << "search: " << outcome->stats.layers << " layers, "
-         << outcome->stats.priced << " candidates priced, "
-         << outcome->stats.kept << " kept\n";
-      os << "Pareto front (workspace vs predicted latency):\n";
-      os << llvm::formatv("  {0,16} {1,12} {2,7} {3,6}\n", "workspace bytes",
-                          "latency ms", "groups", "tiled");
-      for (const ParetoPoint &p : outcome->pareto)
-        os << llvm::formatv("  {0,16} {1,12:F3} {2,7} {3,6}\n",
-                            p.workspaceBytes, p.latencyMs, p.groups,
-                            p.tiledGroups);
-    }
-    llvm::outs() << text;
-    llvm::outs().flush();
-  }
+  (void)writeReports(*report);
 }
 
 } // namespace

@@ -653,35 +653,4 @@ TEST(PlanSearch, InfeasibleBudget) {
   EXPECT_GT(r->tiledGroups, 0u);
 }
 
-TEST(PlanSearch, ParseByteSize) {
-  std::string error;
-  EXPECT_EQ(parseByteSize("3000000", error), 3000000u);
-  EXPECT_EQ(parseByteSize("8MiB", error), 8u << 20);
-  EXPECT_EQ(parseByteSize("512 KiB", error), 512u << 10);
-  EXPECT_EQ(parseByteSize("1.5GiB", error), 3ull << 29);
-  EXPECT_EQ(parseByteSize("2.5MB", error), 2500000u);
-  EXPECT_EQ(parseByteSize("1KB", error), 1000u);
-  EXPECT_EQ(parseByteSize("7B", error), 7u);
-  EXPECT_EQ(parseByteSize("0.5", error), 0u);
-  for (const char *bad : {"", "MiB", "8 mib", "8XB", "-1", "1e6", "1..5MiB",
-                          "8MiB8", "1e999GiB", "99999999999GiB"}) {
-    error.clear();
-    EXPECT_FALSE(parseByteSize(bad, error)) << bad;
-    EXPECT_FALSE(error.empty()) << bad;
-  }
-  error.clear();
-  parseByteSize("8XB", error);
-  EXPECT_EQ(error, "invalid memory size '8XB': expected a number of bytes "
-                   "with an optional unit B, KiB, MiB, GiB (1024-based) or "
-                   "KB, MB, GB (1000-based), e.g. 8MiB");
-}
-
-TEST(PlanSearch, FormatBytes) {
-  EXPECT_EQ(formatBytes(512), "512 bytes");
-  EXPECT_EQ(formatBytes(1048576), "1048576 bytes (1 MiB)");
-  EXPECT_EQ(formatBytes(2359296), "2359296 bytes (2.25 MiB)");
-  EXPECT_EQ(formatBytes(1536), "1536 bytes (1.5 KiB)");
-  EXPECT_EQ(formatBytes(3ull << 30), "3221225472 bytes (3 GiB)");
-}
-
 } // namespace

@@ -40,6 +40,7 @@
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/CostModel/TargetProfile.h"
+#include "mafat/Planning/ExecutionOrder.h"
 #include "mafat/Planning/Plan.h"
 
 #include <cstdint>
@@ -50,32 +51,6 @@
 #include <vector>
 
 namespace mafat {
-
-//===----------------------------------------------------------------------===//
-// Execution order
-//===----------------------------------------------------------------------===//
-
-/// Bytes of materialised maps live across each cut point of `order` (a
-/// topological order of the graph's non-input nodes): entry p is the sum of
-/// outputBytes over layers at positions < p that a layer at position >= p
-/// reads. Model inputs and outputs are caller-owned and not counted.
-std::vector<uint64_t> bytesAcrossCuts(const LayerGraph &graph,
-                                      llvm::ArrayRef<unsigned> order);
-
-/// The execution order of the non-input layers the search plans over: of
-/// the graph's own order (the importer's) and a greedy memory-aware list
-/// schedule (run next the ready layer that adds the fewest live bytes - its
-/// output minus the maps it is the last reader of -, preferring to continue
-/// from the layer just run, then the smallest id), the one with the smaller
-/// sum of bytesAcrossCuts (then the smaller maximum; then the graph's own).
-/// On YOLOv2 the schedule runs the route branch (1x1 conv + reorg) before
-/// the trunk, so a 13x13x256 map instead of a 26x26x512 map stays live
-/// across the trunk's cuts.
-std::vector<unsigned> chooseExecutionOrder(const LayerGraph &graph);
-
-/// The distinct candidate orders: the graph's own and the greedy schedule
-/// (one entry for a chain).
-std::vector<std::vector<unsigned>> candidateOrders(const LayerGraph &graph);
 
 //===----------------------------------------------------------------------===//
 // The search
@@ -277,15 +252,6 @@ std::optional<PlanSearchOutcome> searchPlan(const LayerGraph &graph,
 std::vector<unsigned> pickExecutionOrder(const LayerGraph &graph,
                                          const PlanSearchOptions &options,
                                          PriceCache &cache);
-
-/// "2359296 bytes (2.25 MiB)".
-std::string formatBytes(uint64_t bytes);
-
-/// Parses a memory size: a non-negative decimal number with an optional
-/// unit B, KiB, MiB, GiB (1024-based) or KB, MB, GB (1000-based), e.g.
-/// "8MiB", "1.5 GB", "3000000". Fractional bytes round down. Returns
-/// std::nullopt and sets `error` for anything else.
-std::optional<uint64_t> parseByteSize(llvm::StringRef text, std::string &error);
 
 } // namespace mafat
 

@@ -1,0 +1,206 @@
+//===- PlanReport.cpp - What mafat-plan says about a plan -----------------===//
+
+#include "mafat/Planning/PlanReport.h"
+
+#include "mafat/Support/ByteSize.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mafat;
+
+namespace {
+
+/// The code and stack estimate: 64 KiB for the run wrapper, descriptor and
+/// driver, 2 KiB of generated code per layer, 64 KiB of stack. mafat-compile
+/// can replace it with the compiled figures (it reads the stack bound from
+/// the object).
+constexpr uint64_t kCodeBytesBase = 64 * 1024;
+constexpr uint64_t kCodeBytesPerLayer = 2 * 1024;
+constexpr uint64_t kStackBytesBound = 64 * 1024;
+
+std::string percent(double fraction) {
+  return llvm::formatv("{0:F1}", fraction * 100).str();
+}
+
+} // namespace
+
+std::optional<PlanReport> mafat::buildPlanReport(
+    const LayerGraph &graph, const Plan &plan, const MemoryPrediction &memory,
+    const PlanSearchOptions &options, llvm::StringRef planSource,
+    const std::optional<PlanSearchOutcome> &search, std::string &error) {
+  std::optional<std::vector<FusionGroup>> groups =
+      buildPlanGroups(graph, plan, error);
+  if (!groups)
+    return std::nullopt;
+  PlanReport report;
+  report.model = graph.functionName().str();
+  report.planSource = planSource.str();
+  report.options = options;
+  for (unsigned id : programOrder(graph))
+    report.order.push_back(graph.node(id).name);
+  report.memory = memory;
+  report.search = search;
+  // Each group priced as the search prices it (with the maps of earlier
+  // groups that it or a later group reads), and its exact footprint in the
+  // plan's packed arena.
+  MapLiveness liveness = MapLiveness::ofGroups(graph, *groups);
+  for (auto [k, group] : llvm::enumerate(*groups)) {
+    GroupReport row;
+    row.memory =
+        predictGroupMemory(graph, group, liveness.live(k), options.memory,
+                           liveness.consumed(k, k + 1));
+    if (k < memory.groups.size())
+      row.footprintBytes = memory.groups[k].footprintBytes;
+    row.latency =
+        predictGroupLatency(graph, group, options.profile, options.parallel);
+    row.haloOverhead = group.haloOverhead(graph);
+    report.latencyMs += row.latency.ms;
+    report.rows.push_back(row);
+  }
+  report.groups = std::move(*groups);
+  report.codeAndStackBytes = kCodeBytesBase +
+                             kCodeBytesPerLayer * report.order.size() +
+                             kStackBytesBound;
+  report.peakBytes = memory.workspaceBytes + memory.ioBytes +
+                     memory.weightBytes + report.codeAndStackBytes;
+  return report;
+}
+
+llvm::json::Value mafat::toJson(const PlanReport &report) {
+  const MemoryPrediction &memory = report.memory;
+  const ParallelOptions &parallel = report.options.parallel;
+  llvm::json::Array groupsJson;
+  for (auto [g, row] : llvm::zip_equal(report.groups, report.rows)) {
+    llvm::json::Array layersJson;
+    for (const std::string &name : g.plan().layers)
+      layersJson.push_back(name);
+    auto tiles = [](const std::vector<Interval> &list) {
+      llvm::json::Array a;
+      for (Interval t : list)
+        a.push_back(llvm::json::Array{t.lo, t.hi});
+      return a;
+    };
+    groupsJson.push_back(llvm::json::Object{
+        {"name", g.name()},
+        {"layers", std::move(layersJson)},
+        {"grid", llvm::json::Array{g.plan().gridRows, g.plan().gridCols}},
+        {"row_tiles", tiles(g.plan().rowTiles)},
+        {"col_tiles", tiles(g.plan().colTiles)},
+        {"max_tile",
+         llvm::json::Array{row.memory.maxTileRows, row.memory.maxTileCols}},
+        {"halo_overhead", row.haloOverhead},
+        {"workspace_bytes", (int64_t)row.footprintBytes},
+        {"search_peak_bytes", (int64_t)row.memory.peakBytes},
+        {"tile_bytes", (int64_t)row.memory.tileBytes},
+        {"live_map_bytes", (int64_t)row.memory.liveMapBytes},
+        {"latency_ms", row.latency.ms},
+        {"form", row.latency.splitSteps ? "split-steps" : "serial"},
+        {"threads", (int64_t)(row.latency.splitSteps ? parallel.threads : 1)},
+        {"split_steps", (int64_t)row.latency.splitSteps},
+    });
+  }
+  llvm::json::Array paretoJson;
+  if (report.search)
+    for (const ParetoPoint &p : report.search->pareto)
+      paretoJson.push_back(
+          llvm::json::Object{{"workspace_bytes", (int64_t)p.workspaceBytes},
+                             {"latency_ms", p.latencyMs},
+                             {"groups", (int64_t)p.groups},
+                             {"tiled_groups", (int64_t)p.tiledGroups}});
+  llvm::json::Array orderJson;
+  for (const std::string &name : report.order)
+    orderJson.push_back(name);
+  const std::optional<uint64_t> &budget = report.options.budget;
+  llvm::json::Object json{
+      {"model", report.model},
+      {"plan_source", report.planSource},
+      {"profile", report.options.profile.name},
+      {"threads", (int64_t)parallel.threads},
+      {"memory_budget_bytes", budget ? llvm::json::Value((int64_t)*budget)
+                                     : llvm::json::Value(nullptr)},
+      {"predicted_workspace_bytes", (int64_t)memory.workspaceBytes},
+      {"predicted_peak_bytes", (int64_t)report.peakBytes},
+      {"peak_breakdown",
+       llvm::json::Object{{"workspace_bytes", (int64_t)memory.workspaceBytes},
+                          {"io_bytes", (int64_t)memory.ioBytes},
+                          {"weight_bytes", (int64_t)memory.weightBytes},
+                          {"code_and_stack_bytes_estimate",
+                           (int64_t)report.codeAndStackBytes}}},
+      {"naive_bytes", (int64_t)memory.naiveBytes},
+      {"predicted_latency_ms", report.latencyMs},
+      {"layers", (int64_t)report.order.size()},
+      {"order", std::move(orderJson)},
+      {"groups", std::move(groupsJson)},
+      {"pareto", std::move(paretoJson)},
+  };
+  if (report.search) {
+    const PlanSearchOutcome &outcome = *report.search;
+    const SearchStats &s = outcome.stats;
+    const SearchSpace &space = report.options.space;
+    json["min_workspace_bytes"] = (int64_t)outcome.minWorkspaceBytes;
+    json["search"] = llvm::json::Object{
+        {"space",
+         llvm::json::Object{{"max_groups", (int64_t)space.maxTiledGroups},
+                            {"cuts_after_pool_only", space.cutsAfterPoolOnly},
+                            {"square_grids", space.squareGrids},
+                            {"max_grid", (int64_t)space.maxGrid},
+                            {"max_halo_overhead", space.maxHaloOverhead}}},
+        {"candidates_priced", (int64_t)s.priced},
+        {"candidates_kept", (int64_t)s.kept},
+        {"pruned_by_halo_cap", (int64_t)s.prunedHalo},
+        {"rejected", (int64_t)s.rejected},
+        {"searches", (int64_t)outcome.searches},
+        {"pricing_seconds", s.pricingSeconds},
+        {"seconds", outcome.searchSeconds}};
+  }
+  return llvm::json::Value(std::move(json));
+}
+
+void mafat::printPlanReport(const PlanReport &report, llvm::raw_ostream &os) {
+  const MemoryPrediction &memory = report.memory;
+  const std::optional<uint64_t> &budget = report.options.budget;
+  os << "mafat-plan @" << report.model << ": plan=" << report.planSource
+     << ", budget "
+     << (budget ? formatBytes(*budget) : std::string("none (fastest plan)"))
+     << ", profile " << report.options.profile.name << "\n";
+  os << llvm::formatv("{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12}\n",
+                      "group", "layers", "grid", "tile", "halo %",
+                      "workspace bytes", "latency ms");
+  for (auto [g, row] : llvm::zip_equal(report.groups, report.rows)) {
+    const std::vector<std::string> &names = g.plan().layers;
+    std::string layersText =
+        names.size() == 1 ? names.front()
+                          : names.front() + " .. " + names.back() + " (" +
+                                std::to_string(names.size()) + ")";
+    os << llvm::formatv(
+        "{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12:F3}\n", g.name(),
+        layersText,
+        std::to_string(g.plan().gridRows) + "x" +
+            std::to_string(g.plan().gridCols),
+        std::to_string(row.memory.maxTileRows) + "x" +
+            std::to_string(row.memory.maxTileCols),
+        percent(row.haloOverhead), row.footprintBytes, row.latency.ms);
+  }
+  os << "predicted workspace (limited by memory-budget): "
+     << formatBytes(memory.workspaceBytes) << "\n";
+  os << "predicted peak memory (workspace + inputs/outputs " << memory.ioBytes
+     << " + weights " << memory.weightBytes << " + code and stack estimate "
+     << report.codeAndStackBytes << "): " << formatBytes(report.peakBytes)
+     << "\n";
+  os << "predicted latency: " << llvm::formatv("{0:F3}", report.latencyMs)
+     << " ms\n";
+  if (report.search) {
+    const PlanSearchOutcome &outcome = *report.search;
+    os << "smallest workspace in the search space: "
+       << formatBytes(outcome.minWorkspaceBytes) << "\n";
+    os << "search: " << outcome.stats.layers << " layers, "
+       << outcome.stats.priced << " candidates priced, " << outcome.stats.kept
+       << " kept\n";
+    os << "Pareto front (workspace vs predicted latency):\n";
+    os << llvm::formatv("  {0,16} {1,12} {2,7} {3,6}\n", "workspace bytes",
+                        "latency ms", "groups", "tiled");
+    for (const ParetoPoint &p : outcome.pareto)
+      os << llvm::formatv("  {0,16} {1,12:F3} {2,7} {3,6}\n", p.workspaceBytes,
+                          p.latencyMs, p.groups, p.tiledGroups);
+  }
+}
