@@ -27,10 +27,9 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/MemoryModel.h"
-#include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Transforms/Passes.h"
+#include "mafat/Transforms/PlannedModule.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -385,62 +384,34 @@ struct MafatFuseTilePass
   using Base::Base;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    auto planAttr = module->getAttrOfType<mafat::PlanAttr>(mafat::kPlanAttrName);
-    func::FuncOp entry;
-    if (planAttr) {
-      entry = mafat::findEntry(module, "", "mafat-fuse-tile: ");
-      if (!entry)
-        return signalPassFailure();
-    } else {
-      // Without a plan, only the prediction is recorded, if there is one
-      // model function to record it on.
-      ScopedDiagnosticHandler quiet(&getContext(),
-                                    [](Diagnostic &) { return success(); });
-      entry = mafat::findEntry(module, "");
-      if (!entry)
-        return;
-    }
-    FailureOr<LayerGraph> graph = failure();
-    if (planAttr) {
-      graph = LayerGraph::build(entry);
-    } else {
-      // Without a plan the model runs layer by layer; the prediction is
-      // still recorded (below) when the graph can be recognised, so that
-      // mafat-plan-memory checks the memory model on every model.
-      ScopedDiagnosticHandler quiet(&getContext(),
-                                    [](Diagnostic &) { return success(); });
-      graph = LayerGraph::build(entry);
-    }
-    if (failed(graph)) {
-      if (!planAttr)
-        return;
+    // Without a plan the model runs layer by layer; the prediction is still
+    // recorded (below) when there is one model function and its graph can
+    // be recognised, so that mafat-plan-memory checks the memory model on
+    // every model.
+    std::optional<mafat::PlannedModule> planned;
+    if (failed(mafat::readPlannedModule(getOperation(), entry,
+                                        "mafat-fuse-tile: ", planned)))
       return signalPassFailure();
-    }
+    if (!planned)
+      return;
+    func::FuncOp func = planned->entry;
+    const LayerGraph &graph = planned->graph;
     std::string error;
-    mafat::Plan plan =
-        planAttr ? mafat::fromAttr(planAttr) : mafat::layerByLayerPlan(*graph);
-    std::optional<std::vector<FusionGroup>> groups =
-        mafat::buildPlanGroups(*graph, plan, error);
-    if (!groups) {
-      entry.emitError("mafat-fuse-tile: ") << error;
-      return signalPassFailure();
-    }
     // The workspace this plan will take, for mafat-plan-memory to check
     // against what it really packs.
     mafat::MemoryModelOptions memoryOptions;
     memoryOptions.alignment = alignment;
     if (std::optional<mafat::MemoryPrediction> prediction =
-            mafat::predictMemory(*graph, plan, memoryOptions, error)) {
+            mafat::predictMemory(graph, planned->plan, memoryOptions, error)) {
       auto i64 = IntegerType::get(&getContext(), 64);
-      entry->setAttr("mafat.predicted_workspace_bytes",
-                     IntegerAttr::get(i64, prediction->workspaceBytes));
+      func->setAttr("mafat.predicted_workspace_bytes",
+                    IntegerAttr::get(i64, prediction->workspaceBytes));
     }
     DenseMap<unsigned, Value> currentValue;
-    for (const FusionGroup &group : *groups) {
+    for (const FusionGroup &group : planned->groups) {
       if (!group.isTiled())
         continue;
-      GroupRewriter rewriter(*graph, group, currentValue);
+      GroupRewriter rewriter(graph, group, currentValue);
       if (failed(rewriter.rewrite()))
         return signalPassFailure();
     }
@@ -451,7 +422,7 @@ struct MafatFuseTilePass
     bool changed = true;
     while (changed) {
       changed = false;
-      Block &body = entry.getBody().front();
+      Block &body = func.getBody().front();
       for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body))) {
         if (!isOpTriviallyDead(&op))
           continue;

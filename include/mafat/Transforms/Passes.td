@@ -220,13 +220,20 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     are. A plan that does not fit the model (unknown layer, bad grid, a layer
     that cannot be tiled) is an error naming the group and the layer.
 
-    The entry function gets `mafat.predicted_workspace_bytes`: the memory
-    model's prediction for the plan (layer by layer without one), which
-    `mafat-plan-memory` compares with the workspace it really packs.
+    The plan applies to the entry function (`entry`, or else the only
+    public function with a body: the rule `mafat-plan` and `mafat-compile`
+    use). The entry function gets `mafat.predicted_workspace_bytes`: the
+    memory model's prediction for the plan (layer by layer without one),
+    which `mafat-plan-memory` compares with the workspace it really packs.
+    Without a plan, a module with no such function or a model the layer graph
+    does not cover is left alone.
   }];
   let options = [
     Option<"alignment", "alignment", "unsigned", /*default=*/"64",
            "Buffer alignment mafat-plan-memory will use (for the prediction)">,
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "The function the plan applies to; empty: the only public "
+           "function with a body">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect",
