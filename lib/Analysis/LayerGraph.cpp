@@ -35,6 +35,17 @@ using namespace mlir;
 
 namespace mafat {
 
+std::optional<LayerKind> namedLayerKind(Operation *op) {
+  return llvm::TypeSwitch<Operation *, std::optional<LayerKind>>(op)
+      .Case<linalg::Conv2DNhwcHwcfOp>([](auto) { return LayerKind::Conv; })
+      .Case<linalg::DepthwiseConv2DNhwcHwcOp>(
+          [](auto) { return LayerKind::DepthwiseConv; })
+      .Case<linalg::PoolingNhwcMaxOp>([](auto) { return LayerKind::MaxPool; })
+      .Case<linalg::PoolingNhwcSumOp>([](auto) { return LayerKind::SumPool; })
+      .Case<linalg::MatmulOp>([](auto) { return LayerKind::Matmul; })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
 llvm::StringRef stringifyLayerKind(LayerKind kind) {
   switch (kind) {
   case LayerKind::Input:
@@ -608,6 +619,8 @@ private:
   LayerNode &addNode(LayerKind kind, Operation *nameOp, Value result);
   void addOperand(LayerNode &node, Value value, SpatialAccess access,
                   std::optional<llvm::SmallVector<int64_t, 4>> shape = {});
+  /// addOperand for the destination of a linalg op (read pointwise).
+  void addInit(LayerNode &node, Value value);
   void finishNode(LayerNode &node);
   LogicalResult buildComposite(const Composite &c);
   LogicalResult buildOp(Operation *op);
@@ -954,6 +967,13 @@ void LayerGraphBuilder::addOperand(
   node.operands.push_back(std::move(operand));
 }
 
+void LayerGraphBuilder::addInit(LayerNode &node, Value value) {
+  size_t before = node.operands.size();
+  addOperand(node, value, SpatialAccess::Pointwise);
+  if (node.operands.size() > before)
+    node.operands.back().init = true;
+}
+
 /// Weight bytes from the constants the node's ops read (through static ops
 /// such as a transposed filter or a broadcast bias), and users of producers.
 void LayerGraphBuilder::finishNode(LayerNode &node) {
@@ -1057,7 +1077,7 @@ LogicalResult LayerGraphBuilder::buildWindowOp(OpTy op, LayerKind kind,
   for (Value v : llvm::drop_begin(op.getInputs()))
     addOperand(node, v, SpatialAccess::Whole);
   for (Value v : op.getOutputs())
-    addOperand(node, v, SpatialAccess::Pointwise);
+    addInit(node, v);
   int64_t iterations =
       product(cast<linalg::LinalgOp>(op.getOperation()).getStaticLoopRanges());
   if (kind == LayerKind::Conv || kind == LayerKind::DepthwiseConv) {
@@ -1104,7 +1124,7 @@ LogicalResult LayerGraphBuilder::buildGeneric(linalg::GenericOp generic) {
       node.factorRows = fr;
       node.factorCols = fc;
       addOperand(node, activations[0]->get(), SpatialAccess::Upsample);
-      addOperand(node, init->get(), SpatialAccess::Pointwise);
+      addInit(node, init->get());
       node.flops = product(out) * bodyOps(generic);
       finishNode(node);
       return success();
@@ -1134,10 +1154,13 @@ LogicalResult LayerGraphBuilder::buildGeneric(linalg::GenericOp generic) {
     if (rank == 4 && shape.size() == 4)
       pointwise = isDim(map.getResult(1), 1) && isDim(map.getResult(2), 2) &&
                   shape[1] == out[1] && shape[2] == out[2];
+    size_t before = node.operands.size();
     addOperand(node, operand->get(),
                pointwise ? SpatialAccess::Pointwise : SpatialAccess::Whole);
+    if (node.operands.size() > before)
+      node.operands.back().identityInput = map.isIdentity();
   }
-  addOperand(node, init->get(), SpatialAccess::Pointwise);
+  addInit(node, init->get());
   node.flops = product(out) * bodyOps(generic);
   finishNode(node);
   return success();
@@ -1174,7 +1197,7 @@ LogicalResult LayerGraphBuilder::buildOp(Operation *op) {
     for (Value v : matmul.getInputs())
       addOperand(node, v, SpatialAccess::Whole);
     for (Value v : matmul.getOutputs())
-      addOperand(node, v, SpatialAccess::Pointwise);
+      addInit(node, v);
     node.macs = product(cast<linalg::LinalgOp>(op).getStaticLoopRanges());
     node.flops = 2 * node.macs;
     finishNode(node);

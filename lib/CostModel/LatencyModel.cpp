@@ -38,35 +38,23 @@ double bytesPerPosition(ArrayRef<int64_t> shape) {
   return elements * kElementBytes;
 }
 
-bool isBlockedKind(LayerKind kind) {
-  return kind == LayerKind::Conv || kind == LayerKind::DepthwiseConv ||
-         kind == LayerKind::MaxPool || kind == LayerKind::SumPool ||
-         kind == LayerKind::Matmul;
-}
-
-/// Mirrors TileAndVectorize's epilogueProducer on the graph: an elementwise
-/// layer reading (pointwise), once, the result of a conv, depthwise conv,
-/// pool or matmul that has no other use and is not returned. Across a group
-/// boundary it only fuses when both run untiled (`tiled` false), where
-/// fuse-tile leaves the IR as it was.
+/// Whether `node` is an elementwise layer register blocking fuses into its
+/// producer (CodegenRules.h). In a tiled group both must be in the group.
+/// In an untiled one a producer outside it is taken to run untiled too: a
+/// group is priced on its own, so the search can price it before choosing
+/// its neighbours' grids (mafat-profile-groups and the memory model see
+/// the whole plan and know).
 bool isFusedEpilogue(const LayerGraph &graph, const LayerNode &node,
                      const FusedLayer &layer, bool tiled) {
-  if (node.kind != LayerKind::Elementwise)
-    return false;
-  for (auto [i, operand] : llvm::enumerate(node.operands)) {
-    const LayerNode &producer = graph.node(operand.producer);
-    if (operand.access != SpatialAccess::Pointwise ||
-        !isBlockedKind(producer.kind) || producer.users.size() != 1 ||
-        producer.outputShape != node.outputShape ||
-        llvm::is_contained(graph.outputs(), producer.id) ||
-        llvm::count_if(node.operands, [&](const LayerOperand &o) {
-          return o.producer == producer.id;
-        }) != 1)
-      continue;
-    if (layer.operandLayer[i] >= 0 || !tiled)
+  auto sameScope = [&](unsigned producer) {
+    if (!tiled)
       return true;
-  }
-  return false;
+    for (auto [i, operand] : llvm::enumerate(node.operands))
+      if (operand.producer == producer)
+        return layer.operandLayer[i] >= 0;
+    return false;
+  };
+  return epilogueProducer(graph, node.id, sameScope).has_value();
 }
 
 double rateGflops(const LayerNode &node, const TargetProfile &p) {

@@ -13,8 +13,8 @@
 //  * Every layer gets an output buffer, except: a model output (written to
 //    the caller's out-param), a view (reshape, slice), a conv/pool/matmul
 //    whose only user is an elementwise layer that register blocking fuses as
-//    its epilogue (TileAndVectorize.cpp: the pair accumulates in the
-//    epilogue's buffer, at the epilogue's place), and in a tile body the
+//    its epilogue (CodegenRules.h, fusedEpilogue: the pair accumulates in
+//    the epilogue's buffer, at the epilogue's place), and in a tile body the
 //    group's last layer when it is a linalg op (it writes the group's output
 //    map in place).
 //  * A tile body (FuseTile.cpp: one scf.execute_region per tile class) is
@@ -27,6 +27,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/CostModel/MemoryModel.h"
+
+#include "mafat/CostModel/CodegenRules.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
@@ -41,51 +43,34 @@ namespace {
 
 constexpr int64_t kFloatBytes = 4;
 
-bool isBlockedKind(LayerKind kind) {
-  return kind == LayerKind::Conv || kind == LayerKind::DepthwiseConv ||
-         kind == LayerKind::MaxPool || kind == LayerKind::SumPool ||
-         kind == LayerKind::Matmul;
-}
-
 bool isViewKind(LayerKind kind) {
   return kind == LayerKind::Reshape || kind == LayerKind::Slice;
 }
 
-/// The elementwise layer register blocking fuses `producer` into, if any:
-/// mafat-tile-and-vectorize's epilogueProducer, on the graph. `inScope`
-/// says whether a node runs in the same scope (top level, or one tile body).
-std::optional<unsigned>
-fusedEpilogue(const LayerGraph &graph, unsigned producer,
-              llvm::function_ref<bool(unsigned)> inScope) {
-  const LayerNode &p = graph.node(producer);
-  if (!isBlockedKind(p.kind) || p.users.size() != 1)
+/// The layer whose buffer elementwise layer `node` writes over in place:
+/// its init, when that is a layer's value nothing else reads (one-shot
+/// bufferization then writes the result into the init's buffer; for a model
+/// output that buffer is the caller's). Only at the top level: fuse-tile
+/// gives every layer of a tile body a fresh init. Not for a fused epilogue:
+/// its producer then accumulates in a fresh map (TileAndVectorize.cpp,
+/// accumulateInDestination), taken as the epilogue's own output buffer.
+std::optional<unsigned> overwrittenInit(const LayerGraph &graph,
+                                        const LayerNode &node,
+                                        SameScopeFn sameScope) {
+  if (node.kind != LayerKind::Elementwise ||
+      epilogueProducer(graph, node.id, sameScope))
     return std::nullopt;
-  unsigned e = p.users.front();
-  const LayerNode &epi = graph.node(e);
-  if (epi.kind != LayerKind::Elementwise || !inScope(e) ||
-      epi.outputShape != p.outputShape)
-    return std::nullopt;
-  // The epilogue fuses the first of its inputs that qualifies; the producer
-  // must be read once (a value used twice is not a fusable producer).
-  unsigned reads = 0;
-  std::optional<unsigned> first;
-  for (const LayerOperand &operand : epi.operands) {
-    if (operand.producer == producer)
-      ++reads;
-    const LayerNode &q = graph.node(operand.producer);
-    if (!first && operand.access == SpatialAccess::Pointwise &&
-        isBlockedKind(q.kind) && q.users.size() == 1 && inScope(q.id) &&
-        q.outputShape == epi.outputShape) {
-      unsigned qReads = 0;
-      for (const LayerOperand &o : epi.operands)
-        qReads += o.producer == q.id;
-      if (qReads == 1)
-        first = q.id;
-    }
+  for (const LayerOperand &operand : node.operands) {
+    const LayerNode &p = graph.node(operand.producer);
+    if (!operand.init || p.kind == LayerKind::Input || isViewKind(p.kind) ||
+        p.users.size() != 1 || llvm::is_contained(graph.outputs(), p.id) ||
+        llvm::count_if(node.operands, [&](const LayerOperand &o) {
+          return o.producer == p.id;
+        }) != 1)
+      continue;
+    return p.id;
   }
-  if (reads != 1 || first != producer)
-    return std::nullopt;
-  return e;
+  return std::nullopt;
 }
 
 /// Bytes of a padded window input: the operand's extent plus padding.
@@ -156,6 +141,9 @@ struct ScopeLayer {
   int64_t outBytes = 0;
   /// Whether the output is a view of operand 0's storage.
   bool isView = false;
+  /// Scope index of the layer whose buffer this one writes over (its init),
+  /// or -1.
+  int overwrites = -1;
   /// Index of the fused epilogue (this layer runs in its step), or -1.
   int epilogue = -1;
 };
@@ -207,6 +195,8 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
     if (layer.isView && !layer.operandIndex.empty() &&
         layer.operandIndex[0] >= 0)
       result.storage[l] = result.storage[layer.operandIndex[0]];
+    else if (layer.overwrites >= 0)
+      result.storage[l] = result.storage[layer.overwrites];
     else if (layer.outBytes > 0)
       result.storage[l] =
           list.add(layer.outBytes, result.runStep[l], node.name + " out");
@@ -417,6 +407,14 @@ TopLevel buildTopLevel(const LayerGraph &graph,
     llvm::DenseMap<unsigned, int> position;
     for (auto [k, node] : llvm::enumerate(run))
       position[node] = k;
+    // Layers a model output writes over are that output's buffer.
+    llvm::DenseSet<unsigned> outputInits;
+    for (unsigned nodeId : run)
+      if (graphOutputs.count(nodeId))
+        if (std::optional<unsigned> init =
+                overwrittenInit(graph, graph.node(nodeId), unfused))
+          if (position.count(*init))
+            outputInits.insert(*init);
     std::vector<ScopeLayer> layers(run.size());
     for (auto [k, nodeId] : llvm::enumerate(run)) {
       const LayerNode &node = graph.node(nodeId);
@@ -431,7 +429,11 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         layer.padBytes = paddedBytes(node);
       if (auto e = fusedEpilogue(graph, nodeId, unfused))
         layer.epilogue = position[*e];
-      if (layer.epilogue < 0 && !layer.isView && !graphOutputs.count(nodeId))
+      if (std::optional<unsigned> init = overwrittenInit(graph, node, unfused))
+        if (auto it = position.find(*init); it != position.end())
+          layer.overwrites = it->second;
+      if (layer.epilogue < 0 && !layer.isView && layer.overwrites < 0 &&
+          !graphOutputs.count(nodeId) && !outputInits.count(nodeId))
         layer.outBytes = node.outputBytes;
     }
     ScopeResult scope = runScope(graph, layers, list, clock, readAt);

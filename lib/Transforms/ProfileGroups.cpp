@@ -39,6 +39,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Transforms/Passes.h"
 
@@ -176,46 +177,20 @@ groupOps(const LayerGraph &graph, ArrayRef<FusionGroup> groups, Block &body) {
   return ops;
 }
 
-bool isBlockedKind(mafat::LayerKind kind) {
-  using mafat::LayerKind;
-  return kind == LayerKind::Conv || kind == LayerKind::DepthwiseConv ||
-         kind == LayerKind::MaxPool || kind == LayerKind::SumPool ||
-         kind == LayerKind::Matmul;
-}
-
-/// Whether register blocking fuses group `a`'s layer into group a + 1's as
-/// its elementwise epilogue (bias, activation): mafat-tile-and-vectorize's
-/// epilogueProducer, on the graph, as the memory and latency models mirror
-/// it. The producer then runs inside the epilogue's loops, after the mark
-/// between the two groups, so they can only be timed together. Both must be
-/// untiled: fuse-tile's loops hide a tiled group's layers from the fusion.
+/// Whether register blocking fuses group `a`'s output layer into a layer of
+/// group a + 1 as its elementwise epilogue (CodegenRules.h). The producer
+/// then runs inside the epilogue's loops, after the mark between the two
+/// groups, so they can only be timed together. Both must run untiled:
+/// fuse-tile's loops hide a tiled group's layers from the fusion.
 bool fusesIntoNext(const LayerGraph &graph, ArrayRef<FusionGroup> groups,
                    ArrayRef<int> groupOfNode, unsigned a) {
-  const FusionGroup &first = groups[a], &second = groups[a + 1];
-  if (first.isTiled() || second.isTiled())
-    return false;
-  const mafat::LayerNode &p = graph.node(first.outputLayer().node);
-  const mafat::LayerNode &e = graph.node(second.layers().front().node);
-  if (!isBlockedKind(p.kind) || p.users.size() != 1 ||
-      p.users.front() != e.id || e.kind != mafat::LayerKind::Elementwise ||
-      e.outputShape != p.outputShape ||
-      llvm::is_contained(graph.outputs(), p.id))
-    return false;
-  // The epilogue fuses the first of its inputs that qualifies.
-  for (const mafat::LayerOperand &operand : e.operands) {
-    const mafat::LayerNode &q = graph.node(operand.producer);
-    int group = groupOfNode[q.id];
-    if (operand.access != mafat::SpatialAccess::Pointwise ||
-        !isBlockedKind(q.kind) || q.users.size() != 1 ||
-        q.outputShape != e.outputShape || group < 0 ||
-        groups[group].isTiled() ||
-        llvm::count_if(e.operands, [&](const mafat::LayerOperand &o) {
-          return o.producer == q.id;
-        }) != 1)
-      continue;
-    return q.id == p.id;
-  }
-  return false;
+  auto untiled = [&](unsigned node) {
+    int g = groupOfNode[node];
+    return g >= 0 && !groups[g].isTiled();
+  };
+  std::optional<unsigned> epilogue =
+      mafat::fusedEpilogue(graph, groups[a].outputLayer().node, untiled);
+  return epilogue && groupOfNode[*epilogue] == int(a + 1);
 }
 
 struct MafatProfileGroupsPass

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Transforms/FilterPacking.h"
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
@@ -169,17 +171,24 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
   return tileInside(rewriter, tiled, block);
 }
 
-/// Ops whose register block is a tile of an NHWC (or MxN) output.
+/// Ops whose register block is a tile of an NHWC (or MxN) output: the
+/// blocked kinds of CodegenRules.h.
 bool isBlockedProducer(Operation *op) {
-  return isa<linalg::Conv2DNhwcHwcfOp, linalg::DepthwiseConv2DNhwcHwcOp,
-             linalg::PoolingNhwcMaxOp, linalg::PoolingNhwcSumOp,
-             linalg::MatmulOp>(op);
+  std::optional<mafat::LayerKind> kind = mafat::namedLayerKind(op);
+  return kind && mafat::isBlockedKind(*kind);
 }
 
 /// The blocked op an elementwise epilogue (bias, activation, batch-norm)
-/// can be fused with: the generic reads the op's result through an identity
-/// map, writes an identity-mapped output of the same shape, and is the
-/// result's only user. Null otherwise.
+/// is fused with: the first input the generic reads through the identity
+/// map whose producer is blocked and has no other use. Null otherwise.
+///
+/// This is mafat::epilogueProducer (CodegenRules.h), which the cost models
+/// and profiling ask, on IR: the graph rule's "no other reader (layer,
+/// second operand, model output)" is the one use here, and its scope (both
+/// untiled, or both in one tile body) is what fuse-tile leaves: a layer read
+/// across a tiled group's boundary is a slice of a map, not a LinalgOp. The
+/// IR is no longer a canonical function here, so there is no graph to ask;
+/// unittests/Transforms/TileAndVectorizeTest.cpp checks that both agree.
 linalg::LinalgOp epilogueProducer(linalg::GenericOp generic) {
   if (!generic.hasPureTensorSemantics() ||
       generic.getNumLoops() != generic.getNumParallelLoops() ||
@@ -393,12 +402,7 @@ struct MafatTileAndVectorizePass
         return;
       // Fills feeding a blocked op are fused into its tile loop instead.
       if (isa<linalg::FillOp>(op) &&
-          llvm::all_of(op->getUsers(), [](Operation *user) {
-            return isa<linalg::Conv2DNhwcHwcfOp,
-                       linalg::DepthwiseConv2DNhwcHwcOp,
-                       linalg::PoolingNhwcMaxOp, linalg::PoolingNhwcSumOp,
-                       linalg::MatmulOp>(user);
-          }))
+          llvm::all_of(op->getUsers(), isBlockedProducer))
         return;
       ops.push_back(op);
     });

@@ -64,7 +64,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -220,8 +220,11 @@ def _shape(s: str) -> Tuple[int, ...]:
     return tuple(int(d) for d in s.split("x")) if s else ()
 
 
-def parse_layer_graph(text: str) -> Tuple[List[Node], List[str]]:
-    nodes, outputs = [], []
+def parse_layer_graph(text: str) -> Tuple[List[Node], List[str], Set[str]]:
+    """Nodes, model outputs and the layers the compiler fuses as epilogues
+    when the model runs layer by layer (its ``epilogues:`` line; the rule is
+    the compiler's, CodegenRules.h, not restated here)."""
+    nodes, outputs, epilogues = [], [], None
     for line in text.splitlines():
         m = _NODE.match(line)
         if m:
@@ -244,13 +247,17 @@ def parse_layer_graph(text: str) -> Tuple[List[Node], List[str]]:
             nodes.append(n)
         elif line.strip().startswith("outputs:"):
             outputs = re.findall(r'="([^"]*)"', line)
-    return nodes, outputs
+        elif line.strip().startswith("epilogues:"):
+            epilogues = set(re.findall(r'->"([^"]*)"', line))
+    if epilogues is None:
+        raise RuntimeError("mafat-opt --mafat-print-layer-graph printed no 'epilogues:' line "
+                           "(a mafat-opt older than this script?)")
+    return nodes, outputs, epilogues
 
 
 RATE_OF = {"conv": "conv", "dwconv": "depthwise", "maxpool": "pool", "sumpool": "pool",
            "eltwise": "elementwise", "matmul": "matmul"}
 COPY_KINDS = {"concat", "pad", "slice", "transpose", "upsample", "reorg"}
-BLOCKED = {"conv", "dwconv", "maxpool", "sumpool", "matmul"}
 
 
 def _elems(shape) -> int:
@@ -265,14 +272,10 @@ def _per_pos(shape) -> float:
     return 4.0 * e
 
 
-def predict_layers(nodes: List[Node], outputs: List[str], p: Params) -> Dict[str, float]:
+def predict_layers(nodes: List[Node], epilogues: Set[str], p: Params) -> Dict[str, float]:
     """Seconds per part for the graph run layer by layer (every layer a 1x1
-    group), mirroring predictGroupLatency."""
-    by_name = {n.name: n for n in nodes}
-    users: Dict[str, set] = {}
-    for n in nodes:
-        for prod, _ in n.operands:
-            users.setdefault(prod, set()).add(n.name)
+    group), mirroring predictGroupLatency; ``epilogues`` are the layers the
+    compiler fuses into their producer (parse_layer_graph)."""
     parts = dict(compute=0.0, memory=0.0, copy=0.0, overhead=0.0)
     for n in nodes:
         if n.kind in ("input",):
@@ -280,17 +283,9 @@ def predict_layers(nodes: List[Node], outputs: List[str], p: Params) -> Dict[str
         if n.kind == "reshape":
             parts["overhead"] += p.layer_us * 1e-6
             continue
-        if n.kind == "eltwise":
-            epi = False
-            for prod, access in n.operands:
-                q = by_name[prod]
-                if (access == "pointwise" and q.kind in BLOCKED and len(users.get(prod, ())) == 1
-                        and q.out == n.out and prod not in outputs
-                        and sum(1 for o, _ in n.operands if o == prod) == 1):
-                    epi = True
-            if epi:
-                parts["compute"] += n.flops * 1e-9 / p.epilogue
-                continue
+        if n.name in epilogues:
+            parts["compute"] += n.flops * 1e-9 / p.epilogue
+            continue
         parts["overhead"] += p.layer_us * 1e-6
         in_bytes = sum(4.0 * _elems(s) for s in n.ins)
         out_bytes = 4.0 * _elems(n.out)
@@ -320,8 +315,8 @@ def predict_layers(nodes: List[Node], outputs: List[str], p: Params) -> Dict[str
     return parts
 
 
-def predict_seconds(nodes, outputs, p: Params) -> float:
-    return sum(predict_layers(nodes, outputs, p).values())
+def predict_seconds(nodes, epilogues, p: Params) -> float:
+    return sum(predict_layers(nodes, epilogues, p).values())
 
 
 # ---------------------------------------------------------------------------
@@ -338,7 +333,7 @@ class Bench:
     # Filled in by the runs.
     seconds: float = math.inf
     nodes: List[Node] = field(default_factory=list)
-    outputs: List[str] = field(default_factory=list)
+    epilogues: Set[str] = field(default_factory=set)
     so: str = ""
 
 
@@ -508,7 +503,7 @@ class Runner:
                            capture_output=True, text=True)
         if g.returncode != 0:
             raise RuntimeError(f"mafat-opt failed on {b.name}:\n{g.stderr}")
-        b.nodes, b.outputs = parse_layer_graph(g.stdout + g.stderr)
+        b.nodes, _, b.epilogues = parse_layer_graph(g.stdout + g.stderr)
         b.so = os.path.join(self.workdir, b.name + ".so")
         cmd = [self._tool("mafat-compile"), mlir, "-o", b.so, "--emit=lib", "-O3"]
         if b.plan is not None:
@@ -553,7 +548,7 @@ def _solve(benches: List[Bench], p: Params, attr: str, lo: float, hi: float) -> 
 
     def ratio(v: float) -> float:
         setattr(p, attr, v)
-        return float(np.median([predict_seconds(b.nodes, b.outputs, p) / b.seconds for b in benches]))
+        return float(np.median([predict_seconds(b.nodes, b.epilogues, p) / b.seconds for b in benches]))
 
     r_lo, r_hi = ratio(lo), ratio(hi)
     increasing = r_hi > r_lo
@@ -584,9 +579,9 @@ def _compute_alone_rate(benches: List[Bench], p: Params, attr: str) -> float:
     for b in benches:
         saved = getattr(p, attr)
         setattr(p, attr, 1.0)  # 1 GFLOP/s: compute in seconds = GFLOP
-        parts = predict_layers(b.nodes, b.outputs, p)
+        parts = predict_layers(b.nodes, b.epilogues, p)
         setattr(p, attr, 1e30)
-        others = predict_layers(b.nodes, b.outputs, p)
+        others = predict_layers(b.nodes, b.epilogues, p)
         setattr(p, attr, saved)
         gflop = parts["compute"] - others["compute"]
         left = b.seconds - others["compute"] - others["copy"] - others["overhead"]
@@ -614,7 +609,7 @@ def _fit_conv(benches: List[Bench], p: Params) -> None:
     xs, ys = [], []
     for b in benches:
         n = next(n for n in b.nodes if n.kind == "conv")
-        parts = predict_layers(b.nodes, b.outputs, p)
+        parts = predict_layers(b.nodes, b.epilogues, p)
         xs.append(1.0 / n.out[2])
         ys.append((b.seconds - parts["copy"] - parts["overhead"]) / n.flops)
     A = np.vstack([np.ones(len(xs)), xs]).T
@@ -639,8 +634,8 @@ def fit(benches: List[Bench], runner: Runner, p: Params, rounds: int = 2) -> Par
             # The tiny layers' own traffic is part of what the slope measures;
             # subtract what the model already charges for it.
             p.layer_us = 0.0
-            extra = (predict_seconds(ovh[0].nodes, ovh[0].outputs, p)
-                     - predict_seconds(one[0].nodes, one[0].outputs, p))
+            extra = (predict_seconds(ovh[0].nodes, ovh[0].epilogues, p)
+                     - predict_seconds(one[0].nodes, one[0].epilogues, p))
             slope = (ovh[0].seconds - one[0].seconds - extra) / (n_many - n_one)
             p.layer_us = max(0.0, slope * 1e6)
         _solve(by("memory"), p, "memory", 0.1, 1e4)
@@ -838,7 +833,7 @@ def main(argv=None) -> int:
         rows = []
         fitted = Params(**{**p.__dict__})
         for b in ready:
-            pred = predict_seconds(b.nodes, b.outputs, fitted) if b.plan is None else None
+            pred = predict_seconds(b.nodes, b.epilogues, fitted) if b.plan is None else None
             rows.append({"name": b.name, "role": b.role, "measured_ms": b.seconds * 1e3,
                          "predicted_ms": None if pred is None else pred * 1e3})
         if args.verbose:

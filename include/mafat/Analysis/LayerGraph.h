@@ -81,6 +81,12 @@ enum class SpatialAccess {
 /// "slice", "whole".
 llvm::StringRef stringifySpatialAccess(SpatialAccess access);
 
+/// The kind of layer `op` is by its type alone: the named convs, pools and
+/// matmul; std::nullopt for every other op. Transforms that no longer see a
+/// canonical function (mafat-tile-and-vectorize after fuse-tile) classify
+/// ops with it.
+std::optional<LayerKind> namedLayerKind(mlir::Operation *op);
+
 /// One activation operand of a node: an edge from its producer.
 struct LayerOperand {
   unsigned producer = 0; ///< Node id.
@@ -88,6 +94,13 @@ struct LayerOperand {
   /// Shape as this node reads it: for a window op with a folded pad, the
   /// unpadded shape (the padding is in LayerNode::window).
   llvm::SmallVector<int64_t, 4> shape;
+  /// The destination (DPS init) of a conv, pool, matmul, elementwise or
+  /// upsample layer: the layer's result is written over it.
+  bool init = false;
+  /// An elementwise layer's input (not its init) read through the identity
+  /// indexing map, element i for result element i: the only operands whose
+  /// producer an epilogue fuses (CodegenRules.h).
+  bool identityInput = false;
 };
 
 /// One layer.

@@ -4,9 +4,20 @@
 // One home per rule: the transforms and both models call these functions,
 // so the prediction cannot drift from the code.
 //
-// Today: the split-steps parallel form (mafat-parallelize). A layer's
-// outermost register-block loop is split across the threads when the layer
-// has at least `minWork` iterations (its linalg op's iteration space, i.e.
+// Epilogue fusion (mafat-tile-and-vectorize): register blocking tiles an
+// elementwise layer (bias, activation, batch-norm) together with the blocked
+// layer (conv, depthwise conv, pool, matmul) it reads, so the epilogue is
+// applied while the block is in registers and the producer's map is never
+// stored. The memory model drops the producer's buffer, the latency model
+// prices the epilogue as compute only, and mafat-profile-groups times the
+// two as one unit. The transform matches the same conditions on IR (after
+// fuse-tile, where a layer read across a tiled group's boundary is a slice
+// of a map, not the producer); the unit test TileAndVectorizeTest compares
+// the two on real IR.
+//
+// The split-steps parallel form (mafat-parallelize). A layer's outermost
+// register-block loop is split across the threads when the layer has at
+// least `minWork` iterations (its linalg op's iteration space, i.e.
 // multiply-accumulates for a conv); smaller layers run on the calling thread
 // because a parallel launch costs more than it saves. Split steps own no
 // buffers, so memory is the same for every thread count.
@@ -16,9 +27,40 @@
 #ifndef MAFAT_COSTMODEL_CODEGENRULES_H
 #define MAFAT_COSTMODEL_CODEGENRULES_H
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <cstdint>
+#include <optional>
 
 namespace mafat {
+
+class LayerGraph;
+enum class LayerKind;
+
+/// Whether codegen register-blocks layers of `kind` as tiles of their output
+/// (conv, depthwise conv, pools, matmul): the only producers an elementwise
+/// epilogue fuses into.
+bool isBlockedKind(LayerKind kind);
+
+/// Whether a node runs in the same scope as the epilogue asked about: both at
+/// the top level (untiled groups; fuse-tile leaves their IR as it was) or
+/// both in one tiled group's tile body. Across any other boundary the
+/// consumer reads a slice of a map, which is no producer to fuse.
+using SameScopeFn = llvm::function_ref<bool(unsigned node)>;
+
+/// The layer register blocking fuses into elementwise layer `epilogue`, if
+/// any: the first of its inputs (not its init) read through the identity
+/// map whose producer is a blocked layer in the same scope with no other
+/// reader (no other layer, no second operand, not a model output).
+std::optional<unsigned> epilogueProducer(const LayerGraph &graph,
+                                         unsigned epilogue,
+                                         SameScopeFn sameScope);
+
+/// The elementwise layer `producer` is fused into as its epilogue, if any
+/// (the inverse of epilogueProducer; `sameScope` is asked about the
+/// epilogue and its candidate producers).
+std::optional<unsigned> fusedEpilogue(const LayerGraph &graph,
+                                      unsigned producer, SameScopeFn sameScope);
 
 /// Below this many iterations a layer is not split (a launch and its
 /// barrier cost about as much as 30-60k multiply-accumulates on one core).
