@@ -13,6 +13,7 @@
 #include "mafat/Transforms/Passes.h"
 #include "mafat/runtime.h"
 
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mafat {
@@ -35,6 +36,73 @@ bool isSplittable(scf::ForOp loop) {
                                                       : WalkResult::advance();
   });
   return !allocates.wasInterrupted();
+}
+
+/// A split loop needs this many iterations per thread to balance: with 3
+/// iterations on 2 threads one thread idles a third of the time.
+constexpr int64_t kMinIterationsPerThread = 4;
+
+/// The marked inner output-block loop of `loop` if the two are perfectly
+/// nested and its bounds do not depend on `loop`; null otherwise.
+scf::ForOp perfectInnerLoop(scf::ForOp loop) {
+  Block *body = loop.getBody();
+  if (body->getOperations().size() != 2)
+    return nullptr;
+  auto inner = dyn_cast<scf::ForOp>(body->front());
+  if (!inner || !mafat::isParallelInnerLoop(inner) ||
+      inner.getNumRegionIterArgs() != 0 || !inner.getStaticTripCount())
+    return nullptr;
+  for (Value bound :
+       {inner.getLowerBound(), inner.getUpperBound(), inner.getStep()})
+    if (!loop.isDefinedOutsideOfLoop(bound))
+      return nullptr;
+  return inner;
+}
+
+/// Interchanges two perfectly nested loops with invariant bounds: their
+/// bounds and induction variables trade places. Both walk output blocks, so
+/// every block is computed as before, in another order.
+void interchange(scf::ForOp outer, scf::ForOp inner) {
+  Value lb = outer.getLowerBound(), ub = outer.getUpperBound(),
+        step = outer.getStep();
+  outer.setLowerBound(inner.getLowerBound());
+  outer.setUpperBound(inner.getUpperBound());
+  outer.setStep(inner.getStep());
+  inner.setLowerBound(lb);
+  inner.setUpperBound(ub);
+  inner.setStep(step);
+  Value a = outer.getInductionVar(), b = inner.getInductionVar();
+  SmallVector<OpOperand *> usesOfA, usesOfB;
+  for (OpOperand &use : a.getUses())
+    usesOfA.push_back(&use);
+  for (OpOperand &use : b.getUses())
+    usesOfB.push_back(&use);
+  for (OpOperand *use : usesOfA)
+    use->set(b);
+  for (OpOperand *use : usesOfB)
+    use->set(a);
+}
+
+/// Arranges a split loop and its inner output-block loop: rows outside
+/// when the layer prefers a row split (ParallelMark::rowsFirst), and the
+/// two folded into one loop (upstream coalesceLoops) when the split loop has
+/// too few iterations for `threads` - e.g. 3 filter blocks x 14 rows become
+/// 42 iterations. The iterations are the same blocks, so the outputs do not
+/// change.
+void arrangeSplitLoop(RewriterBase &rewriter, scf::ForOp loop, bool rowsFirst,
+                      unsigned threads) {
+  scf::ForOp inner = perfectInnerLoop(loop);
+  if (!inner)
+    return;
+  // The index arithmetic coalescing creates takes the inner loop's location.
+  mafat::clearParallelLoopMark(inner);
+  if (rowsFirst)
+    interchange(loop, inner);
+  std::optional<APInt> trips = loop.getStaticTripCount();
+  if (!trips || trips->getSExtValue() >= kMinIterationsPerThread * threads)
+    return;
+  SmallVector<scf::ForOp> nest{loop, inner};
+  (void)coalesceLoops(rewriter, nest);
 }
 
 /// Replaces `loop` by an scf.forall with the same bounds and body.
@@ -66,33 +134,36 @@ struct MafatParallelizePass
     }
     if (func.isExternal())
       return;
-    func->setAttr(mafat::kThreadsAttr,
-                  IntegerAttr::get(IntegerType::get(&getContext(), 32),
-                                   threads));
+    func->setAttr(
+        mafat::kThreadsAttr,
+        IntegerAttr::get(IntegerType::get(&getContext(), 32), threads));
     // Outermost marks first; a loop inside a split loop stays serial.
-    SmallVector<scf::ForOp> split;
+    SmallVector<std::pair<scf::ForOp, bool>> split;
     func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
       std::optional<int64_t> work = mafat::parallelLoopWork(loop);
       if (!work)
         return WalkResult::advance();
+      bool rowsFirst = mafat::prefersRowSplit(loop);
       mafat::clearParallelLoopMark(loop);
       mafat::ParallelOptions rule{threads, minWork};
       if (mafat::splitsAcrossThreads(rule, *work) && isSplittable(loop)) {
         std::optional<APInt> trips = loop.getStaticTripCount();
         if (!trips || trips->getSExtValue() > 1) {
-          split.push_back(loop);
-          // Strip the marks inside: they stay serial.
-          loop.walk([](scf::ForOp inner) {
-            mafat::clearParallelLoopMark(inner);
-          });
+          split.push_back({loop, rowsFirst});
+          // Marked loops inside stay serial (their marks go at the end,
+          // after the inner-loop mark had its use).
           return WalkResult::skip();
         }
       }
       return WalkResult::advance();
     });
     IRRewriter rewriter(&getContext());
-    for (scf::ForOp loop : split)
+    for (auto [loop, rowsFirst] : split) {
+      arrangeSplitLoop(rewriter, loop, rowsFirst, threads);
       convertToForall(rewriter, loop);
+    }
+    // The marks left: loops inside split loops, inner-loop marks.
+    func.walk([](scf::ForOp loop) { mafat::clearParallelLoopMark(loop); });
   }
 };
 

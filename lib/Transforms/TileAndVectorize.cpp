@@ -146,7 +146,7 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
         scf::tileUsingSCF(rewriter, cast<TilingInterface>(*op), tiling);
     if (failed(result))
       return op->emitError("mafat: failed to tile to the register block");
-    mafat::markParallelLoop(result->loops, mafat::layerIterations(op));
+    mafat::markParallelLoop(result->loops, mafat::parallelMarkOf(op));
     rewriter.eraseOp(op);
     return success();
   }
@@ -154,7 +154,7 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
   ArrayRef<int64_t> outer =
       block.cacheParallel.empty() ? block.parallel : block.cacheParallel;
   if (!isTilingNoop(op, outer)) {
-    int64_t work = mafat::layerIterations(op);
+    mafat::ParallelMark work = mafat::parallelMarkOf(op);
     // Fuse only the accumulator's fill: fusing pads or earlier layers here
     // would recompute them per register block (that is fuse-tile's job, at
     // cache-sized tiles).
@@ -277,7 +277,7 @@ LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
   // The producer's accumulator fill comes along through the producer's
   // init slice.
   Operation *producerOp = producer;
-  int64_t work = mafat::layerIterations(producer);
+  mafat::ParallelMark work = mafat::parallelMarkOf(producer);
   FailureOr<scf::SCFTileAndFuseResult> result = tileAndFuse(
       rewriter, generic, sizes, order, [producerOp](Operation *op) {
         return op == producerOp || isa<linalg::FillOp>(op);
@@ -529,49 +529,3 @@ struct MafatTileAndVectorizePass
 };
 
 } // namespace
-
-int64_t mafat::layerIterations(linalg::LinalgOp op) {
-  int64_t iterations = 1;
-  for (int64_t range : op.getStaticLoopRanges())
-    iterations *= ShapedType::isDynamic(range) ? 1 : range;
-  return iterations;
-}
-
-void mafat::markParallelLoop(ArrayRef<LoopLikeOpInterface> loops,
-                             int64_t work) {
-  // Loops of one iteration (the batch dim) fold away: the outermost other
-  // one is the layer's split loop.
-  auto it = llvm::find_if(loops, [](LoopLikeOpInterface loop) {
-    std::optional<APInt> trips = loop.getStaticTripCount();
-    return !trips || trips->getSExtValue() > 1;
-  });
-  if (it == loops.end())
-    return;
-  Operation *loop = *it;
-  // A location, not an attribute: the canonicalizations and bufferization
-  // between here and mafat-parallelize rebuild loops (new iter_args, memref
-  // results) and keep only their location.
-  MLIRContext *ctx = loop->getContext();
-  auto mark = DictionaryAttr::get(
-      ctx, {NamedAttribute(StringAttr::get(ctx, kParallelLoopAttr),
-                           IntegerAttr::get(IntegerType::get(ctx, 64), work))});
-  loop->setLoc(FusedLoc::get(ctx, {loop->getLoc()}, mark));
-}
-
-std::optional<int64_t> mafat::parallelLoopWork(Operation *loop) {
-  auto fused = dyn_cast<FusedLoc>(loop->getLoc());
-  auto mark = fused ? dyn_cast_or_null<DictionaryAttr>(fused.getMetadata())
-                    : DictionaryAttr();
-  auto work = mark ? mark.getAs<IntegerAttr>(kParallelLoopAttr) : nullptr;
-  if (!work)
-    return std::nullopt;
-  return work.getInt();
-}
-
-void mafat::clearParallelLoopMark(Operation *loop) {
-  if (!parallelLoopWork(loop))
-    return;
-  ArrayRef<Location> inner = cast<FusedLoc>(loop->getLoc()).getLocations();
-  loop->setLoc(inner.size() == 1 ? inner.front()
-                                 : FusedLoc::get(loop->getContext(), inner));
-}

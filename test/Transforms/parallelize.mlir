@@ -1,10 +1,15 @@
 // RUN: mafat-opt %s --split-input-file --mafat-parallelize=threads=2 | FileCheck %s
 // RUN: mafat-opt %s --split-input-file --mafat-parallelize=threads=1 | FileCheck %s --check-prefix=SERIAL
 // RUN: mafat-opt %s --split-input-file --mafat-parallelize="threads=2 min-work=100000" | FileCheck %s --check-prefix=SMALL
+// RUN: mafat-opt %s --split-input-file --mafat-parallelize=threads=2 --mlir-print-debuginfo | FileCheck %s --check-prefix=LOC --implicit-check-not=mafat.parallel
 // RUN: not mafat-opt %s --split-input-file --mafat-parallelize=threads=0 2>&1 | FileCheck %s --check-prefix=ERR
 // RUN: not mafat-opt %s --split-input-file --mafat-parallelize=threads=257 2>&1 | FileCheck %s --check-prefix=ERR
 
 // ERR: error: mafat-parallelize: threads must be from 1 to 256, got {{0|257}}
+
+// Every mark (split loops, loops left serial, inner-loop marks) is gone.
+// LOC-LABEL: func.func @split_rows
+// LOC-LABEL: func.func @no_fold_imperfect
 
 // The split-steps form: the loop tile-and-vectorize marked (its location
 // carries the layer's iteration count) becomes an scf.forall with the same
@@ -101,5 +106,118 @@ func.func @one_iteration(%out: memref<4xf32>) {
   scf.for %i = %c0 to %c1 step %c1 {
     memref.store %f, %out[%i] : memref<4xf32>
   } loc(fused<{mafat.parallel = 65536 : i64}>["one.mlir":1:1])
+  return
+}
+
+// -----
+
+// Three filter blocks cannot balance two threads: the marked inner
+// output-block loop (perfectly nested, invariant bounds) is folded into the
+// split loop with upstream coalesceLoops, 3 x 6 = 18 iterations, each the
+// same block as before.
+// CHECK-LABEL: func.func @fold_inner
+// CHECK:         scf.forall (%[[K:.*]]) in (%{{.*}}) {
+// CHECK:           %[[IDX:.*]]:2 = affine.delinearize_index %[[K]] into (3, 6)
+// CHECK:           memref.store %{{.*}}, %{{.*}}[%[[IDX]]#1, %{{.*}}]
+// CHECK-NOT:     scf.for
+// SERIAL-LABEL: func.func @fold_inner
+// SERIAL:       scf.for
+// SERIAL:         scf.for
+func.func @fold_inner(%out: memref<6x48xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c6 = arith.constant 6 : index
+  %c16 = arith.constant 16 : index
+  %c48 = arith.constant 48 : index
+  %f = arith.constant 1.0 : f32
+  scf.for %k = %c0 to %c48 step %c16 {
+    scf.for %r = %c0 to %c6 step %c1 {
+      memref.store %f, %out[%r, %k] : memref<6x48xf32>
+    } loc(fused<{mafat.parallel_inner}>["rows.mlir":1:1])
+  } loc(fused<{mafat.parallel = 65536 : i64}>["filters.mlir":1:1])
+  return
+}
+
+// -----
+
+// Enough iterations (8 >= 4 per thread), an unmarked inner loop, or an
+// imperfect nest: no folding; the inner-loop mark is dropped either way.
+// CHECK-LABEL: func.func @no_fold
+// CHECK:         scf.forall
+// CHECK:           scf.for
+// CHECK-LABEL: func.func @no_fold_unmarked
+// CHECK:         scf.forall
+// CHECK:           scf.for
+// CHECK-LABEL: func.func @no_fold_imperfect
+// CHECK:         scf.forall
+// CHECK:           memref.store
+// CHECK:           scf.for
+func.func @no_fold(%out: memref<6x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c6 = arith.constant 6 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  scf.for %k = %c0 to %c8 step %c1 {
+    scf.for %r = %c0 to %c6 step %c1 {
+      memref.store %f, %out[%r, %k] : memref<6x8xf32>
+    } loc(fused<{mafat.parallel_inner}>["rows.mlir":1:1])
+  } loc(fused<{mafat.parallel = 65536 : i64}>["filters.mlir":1:1])
+  return
+}
+func.func @no_fold_unmarked(%out: memref<6x3xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c6 = arith.constant 6 : index
+  %f = arith.constant 1.0 : f32
+  scf.for %k = %c0 to %c3 step %c1 {
+    scf.for %r = %c0 to %c6 step %c1 {
+      memref.store %f, %out[%r, %k] : memref<6x3xf32>
+    }
+  } loc(fused<{mafat.parallel = 65536 : i64}>["filters.mlir":1:1])
+  return
+}
+func.func @no_fold_imperfect(%out: memref<6x3xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c6 = arith.constant 6 : index
+  %f = arith.constant 1.0 : f32
+  scf.for %k = %c0 to %c3 step %c1 {
+    memref.store %f, %out[%c0, %k] : memref<6x3xf32>
+    scf.for %r = %c1 to %c6 step %c1 {
+      memref.store %f, %out[%r, %k] : memref<6x3xf32>
+    } loc(fused<{mafat.parallel_inner}>["rows.mlir":1:1])
+  } loc(fused<{mafat.parallel = 65536 : i64}>["filters.mlir":1:1])
+  return
+}
+
+// -----
+
+// Rows first (a layer whose weights are no larger than its input): the
+// filter-block loop and the row loop trade places, so each thread owns a
+// band of rows - the rows the previous layer, split the same way, left in
+// its cache. Each row still visits every filter block.
+// CHECK-LABEL: func.func @rows_first
+// CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG:     %[[C48:.*]] = arith.constant 48 : index
+// CHECK:         scf.forall (%[[R:.*]]) in (%{{.*}}) {
+// CHECK:           scf.for %[[K:.*]] = %{{.*}} to %[[C48]] step %[[C16]] {
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[R]], %[[K]]]
+// SERIAL-LABEL: func.func @rows_first
+// SERIAL:       scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16
+func.func @rows_first(%out: memref<12x48xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c12 = arith.constant 12 : index
+  %c16 = arith.constant 16 : index
+  %c48 = arith.constant 48 : index
+  %f = arith.constant 1.0 : f32
+  scf.for %k = %c0 to %c48 step %c16 {
+    scf.for %r = %c0 to %c12 step %c1 {
+      memref.store %f, %out[%r, %k] : memref<12x48xf32>
+    } loc(fused<{mafat.parallel_inner}>["rows.mlir":1:1])
+  } loc(fused<{mafat.parallel = 65536 : i64, mafat.rows_first}>["filters.mlir":1:1])
   return
 }

@@ -18,19 +18,39 @@
 
 namespace mafat {
 
-/// The work of a layer for the split decision: its iteration count.
-int64_t layerIterations(mlir::linalg::LinalgOp op);
+/// What mafat-parallelize needs to know of a layer's split loop.
+struct ParallelMark {
+  /// The layer's iteration count (the split rule's work).
+  int64_t work = 0;
+  /// Split by output rows rather than filter blocks: each thread then reads
+  /// only its rows of the input, which the previous layer, split the same
+  /// way, left in that thread's cache. Chosen when the layer's weights are
+  /// no larger than its input (early and depthwise layers); deep layers
+  /// with large weights split filters so each thread reads half of them.
+  bool rowsFirst = false;
+};
+
+/// The mark of layer `op`.
+ParallelMark parallelMarkOf(mlir::linalg::LinalgOp op);
 
 /// Marks the outermost loop of `loops` (a layer's register-block tiling over
 /// its parallel dims, outermost first) that runs more than once as
-/// splittable; `work` is layerIterations of the layer.
+/// splittable. The next loop of `loops` that runs more than once is marked
+/// as its inner output-block loop (the rows when the split loop walks filter
+/// blocks).
 void markParallelLoop(llvm::ArrayRef<mlir::LoopLikeOpInterface> loops,
-                      int64_t work);
+                      ParallelMark mark);
 
 /// The work a marked loop was marked with; none if it is not marked.
 std::optional<int64_t> parallelLoopWork(mlir::Operation *loop);
 
-/// Removes the mark.
+/// Whether the layer of a marked loop prefers a split by rows.
+bool prefersRowSplit(mlir::Operation *loop);
+
+/// Whether `loop` is marked as the inner output-block loop of a split loop.
+bool isParallelInnerLoop(mlir::Operation *loop);
+
+/// Removes the marks.
 void clearParallelLoopMark(mlir::Operation *loop);
 
 } // namespace mafat

@@ -17,6 +17,12 @@ namespace mafat {
 /// layer's output and own no buffer; its value is the layer's iteration
 /// count. Kept in the loop's location metadata (Transforms/Parallel.h).
 constexpr llvm::StringLiteral kParallelLoopAttr = "mafat.parallel";
+/// The mark of the next output-block loop inside a marked loop: it may be
+/// folded into the split loop (Transforms/Parallel.h).
+constexpr llvm::StringLiteral kParallelInnerLoopAttr = "mafat.parallel_inner";
+/// Next to kParallelLoopAttr: split the inner (row) loop's iterations, not
+/// the marked (filter-block) loop's (Transforms/Parallel.h, ParallelMark).
+constexpr llvm::StringLiteral kParallelRowsFirstAttr = "mafat.rows_first";
 /// On a planned function's last argument: the caller's
 /// `const mafat_parallel_t *`.
 constexpr llvm::StringLiteral kParallelArgAttr = "mafat.parallel";
