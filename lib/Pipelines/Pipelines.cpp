@@ -34,9 +34,30 @@ void buildTosaToCanonicalPipeline(OpPassManager &pm) {
   pm.addPass(createMafatNormalize());
 }
 
-void buildTensorCodegenPipeline(OpPassManager &pm,
-                                const CodegenOptions &options) {
-  pm.addPass(createMafatNormalize());
+void buildPlanPipeline(OpPassManager &pm, const CompileOptions &options) {
+  if (options.plan == "keep")
+    return;
+  MafatPlanOptions plan;
+  plan.planSource = options.plan;
+  plan.memoryBudget = options.memoryBudget;
+  plan.reportFile = options.report;
+  plan.printReport = options.printReport;
+  plan.profileFile = options.profile;
+  plan.targetTriple = options.target;
+  plan.maxGroups = options.maxGroups;
+  plan.maxGrid = options.maxGrid;
+  plan.squareGrids = options.squareGrids;
+  plan.cutsAfterPoolOnly = options.cutsAfterPoolOnly;
+  plan.entry = options.entry;
+  plan.threads = options.threads;
+  plan.minParallelWork = options.minParallelWork;
+  plan.alignment = options.alignment;
+  pm.addPass(createMafatPlan(plan));
+}
+
+/// mafat-tensor-codegen after its mafat-normalize.
+static void addTensorCodegenPasses(OpPassManager &pm,
+                                   const CompileOptions &options) {
   // Group marks need the layer graph, which fuse-tile's loops hide, so they
   // go in just before it.
   if (options.profileGroups)
@@ -45,6 +66,7 @@ void buildTensorCodegenPipeline(OpPassManager &pm,
   // else sees the layers.
   MafatFuseTileOptions fuse;
   fuse.alignment = options.alignment;
+  fuse.entry = options.entry;
   pm.addPass(createMafatFuseTile(fuse));
   addPipeline(pm, "canonicalize,cse");
   MafatTileAndVectorizeOptions tile;
@@ -54,7 +76,13 @@ void buildTensorCodegenPipeline(OpPassManager &pm,
   addPipeline(pm, "canonicalize,cse");
 }
 
-void buildBufferizePipeline(OpPassManager &pm, const CodegenOptions &options) {
+void buildTensorCodegenPipeline(OpPassManager &pm,
+                                const CompileOptions &options) {
+  pm.addPass(createMafatNormalize());
+  addTensorCodegenPasses(pm, options);
+}
+
+void buildBufferizePipeline(OpPassManager &pm, const CompileOptions &options) {
   // Results become out-params written in place (no final copy), and every
   // remaining allocation is packed by mafat-plan-memory.
   // One allocation per layer output, whatever CSE merged (see
@@ -117,10 +145,23 @@ void buildBuffersToLLVMPipeline(OpPassManager &pm) {
 }
 
 void buildLowerToLLVMPipeline(OpPassManager &pm,
-                              const CodegenOptions &options) {
+                              const CompileOptions &options) {
   buildTensorCodegenPipeline(pm, options);
   buildBufferizePipeline(pm, options);
   buildBuffersToLLVMPipeline(pm);
+}
+
+void buildPlanAndCodegenStages(OpPassManager &pm,
+                               const CompileOptions &options) {
+  buildPlanPipeline(pm, options);
+  addTensorCodegenPasses(pm, options);
+  buildBufferizePipeline(pm, options);
+}
+
+void buildPlanAndCodegenPipeline(OpPassManager &pm,
+                                 const CompileOptions &options) {
+  pm.addPass(createMafatNormalize());
+  buildPlanAndCodegenStages(pm, options);
 }
 
 void registerMafatPipelines() {
@@ -128,21 +169,25 @@ void registerMafatPipelines() {
       "mafat-tosa-to-canonical",
       "TOSA -> linalg on tensors (upstream) -> mafat's canonical form",
       buildTosaToCanonicalPipeline);
-  PassPipelineRegistration<CodegenOptions>(
+  PassPipelineRegistration<CompileOptions>(
       "mafat-tensor-codegen",
       "Normalize, register-block and vectorize on tensors",
       buildTensorCodegenPipeline);
-  PassPipelineRegistration<CodegenOptions>(
+  PassPipelineRegistration<CompileOptions>(
       "mafat-bufferize",
       "Bufferize and pack every buffer into one workspace argument",
       buildBufferizePipeline);
   PassPipelineRegistration<>("mafat-buffers-to-llvm",
                              "Planned buffers -> LLVM dialect",
                              buildBuffersToLLVMPipeline);
-  PassPipelineRegistration<CodegenOptions>(
+  PassPipelineRegistration<CompileOptions>(
       "mafat-lower-to-llvm",
       "The whole compile: canonical linalg on tensors -> LLVM dialect",
       buildLowerToLLVMPipeline);
+  PassPipelineRegistration<CompileOptions>(
+      "mafat-plan-and-codegen",
+      "What mafat-compile runs: normalize, plan, tensor codegen, bufferize",
+      buildPlanAndCodegenPipeline);
 }
 
 } // namespace mafat

@@ -19,10 +19,11 @@
 #include "mafat/Transforms/Passes.h"
 #include "mafat/runtime.h"
 
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Dialect/Mafat/MafatAttrs.h"
+#include "mafat/Dialect/Mafat/MafatDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Dialect/Mafat/MafatDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -31,12 +32,12 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
@@ -54,25 +55,27 @@ namespace {
 enum class Emit { Mlir, Llvm, Obj, Lib, Exe };
 
 cl::OptionCategory category("mafat-compile options");
-cl::opt<std::string> inputFile(cl::Positional,
-                               cl::desc("<model.mlir | model.cfg | model.onnx>"),
-                               cl::Required, cl::cat(category));
+cl::opt<std::string>
+    inputFile(cl::Positional, cl::desc("<model.mlir | model.cfg | model.onnx>"),
+              cl::Required, cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                 cl::value_desc("OUT"), cl::Required,
                                 cl::cat(category));
-cl::opt<Emit> emit(
-    "emit", cl::desc("What to produce (default: from the output's extension: "
-                     ".mlir, .ll, .o, .so, anything else an executable)"),
-    cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR in the LLVM dialect"),
-               clEnumValN(Emit::Llvm, "llvm", "LLVM IR (.ll)"),
-               clEnumValN(Emit::Obj, "obj", "A relocatable object (.o)"),
-               clEnumValN(Emit::Lib, "lib", "A shared library (.so)"),
-               clEnumValN(Emit::Exe, "exe",
-                          "An executable with mafat-run's driver")),
-    cl::cat(category));
+cl::opt<Emit>
+    emit("emit",
+         cl::desc("What to produce (default: from the output's extension: "
+                  ".mlir, .ll, .o, .so, anything else an executable)"),
+         cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR in the LLVM dialect"),
+                    clEnumValN(Emit::Llvm, "llvm", "LLVM IR (.ll)"),
+                    clEnumValN(Emit::Obj, "obj", "A relocatable object (.o)"),
+                    clEnumValN(Emit::Lib, "lib", "A shared library (.so)"),
+                    clEnumValN(Emit::Exe, "exe",
+                               "An executable with mafat-run's driver")),
+         cl::cat(category));
 cl::opt<std::string> targetTriple(
-    "target", cl::desc("Target triple: x86_64-linux-gnu or aarch64-linux-gnu "
-                       "(default: the host)"),
+    "target",
+    cl::desc("Target triple: x86_64-linux-gnu or aarch64-linux-gnu "
+             "(default: the host)"),
     cl::cat(category));
 cl::opt<std::string> mcpu("mcpu",
                           cl::desc("Target CPU (default: the host CPU for "
@@ -82,27 +85,32 @@ cl::opt<std::string> entryName("entry",
                                cl::desc("Function to compile (default: the "
                                         "only public function)"),
                                cl::cat(category));
-cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"),
-                           cl::Prefix, cl::init(3), cl::cat(category));
-cl::opt<std::string> headerFile(
-    "header", cl::desc("Where to write the C header (default: OUT with .h)"),
-    cl::cat(category));
-cl::opt<std::string> weightsFile(
-    "weights", cl::desc("Darknet .weights file for a .cfg model (default: "
-                        "seeded pseudo-random weights)"),
-    cl::cat(category));
-cl::opt<std::string> inputSize(
-    "input-size", cl::desc("HxW input size for a .cfg model (default: the "
-                           "cfg's [net] size)"),
-    cl::cat(category));
-cl::opt<std::string> layerRange(
-    "layers", cl::desc("FIRST-LAST: compile only this prefix of a .cfg "
-                       "model"),
-    cl::cat(category));
-cl::opt<std::string> onnxLayout(
-    "layout", cl::desc("Interface layout of an .onnx model: nchw (as the "
-                       "model declares it, default) or nhwc"),
-    cl::cat(category));
+cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"), cl::Prefix,
+                           cl::init(3), cl::cat(category));
+cl::opt<std::string>
+    headerFile("header",
+               cl::desc("Where to write the C header (default: OUT with .h)"),
+               cl::cat(category));
+cl::opt<std::string>
+    weightsFile("weights",
+                cl::desc("Darknet .weights file for a .cfg model (default: "
+                         "seeded pseudo-random weights)"),
+                cl::cat(category));
+cl::opt<std::string>
+    inputSize("input-size",
+              cl::desc("HxW input size for a .cfg model (default: the "
+                       "cfg's [net] size)"),
+              cl::cat(category));
+cl::opt<std::string>
+    layerRange("layers",
+               cl::desc("FIRST-LAST: compile only this prefix of a .cfg "
+                        "model"),
+               cl::cat(category));
+cl::opt<std::string>
+    onnxLayout("layout",
+               cl::desc("Interface layout of an .onnx model: nchw (as the "
+                        "model declares it, default) or nhwc"),
+               cl::cat(category));
 cl::opt<bool> stats("print-stats",
                     cl::desc("Print workspace, naive, weight and stack "
                              "figures to stderr"),
@@ -149,17 +157,17 @@ cl::opt<bool> profileGroups(
     cl::desc("Time every fusion group at run time: mafat-run --profile "
              "prints per-group milliseconds (docs/CostModel.md)"),
     cl::cat(category));
-cl::opt<bool> cutsAfterPoolOnly(
-    "cuts-after-pool-only",
-    cl::desc("Tiled groups end only after a pooling layer"),
-    cl::cat(category));
+cl::opt<bool>
+    cutsAfterPoolOnly("cuts-after-pool-only",
+                      cl::desc("Tiled groups end only after a pooling layer"),
+                      cl::cat(category));
 
-cl::opt<bool> tsan(
-    "tsan",
-    cl::desc("Mark the generated functions for ThreadSanitizer; with "
-             "--emit=llvm, build the .ll with clang -fsanitize=thread "
-             "(test/tools/tsan-threads.test)"),
-    cl::cat(category));
+cl::opt<bool>
+    tsan("tsan",
+         cl::desc("Mark the generated functions for ThreadSanitizer; with "
+                  "--emit=llvm, build the .ll with clang -fsanitize=thread "
+                  "(test/tools/tsan-threads.test)"),
+         cl::cat(category));
 
 /// --threads: registered in main, after the unrelated `threads` option of
 /// one of LLVM's libraries is unregistered (two options cannot share a
@@ -172,8 +180,7 @@ unsigned parseThreads() {
   if (flag == "auto")
     return std::max(1u, llvm::hardware_concurrency().compute_thread_count());
   unsigned n = 0;
-  if (flag.getAsInteger(10, n) || n < 1 ||
-      n > MAFAT_MAX_THREADS) {
+  if (flag.getAsInteger(10, n) || n < 1 || n > MAFAT_MAX_THREADS) {
     llvm::errs() << "error: --threads needs 'auto' or an integer from 1 to "
                  << MAFAT_MAX_THREADS << ", got '" << flag << "'\n";
     return 0;
@@ -197,8 +204,7 @@ Emit emitFromExtension(StringRef path) {
 bool containsTosa(ModuleOp module) {
   return module
       .walk([](Operation *op) {
-        return op->getDialect() &&
-                       op->getDialect()->getNamespace() == "tosa"
+        return op->getDialect() && op->getDialect()->getNamespace() == "tosa"
                    ? WalkResult::interrupt()
                    : WalkResult::advance();
       })
@@ -239,8 +245,8 @@ bool writeTemp(StringRef bytes, StringRef suffix, std::string &path) {
 std::string driverDir() {
   static int anchor;
   std::string exe = llvm::sys::fs::getMainExecutable("mafat-compile", &anchor);
-  llvm::SmallString<256> dir(llvm::sys::path::parent_path(
-      llvm::sys::path::parent_path(exe)));
+  llvm::SmallString<256> dir(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   llvm::sys::path::append(dir, "lib", "mafat");
   if (!exe.empty() && llvm::sys::fs::is_directory(dir))
     return dir.str().str();
@@ -289,8 +295,8 @@ bool importModel(std::string &path, std::string &tempFile) {
     if (!StringRef(*e).starts_with("PYTHONPATH="))
       env.push_back(*e);
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(MAFAT_PYTHON, argv, env, {}, 0, 0,
-                                     &message);
+  int rc =
+      llvm::sys::ExecuteAndWait(MAFAT_PYTHON, argv, env, {}, 0, 0, &message);
   if (rc != 0) {
     // mafat-import printed its own diagnostic.
     if (!message.empty())
@@ -332,17 +338,15 @@ int compile(MLIRContext &context) {
   if (!module)
     return 1;
 
-  if (containsTosa(*module)) {
-    PassManager pm(&context);
-    mafat::buildTosaToCanonicalPipeline(pm);
-    if (failed(pm.run(*module)))
-      return 1;
-  }
   {
-    // Reject what mafat cannot compile before reading the interface, so the
-    // user sees the canonical-form diagnostic.
+    // mafat-normalize (last in the TOSA pipeline) runs on its own first: it
+    // rejects what mafat cannot compile before the interface is read, so
+    // the user sees the canonical-form diagnostic.
     PassManager pm(&context);
-    pm.addPass(mafat::createMafatNormalize());
+    if (containsTosa(*module))
+      mafat::buildTosaToCanonicalPipeline(pm);
+    else
+      pm.addPass(mafat::createMafatNormalize());
     if (failed(pm.run(*module)))
       return 1;
   }
@@ -354,8 +358,24 @@ int compile(MLIRContext &context) {
     return 1;
   model->triple = target->triple;
 
+  mafat::CompileOptions options;
+  options.entry = entry.getSymName().str();
+  options.target = target->triple;
+  options.threads = threads;
+  options.vectorBits = target->vectorBits;
+  options.vectorRegisters = target->vectorRegisters;
+  options.verifyPrediction = verifyMemoryModel;
+  options.profileGroups = profileGroups;
+  options.memoryBudget = memoryBudget;
+  options.report = reportFile;
+  options.profile = profileFile;
+  options.printReport = printReport;
+  options.maxGroups = maxGroups;
+  options.maxGrid = maxGrid;
+  options.squareGrids = squareGrids;
+  options.cutsAfterPoolOnly = cutsAfterPoolOnly;
   // Plan: a model that carries a plan keeps it unless --plan says otherwise.
-  bool hasPlan = (*module)->hasAttr("mafat.plan");
+  bool hasPlan = (*module)->hasAttr(mafat::kPlanAttrName);
   bool planRequested = !planFlag.empty() || !memoryBudget.empty() ||
                        !reportFile.empty() || printReport;
   bool plan = planRequested || !hasPlan;
@@ -367,36 +387,13 @@ int compile(MLIRContext &context) {
                                   [](Diagnostic &) { return success(); });
     plan = succeeded(mafat::LayerGraph::build(entry));
   }
-  if (plan) {
-    mafat::MafatPlanOptions planOptions;
-    planOptions.memoryBudget = memoryBudget;
-    planOptions.planSource = planFlag.empty() ? "auto" : planFlag.getValue();
-    planOptions.reportFile = reportFile;
-    planOptions.profileFile = profileFile;
-    planOptions.targetTriple = target->triple;
-    planOptions.printReport = printReport;
-    planOptions.maxGroups = maxGroups;
-    planOptions.maxGrid = maxGrid;
-    planOptions.squareGrids = squareGrids;
-    planOptions.cutsAfterPoolOnly = cutsAfterPoolOnly;
-    planOptions.entry = entry.getSymName().str();
-    planOptions.threads = threads;
-    PassManager pm(&context);
-    pm.addPass(mafat::createMafatPlan(planOptions));
-    if (failed(pm.run(*module)))
-      return 1;
-  }
-
-  mafat::CodegenOptions options;
-  options.vectorBits = target->vectorBits;
-  options.vectorRegisters = target->vectorRegisters;
-  options.verifyPrediction = verifyMemoryModel;
-  options.profileGroups = profileGroups;
-  options.threads = threads;
+  if (!plan)
+    options.plan = "keep";
+  else if (!planFlag.empty())
+    options.plan = planFlag.getValue();
   {
     PassManager pm(&context);
-    mafat::buildTensorCodegenPipeline(pm, options);
-    mafat::buildBufferizePipeline(pm, options);
+    mafat::buildPlanAndCodegenStages(pm, options);
     if (failed(pm.run(*module)))
       return 1;
   }
@@ -500,8 +497,8 @@ int compile(MLIRContext &context) {
                  << target->triple << " (" << target->cpu << ", "
                  << target->vectorBits << "-bit vectors): workspace "
                  << model->workspaceBytes << " B (naive " << model->naiveBytes
-                 << " B, " << llvm::format("%.1f", saved)
-                 << "% saved), " << model->threads << " thread(s), weights "
+                 << " B, " << llvm::format("%.1f", saved) << "% saved), "
+                 << model->threads << " thread(s), weights "
                  << model->weightBytes
                  << " B, stack <= " << model->stackBoundBytes << " B\n";
   }
