@@ -12,7 +12,12 @@ checks at each budget, against that budget's own report:
   knows to fit);
 * the largest group workspace (footprint in the packed arena) equals the
   plan's workspace;
-* a budget below ``min_workspace_bytes`` is rejected.
+* a budget below ``min_workspace_bytes`` is rejected;
+* without a report (no Pareto front asked for) the smallest workspace is the
+  same: a budget of exactly ``min_workspace_bytes`` is met, one byte less is
+  rejected with a message naming ``min_workspace_bytes`` (the search once
+  named its smallest-peak plan's 5.48 MiB there while a 4.35 MiB plan
+  existed).
 
 Prints ``PASS: ...`` / ``FAIL: ...`` lines and a summary; exits 1 on a FAIL.
 Usage: check_plan_front.py MAFAT_OPT MODEL.mlir WORKDIR [PASS OPTIONS...]
@@ -35,6 +40,12 @@ def plan(opt, model, workdir, options):
         return None, proc.stderr
     with open(report) as f:
         return json.load(f), ""
+
+
+def plan_without_report(opt, model, options):
+    proc = subprocess.run([opt, model, "--mafat-normalize", f"--mafat-plan={options}",
+                           "-o", os.devnull], capture_output=True, text=True)
+    return proc.returncode, proc.stderr
 
 
 def main():
@@ -75,6 +86,14 @@ def main():
             failures += 1
             print(f"FAIL: budget {budget}: chosen plan {ms:.4f} ms ({ws} B) is slower than the "
                   f"front's {best['latency_ms']:.4f} ms ({best['workspace_bytes']} B), which fits")
+    rc, err = plan_without_report(opt, model, f"{extra} memory-budget={smallest}")
+    if rc != 0:
+        failures += 1
+        print(f"FAIL: without a report, budget {smallest} (the smallest workspace) has no plan:\n{err}")
+    rc, err = plan_without_report(opt, model, f"{extra} memory-budget={smallest - 1}")
+    if rc == 0 or f"reaches is {smallest} bytes" not in err:
+        failures += 1
+        print(f"FAIL: without a report, budget {smallest - 1} is not rejected naming {smallest} bytes:\n{err}")
     print(f"{'PASS' if not failures else 'FAIL'}: {len(budgets)} budgets around "
           f"{len(front)} front points, {failures} failure(s)")
     sys.exit(1 if failures else 0)
