@@ -300,16 +300,22 @@ def MafatParallelize : Pass<"mafat-parallelize", "mlir::func::FuncOp"> {
     blocks). `mafat-tile-and-vectorize` marks that loop with
     `mafat.parallel = <iterations of the layer>`; this pass turns every
     outermost marked `scf.for` whose layer has at least `min-work`
-    iterations into an `scf.forall` with the same bounds, and drops the
-    other marks. Iterations write disjoint output blocks and use no buffer
+    iterations into an `scf.forall`, and drops the other marks. Before that
+    it arranges the loop with the next output-block loop, marked
+    `mafat.parallel_inner`, when the two are perfectly nested: a layer
+    marked `mafat.rows_first` (weights no larger than its input) has the two
+    interchanged so the threads split output rows and each reads the rows
+    the previous layer left in its cache; a loop with fewer than 4
+    iterations per thread is folded with the inner one (upstream
+    `coalesceLoops`) so the threads balance. Iterations write disjoint output blocks and use no buffer
     of their own (a loop that allocates is left serial), so the form is
     memory-neutral and every thread count computes each output element with
     the same operations in the same order: outputs are bit-identical.
 
     Runs on buffers, before `mafat-plan-memory`. With `threads=1` it only
     drops the marks. The iterations are split among the threads at run time
-    by the caller's parallel-for (`mafat/runtime.h`) in contiguous, balanced
-    chunks.
+    by the caller's parallel-for (`mafat/runtime.h`); the default pool gives
+    each thread a contiguous range and lets idle threads steal.
   }];
   let options = [
     Option<"threads", "threads", "unsigned", /*default=*/"1",
