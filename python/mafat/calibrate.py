@@ -37,6 +37,11 @@ parameter group at a time against the benchmarks that isolate it:
                                  it is lost in the noise)
     overhead_us.tile             fused, tiled plans (mafat-compile --plan),
                                  when the compiler has that option
+    parallel.efficiency,         layers compiled with --threads=2 and run on
+      parallel.launch_us         1 and 2 threads (same binary): the speedup of
+                                 layers far above the split threshold gives the
+                                 efficiency, layers just above it the cost of a
+                                 launch (needs 2 cores; else the built-in values)
 
 Each fit uses the current values of the others, and the whole sequence runs
 twice. cache_bytes and llc_bytes are the L2 and L3 sizes sysfs reports. A Python mirror of the
@@ -170,6 +175,9 @@ class Params:
     tile_width_penalty: float = 0.0
     layer_us: float = 0.0
     tile_us: float = 0.0
+    # The built-in values until fit_parallel measures them.
+    parallel_efficiency: float = 0.9
+    launch_us: float = 3.0
 
     def to_profile(self, name: str, triple: str, calibrated: bool, source: str) -> dict:
         def r(v: float) -> float:
@@ -189,8 +197,7 @@ class Params:
             "llc_bytes": int(self.llc_bytes),
             "tile_width_penalty": r(self.tile_width_penalty),
             "overhead_us": {"layer": r(self.layer_us), "tile": r(self.tile_us)},
-            # Not measured yet: the built-in values (docs/CostModel.md).
-            "parallel": {"efficiency": 0.9, "launch_us": 3 if triple.startswith("x86") else 10},
+            "parallel": {"efficiency": r(self.parallel_efficiency), "launch_us": r(self.launch_us)},
         }
 
 
@@ -330,6 +337,7 @@ class Bench:
     role: str  # which fit uses it ("heldout" for the check only)
     build: Callable[[np.random.Generator], Model]
     plan: Optional[dict] = None  # a fused plan (needs mafat-compile --plan)
+    threads: int = 1  # mafat-compile --threads (the parallel fit)
     # Filled in by the runs.
     seconds: float = math.inf
     nodes: List[Node] = field(default_factory=list)
@@ -506,6 +514,8 @@ class Runner:
         b.nodes, _, b.epilogues = parse_layer_graph(g.stdout + g.stderr)
         b.so = os.path.join(self.workdir, b.name + ".so")
         cmd = [self._tool("mafat-compile"), mlir, "-o", b.so, "--emit=lib", "-O3"]
+        if b.threads > 1:
+            cmd.append(f"--threads={b.threads}")
         if b.plan is not None:
             if not self.has_plan:
                 return False
@@ -518,12 +528,19 @@ class Runner:
             raise RuntimeError(f"mafat-compile failed on {b.name}:\n{p.stderr}")
         return True
 
-    def _run(self, so: str, repeat: int, warmup: int) -> float:
+    def _run(self, so: str, repeat: int, warmup: int, threads: int = 1) -> float:
         p = subprocess.run([self._tool("mafat-run"), so, "--json", "--repeat", str(repeat),
-                            "--warmup", str(warmup)], capture_output=True, text=True)
+                            "--warmup", str(warmup), "--threads", str(threads)],
+                           capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"mafat-run failed on {so}:\n{p.stderr}")
         return json.loads(p.stdout)["latency_ms"]["min"] * 1e-3
+
+    def time_threads(self, b: Bench, threads: int) -> float:
+        """Like time(), for a build run on `threads` threads; returns it."""
+        first = self._run(b.so, 3, 1, threads)
+        repeat = int(min(400, max(5, self.target_ms * 1e-3 / max(first, 1e-7))))
+        return min(first, self._run(b.so, repeat, 2, threads))
 
     def time(self, b: Bench) -> None:
         """Minimum over a run sized to about target_ms of timed work."""
@@ -703,6 +720,48 @@ def cpp_predict_plan(runner: Runner, b: Bench, p: Params) -> Optional[float]:
 # ---------------------------------------------------------------------------
 
 
+def parallel_set(quick: bool) -> List[Bench]:
+    """Layers compiled for 2 threads: "split" ones far above the split
+    threshold (CodegenRules.h, 32768 iterations), whose 1- to 2-thread
+    speedup is the efficiency, and "launch" ones just above it, where the
+    launch and its barrier are a large share of the time."""
+    split = [conv("p_c3_64_56", "split", 58, 58, 64, 64, 3),
+             conv("p_c1_128x256_28", "split", 28, 28, 128, 256, 1),
+             dw("p_dw_128_58", "split", 58, 58, 128)]
+    launch = [conv("p_c1_32_8", "launch", 8, 8, 32, 32, 1),
+              conv("p_c1_64_6", "launch", 6, 6, 64, 32, 1)]
+    benches = split[:1] + launch[:1] if quick else split + launch
+    for b in benches:
+        b.threads = 2
+    return benches
+
+
+def fit_parallel(benches: List[Bench], runner: Runner, rounds: int) -> Optional[Tuple[float, float]]:
+    """(efficiency, launch_us) from the parallel set, or None on one core.
+
+    The model (LatencyModel.cpp) divides a split layer's compute by
+    threads * efficiency and adds launch_us per launch; each bench is one
+    layer, one launch, so t2 = t1 / (2 * efficiency) + launch."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    t1: Dict[str, float] = {}
+    t2: Dict[str, float] = {}
+    for _ in range(rounds):
+        for b in benches:  # interleaved: 1 and 2 threads side by side
+            t1[b.name] = min(t1.get(b.name, math.inf), runner.time_threads(b, 1))
+            t2[b.name] = min(t2.get(b.name, math.inf), runner.time_threads(b, 2))
+    split = [b for b in benches if b.role == "split"]
+    launch = [b for b in benches if b.role == "launch"]
+    eff = float(np.median([t1[b.name] / t2[b.name] / 2 for b in split]))
+    eff = min(1.0, max(0.05, eff))
+    us = float(np.median([max(0.0, t2[b.name] - t1[b.name] / (2 * eff)) * 1e6 for b in launch]))
+    if runner.verbose:
+        for b in benches:
+            print(f"  {b.name:<22} 1T {t1[b.name] * 1e3:9.4f} ms  2T {t2[b.name] * 1e3:9.4f} ms  "
+                  f"x{t1[b.name] / t2[b.name]:.2f}", file=sys.stderr)
+    return eff, us
+
+
 def host_triple() -> str:
     m = platform.machine()
     return "aarch64-linux-gnu" if m in ("aarch64", "arm64") else "x86_64-linux-gnu"
@@ -793,7 +852,10 @@ def main(argv=None) -> int:
         if not args.quick:
             benches += [fused(f"t_chain_g{g}", 64, 64, 16, 64, g) for g in (2, 4, 8)]
         held = heldout_set(args.quick) if args.heldout else []
+        par = parallel_set(args.quick)
         ready = [b for b in benches + held if runner.prepare(b)]
+        for b in par:
+            runner.prepare(b)
         skipped = [b.name for b in benches if b not in ready]
         for r in range(rounds):
             if args.verbose:
@@ -814,6 +876,15 @@ def main(argv=None) -> int:
             p.tile_us = tile_us
 
         triple = host_triple()
+        fitted_parallel = fit_parallel(par, runner, rounds)
+        if fitted_parallel is None:
+            p.launch_us = 3.0 if triple.startswith("x86") else 10.0
+            tile_note += "; parallel.* not measured (one core): built-in values"
+            print("parallel: not measured (one core): built-in values")
+        else:
+            p.parallel_efficiency, p.launch_us = fitted_parallel
+            print(f"parallel: efficiency {p.parallel_efficiency:.3f}, launch {p.launch_us:.2f} us "
+                  f"(2 threads)")
         date = datetime.date.today().isoformat()
         name = args.name or f"{triple.split('-')[0]}-{platform.node() or 'host'}"
         source = (f"mafat-calibrate{' --quick' if args.quick else ''} on {cpu_name()}, {date}, "
