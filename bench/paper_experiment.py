@@ -24,6 +24,15 @@ paper's numbers are from a Raspberry Pi 3). The script says so.
 ``--model yolov3-tiny`` and ``--model mobilenet_v2`` run the same experiment
 on DAG models (budgets as fractions of the unfused workspace).
 
+``--threads N`` (issue 11) plans, compiles and runs every build for N threads
+(``mafat-opt --mafat-plan=... threads=N``, ``mafat-compile --threads=N``,
+``mafat-run --threads N``; budgets stay fractions of the layer-by-layer
+workspace, which split steps do not change) and adds the ratio to the unbudgeted
+N-thread build and issue 11's target (L/8 at <= 1.10x of it); with
+``--compare-threads`` the 1-thread builds run in the same interleaved rounds and
+the table holds both (1-thread rows, then N-thread rows with the speedup over the
+same spec on 1 thread). Outputs then end in ``-tN``.
+
 Builds are cached by plan in ``OUT/cache/<model>/`` (the key covers the model
 text, the compiler binaries and the plan the search picks, found first with a
 sub-second ``mafat-opt --mafat-plan`` run), so re-runs and the other benches
@@ -31,7 +40,7 @@ sub-second ``mafat-opt --mafat-plan`` run), so re-runs and the other benches
 
 Usage (from the checkout, after ``ninja -C build``):
     /usr/bin/python3 bench/paper_experiment.py [--model yolov2-608|yolov3-tiny|mobilenet_v2]
-        [--quick] [--rounds N] [--repeat N] [--jobs N] [--out DIR]
+        [--quick] [--rounds N] [--repeat N] [--jobs N] [--out DIR] [--threads N [--compare-threads]]
 """
 
 from __future__ import annotations
@@ -142,8 +151,13 @@ class Spec:
     """What to build: plan 'auto' (with an optional budget and the paper's
     space), 'none', or a plan JSON file."""
 
-    def __init__(self, label: str, plan: str = "auto", budget: int | None = None, paper: bool = False):
+    def __init__(self, label: str, plan: str = "auto", budget: int | None = None, paper: bool = False,
+                 threads: int = 1):
         self.label, self.plan, self.budget, self.paper = label, plan, budget, paper
+        self.threads = threads  # planned, compiled and run for this many threads
+
+    def with_threads(self, threads: int) -> "Spec":
+        return Spec(self.label, self.plan, self.budget, self.paper, threads)
 
     @property
     def space(self) -> str:
@@ -159,6 +173,8 @@ class Spec:
             opts.append(f"memory-budget={self.budget}")
         if self.paper:
             opts.append(PAPER_PASS)
+        if self.threads != 1:
+            opts.append(f"threads={self.threads}")
         return " ".join(opts)
 
     def compile_flags(self) -> list:
@@ -167,6 +183,8 @@ class Spec:
             flags.append(f"--memory-budget={self.budget}")
         if self.paper:
             flags += PAPER_FLAGS
+        if self.threads != 1:
+            flags.append(f"--threads={self.threads}")
         return flags
 
 
@@ -217,8 +235,8 @@ def plan_identity(report: dict) -> str:
 KEEP_CACHE = False
 
 
-def _find_cached(cache: str, ident: str) -> str | None:
-    """The key of a cached build (any compiler) whose report has this plan."""
+def _find_cached(cache: str, ident: str, threads: int = 1) -> str | None:
+    """The key of a cached build (any compiler) whose report has this plan and thread count."""
     for f in sorted(os.listdir(cache)):
         if not f.endswith(".report.json") or not os.path.exists(os.path.join(cache, f[:-12] + ".so")):
             continue
@@ -228,7 +246,7 @@ def _find_cached(cache: str, ident: str) -> str | None:
         except (OSError, ValueError):
             continue
         mine = "none" if rep.get("plan_source") == "none" else plan_identity(rep)
-        if mine == ident:
+        if mine == ident and rep.get("threads", 1) == threads:
             return f[:-12]
     return None
 
@@ -250,10 +268,12 @@ def prepare(model: str, specs: list, cache: str) -> list:
         if b.pre is not None:
             os.remove(tmp)
             ident = plan_identity(b.pre) if spec.plan != "none" else "none"
-            b.key = hashlib.sha256(f"{msha}|{cid}|{ident}".encode()).hexdigest()[:16]
+            # 1-thread keys are the ones from before --threads existed
+            tkey = f"|threads={spec.threads}" if spec.threads != 1 else ""
+            b.key = hashlib.sha256(f"{msha}|{cid}|{ident}{tkey}".encode()).hexdigest()[:16]
             b.so = os.path.join(cache, b.key + ".so")
             if KEEP_CACHE and not os.path.exists(b.so):
-                stale = _find_cached(cache, ident)
+                stale = _find_cached(cache, ident, spec.threads)
                 if stale:
                     b.key, b.so = stale, os.path.join(cache, stale + ".so")
         builds.append(b)
@@ -285,7 +305,8 @@ def compile_all(model: str, builds: list, cache: str, jobs: int = 2) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
         for key, rc, dt in ex.map(one, todo.values()):
             b = todo[key]
-            log(f"    {b.spec.label:>14} [{b.spec.space}] -> {key}.so: rc {rc}, {dt:.0f} s")
+            tn = f" {b.spec.threads}T" if b.spec.threads != 1 else ""
+            log(f"    {b.spec.label:>14} [{b.spec.space}{tn}] -> {key}.so: rc {rc}, {dt:.0f} s")
             for other in builds:
                 if other.key == key:
                     other.compiled = True
@@ -315,24 +336,29 @@ def compile_warnings(b: Build) -> list:
 
 
 def run_once(so: str, repeat: int, warmup: int = 1, seed: int = 1, prefix: list | None = None,
-             timeout: float | None = None) -> dict:
+             timeout: float | None = None, threads: int | None = None) -> dict:
     cmd = list(prefix or []) + [os.path.join(BIN, "mafat-run"), so, "--seed", str(seed),
                                 "--repeat", str(repeat), "--warmup", str(warmup), "--json"]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         return {"error": f"rc {proc.returncode}: {proc.stderr.strip()[:200]}", "rc": proc.returncode}
     return json.loads(proc.stdout)
 
 
-def measure(sos: list, rounds: int, repeat: int, warmup: int = 1) -> dict:
+def measure(sos: list, rounds: int, repeat: int, warmup: int = 1, threads: int | dict | None = None) -> dict:
     """Interleaved rounds: every round runs every binary once (rotating the
-    start), so drift on the shared machine hits all builds alike."""
+    start), so drift on the shared machine hits all builds alike. THREADS
+    (mafat-run --threads): one count for all, or a dict so -> count (None:
+    what each binary was compiled for)."""
     sos = list(dict.fromkeys(sos))
     runs = {so: [] for so in sos}
+    nthreads = threads if isinstance(threads, dict) else {so: threads for so in sos}
     for r in range(rounds):
         order = sos[r % len(sos):] + sos[:r % len(sos)]
         for so in order:
-            runs[so].append(run_once(so, repeat, warmup))
+            runs[so].append(run_once(so, repeat, warmup, threads=nthreads.get(so)))
         log(f"  round {r + 1}/{rounds} done")
     out = {}
     for so, rs in runs.items():
@@ -396,16 +422,20 @@ def plan_summary(report: dict | None) -> str:
     return f"{len(groups)}g: " + " ".join(parts)
 
 
-def row_for(b: Build, meas: dict, base_meas: dict | None, base_ws: int | None) -> dict:
+def row_for(b: Build, meas: dict, base_meas: dict | None, base_ws: int | None,
+            unb_meas: dict | None = None, one_meas: dict | None = None) -> dict:
+    """One table row. UNB_MEAS: the unbudgeted build on the same thread count
+    (ratio_unb_*); ONE_MEAS: the same spec on 1 thread (speedup_*)."""
     r = {"label": b.spec.label, "space": b.spec.space, "budget": b.spec.budget, "key": b.key,
-         "error": b.error, "plan": plan_summary(b.report or b.pre),
+         "threads": b.spec.threads, "error": b.error, "plan": plan_summary(b.report or b.pre),
          "compile_warnings": compile_warnings(b)}
     rep = b.report or b.pre
     if rep:
         r["pred_ws"] = rep["predicted_workspace_bytes"]
         r["pred_ms"] = rep["predicted_latency_ms"]
         r["pred_peak"] = rep.get("predicted_peak_bytes")
-        r["groups"] = [{"layers": g["layers"], "grid": g["grid"]} for g in rep["groups"]]
+        r["groups"] = [{"layers": g["layers"], "grid": g["grid"],
+                        **({"form": g["form"]} if b.spec.threads != 1 and "form" in g else {})} for g in rep["groups"]]
     m = meas.get(b.so) if b.so else None
     if m and "error" not in m:
         ws = m["workspace_bytes"]
@@ -417,33 +447,60 @@ def row_for(b: Build, meas: dict, base_meas: dict | None, base_ws: int | None) -
             r["ratio_median"] = paired_ratio(m, base_meas)
             r["ratio_min"] = m["lat_min"] / base_meas["lat_min"]
             r["rss_minus_overhead"] = m["rss_min"] - (base_meas["rss_min"] - base_ws)
+        if unb_meas and "error" not in unb_meas:
+            r["ratio_unb_median"] = paired_ratio(m, unb_meas)
+            r["ratio_unb_min"] = m["lat_min"] / unb_meas["lat_min"]
+        if one_meas and "error" not in one_meas:
+            r["speedup_median"] = paired_ratio(one_meas, m)
+            r["speedup_min"] = one_meas["lat_min"] / m["lat_min"]
     elif m:
         r["error"] = (r["error"] or "") + " run: " + m["error"]
     return r
 
 
 def print_table(rows: list) -> None:
-    hdr = (f"{'space':<8} {'budget':>9} {'plan (tiled groups@grid)':<44} {'pred ws':>8} {'meas ws':>8} {'ws':>4} "
-           f"{'pred ms':>8} {'med ms':>8} {'min ms':>8} {'x unf med':>9} {'x unf min':>9} {'RSS MiB':>8} {'RSS-ovh':>8}")
+    # with threads (issue 11): a T column, the ratio to the unbudgeted build on the same thread count and,
+    # when 1-thread builds were measured alongside, the speedup over the same spec on 1 thread
+    threaded = any(r.get("threads", 1) != 1 for r in rows)
+    speedups = any(r.get("speedup_min") for r in rows)
+    fmt = lambda x: f"{x:.3f}" if x else "-"
+    hdr = (f"{'space':<8} {'budget':>9}" + (f" {'T':>2}" if threaded else "") + f" {'plan (tiled groups@grid)':<44} "
+           f"{'pred ws':>8} {'meas ws':>8} {'ws':>4} "
+           f"{'pred ms':>8} {'med ms':>8} {'min ms':>8} {'x unf med':>9} {'x unf min':>9}"
+           + (f" {'x unb med':>9} {'x unb min':>9}" if threaded else "") + (f" {'speedup':>7}" if speedups else "")
+           + f" {'RSS MiB':>8} {'RSS-ovh':>8}")
     print(hdr)
     print("-" * len(hdr))
+    prev = None
     for r in rows:
+        t = r.get("threads", 1)
+        if threaded and prev is not None and t != prev:
+            print()
+        prev = t
+        tc = f" {t:>2}" if threaded else ""
         if r.get("error") and "meas_ws" not in r:
-            print(f"{r['space']:<8} {r['label']:>9} ERROR: {r['error']}")
+            print(f"{r['space']:<8} {r['label']:>9}{tc} ERROR: {r['error']}")
             continue
         ok = "ok" if r.get("ws_match") else "MISM"
-        rm = f"{r['ratio_median']:.3f}" if r.get("ratio_median") else "-"
-        rn = f"{r['ratio_min']:.3f}" if r.get("ratio_min") else "-"
-        print(f"{r['space']:<8} {r['label']:>9} {r['plan'][:44]:<44} {mib(r.get('pred_ws')):>8} "
+        xunb = f" {fmt(r.get('ratio_unb_median')):>9} {fmt(r.get('ratio_unb_min')):>9}" if threaded else ""
+        sp = (f" {r['speedup_min']:>6.2f}x" if r.get("speedup_min") else f" {'-':>7}") if speedups else ""
+        print(f"{r['space']:<8} {r['label']:>9}{tc} {r['plan'][:44]:<44} {mib(r.get('pred_ws')):>8} "
               f"{mib(r.get('meas_ws') if isinstance(r.get('meas_ws'), int) else None):>8} {ok:>4} "
               f"{r.get('pred_ms', 0):>8.1f} {r.get('lat_median', 0):>8.1f} {r.get('lat_min', 0):>8.1f} "
-              f"{rm:>9} {rn:>9} {mib(r.get('rss')):>8} {mib(r.get('rss_minus_overhead')):>8}")
+              f"{fmt(r.get('ratio_median')):>9} {fmt(r.get('ratio_min')):>9}{xunb}{sp} "
+              f"{mib(r.get('rss')):>8} {mib(r.get('rss_minus_overhead')):>8}")
     print("(ws MiB = 2^20 B; 'ws' = measured workspace equals the predicted one; x unf = latency / the unfused\n"
           " build's, median of per-round ratios (med) and ratio of minimums (min); RSS = min peak RSS (VmHWM) over\n"
-          " runs; RSS-ovh = RSS - (unfused RSS - unfused workspace): the workspace as RSS sees it)")
+          " runs; RSS-ovh = RSS - (unfused RSS - unfused workspace): the workspace as RSS sees it"
+          + (";\n T = threads the build is planned, compiled and run for; x unf and x unb compare with the builds of\n"
+             " the same T: x unb = latency / the unbudgeted build's (full search, budget none), med and min as for x unf"
+             if threaded else "")
+          + (";\n speedup = the same spec's 1-thread min / its N-thread min" if speedups else "") + ")")
 
 
 def plot(path: str, title: str, rows: list, base: dict | None) -> None:
+    """Latency and RSS vs workspace. With several thread counts, the most
+    threads are drawn as usual and the others faintly (measured only)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -452,6 +509,18 @@ def plot(path: str, title: str, rows: list, base: dict | None) -> None:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
     styles = {"full": ("o", "C0", "full search"), "paper": ("s", "C1", "paper's space (2 groups, pool cuts, NxN<=5)"),
               "unfused": ("*", "C3", "mafat unfused (--plan=none)"), "fixed": ("^", "C2", "fixed plan")}
+    tcs = sorted({r.get("threads", 1) for r in rows})
+    main_t = tcs[-1]
+    for t in tcs[:-1]:
+        for space, (mk, col, lab) in styles.items():
+            rs = [r for r in rows if r["space"] == space and r.get("threads", 1) == t and isinstance(r.get("meas_ws"), int)]
+            if rs:
+                ax1.scatter([r["meas_ws"] / MIB for r in rs], [r["lat_min"] for r in rs], marker=mk, color=col, alpha=0.3,
+                            s=60 if mk == "*" else 36, label=f"{lab.split(' (')[0]}, {t} thread(s) (measured, min)")
+    if len(tcs) > 1 or main_t != 1:
+        title += f", {main_t} threads"
+        styles = {k: (mk, col, lab + f", {main_t} threads") for k, (mk, col, lab) in styles.items()}
+    rows = [r for r in rows if r.get("threads", 1) == main_t]
     for space, (mk, col, lab) in styles.items():
         rs = [r for r in rows if r["space"] == space and isinstance(r.get("meas_ws"), int)]
         if not rs:
@@ -469,6 +538,9 @@ def plot(path: str, title: str, rows: list, base: dict | None) -> None:
         ovh = (base["rss"] - base["meas_ws"]) / MIB
         ax2.plot([lo, hi], [lo + ovh, hi + ovh], "k--", lw=1, label="unfused RSS - unfused workspace + workspace")
         ax1.axhline(base["lat_min"] * 1.05, color="grey", ls=":", lw=1, label="1.05x unfused")
+    unb = next((r for r in rows if r["space"] == "full" and r["label"] == "none" and r.get("lat_min")), None)
+    if main_t != 1 and unb:
+        ax1.axhline(unb["lat_min"] * 1.10, color="C0", ls=":", lw=1, label=f"1.10x unbudgeted ({main_t} threads)")
     for ax in (ax1, ax2):
         ax.set_xscale("log")
         ax.set_xlabel("workspace (MiB, log)")
@@ -568,7 +640,55 @@ def check_targets(rows: list, unfused: dict) -> list:
     return lines
 
 
-def report(name: str, out: str, rows: list, unf_report: dict | None, naive: int | None) -> None:
+def check_thread_target(rows: list, unfused: dict, threads: int) -> list:
+    """Issue 11: under L/8 on N threads at <= 1.10x the unbudgeted N-thread
+    build (ROWS: the builds of one thread count)."""
+    L = unfused["meas_ws"]
+    cap, limit = L / 8, 1.10
+    measured = [r for r in rows if "lat_min" in r and r is not unfused and isinstance(r.get("meas_ws"), int)]
+    unb = next((r for r in measured if r["label"] == "none" and r["space"] == "full"), None)
+    head = (f"(issue 11) workspace <= 1/8 of layer by layer ({mib(cap)} MiB) on {threads} threads at <= {limit:.2f}x "
+            f"the unbudgeted {threads}-thread build")
+    if unb is None:
+        return [f"  [NOT MET] {head}: the unbudgeted {threads}-thread build was not measured"]
+    fits = [x for x in measured if x["meas_ws"] <= cap and x.get("ratio_unb_min")]
+    if not fits:
+        return [f"  [NOT MET] {head}: no measured build fits"]
+    best = min(fits, key=lambda x: x["ratio_unb_min"])
+    met = best["ratio_unb_min"] <= limit
+    lines = [f"  [{'MET' if met else 'NOT MET'}] {head}: best build that fits is [{best['space']} {best['label']}] "
+             f"{mib(best['meas_ws'])} MiB at {best['ratio_unb_min']:.3f}x min/min (paired medians "
+             f"{best['ratio_unb_median']:.3f}x; {best['lat_min']:.1f} vs {unb['lat_min']:.1f} ms, the unbudgeted build "
+             f"{mib(unb['meas_ws'])} MiB)"]
+    r = next((x for x in measured if x["label"] == "L/8" and x["space"] == "full"), None)
+    if r and r.get("ratio_unb_min"):
+        over = r["meas_ws"] > cap
+        lines.append(f"      the full search at that budget: {mib(r['meas_ws'])} MiB"
+                     + (f" -- OVER the budget (predicted {mib(r['pred_ws'])} MiB: workspace mismatch)" if over else "")
+                     + f", {r['ratio_unb_min']:.3f}x min/min ({r['ratio_unb_median']:.3f}x paired medians)")
+    for x in (unfused, unb, r):
+        if x and x.get("speedup_min"):
+            lines.append(f"  [info] {threads} threads vs 1 thread, [{x['space']} {x['label']}]: {x['speedup_min']:.2f}x "
+                         f"(ratio of minimums; paired medians {x['speedup_median']:.2f}x)")
+    return lines
+
+
+def thread_groups(rows: list) -> list:
+    """[(threads, rows of that thread count, its unfused row)] in ascending thread count."""
+    out = []
+    for t in sorted({r.get("threads", 1) for r in rows}):
+        rs = [r for r in rows if r.get("threads", 1) == t]
+        base = next((r for r in rs if r["space"] == "unfused"), rs[0])
+        out.append((t, rs, base))
+    return out
+
+
+def outputs_suffix(threads: int) -> str:
+    """Suffix of the JSON/PNG names: 1-thread results keep their names."""
+    return f"-t{threads}" if threads != 1 else ""
+
+
+def report(name: str, out: str, rows: list, unf_report: dict | None, naive: int | None, suffix: str = "") -> None:
     print()
     print_table(rows)
     print()
@@ -589,16 +709,25 @@ def report(name: str, out: str, rows: list, unf_report: dict | None, naive: int 
     for r in rows:
         for w in r.get("compile_warnings", []):
             print(f"  compile warning [{r['space']} {r['label']}]: {w[:300]}")
-    base_row = rows[0]
-    if "lat_median" in base_row:
+    groups = thread_groups(rows)
+    if any("lat_median" in base for _, _, base in groups):
         print()
         print("Targets (issue 5; reported, not tested). Latency ratios judged on minimums (noise on a shared machine\n"
               "only slows runs down); the median of the per-round paired ratios is shown next to them:")
-        for line in check_targets(rows, base_row):
+    for t, rs, base in groups:
+        if "lat_median" not in base:
+            continue
+        if len(groups) > 1 or t != 1:
+            print(f" on {t} thread(s) (ratios to the {t}-thread unfused build):")
+        for line in check_targets(rs, base):
             print(line)
+        if t != 1:
+            for line in check_thread_target(rs, base, t):
+                print(line)
         print("  [model] predicted/measured latency (min): " + ", ".join(
-            f"{r['space'][0]}:{r['label']} {r['pred_ms'] / r['lat_min']:.2f}" for r in rows if r.get("lat_min")))
-    png = os.path.join(out, f"paper_experiment-{name}.png")
+            f"{r['space'][0]}:{r['label']} {r['pred_ms'] / r['lat_min']:.2f}" for r in rs if r.get("lat_min")))
+    png = os.path.join(out, f"paper_experiment-{name}{suffix}.png")
+    t, _, base_row = groups[-1]
     try:
         plot(png, name, rows, base_row if "lat_median" in base_row else None)
         print(f"\nplot: {png}")
@@ -613,22 +742,36 @@ def run_experiment(args) -> int:
     work = os.path.join(out, "models")
     cache = os.path.join(out, "cache", name)
     t0 = time.time()
-    print(f"== paper experiment: {name}  (rounds {args.rounds} x mafat-run --repeat {args.repeat} --warmup 1)")
+    # thread counts built and run (interleaved): N, or 1 and N with --compare-threads
+    tcs = [1, args.threads] if args.compare_threads and args.threads != 1 else [args.threads]
+    tn = f", {' and '.join(map(str, tcs))} thread(s)" if tcs != [1] else ""
+    print(f"== paper experiment: {name}  (rounds {args.rounds} x mafat-run --repeat {args.repeat} --warmup 1{tn})")
     model = make_model(name, work)
-    # The search's reach, in both spaces (pre-plans only).
-    top, err = preplan(model, Spec("none", "auto"), os.path.join(out, f"_top-{os.getpid()}.json"))
-    if top is None:
-        print(f"ERROR: unconstrained search failed: {err}")
+    # The search's reach, in both spaces (pre-plans only), on every thread count: budgets must be reachable on all.
+    min_ws, paper_min = 0, 0
+    for t in tcs:
+        top, err = preplan(model, Spec("none", "auto", threads=t), os.path.join(out, f"_top-{os.getpid()}.json"))
+        if top is None:
+            print(f"ERROR: unconstrained search failed ({t} thread(s)): {err}")
+            return 1
+        ptop, perr = preplan(model, Spec("none", "auto", None, True, t), os.path.join(out, f"_ptop-{os.getpid()}.json"))
+        for p in (f"_top-{os.getpid()}.json", f"_ptop-{os.getpid()}.json"):
+            if os.path.exists(os.path.join(out, p)):
+                os.remove(os.path.join(out, p))
+        min_ws = max(min_ws, top["min_workspace_bytes"])
+        paper_min = None if ptop is None or paper_min is None else max(paper_min, ptop["min_workspace_bytes"])
+    unf = {t: prepare(model, [Spec("unfused", "none", threads=t)], cache) for t in tcs}
+    compile_all(model, [u for t in tcs for u in unf[t]], cache, args.jobs)
+    if any(unf[t][0].report is None for t in tcs):
+        print(f"ERROR: the unfused build failed: {next(unf[t][0].error for t in tcs if unf[t][0].report is None)}")
         return 1
-    ptop, perr = preplan(model, Spec("none", "auto", None, True), os.path.join(out, f"_ptop-{os.getpid()}.json"))
-    for p in (f"_top-{os.getpid()}.json", f"_ptop-{os.getpid()}.json"):
-        if os.path.exists(os.path.join(out, p)):
-            os.remove(os.path.join(out, p))
-    min_ws = top["min_workspace_bytes"]
-    paper_min = ptop["min_workspace_bytes"] if ptop else None
-    unf = prepare(model, [Spec("unfused", "none")], cache)
-    compile_all(model, unf, cache, args.jobs)
-    unfused_ws = unf[0].report["predicted_workspace_bytes"]
+    # budgets are fractions of the layer-by-layer workspace (split steps do not change it; say so if it did)
+    unfused_ws = unf[tcs[0]][0].report["predicted_workspace_bytes"]
+    for t in tcs[1:]:
+        w = unf[t][0].report["predicted_workspace_bytes"]
+        if w != unfused_ws:
+            print(f"  NOTE: the {t}-thread unfused workspace is {mib(w)} MiB, the {tcs[0]}-thread one {mib(unfused_ws)} MiB; "
+                  f"budgets are fractions of the latter")
     print(f"  layer-by-layer (unfused) workspace {mib(unfused_ws)} MiB; the search reaches {mib(min_ws)} MiB "
           f"(full space), {mib(paper_min)} MiB (paper's space, mafat-compile's default halo cap 1.0)")
     if name == "yolov2-608":
@@ -641,21 +784,34 @@ def run_experiment(args) -> int:
                 p3 = json.load(f)
             print(f"  (with max-halo-overhead=3, mafat-opt only, the paper's space reaches {mib(p3['min_workspace_bytes'])} MiB)")
     specs = budget_specs(name, unfused_ws, min_ws, paper_min, args.quick)
-    builds = prepare(model, specs, cache)
-    for b in builds:
-        if b.error:
-            log(f"  {b.spec.label} [{b.spec.space}]: {b.error}")
-    compile_all(model, builds, cache, args.jobs)
-    allb = unf + builds
-    meas = measure([b.so for b in allb if b.report], args.rounds, args.repeat)
-    base_meas = meas.get(unf[0].so)
-    rows = [row_for(b, meas, base_meas, unfused_ws) for b in allb]
-    report(name, out, rows, unf[0].report, unf[0].report.get("naive_bytes"))
-    res = os.path.join(out, f"paper_experiment-{name}.json")
+    builds = {t: prepare(model, [s.with_threads(t) for s in specs], cache) for t in tcs}
+    for t in tcs:
+        for b in builds[t]:
+            if b.error:
+                log(f"  {b.spec.label} [{b.spec.space}, {t} thread(s)]: {b.error}")
+    compile_all(model, [b for t in tcs for b in builds[t]], cache, args.jobs)
+    allb = [b for t in tcs for b in unf[t] + builds[t]]
+    ran = [b for b in allb if b.report]
+    meas = measure([b.so for b in ran], args.rounds, args.repeat,
+                   threads={b.so: b.spec.threads for b in ran} if tcs != [1] else None)
+    rows = []
+    for t in tcs:
+        base_meas = meas.get(unf[t][0].so)
+        unb = next((b for b in builds[t] if b.spec.space == "full" and b.spec.label == "none"), None)
+        unb_meas = meas.get(unb.so) if unb is not None and unb.so and t != 1 else None
+        base_ws = unf[t][0].report["predicted_workspace_bytes"]
+        for b in unf[t] + builds[t]:
+            one = None
+            if t != 1 and 1 in tcs:  # the same spec on 1 thread
+                one = next((o for o in unf[1] + builds[1] if o.spec.label == b.spec.label and o.spec.space == b.spec.space), None)
+            rows.append(row_for(b, meas, base_meas, base_ws, unb_meas, meas.get(one.so) if one and one.so else None))
+    suffix = outputs_suffix(args.threads)
+    report(name, out, rows, unf[tcs[-1]][0].report, unf[tcs[-1]][0].report.get("naive_bytes"), suffix)
+    res = os.path.join(out, f"paper_experiment-{name}{suffix}.json")
     with open(res, "w") as f:
         json.dump({"model": name, "rounds": args.rounds, "repeat": args.repeat, "quick": args.quick,
-                   "unfused_ws": unfused_ws, "min_ws": min_ws, "paper_min_ws": paper_min,
-                   "naive_bytes": unf[0].report.get("naive_bytes"), "rows": rows}, f, indent=1)
+                   "threads": tcs, "unfused_ws": unfused_ws, "min_ws": min_ws, "paper_min_ws": paper_min,
+                   "naive_bytes": unf[tcs[-1]][0].report.get("naive_bytes"), "rows": rows}, f, indent=1)
     print(f"results: {res}  ({time.time() - t0:.0f} s)")
     return 0
 
@@ -668,10 +824,18 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=None, help="mafat-run --repeat per round (default 3, quick 2)")
     ap.add_argument("--jobs", type=int, default=2, help="parallel compiles")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out"))
+    ap.add_argument("--threads", type=int, default=1,
+                    help="plan, compile and run every build for N threads (mafat-compile --threads=N, mafat-run "
+                         "--threads N); outputs end in -tN (default 1)")
+    ap.add_argument("--compare-threads", action="store_true",
+                    help="with --threads N > 1: also build the 1-thread builds and run them in the same rounds "
+                         "(1-thread and N-thread rows, speedups)")
     add_cache_flag(ap)
     ap.add_argument("--reanalyse", action="store_true",
-                    help="no builds or runs: print the table, targets and plot from OUT/paper_experiment-MODEL.json")
+                    help="no builds or runs: print the table, targets and plot from OUT/paper_experiment-MODEL[-tN].json")
     args = ap.parse_args()
+    if args.threads < 1:
+        ap.error("--threads must be at least 1")
     sys.stdout.reconfigure(line_buffering=True)
     global KEEP_CACHE
     KEEP_CACHE = args.keep_cache
@@ -680,11 +844,12 @@ def main() -> int:
     if args.repeat is None:
         args.repeat = 2 if args.quick else 3
     if args.reanalyse:
-        with open(os.path.join(args.out, f"paper_experiment-{args.model}.json")) as f:
+        suffix = outputs_suffix(args.threads)
+        with open(os.path.join(args.out, f"paper_experiment-{args.model}{suffix}.json")) as f:
             saved = json.load(f)
         print(f"== paper experiment: {args.model} (re-analysed from the saved measurements: rounds "
-              f"{saved['rounds']} x --repeat {saved['repeat']})")
-        report(args.model, args.out, saved["rows"], None, saved.get("naive_bytes"))
+              f"{saved['rounds']} x --repeat {saved['repeat']}, thread(s) {saved.get('threads', [1])})")
+        report(args.model, args.out, saved["rows"], None, saved.get("naive_bytes"), suffix)
         return 0
     return run_experiment(args)
 
