@@ -607,6 +607,57 @@ TEST(PlanSearch, OrderKeepsFewBytesLive) {
   expectOptimal(g, space);
 }
 
+/// The live and consumed maps of a group (what the search prices candidates
+/// with and the report prices the chosen groups with) are the same whether
+/// the schedule's steps are layers or whole groups.
+TEST(PlanSearch, MapLiveness) {
+  Model m(routeModel());
+  ASSERT_TRUE(m.graph);
+  const LayerGraph &g = *m.graph;
+  auto id = [&](llvm::StringRef name) { return *g.lookup(name); };
+  auto names = [&](llvm::ArrayRef<unsigned> ids) {
+    std::vector<std::string> result;
+    for (unsigned i : ids)
+      result.push_back(g.node(i).name);
+    return result;
+  };
+  using Names = std::vector<std::string>;
+  // Own order L0 .. L6: L0 is read by L1 and by the branch conv L5.
+  std::vector<unsigned> own = programOrder(g);
+  ASSERT_EQ(own.size(), 7u);
+  MapLiveness byLayer = MapLiveness::ofOrder(g, own);
+  EXPECT_EQ(names(byLayer.live(0)), Names{});
+  EXPECT_EQ(names(byLayer.live(2)), (Names{"L0:conv", "L1:maxpool"}));
+  EXPECT_EQ(names(byLayer.live(5)), (Names{"L0:conv", "L4:conv"}));
+  EXPECT_EQ(names(byLayer.consumed(5, 6)), Names{"L0:conv"});
+  EXPECT_EQ(names(byLayer.consumed(1, 5)), Names{});
+  EXPECT_EQ(names(byLayer.live(7)), Names{});
+  EXPECT_EQ(byLayer.lastRead(id("L0:conv")), 5);
+  EXPECT_EQ(byLayer.lastRead(id("L6:concat")), -1);
+
+  // The same order as groups: [L0] [L1 .. L4] [L5] [L6].
+  Plan plan;
+  plan.groups = {
+      PlanGroup{"a", {"L0:conv"}},
+      PlanGroup{"b", {"L1:maxpool", "L2:conv", "L3:conv", "L4:conv"}},
+      PlanGroup{"c", {"L5:conv"}}, PlanGroup{"d", {"L6:concat"}}};
+  std::string error;
+  std::optional<std::vector<FusionGroup>> groups =
+      buildPlanGroups(g, plan, error);
+  ASSERT_TRUE(groups) << error;
+  ASSERT_EQ(groups->size(), 4u);
+  MapLiveness byGroup = MapLiveness::ofGroups(g, *groups);
+  EXPECT_EQ(names(byGroup.live(1)), Names{"L0:conv"});
+  EXPECT_EQ(names(byGroup.consumed(1, 2)), Names{});
+  EXPECT_EQ(names(byGroup.live(2)), (Names{"L0:conv", "L4:conv"}));
+  EXPECT_EQ(names(byGroup.consumed(2, 3)), Names{"L0:conv"});
+  EXPECT_EQ(names(byGroup.live(3)), (Names{"L4:conv", "L5:conv"}));
+  EXPECT_EQ(names(byGroup.consumed(3, 4)), (Names{"L4:conv", "L5:conv"}));
+  // Group b seen as the segment [1, 5) of the order.
+  EXPECT_EQ(names(byLayer.live(1)), names(byGroup.live(1)));
+  EXPECT_EQ(names(byLayer.consumed(1, 5)), names(byGroup.consumed(1, 2)));
+}
+
 TEST(PlanSearch, HaloCapPrunes) {
   Model m(chainModel());
   ASSERT_TRUE(m.graph);
