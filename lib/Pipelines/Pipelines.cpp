@@ -60,8 +60,11 @@ static void addTensorCodegenPasses(OpPassManager &pm,
                                    const CompileOptions &options) {
   // Group marks need the layer graph, which fuse-tile's loops hide, so they
   // go in just before it.
-  if (options.profileGroups)
-    pm.addPass(createMafatProfileGroups());
+  if (options.profileGroups) {
+    MafatProfileGroupsOptions profile;
+    profile.entry = options.entry;
+    pm.addPass(createMafatProfileGroups(profile));
+  }
   // The plan (if the module has one) becomes tile loops before anything
   // else sees the layers.
   MafatFuseTileOptions fuse;

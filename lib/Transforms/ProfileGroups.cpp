@@ -39,6 +39,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Transforms/Passes.h"
@@ -205,17 +206,11 @@ struct MafatProfileGroupsPass
           << kMarkName << "')";
       return signalPassFailure();
     }
-    func::FuncOp entry;
-    for (auto func : module.getOps<func::FuncOp>())
-      if (func.isPublic() && !func.isExternal()) {
-        entry = func;
-        break;
-      }
-    if (!entry) {
-      module.emitError("mafat-profile-groups: no public function with a "
-                       "body to profile");
+    // The same model function every other pass picks.
+    func::FuncOp entry =
+        mafat::findEntry(module, this->entry, "mafat-profile-groups: ");
+    if (!entry)
       return signalPassFailure();
-    }
     if (!entry.getBody().hasOneBlock()) {
       entry.emitError("mafat-profile-groups: the entry function must have "
                       "one block");

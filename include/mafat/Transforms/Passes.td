@@ -284,9 +284,14 @@ def MafatProfileGroups : Pass<"mafat-profile-groups", "mlir::ModuleOp"> {
     recognised after it). The marks take only constant operands, so the
     layer graph skips them, and they are calls with unknown side effects, so
     no later pass moves a layer's work across them. fuse-tile emits a tiled
-    group where its output layer was, after its group's mark. Entry: the
-    first public function with a body.
+    group where its output layer was, after its group's mark. The model
+    function is chosen as by every other pass (`entry`, else the only
+    public function).
   }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "Function to profile (default: the only public function)">,
+  ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect",
                            "mlir::arith::ArithDialect"];
 }
