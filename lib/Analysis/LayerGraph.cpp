@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Dialect/Mafat/AttrNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -1306,7 +1307,7 @@ LogicalResult LayerGraphBuilder::build() {
       recogniseInsertConcat(insert);
   }
 
-  auto inputNames = func->getAttrOfType<ArrayAttr>("mafat.input_names");
+  auto inputNames = func->getAttrOfType<ArrayAttr>(mafat::kInputNamesAttr);
   for (BlockArgument arg : body.getArguments()) {
     if (!isStaticShaped(arg))
       return error(func, "argument #" + llvm::Twine(arg.getArgNumber()) +
@@ -1330,7 +1331,7 @@ LogicalResult LayerGraphBuilder::build() {
     graph.nodeConstants.emplace_back();
   }
 
-  auto outputNames = func->getAttrOfType<ArrayAttr>("mafat.output_names");
+  auto outputNames = func->getAttrOfType<ArrayAttr>(mafat::kOutputNamesAttr);
   for (Operation &op : body) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {

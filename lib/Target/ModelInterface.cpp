@@ -66,10 +66,10 @@ FailureOr<ModelInterface> readInterface(func::FuncOp entry) {
   ModelInterface model;
   model.entry = entry.getSymName().str();
   model.name = toCIdentifier(model.entry);
-  auto inNames = entry->getAttrOfType<ArrayAttr>("mafat.input_names");
-  auto outNames = entry->getAttrOfType<ArrayAttr>("mafat.output_names");
-  auto inLayouts = entry->getAttrOfType<ArrayAttr>("mafat.input_layouts");
-  auto outLayouts = entry->getAttrOfType<ArrayAttr>("mafat.output_layouts");
+  auto inNames = entry->getAttrOfType<ArrayAttr>(mafat::kInputNamesAttr);
+  auto outNames = entry->getAttrOfType<ArrayAttr>(mafat::kOutputNamesAttr);
+  auto inLayouts = entry->getAttrOfType<ArrayAttr>(mafat::kInputLayoutsAttr);
+  auto outLayouts = entry->getAttrOfType<ArrayAttr>(mafat::kOutputLayoutsAttr);
   for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes())) {
     FailureOr<TensorInfo> t = readTensor(entry, type, inNames, inLayouts, i, "input");
     if (failed(t))
@@ -100,9 +100,9 @@ LogicalResult readMemoryFigures(ModuleOp module, StringRef entry,
     out = attr.getValue().getZExtValue();
     return success();
   };
-  if (failed(get("mafat.workspace_bytes", model.workspaceBytes)) ||
-      failed(get("mafat.workspace_align", model.workspaceAlign)) ||
-      failed(get("mafat.naive_bytes", model.naiveBytes)))
+  if (failed(get(mafat::kWorkspaceBytesAttr, model.workspaceBytes)) ||
+      failed(get(mafat::kWorkspaceAlignAttr, model.workspaceAlign)) ||
+      failed(get(mafat::kNaiveBytesAttr, model.naiveBytes)))
     return failure();
   if (auto threads = func->getAttrOfType<IntegerAttr>(kThreadsAttr))
     model.threads = threads.getInt();

@@ -28,6 +28,7 @@
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/MemoryModel.h"
+#include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/Transforms/PlannedModule.h"
 
@@ -404,7 +405,7 @@ struct MafatFuseTilePass
     if (std::optional<mafat::MemoryPrediction> prediction =
             mafat::predictMemory(graph, planned->plan, memoryOptions, error)) {
       auto i64 = IntegerType::get(&getContext(), 64);
-      func->setAttr("mafat.predicted_workspace_bytes",
+      func->setAttr(mafat::kPredictedWorkspaceBytesAttr,
                     IntegerAttr::get(i64, prediction->workspaceBytes));
     }
     DenseMap<unsigned, Value> currentValue;

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
 
@@ -235,7 +236,7 @@ struct MafatOutlineParallelPass
     SymbolTable symbols(module);
     IRRewriter rewriter(ctx);
     for (func::FuncOp func : llvm::to_vector(module.getOps<func::FuncOp>())) {
-      if (func.isExternal() || !func->hasAttr("mafat.workspace_bytes"))
+      if (func.isExternal() || !func->hasAttr(mafat::kWorkspaceBytesAttr))
         continue;
       // The ABI: every planned function takes the caller's parallel-for
       // last, whether or not it launches anything.

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Support/ArenaPacker.h"
 #include "mafat/Transforms/Passes.h"
 
@@ -92,7 +93,7 @@ struct MafatPlanMemoryPass
     }
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       // Already planned functions have their workspace argument.
-      if (func.isExternal() || func->hasAttr("mafat.workspace_bytes"))
+      if (func.isExternal() || func->hasAttr(mafat::kWorkspaceBytesAttr))
         continue;
       if (failed(planFunction(func)))
         return signalPassFailure();
@@ -282,9 +283,10 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
   unsigned wsIndex = func.getNumArguments();
   if (failed(func.insertArgument(
           wsIndex, wsType,
-          DictionaryAttr::get(ctx, {NamedAttribute(
-                                       StringAttr::get(ctx, "mafat.workspace"),
-                                       UnitAttr::get(ctx))}),
+          DictionaryAttr::get(
+              ctx,
+              {NamedAttribute(StringAttr::get(ctx, mafat::kWorkspaceArgAttr),
+                              UnitAttr::get(ctx))}),
           func.getLoc())))
     return func.emitError("mafat-plan-memory: cannot add the workspace "
                           "argument");
@@ -305,13 +307,14 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
   }
 
   auto i64 = IntegerType::get(ctx, 64);
-  func->setAttr("mafat.workspace_bytes",
+  func->setAttr(mafat::kWorkspaceBytesAttr,
                 IntegerAttr::get(i64, layout.arenaBytes));
-  func->setAttr("mafat.workspace_align", IntegerAttr::get(i64, wsAlign));
-  func->setAttr("mafat.naive_bytes", IntegerAttr::get(i64, layout.naiveBytes));
+  func->setAttr(mafat::kWorkspaceAlignAttr, IntegerAttr::get(i64, wsAlign));
+  func->setAttr(mafat::kNaiveBytesAttr,
+                IntegerAttr::get(i64, layout.naiveBytes));
 
-  if (auto predicted =
-          func->getAttrOfType<IntegerAttr>("mafat.predicted_workspace_bytes")) {
+  if (auto predicted = func->getAttrOfType<IntegerAttr>(
+          mafat::kPredictedWorkspaceBytesAttr)) {
     uint64_t value = predicted.getValue().getZExtValue();
     if (value != layout.arenaBytes) {
       InFlightDiagnostic diag =

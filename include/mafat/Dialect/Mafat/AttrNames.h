@@ -31,6 +31,27 @@ constexpr llvm::StringLiteral kLaunchBodyAttr = "mafat.launch_body";
 /// On a planned function: the thread count it was compiled for.
 constexpr llvm::StringLiteral kThreadsAttr = "mafat.threads";
 
+// The model's contract, from the importers (python/mafat/mlir_emitter.py
+// writes the same names) to mafat-plan-memory and the target.
+
+/// On the model function: the names and layouts of its inputs and outputs
+/// (string arrays, in argument / result order).
+constexpr llvm::StringLiteral kInputNamesAttr = "mafat.input_names";
+constexpr llvm::StringLiteral kOutputNamesAttr = "mafat.output_names";
+constexpr llvm::StringLiteral kInputLayoutsAttr = "mafat.input_layouts";
+constexpr llvm::StringLiteral kOutputLayoutsAttr = "mafat.output_layouts";
+/// On a planned function (mafat-plan-memory): the arena's size and
+/// alignment, and the bytes of the buffers it replaced.
+constexpr llvm::StringLiteral kWorkspaceBytesAttr = "mafat.workspace_bytes";
+constexpr llvm::StringLiteral kWorkspaceAlignAttr = "mafat.workspace_align";
+constexpr llvm::StringLiteral kNaiveBytesAttr = "mafat.naive_bytes";
+/// On the model function: the memory model's workspace (mafat-fuse-tile),
+/// checked against kWorkspaceBytesAttr by mafat-plan-memory.
+constexpr llvm::StringLiteral kPredictedWorkspaceBytesAttr =
+    "mafat.predicted_workspace_bytes";
+/// On a planned function's workspace argument.
+constexpr llvm::StringLiteral kWorkspaceArgAttr = "mafat.workspace";
+
 } // namespace mafat
 
 #endif // MAFAT_DIALECT_MAFAT_ATTRNAMES_H
