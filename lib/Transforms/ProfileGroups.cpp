@@ -43,6 +43,7 @@
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Transforms/Passes.h"
+#include "mafat/runtime.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
@@ -60,7 +61,8 @@ using mafat::LayerGraph;
 
 namespace {
 
-constexpr llvm::StringLiteral kHookName = "mafat_profile_hook";
+// The hook the driver sets (mafat/runtime.h names it).
+constexpr llvm::StringLiteral kHookName = MAFAT_PROFILE_HOOK_SYMBOL;
 constexpr llvm::StringLiteral kMarkName = "__mafat_profile_mark";
 constexpr llvm::StringLiteral kGroupNamePrefix = "__mafat_profile_name_";
 
