@@ -537,16 +537,15 @@ class Runner:
         return json.loads(p.stdout)["latency_ms"]["min"] * 1e-3
 
     def time_threads(self, b: Bench, threads: int) -> float:
-        """Like time(), for a build run on `threads` threads; returns it."""
+        """Minimum over a run sized to about target_ms of timed work, on
+        `threads` threads."""
         first = self._run(b.so, 3, 1, threads)
         repeat = int(min(400, max(5, self.target_ms * 1e-3 / max(first, 1e-7))))
         return min(first, self._run(b.so, repeat, 2, threads))
 
     def time(self, b: Bench) -> None:
-        """Minimum over a run sized to about target_ms of timed work."""
-        first = self._run(b.so, 3, 1)
-        repeat = int(min(400, max(5, self.target_ms * 1e-3 / max(first, 1e-7))))
-        b.seconds = min(b.seconds, first, self._run(b.so, repeat, 2))
+        """Keeps the least time_threads(b, 1) over the rounds in b.seconds."""
+        b.seconds = min(b.seconds, self.time_threads(b, 1))
         if self.verbose:
             print(f"  {b.name:<22} {b.seconds * 1e3:10.4f} ms", file=sys.stderr)
 
