@@ -466,8 +466,11 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
   // group-by-group peak, but exact packing may put a front point below the
   // smallest-peak plan (YOLOv2-608 layers 0-15: 4.35 MiB against 5.48 MiB),
   // so the smallest workspace - what an infeasible budget is told - and the
-  // plans a budget admits are read from all of it.
-  std::vector<SearchResult> front = search.paretoFront();
+  // plans a budget admits are read from all of it. An unbudgeted compile
+  // without a report needs neither.
+  std::vector<SearchResult> front;
+  if (options.pareto || options.budget)
+    front = search.paretoFront();
   std::vector<ParetoPoint> points;
   for (const SearchResult &r : front) {
     const MemoryPrediction *m = predict(r.plan);
