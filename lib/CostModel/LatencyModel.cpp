@@ -128,6 +128,15 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
     return bytes * std::max(secPerCopyByte, secPerByte(bytes));
   };
 
+  // Concurrent tiles: each tile runs whole on one thread, so no step of it
+  // is split; its time is accounted per tile and the slots share them out
+  // at the end.
+  const int64_t slots = tiled ? group.plan().slots : 1;
+  const ParallelOptions stepParallel =
+      slots > 1 ? ParallelOptions{1, parallel.minWork} : parallel;
+  std::vector<double> tileSeconds(slots > 1 ? group.numTiles() : 0, 0.0);
+  auto total = [&] { return compute + copy + memory + overhead; };
+
   for (auto [l, layer] : llvm::enumerate(group.layers())) {
     const LayerNode &node = graph.node(layer.node);
     Pricing pricing = pricingOf(node.kind);
@@ -137,8 +146,11 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
     if (node.kind != LayerKind::Input)
       flopsOnce += node.flops;
     if (pricing == Pricing::None) {
-      if (node.kind != LayerKind::Input)
+      if (node.kind != LayerKind::Input) {
         overhead += layerOverhead * group.numTiles();
+        for (double &t : tileSeconds)
+          t += layerOverhead;
+      }
       continue;
     }
 
@@ -161,64 +173,101 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
     for (unsigned r = 0; r < rows.size(); ++r) {
       const int64_t h = rows.span[r][l].size();
       for (unsigned c = 0; c < cols.size(); ++c) {
-        const int64_t w = cols.span[c][l].size();
-        const double positions = double(h) * w;
-        const double flops = flopsPerPos * positions;
-        flopsComputed += flops;
-        if (pricing == Pricing::Epilogue) {
-          compute += flops * secPerFlop;
-          continue;
-        }
-        overhead += layerOverhead;
-
-        double inBytes = 0;
-        for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
-          int64_t readRows = rows.read[r][l][i].size();
-          int64_t readCols = cols.read[c][l][i].size();
-          inBytes += double(readRows) * readCols *
-                     bytesPerPosition(node.operands[i].shape);
-        }
-        const double outBytes = outBytesPerPos * positions;
-
-        if (pricing == Pricing::Copy) {
-          copy += copySeconds(inBytes + outBytes);
-          continue;
-        }
-
-        double tCompute = flops * secPerFlop;
-        if (spatial && profile.tileWidthPenalty > 0)
-          tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
-        const double bytes = inBytes + outBytes + weightBytes;
-        double tTraffic = bytes * secPerByte(bytes);
-        // flops count a multiply-accumulate as two: iterations = flops / 2.
-        if (splitsAcrossThreads(parallel, int64_t(flops / 2))) {
-          double speedup = parallel.threads * profile.parallelEfficiency;
-          tCompute /= speedup;
-          if (bytes <= profile.llcBytes)
-            tTraffic /= speedup;
-          overhead += profile.parallelLaunchUs * 1e-6;
-          ++splitSteps;
-        }
-        compute += tCompute;
-        memory += std::max(0.0, tTraffic - tCompute);
-
-        if (padded) {
-          int64_t padRows = rows.padLow[r][l] + rows.padHigh[r][l];
-          int64_t padCols = cols.padLow[c][l] + cols.padHigh[c][l];
-          if (padRows > 0 || padCols > 0) {
-            double readRows = rows.read[r][l][0].size();
-            double readCols = cols.read[c][l][0].size();
-            double written =
-                (readRows + padRows) * (readCols + padCols) * padBytesPerPos;
-            double read = readRows * readCols * padBytesPerPos;
-            copy += copySeconds(written + read);
+        auto priceTile = [&] {
+          const int64_t w = cols.span[c][l].size();
+          const double positions = double(h) * w;
+          const double flops = flopsPerPos * positions;
+          flopsComputed += flops;
+          if (pricing == Pricing::Epilogue) {
+            compute += flops * secPerFlop;
+            return;
           }
-        }
+          overhead += layerOverhead;
+
+          double inBytes = 0;
+          for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
+            int64_t readRows = rows.read[r][l][i].size();
+            int64_t readCols = cols.read[c][l][i].size();
+            inBytes += double(readRows) * readCols *
+                       bytesPerPosition(node.operands[i].shape);
+          }
+          const double outBytes = outBytesPerPos * positions;
+
+          if (pricing == Pricing::Copy) {
+            copy += copySeconds(inBytes + outBytes);
+            return;
+          }
+
+          double tCompute = flops * secPerFlop;
+          if (spatial && profile.tileWidthPenalty > 0)
+            tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
+          const double bytes = inBytes + outBytes + weightBytes;
+          double tTraffic = bytes * secPerByte(bytes);
+          // flops count a multiply-accumulate as two: iterations = flops / 2.
+          if (splitsAcrossThreads(stepParallel, int64_t(flops / 2))) {
+            double speedup = parallel.threads * profile.parallelEfficiency;
+            tCompute /= speedup;
+            if (bytes <= profile.llcBytes)
+              tTraffic /= speedup;
+            overhead += profile.parallelLaunchUs * 1e-6;
+            ++splitSteps;
+          }
+          compute += tCompute;
+          memory += std::max(0.0, tTraffic - tCompute);
+
+          if (padded) {
+            int64_t padRows = rows.padLow[r][l] + rows.padHigh[r][l];
+            int64_t padCols = cols.padLow[c][l] + cols.padHigh[c][l];
+            if (padRows > 0 || padCols > 0) {
+              double readRows = rows.read[r][l][0].size();
+              double readCols = cols.read[c][l][0].size();
+              double written =
+                  (readRows + padRows) * (readCols + padCols) * padBytesPerPos;
+              double read = readRows * readCols * padBytesPerPos;
+              copy += copySeconds(written + read);
+            }
+          }
+        };
+        const double before = total();
+        priceTile();
+        if (!tileSeconds.empty())
+          tileSeconds[r * cols.size() + c] += total() - before;
       }
     }
   }
-  if (tiled)
+  if (tiled) {
     overhead += profile.tileOverheadUs * 1e-6 * group.numTiles();
+    for (double &t : tileSeconds)
+      t += profile.tileOverheadUs * 1e-6;
+  }
+
+  // The slots take the tiles round robin in emission order (FuseTile's
+  // emitSlotLoop) and run on min(slots, threads) threads at the calibrated
+  // efficiency; the slowest slot, or the average thread when slots
+  // outnumber threads, sets the time. The breakdown is scaled alike.
+  unsigned slotThreads = 1;
+  if (slots > 1) {
+    std::vector<double> slotSeconds(slots, 0.0);
+    int64_t next = 0;
+    for (const TileRun &rr : group.runs(rows))
+      for (const TileRun &cr : group.runs(cols))
+        for (unsigned r = rr.first; r < rr.first + rr.count; ++r)
+          for (unsigned c = cr.first; c < cr.first + cr.count; ++c)
+            slotSeconds[next++ % slots] += tileSeconds[r * cols.size() + c];
+    double serial = total();
+    slotThreads = std::min<int64_t>(slots, parallel.threads);
+    if (slotThreads > 1 && serial > 0) {
+      double slowest =
+          *std::max_element(slotSeconds.begin(), slotSeconds.end());
+      double parallelSeconds =
+          std::max(slowest, serial / slotThreads) / profile.parallelEfficiency;
+      double scale = parallelSeconds / serial;
+      compute *= scale;
+      copy *= scale;
+      memory *= scale;
+      overhead = overhead * scale + profile.parallelLaunchUs * 1e-6;
+    }
+  }
 
   GroupLatency result;
   result.computeMs = compute * 1e3;
@@ -229,6 +278,8 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
       result.computeMs + result.copyMs + result.memoryMs + result.overheadMs;
   result.haloOverhead = flopsOnce > 0 ? flopsComputed / flopsOnce - 1.0 : 0.0;
   result.splitSteps = splitSteps;
+  result.slots = slots;
+  result.slotThreads = slotThreads;
   return result;
 }
 

@@ -21,6 +21,10 @@
 //    packed on its own; at the top level it is one buffer as large as that
 //    arena, live at its class's loop only (PlanMemory.cpp packs scopes
 //    bottom-up the same way).
+//  * A group with several slots (concurrent tiles) runs its classes inside
+//    one slot loop, an scf.forall after mafat-parallelize: the loop's body
+//    packs the class arenas one after another, and the forall is one buffer
+//    of `slots` copies of that arena, each rounded up to the alignment.
 //  * A tiled group's output map is live from its first tile class to its
 //    last reader.
 //
@@ -201,8 +205,7 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
       result.storage[l] =
           list.add(layer.outBytes, result.runStep[l], node.name + " out");
     for (auto [i, p] : llvm::enumerate(layer.operandIndex)) {
-      int64_t at = (i == 0 && padStep[l] >= 0) ? padStep[l]
-                                               : result.runStep[l];
+      int64_t at = (i == 0 && padStep[l] >= 0) ? padStep[l] : result.runStep[l];
       if (p < 0) {
         externalRead(node.operands[i].producer, at);
         continue;
@@ -301,6 +304,20 @@ std::vector<uint64_t> classArenas(const LayerGraph &graph,
   return arenas;
 }
 
+/// The buffers a tiled group's tile bodies take at the top level, in
+/// order: one per class, or with slots one slot loop holding `slots` copies
+/// of its body (the classes packed one after another), as
+/// PlanMemory.cpp packs an scf.forall.
+std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
+                                      int64_t slots, uint64_t alignment) {
+  if (slots <= 1)
+    return arenas;
+  BufferList body(alignment);
+  for (auto [k, arena] : llvm::enumerate(arenas))
+    body.add(arena, k, "tile class");
+  return {uint64_t(slots) * llvm::alignTo(body.pack(), alignment)};
+}
+
 /// The top level of a plan restricted to `groups` (all of a plan's groups,
 /// or one candidate group for the search); maps read from outside these
 /// groups are `liveMaps`, live throughout except `consumedMaps`, which die
@@ -371,8 +388,9 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         ++i;
         continue;
       }
-      std::vector<uint64_t> arenas =
-          classArenas(graph, group, options.alignment, top.naive);
+      std::vector<uint64_t> arenas = tileBodyBuffers(
+          classArenas(graph, group, options.alignment, top.naive),
+          group.plan().slots, options.alignment);
       for (uint64_t arena : arenas)
         top.groupTileBytes[g] = std::max(top.groupTileBytes[g], arena);
       int64_t first = clock;

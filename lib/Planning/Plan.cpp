@@ -125,6 +125,13 @@ std::optional<Problem> checkGroup(size_t g, const PlanGroup &group,
                    "grid " + std::to_string(group.gridRows) + "x" +
                        std::to_string(group.gridCols) +
                        " must be at least 1x1");
+  int64_t tiles = group.gridRows * group.gridCols;
+  if (group.slots < 1 || group.slots > std::min(tiles, kMaxSlots))
+    return problem(g, "slots",
+                   "slots must be from 1 to the group's tile count " +
+                       std::to_string(tiles) + " (at most " +
+                       std::to_string(kMaxSlots) + "), got " +
+                       std::to_string(group.slots));
   if (auto p =
           checkTiles(g, "row", group.rowTiles, group.gridRows, requireTiles))
     return p;
@@ -298,7 +305,8 @@ void writeTiles(llvm::raw_ostream &os, llvm::StringRef key,
   os << "]";
 }
 
-const char *const kGroupKeys = "name, layers, grid, row_tiles, col_tiles";
+const char *const kGroupKeys =
+    "name, layers, grid, row_tiles, col_tiles, slots";
 
 /// Reads one group. Returns the error message, "" on success.
 std::string readGroup(const llvm::json::Value &value, size_t g,
@@ -314,7 +322,7 @@ std::string readGroup(const llvm::json::Value &value, size_t g,
   for (const auto &entry : *obj) {
     llvm::StringRef key = entry.first;
     if (key != "name" && key != "layers" && key != "grid" &&
-        key != "row_tiles" && key != "col_tiles")
+        key != "row_tiles" && key != "col_tiles" && key != "slots")
       unknown.push_back(key.str());
   }
   if (!unknown.empty())
@@ -379,6 +387,13 @@ std::string readGroup(const llvm::json::Value &value, size_t g,
       tiles.push_back(Interval(*lo, *hi));
     }
   }
+
+  if (const llvm::json::Value *slots = obj->get("slots")) {
+    std::optional<int64_t> n = slots->getAsInteger();
+    if (!n || *n < 1)
+      return path + ".slots: expected a positive integer";
+    group.slots = *n;
+  }
   return "";
 }
 
@@ -402,6 +417,8 @@ std::string mafat::planToJson(const Plan &plan) {
       writeTiles(os, "row_tiles", group.rowTiles);
     if (!group.colTiles.empty())
       writeTiles(os, "col_tiles", group.colTiles);
+    if (group.slots != 1)
+      os << ",\n      \"slots\": " << group.slots;
     os << "\n    }";
   }
   os << (plan.groups.empty() ? "]\n}\n" : "\n  ]\n}\n");

@@ -66,6 +66,20 @@ std::optional<PlanReport> mafat::buildPlanReport(
   return report;
 }
 
+/// How a group uses the threads: its parallel form (docs/Design.md).
+static const char *formOf(const GroupLatency &latency) {
+  if (latency.slots > 1)
+    return "concurrent-tiles";
+  return latency.splitSteps ? "split-steps" : "serial";
+}
+
+static unsigned threadsOf(const GroupLatency &latency,
+                          const ParallelOptions &parallel) {
+  if (latency.slots > 1)
+    return latency.slotThreads;
+  return latency.splitSteps ? parallel.threads : 1;
+}
+
 llvm::json::Value mafat::toJson(const PlanReport &report) {
   const MemoryPrediction &memory = report.memory;
   const ParallelOptions &parallel = report.options.parallel;
@@ -94,8 +108,9 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
         {"tile_bytes", (int64_t)row.memory.tileBytes},
         {"live_map_bytes", (int64_t)row.memory.liveMapBytes},
         {"latency_ms", row.latency.ms},
-        {"form", row.latency.splitSteps ? "split-steps" : "serial"},
-        {"threads", (int64_t)(row.latency.splitSteps ? parallel.threads : 1)},
+        {"form", formOf(row.latency)},
+        {"threads", (int64_t)threadsOf(row.latency, parallel)},
+        {"slots", row.latency.slots},
         {"split_steps", (int64_t)row.latency.splitSteps},
     });
   }
@@ -144,7 +159,8 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
                             {"cuts_after_pool_only", space.cutsAfterPoolOnly},
                             {"square_grids", space.squareGrids},
                             {"max_grid", (int64_t)space.maxGrid},
-                            {"max_halo_overhead", space.maxHaloOverhead}}},
+                            {"max_halo_overhead", space.maxHaloOverhead},
+                            {"max_slots", (int64_t)space.maxSlots}}},
         {"candidates_priced", (int64_t)s.priced},
         {"candidates_kept", (int64_t)s.kept},
         {"pruned_by_halo_cap", (int64_t)s.prunedHalo},
@@ -163,23 +179,31 @@ void mafat::printPlanReport(const PlanReport &report, llvm::raw_ostream &os) {
      << ", budget "
      << (budget ? formatBytes(*budget) : std::string("none (fastest plan)"))
      << ", profile " << report.options.profile.name << "\n";
-  os << llvm::formatv("{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12}\n",
+  os << llvm::formatv("{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12}  "
+                      "{7}\n",
                       "group", "layers", "grid", "tile", "halo %",
-                      "workspace bytes", "latency ms");
+                      "workspace bytes", "latency ms", "form");
   for (auto [g, row] : llvm::zip_equal(report.groups, report.rows)) {
     const std::vector<std::string> &names = g.plan().layers;
     std::string layersText =
         names.size() == 1 ? names.front()
                           : names.front() + " .. " + names.back() + " (" +
                                 std::to_string(names.size()) + ")";
+    std::string form = formOf(row.latency);
+    if (row.latency.slots > 1)
+      form += " (" + std::to_string(row.latency.slots) + " slots, " +
+              std::to_string(row.latency.slotThreads) + " threads)";
+    else if (row.latency.splitSteps)
+      form += " (" + std::to_string(row.latency.splitSteps) + " steps, " +
+              std::to_string(report.options.parallel.threads) + " threads)";
     os << llvm::formatv(
-        "{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12:F3}\n", g.name(),
+        "{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12:F3}  {7}\n", g.name(),
         layersText,
         std::to_string(g.plan().gridRows) + "x" +
             std::to_string(g.plan().gridCols),
         std::to_string(row.memory.maxTileRows) + "x" +
             std::to_string(row.memory.maxTileCols),
-        percent(row.haloOverhead), row.footprintBytes, row.latency.ms);
+        percent(row.haloOverhead), row.footprintBytes, row.latency.ms, form);
   }
   os << "predicted workspace (limited by memory-budget): "
      << formatBytes(memory.workspaceBytes) << "\n";

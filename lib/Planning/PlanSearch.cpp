@@ -108,14 +108,15 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
   }
   unsigned maxGrid = std::max(1u, space.maxGrid);
   auto priceGroup = [&](unsigned i, unsigned j, int64_t rows, int64_t cols,
-                        int64_t outRows,
-                        int64_t outCols) -> std::optional<Candidate> {
+                        int64_t outRows, int64_t outCols,
+                        int64_t slots = 1) -> std::optional<Candidate> {
     PlanGroup group;
     group.name = "candidate";
     for (unsigned p = i; p < j; ++p)
       group.layers.push_back(graph.node(layerOrder[p]).name);
     group.gridRows = rows;
     group.gridCols = cols;
+    group.slots = slots;
     std::string key;
     PriceCache::Entry entry;
     llvm::ArrayRef<unsigned> live = liveness.live(i);
@@ -125,7 +126,8 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         return false;
       for (const std::string &name : group.layers)
         key += name + "\n";
-      key += std::to_string(rows) + "x" + std::to_string(cols) + "\n";
+      key += std::to_string(rows) + "x" + std::to_string(cols) + "/" +
+             std::to_string(slots) + "\n";
       for (unsigned id : live)
         key += graph.node(id).name + "\n";
       // Which of them die inside depends on the order after the group.
@@ -165,6 +167,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     c.begin = i;
     c.rows = rows;
     c.cols = cols;
+    c.slots = slots;
     c.cost = entry.cost;
     return c;
   };
@@ -220,9 +223,18 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
           continue;
         }
         unsigned before = searchStats.prunedHalo;
-        if (std::optional<Candidate> c =
-                priceGroup(i, j, it->first, it->second, outRows, outCols))
+        std::optional<Candidate> c =
+            priceGroup(i, j, it->first, it->second, outRows, outCols);
+        if (c) {
           out.push_back(*c);
+          // The same group with its tiles spread over the threads' slots.
+          int64_t slots =
+              std::min<int64_t>(space.maxSlots, it->first * it->second);
+          if (slots > 1)
+            if (std::optional<Candidate> s = priceGroup(
+                    i, j, it->first, it->second, outRows, outCols, slots))
+              out.push_back(*s);
+        }
         if (searchStats.prunedHalo != before)
           it = grids.erase(it);
         else
@@ -271,6 +283,7 @@ PlanSearch::makeResult(llvm::ArrayRef<const Candidate *> path) const {
       group.layers.push_back(graph.node(layerOrder[p]).name);
     group.gridRows = c->rows;
     group.gridCols = c->cols;
+    group.slots = c->slots;
     Region extent = spatialExtent(graph.node(layerOrder[to - 1]).outputShape);
     // Cannot fail: the candidate was built with the same split.
     (void)assignBalancedTiles(group, extent.rows.size(), extent.cols.size());

@@ -29,13 +29,14 @@
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/Dialect/Mafat/AttrNames.h"
+#include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/Transforms/PlannedModule.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mafat {
@@ -74,11 +75,23 @@ public:
 private:
   /// Offset of layer l's span (or of its external operand i's read) for the
   /// tile at `iv` in a run starting at tile `first`.
-  Value offset(OpBuilder &b, Location loc, const TileAxis &axis,
-               unsigned first, Value iv, unsigned l, int operand);
+  Value offset(OpBuilder &b, Location loc, const TileAxis &axis, unsigned first,
+               Value iv, unsigned l, int operand);
   LogicalResult emitTile(OpBuilder &b, Location loc, unsigned r, unsigned c,
                          Value rowIv, Value colIv, unsigned rowFirst,
                          unsigned colFirst, Value acc, Value &result);
+  /// One tile of class (rr, cr) at class-local indices (rowIv, colIv) in its
+  /// own no-inline region; returns the output map with the tile written.
+  Value emitTileBody(OpBuilder &b, Location loc, const mafat::TileRun &rr,
+                     const mafat::TileRun &cr, Value rowIv, Value colIv,
+                     Value acc, LogicalResult &status);
+  /// Every tile class as a rows x cols loop nest, one after another.
+  Value emitSerialClasses(OpBuilder &b, Location loc, Value acc,
+                          LogicalResult &status);
+  /// The concurrent-tiles form: a loop over the plan's slots, each running
+  /// its share of every class.
+  Value emitSlotLoop(OpBuilder &b, Location loc, Value acc,
+                     LogicalResult &status);
   /// The full value a node's consumers read now (a group's loop result once
   /// that group is rewritten).
   Value fullValue(unsigned node) {
@@ -86,8 +99,7 @@ private:
     return it != currentValue.end() ? it->second : graph.node(node).result;
   }
   InFlightDiagnostic error(Operation *op) {
-    return op->emitError("mafat-fuse-tile: group '")
-           << group.name() << "': ";
+    return op->emitError("mafat-fuse-tile: group '") << group.name() << "': ";
   }
 
   const LayerGraph &graph;
@@ -96,8 +108,7 @@ private:
 };
 
 Value GroupRewriter::offset(OpBuilder &b, Location loc, const TileAxis &axis,
-                            unsigned first, Value iv, unsigned l,
-                            int operand) {
+                            unsigned first, Value iv, unsigned l, int operand) {
   auto at = [&](unsigned t) {
     return operand < 0 ? axis.span[t][l].lo : axis.read[t][l][operand].lo;
   };
@@ -293,8 +304,8 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
         res.setType(init.getType());
       out = clone->getResult(0);
     } else {
-      return error(op) << "layer '" << node.name << "' ("
-                       << op->getName() << ") cannot be tiled";
+      return error(op) << "layer '" << node.name << "' (" << op->getName()
+                       << ") cannot be tiled";
     }
     auto outType = cast<RankedTensorType>(out.getType());
     if (outType.getShape() != ArrayRef<int64_t>(outShape))
@@ -316,10 +327,110 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
   for (int64_t d : tileType.getShape())
     sizes.push_back(b.getIndexAttr(d));
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  result = tensor::InsertSliceOp::create(b, lastLoc, tiles.back(), acc,
-                                         offsets, sizes, strides);
+  result = tensor::InsertSliceOp::create(b, lastLoc, tiles.back(), acc, offsets,
+                                         sizes, strides);
   (void)loc;
   return success();
+}
+
+Value GroupRewriter::emitTileBody(OpBuilder &b, Location loc,
+                                  const mafat::TileRun &rr,
+                                  const mafat::TileRun &cr, Value rowIv,
+                                  Value colIv, Value acc,
+                                  LogicalResult &status) {
+  // One region per tile body: the memory planner packs its buffers on
+  // their own and the region stays even when a one-tile class's loops fold
+  // away (no_inline), so the memory model sees the same structure for every
+  // class.
+  auto body = scf::ExecuteRegionOp::create(b, loc, TypeRange{acc.getType()});
+  body.setNoInline(true);
+  Block *block = &body.getRegion().emplaceBlock();
+  OpBuilder bb = OpBuilder::atBlockBegin(block);
+  Value next;
+  if (failed(emitTile(bb, loc, rr.first, cr.first, rowIv, colIv, rr.first,
+                      cr.first, acc, next))) {
+    status = failure();
+    next = acc;
+  }
+  scf::YieldOp::create(bb, loc, next);
+  return body.getResult(0);
+}
+
+Value GroupRewriter::emitSerialClasses(OpBuilder &b, Location loc, Value acc,
+                                       LogicalResult &status) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  for (const mafat::TileRun &rr : group.runs(group.rows())) {
+    for (const mafat::TileRun &cr : group.runs(group.cols())) {
+      Value rowCount = arith::ConstantIndexOp::create(b, loc, rr.count);
+      Value colCount = arith::ConstantIndexOp::create(b, loc, cr.count);
+      auto outer = scf::ForOp::create(
+          b, loc, c0, rowCount, c1, ValueRange{acc},
+          [&](OpBuilder &ob, Location oloc, Value rowIv, ValueRange oargs) {
+            auto inner = scf::ForOp::create(
+                ob, oloc, c0, colCount, c1, ValueRange{oargs[0]},
+                [&](OpBuilder &ib, Location iloc, Value colIv,
+                    ValueRange iargs) {
+                  Value next = emitTileBody(ib, iloc, rr, cr, rowIv, colIv,
+                                            iargs[0], status);
+                  scf::YieldOp::create(ib, iloc, next);
+                });
+            scf::YieldOp::create(ob, oloc, inner.getResult(0));
+          });
+      acc = outer.getResult(0);
+    }
+  }
+  return acc;
+}
+
+Value GroupRewriter::emitSlotLoop(OpBuilder &b, Location loc, Value acc,
+                                  LogicalResult &status) {
+  // Concurrent tiles: slot s runs the tiles whose index in emission order
+  // (classes as in emitSerialClasses, each class row-major) is s modulo the
+  // slot count, so slots differ by at most one tile however the classes
+  // fall. Each class is one loop over its tiles with the slot's first tile
+  // as lower bound and the slot count as step; one loop (not rows x cols)
+  // so the round robin runs across the class's rows.
+  int64_t slots = group.plan().slots;
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value slotCount = arith::ConstantIndexOp::create(b, loc, slots);
+  auto slotLoop = scf::ForOp::create(
+      b, loc, c0, slotCount, c1, ValueRange{acc},
+      [&](OpBuilder &sb, Location sloc, Value slot, ValueRange sargs) {
+        Value cur = sargs[0];
+        Value step = arith::ConstantIndexOp::create(sb, sloc, slots);
+        AffineExpr d0 = sb.getAffineDimExpr(0);
+        int64_t before = 0;
+        for (const mafat::TileRun &rr : group.runs(group.rows())) {
+          for (const mafat::TileRun &cr : group.runs(group.cols())) {
+            int64_t count = rr.count * cr.count;
+            int64_t shift = (slots - before % slots) % slots;
+            Value first = affine::AffineApplyOp::create(
+                sb, sloc, AffineMap::get(1, 0, (d0 + shift) % slots),
+                ValueRange{slot});
+            Value end = arith::ConstantIndexOp::create(sb, sloc, count);
+            auto loop = scf::ForOp::create(
+                sb, sloc, first, end, step, ValueRange{cur},
+                [&](OpBuilder &lb, Location lloc, Value k, ValueRange args) {
+                  Value rowIv = affine::AffineApplyOp::create(
+                      lb, lloc, AffineMap::get(1, 0, d0.floorDiv(cr.count)),
+                      ValueRange{k});
+                  Value colIv = affine::AffineApplyOp::create(
+                      lb, lloc, AffineMap::get(1, 0, d0 % cr.count),
+                      ValueRange{k});
+                  Value next = emitTileBody(lb, lloc, rr, cr, rowIv, colIv,
+                                            args[0], status);
+                  scf::YieldOp::create(lb, lloc, next);
+                });
+            cur = loop.getResult(0);
+            before += count;
+          }
+        }
+        scf::YieldOp::create(sb, sloc, cur);
+      });
+  mafat::markSlotLoop(slotLoop, slots);
+  return slotLoop.getResult(0);
 }
 
 LogicalResult GroupRewriter::rewrite() {
@@ -333,48 +444,11 @@ LogicalResult GroupRewriter::rewrite() {
   // value; an alloc_tensor (unlike tensor.empty) is never merged by CSE with
   // a tile's init of the same type, which would make them share a buffer.
   Value acc = bufferization::AllocTensorOp::create(b, loc, type, ValueRange{});
-  std::vector<mafat::TileRun> rowRuns = group.runs(group.rows());
-  std::vector<mafat::TileRun> colRuns = group.runs(group.cols());
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  for (const mafat::TileRun &rr : rowRuns) {
-    for (const mafat::TileRun &cr : colRuns) {
-      Value rowCount = arith::ConstantIndexOp::create(b, loc, rr.count);
-      Value colCount = arith::ConstantIndexOp::create(b, loc, cr.count);
-      LogicalResult status = success();
-      auto outer = scf::ForOp::create(
-          b, loc, c0, rowCount, c1, ValueRange{acc},
-          [&](OpBuilder &ob, Location oloc, Value rowIv, ValueRange oargs) {
-            auto inner = scf::ForOp::create(
-                ob, oloc, c0, colCount, c1, ValueRange{oargs[0]},
-                [&](OpBuilder &ib, Location iloc, Value colIv,
-                    ValueRange iargs) {
-                  // One region per tile body: the memory planner packs
-                  // its buffers on their own and the region stays even when
-                  // a one-tile class's loops fold away (no_inline), so the
-                  // memory model sees the same structure for every class.
-                  auto body = scf::ExecuteRegionOp::create(
-                      ib, iloc, TypeRange{iargs[0].getType()});
-                  body.setNoInline(true);
-                  Block *block = &body.getRegion().emplaceBlock();
-                  OpBuilder bb = OpBuilder::atBlockBegin(block);
-                  Value next;
-                  if (failed(emitTile(bb, iloc, rr.first, cr.first, rowIv,
-                                      colIv, rr.first, cr.first, iargs[0],
-                                      next))) {
-                    status = failure();
-                    next = iargs[0];
-                  }
-                  scf::YieldOp::create(bb, iloc, next);
-                  scf::YieldOp::create(ib, iloc, body.getResult(0));
-                });
-            scf::YieldOp::create(ob, oloc, inner.getResult(0));
-          });
-      if (failed(status))
-        return failure();
-      acc = outer.getResult(0);
-    }
-  }
+  LogicalResult status = success();
+  acc = group.plan().slots > 1 ? emitSlotLoop(b, loc, acc, status)
+                               : emitSerialClasses(b, loc, acc, status);
+  if (failed(status))
+    return failure();
   oldResult.replaceAllUsesWith(acc);
   currentValue[group.outputLayer().node] = acc;
   return success();

@@ -114,3 +114,20 @@ void mafat::clearParallelLoopMark(Operation *loop) {
   loop->setLoc(inner.size() == 1 ? inner.front()
                                  : FusedLoc::get(loop->getContext(), inner));
 }
+
+void mafat::markSlotLoop(Operation *loop, int64_t slots) {
+  MLIRContext *ctx = loop->getContext();
+  addMark(loop,
+          DictionaryAttr::get(
+              ctx, {NamedAttribute(
+                       StringAttr::get(ctx, kSlotLoopAttr),
+                       IntegerAttr::get(IntegerType::get(ctx, 64), slots))}));
+}
+
+std::optional<int64_t> mafat::slotLoopCount(Operation *loop) {
+  DictionaryAttr mark = markOf(loop);
+  auto slots = mark ? mark.getAs<IntegerAttr>(kSlotLoopAttr) : nullptr;
+  if (!slots)
+    return std::nullopt;
+  return slots.getInt();
+}

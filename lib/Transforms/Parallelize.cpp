@@ -137,9 +137,26 @@ struct MafatParallelizePass
     func->setAttr(
         mafat::kThreadsAttr,
         IntegerAttr::get(IntegerType::get(&getContext(), 32), threads));
-    // Outermost marks first; a loop inside a split loop stays serial.
+    // Outermost marks first; a loop inside a split loop or a slot loop
+    // stays serial.
     SmallVector<std::pair<scf::ForOp, bool>> split;
+    SmallVector<scf::ForOp> slotLoops;
+    bool carried = false;
     func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
+      // A slot loop runs concurrently whatever it allocates: the plan asked
+      // for it and mafat-plan-memory gives each slot its own buffers.
+      if (mafat::slotLoopCount(loop)) {
+        mafat::clearParallelLoopMark(loop);
+        if (loop.getNumRegionIterArgs() != 0) {
+          loop.emitError("mafat-parallelize: a slot loop still carries a "
+                         "value after bufferization; its slots cannot run "
+                         "at once");
+          carried = true;
+          return WalkResult::interrupt();
+        }
+        slotLoops.push_back(loop);
+        return WalkResult::skip();
+      }
       std::optional<int64_t> work = mafat::parallelLoopWork(loop);
       if (!work)
         return WalkResult::advance();
@@ -157,7 +174,11 @@ struct MafatParallelizePass
       }
       return WalkResult::advance();
     });
+    if (carried)
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
+    for (scf::ForOp loop : slotLoops)
+      convertToForall(rewriter, loop);
     for (auto [loop, rowsFirst] : split) {
       arrangeSplitLoop(rewriter, loop, rowsFirst, threads);
       convertToForall(rewriter, loop);

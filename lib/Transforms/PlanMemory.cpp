@@ -11,6 +11,7 @@
 #include "mafat/Support/ArenaPacker.h"
 #include "mafat/Transforms/Passes.h"
 
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
@@ -125,6 +126,10 @@ struct Scope {
   /// same place.
   SmallVector<memref::AllocOp> allocs;
   SmallVector<SmallVector<std::unique_ptr<Scope>, 1>> children;
+  /// For children of an scf.forall: its induction variable and the stride
+  /// between the copies of its body's arena (one copy per iteration, as
+  /// iterations may run at once); a null value otherwise.
+  SmallVector<std::pair<Value, uint64_t>> copies;
   SmallVector<uint64_t> offsets;
   uint64_t arena = 0;
 };
@@ -205,6 +210,7 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
           scope->requests.push_back(request);
           scope->allocs.push_back(alloc);
           scope->children.emplace_back();
+          scope->copies.push_back({Value(), 0});
           continue;
         }
         if (op.getNumRegions() == 0)
@@ -228,6 +234,26 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
             size = std::max(size, (*child)->arena);
             inner.push_back(std::move(*child));
           }
+        // The iterations of an scf.forall (a fused group's slots) may run at
+        // once: each gets its own copy of the body's arena, at iv * stride.
+        std::pair<Value, uint64_t> copies = {Value(), 0};
+        if (auto forall = dyn_cast<scf::ForallOp>(op)) {
+          auto constant = [](ArrayRef<OpFoldResult> values) {
+            return values.size() == 1 ? getConstantIntValue(values[0])
+                                      : std::nullopt;
+          };
+          std::optional<int64_t> lb = constant(forall.getMixedLowerBound());
+          std::optional<int64_t> ub = constant(forall.getMixedUpperBound());
+          std::optional<int64_t> step = constant(forall.getMixedStep());
+          if (!lb || !ub || !step || *lb != 0 || *step != 1 || *ub < 1)
+            return forall.emitError(
+                "mafat-plan-memory: the iterations of an scf.forall that "
+                "allocates need their own buffers; only a 1-D loop from 0 "
+                "with step 1 and a static trip count is supported");
+          uint64_t stride = llvm::alignTo(size, wsAlign);
+          copies = {forall.getInductionVar(0), stride};
+          size = stride * *ub;
+        }
         mafat::BufferRequest request;
         request.size = size;
         request.alignment = wsAlign;
@@ -240,6 +266,7 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
         scope->requests.push_back(request);
         scope->allocs.push_back(nullptr);
         scope->children.push_back(std::move(inner));
+        scope->copies.push_back(copies);
       }
     }
     std::vector<mafat::BufferRequest> requests(scope->requests.begin(),
@@ -259,22 +286,33 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
   mafat::ArenaLayout layout;
   layout.arenaBytes = (*root)->arena;
   layout.naiveBytes = naive;
-  SmallVector<std::pair<memref::AllocOp, uint64_t>> placed;
+  // An allocation's offset: a constant plus, inside foralls, iv * stride.
+  using CopyTerms = SmallVector<std::pair<Value, uint64_t>, 1>;
+  struct Placed {
+    memref::AllocOp alloc;
+    uint64_t offset;
+    CopyTerms terms;
+  };
+  SmallVector<Placed> placed;
   SmallVector<std::pair<const mafat::BufferRequest *, uint64_t>> reportRows;
   SmallVector<unsigned> depths;
-  std::function<void(const Scope &, uint64_t, unsigned)> place =
-      [&](const Scope &scope, uint64_t base, unsigned depth) {
+  std::function<void(const Scope &, uint64_t, const CopyTerms &, unsigned)>
+      place = [&](const Scope &scope, uint64_t base, const CopyTerms &terms,
+                  unsigned depth) {
         for (unsigned i = 0; i < scope.requests.size(); ++i) {
           uint64_t offset = base + scope.offsets[i];
           reportRows.push_back({&scope.requests[i], offset});
           depths.push_back(depth);
           if (scope.allocs[i])
-            placed.push_back({scope.allocs[i], offset});
+            placed.push_back({scope.allocs[i], offset, terms});
+          CopyTerms inner = terms;
+          if (scope.copies[i].first)
+            inner.push_back(scope.copies[i]);
           for (const std::unique_ptr<Scope> &child : scope.children[i])
-            place(*child, offset, depth + 1);
+            place(*child, offset, inner, depth + 1);
         }
       };
-  place(**root, 0, 0);
+  place(**root, 0, {}, 0);
 
   // The workspace is the last argument; allocations become views into it.
   MLIRContext *ctx = func.getContext();
@@ -292,13 +330,18 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
                           "argument");
   Value workspace = func.getArgument(wsIndex);
   OpBuilder builder(ctx);
-  for (auto [alloc, offset] : placed) {
+  for (auto &[alloc, offset, terms] : placed) {
     builder.setInsertionPoint(alloc);
-    Value off =
-        arith::ConstantIndexOp::create(builder, alloc.getLoc(), offset);
-    Value view = memref::ViewOp::create(builder, alloc.getLoc(),
-                                        alloc.getType(), workspace, off,
-                                        ValueRange{});
+    Location loc = alloc.getLoc();
+    Value off = arith::ConstantIndexOp::create(builder, loc, offset);
+    for (auto [iv, stride] : terms) {
+      Value scaled = arith::MulIOp::create(
+          builder, loc, iv,
+          arith::ConstantIndexOp::create(builder, loc, stride));
+      off = arith::AddIOp::create(builder, loc, off, scaled);
+    }
+    Value view = memref::ViewOp::create(builder, loc, alloc.getType(),
+                                        workspace, off, ValueRange{});
     for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
       if (isa<memref::DeallocOp>(user))
         user->erase();
@@ -330,9 +373,8 @@ LogicalResult MafatPlanMemoryPass::planFunction(func::FuncOp func) {
 
   if (report) {
     llvm::errs() << "mafat-plan-memory: @" << func.getSymName() << ": "
-                 << placed.size() << " buffers, workspace "
-                 << layout.arenaBytes << " bytes, naive " << layout.naiveBytes
-                 << " bytes\n";
+                 << placed.size() << " buffers, workspace " << layout.arenaBytes
+                 << " bytes, naive " << layout.naiveBytes << " bytes\n";
     // Nested scopes are indented under the op that holds them; their live
     // ranges are on that scope's own clock.
     for (auto [row, depth] : llvm::zip(reportRows, depths)) {

@@ -169,6 +169,7 @@ FailureOr<PlanSearchOptions> MafatPlanPass::readOptions() {
   options.space.squareGrids = squareGrids;
   options.space.maxGrid = maxGrid;
   options.space.maxHaloOverhead = maxHaloOverhead;
+  options.space.maxSlots = threads;
   options.memory.alignment = alignment;
   options.pareto = printReport || !reportFile.empty();
   return options;

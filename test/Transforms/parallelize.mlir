@@ -221,3 +221,42 @@ func.func @rows_first(%out: memref<12x48xf32>) {
   } loc(fused<{mafat.parallel = 65536 : i64, mafat.rows_first}>["filters.mlir":1:1])
   return
 }
+
+// -----
+
+// The concurrent-tiles form: a fused group's slot loop (fuse-tile marks it
+// with its slot count) becomes an scf.forall even though its body allocates
+// (mafat-plan-memory gives each slot its own copy) and even on one thread
+// (the plan's workspace holds every slot); a split mark inside it stays a
+// serial loop.
+// CHECK-LABEL: func.func @slot_loop
+// CHECK:         scf.forall (%[[S:.*]]) in (%{{.*}}) {
+// CHECK:           scf.for %{{.*}} = %[[S]] to %{{.*}} step %{{.*}} {
+// CHECK:             memref.alloc
+// CHECK:             scf.for
+// CHECK-NOT:     scf.forall
+// SMALL-LABEL: func.func @slot_loop
+// SMALL:         scf.forall
+// SERIAL-LABEL: func.func @slot_loop
+// SERIAL:         scf.forall
+// LOC-LABEL: func.func @slot_loop
+// LOC-NOT:     mafat.slots
+func.func @slot_loop(%out: memref<5x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %f = arith.constant 1.0 : f32
+  scf.for %s = %c0 to %c2 step %c1 {
+    scf.for %t = %s to %c5 step %c2 {
+      %tmp = memref.alloc() : memref<4xf32>
+      scf.for %j = %c0 to %c4 step %c1 {
+        memref.store %f, %tmp[%j] : memref<4xf32>
+        %v = memref.load %tmp[%j] : memref<4xf32>
+        memref.store %v, %out[%t, %j] : memref<5x4xf32>
+      } loc(fused<{mafat.parallel = 65536 : i64}>["layer.mlir":1:1])
+    }
+  } loc(fused<{mafat.slots = 2 : i64}>["group.mlir":1:1])
+  return
+}

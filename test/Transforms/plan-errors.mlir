@@ -26,6 +26,8 @@
 // MISSING: error: mafat-plan: cannot read plan file '{{.*}}does-not-exist.json': No such file or directory
 // RUN: not mafat-opt %S/plan.mlir --mafat-plan="plan=%S/Inputs/plan-bad-grid.json" 2>&1 | FileCheck %s --check-prefix=BADGRID
 // BADGRID: error: mafat-plan: plan file '{{.*}}plan-bad-grid.json': groups[0].grid: expected [rows, cols] with positive integers
+// RUN: not mafat-opt %S/plan.mlir --mafat-plan="plan=%S/Inputs/plan-bad-slots.json" 2>&1 | FileCheck %s --check-prefix=BADSLOTS
+// BADSLOTS: error: mafat-plan: plan file '{{.*}}plan-bad-slots.json': groups[0].slots: slots must be from 1 to the group's tile count 2 (at most 256), got 3
 // RUN: not mafat-opt %S/plan.mlir --mafat-plan="plan=%S/Inputs/plan-bad-layer.json" 2>&1 | FileCheck %s --check-prefix=BADLAYER
 // BADLAYER: error: mafat-plan: plan file '{{.*}}plan-bad-layer.json': group 'g0': unknown layer 'L9:conv'
 // RUN: not mafat-opt %S/plan.mlir --mafat-plan="plan=%S/Inputs/plan-not-fusable.json" 2>&1 | FileCheck %s --check-prefix=NOTFUSABLE

@@ -28,3 +28,17 @@ func.func @returned() -> memref<4xf32> {
   return %a : memref<4xf32>
 }
 
+
+// -----
+
+// Only 1-D foralls from 0 with step 1 get per-iteration copies of their
+// buffers (the form mafat-parallelize gives a slot loop).
+func.func @strided_forall(%out: memref<8xf32>) {
+  // expected-error @+1 {{mafat-plan-memory: the iterations of an scf.forall that allocates need their own buffers; only a 1-D loop from 0 with step 1 and a static trip count is supported}}
+  scf.forall (%i) = (0) to (8) step (2) {
+    %t = memref.alloc() : memref<4xf32>
+    %v = memref.load %t[%i] : memref<4xf32>
+    memref.store %v, %out[%i] : memref<8xf32>
+  }
+  return
+}

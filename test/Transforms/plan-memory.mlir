@@ -76,3 +76,36 @@ func.func @none(%in: memref<4xf32>, %out: memref<4xf32>) {
   linalg.copy ins(%in : memref<4xf32>) outs(%out : memref<4xf32>)
   return
 }
+
+// -----
+
+// The iterations of an scf.forall (a fused group's slots) may run at once,
+// so each gets its own copy of the body's arena: the body packs 256 + 128
+// bytes (its two buffers are live together) into 384, and three slots take
+// 3 x 384 bytes, slot %s at %s * 384. %acc, live across the forall, sits
+// above them (1152); the naive sum counts each buffer once.
+// CHECK-LABEL: func.func @slots
+// CHECK-SAME:    mafat.naive_bytes = 640 : i64, mafat.workspace_align = 64 : i64, mafat.workspace_bytes = 1408 : i64
+// CHECK:       scf.forall (%[[S:.*]]) in (3) {
+// CHECK:         %[[STRIDE:.*]] = arith.constant 384 : index
+// CHECK:         %[[SCALED:.*]] = arith.muli %[[S]], %[[STRIDE]] : index
+// CHECK:         %[[OFF:.*]] = arith.addi %{{.*}}, %[[SCALED]] : index
+// CHECK:         memref.view %{{.*}}[%[[OFF]]][] : memref<1408xi8> to memref<64xf32>
+// CHECK:         arith.muli %[[S]]
+// CHECK:         memref.view {{.*}} to memref<32xf32>
+// CHECK-NOT:   memref.alloc
+func.func @slots(%in: memref<64xf32>, %out: memref<3x32xf32>) {
+  %acc = memref.alloc() : memref<64xf32>
+  linalg.copy ins(%in : memref<64xf32>) outs(%acc : memref<64xf32>)
+  scf.forall (%s) in (3) {
+    %a = memref.alloc() : memref<64xf32>
+    %b = memref.alloc() : memref<32xf32>
+    linalg.copy ins(%in : memref<64xf32>) outs(%a : memref<64xf32>)
+    %v = memref.subview %a[0] [32] [1] : memref<64xf32> to memref<32xf32, strided<[1]>>
+    linalg.copy ins(%v : memref<32xf32, strided<[1]>>) outs(%b : memref<32xf32>)
+    %o = memref.subview %out[%s, 0] [1, 32] [1, 1] : memref<3x32xf32> to memref<32xf32, strided<[1], offset: ?>>
+    linalg.copy ins(%b : memref<32xf32>) outs(%o : memref<32xf32, strided<[1], offset: ?>>)
+  }
+  linalg.copy ins(%acc : memref<64xf32>) outs(%in : memref<64xf32>)
+  return
+}

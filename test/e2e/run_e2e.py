@@ -231,7 +231,7 @@ def check_vs_reference(ck: Checker, model, outs: List[np.ndarray], refs: List[np
 
 
 def check_threads(ck: Checker, args, model, mlir: str, target: str, emit: str, in_paths: List[str],
-                  base: List[np.ndarray], label: str, flags: List[str]) -> None:
+                  base: List[np.ndarray], label: str, flags: List[str]) -> Optional[dict]:
     """Compiles for --threads=N (with `flags`) and runs it on 1..N+1 threads:
     every output bitwise equal to `base` (the serial, single-thread build),
     the workspace equal to the memory model's prediction and to the header's,
@@ -251,7 +251,7 @@ def check_threads(ck: Checker, args, model, mlir: str, target: str, emit: str, i
             report = json.load(f)
     except (Fatal, OSError, ValueError) as e:
         ck.check(False, f"{label}: compiles for {n} threads", str(e))
-        return
+        return None
     hdr = header_workspace(header_path(art), model.name)
     for t in range(1, n + 2):
         outs = [os.path.join(args.workdir, f"out_{name}-{label}-t{t}.npy") for name, _ in model.outputs]
@@ -273,6 +273,35 @@ def check_threads(ck: Checker, args, model, mlir: str, target: str, emit: str, i
             ws = run.get("workspace_bytes")
             ck.check(isinstance(ws, int) and ws == pred == hdr, f"{label}: workspace: mafat-run == predicted == header",
                      f"{ws} / {pred} / {hdr} B (exact)")
+    return report
+
+
+def with_slots(plan: dict, slots: int) -> dict:
+    """`plan` with every tiled group running min(slots, its tiles) tiles at once (concurrent tiles)."""
+    out = json.loads(json.dumps(plan))
+    for g in out["groups"]:
+        tiles = g["grid"][0] * g["grid"][1]
+        if tiles > 1:
+            g["slots"] = min(slots, tiles)
+    return out
+
+
+def check_slots(ck: Checker, args, model, mlir: str, emit: str, in_paths: List[str], base: List[np.ndarray],
+                name: str, plan: dict) -> None:
+    """A hand-written plan in the concurrent-tiles form, compiled for --threads=N with N slots per tiled
+    group: check_threads' checks, and the report shows every tiled group with its slots."""
+    slotted = with_slots(plan, args.threads)
+    path = os.path.join(args.workdir, f"{args.model}-slots-{name}.plan.json")
+    with open(path, "w") as f:
+        json.dump(slotted, f, indent=1)
+    label = f"threads{args.threads}-slots-{name}"
+    report = check_threads(ck, args, model, mlir, args.target, emit, in_paths, base, label, [f"--plan={path}"])
+    if report is None:
+        return
+    want = {g["name"]: g["slots"] for g in slotted["groups"] if g.get("slots", 1) > 1}
+    got = {g["name"]: (g.get("form"), g.get("slots"), g.get("threads")) for g in report.get("groups", [])}
+    ok = bool(want) and all(got.get(k) == ("concurrent-tiles", v, min(v, args.threads)) for k, v in want.items())
+    ck.check(ok, f"{label}: report shows the concurrent-tiles groups", f"want slots {want}, report {got}")
 
 
 class _Done(Exception):
@@ -298,6 +327,9 @@ def run_plans(ck: Checker, args, model, mlir: str, emit: str, in_paths: List[str
                       ["--plan=none"])
         check_threads(ck, args, model, mlir, args.target, emit, in_paths, base.outputs, f"threads{args.threads}-auto",
                       [])
+        for name in ("uneven", "groups"):
+            if name in plans:
+                check_slots(ck, args, model, mlir, emit, in_paths, base.outputs, name, plans[name])
 
 
 def main(argv=None) -> int:

@@ -268,7 +268,9 @@ TEST(PlanJson, WritesTheDocumentedSchema) {
 }
 
 TEST(PlanJson, RoundTrip) {
-  for (Plan plan : {validPlan(), Plan()}) {
+  Plan slotted = validPlan();
+  slotted.groups[0].slots = 3;
+  for (Plan plan : {validPlan(), Plan(), slotted}) {
     std::string error;
     std::optional<Plan> back = planFromJson(planToJson(plan), error);
     ASSERT_TRUE(back) << error;
@@ -324,10 +326,17 @@ TEST(PlanJson, EveryErrorNamesItsPath) {
       {"{}", "groups: missing (expected an array of groups)"},
       {R"({"groups": {}})", "groups: expected an array of groups"},
       {one("3"), "groups[0]: expected an object with name, layers, grid, "
-                 "row_tiles, col_tiles"},
+                 "row_tiles, col_tiles, slots"},
       {one("{" + ok + R"(, "row_tile": [[0, 0]], "col": 1})"),
        "groups[0].col: unknown key (a group has name, layers, grid, "
-       "row_tiles, col_tiles)"},
+       "row_tiles, col_tiles, slots)"},
+      {one("{" + ok + R"(, "slots": 0})"),
+       "groups[0].slots: expected a positive integer"},
+      {one("{" + ok + R"(, "slots": "2"})"),
+       "groups[0].slots: expected a positive integer"},
+      {one("{" + ok + R"(, "slots": 2})"),
+       "groups[0].slots: slots must be from 1 to the group's tile count 1 "
+       "(at most 256), got 2"},
       // name
       {one(R"({"name": 1, "layers": ["a"], "grid": [1, 1]})"),
        "groups[0].name: expected a string"},
@@ -433,6 +442,16 @@ TEST(PlanAttr, RoundTripThroughTheIR) {
   EXPECT_EQ(text, "#mafat.group<name = \"g1\", layers = [\"L2:conv\", "
                   "\"L3:conv\"], grid = [1, 3], row_tiles = [[0, 1]], "
                   "col_tiles = [[0, 0], [1, 1], [2, 2]]>");
+
+  // Slots travel through the attribute and are printed only above 1.
+  plan.groups[1].slots = 2;
+  PlanAttr slotted = toAttr(&context, plan);
+  EXPECT_EQ(fromAttr(slotted), plan);
+  text.clear();
+  mlir::Attribute(slotted.getGroups()[1]).print(os);
+  EXPECT_NE(text.find("col_tiles = [[0, 0], [1, 1], [2, 2]], slots = 2>"),
+            std::string::npos)
+      << text;
 }
 
 TEST(PlanAttr, VerifierUsesThePlanChecks) {
@@ -453,7 +472,7 @@ TEST(PlanAttr, VerifierUsesThePlanChecks) {
     return GroupAttr::getChecked(emit, &context, llvm::StringRef(g.name),
                                  layers, g.gridRows, g.gridCols,
                                  llvm::ArrayRef<Interval>(g.rowTiles),
-                                 llvm::ArrayRef<Interval>(g.colTiles));
+                                 llvm::ArrayRef<Interval>(g.colTiles), g.slots);
   };
 
   Plan plan = validPlan();
@@ -470,6 +489,15 @@ TEST(PlanAttr, VerifierUsesThePlanChecks) {
   mlir::StringAttr layer = mlir::StringAttr::get(&context, "L0:conv");
   EXPECT_FALSE(checkedGroup(g, layer));
   EXPECT_EQ(message, "group 'g0': gap between row tiles [0, 0] and [2, 3]");
+
+  // More slots than tiles is rejected in the attribute as in JSON.
+  PlanGroup slotted = validPlan().groups[0];
+  slotted.slots = slotted.gridRows * slotted.gridCols + 1;
+  EXPECT_FALSE(checkedGroup(slotted, layer));
+  EXPECT_EQ(message, "group 'g0': slots must be from 1 to the group's tile "
+                     "count 4 (at most 256), got 5");
+  slotted.slots = slotted.gridRows * slotted.gridCols;
+  EXPECT_TRUE(checkedGroup(slotted, layer));
 }
 
 } // namespace

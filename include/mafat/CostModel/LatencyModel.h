@@ -39,6 +39,10 @@
 // flops / 2) has its compute and its traffic within the caches divided by
 // T * parallel.efficiency and pays parallel.launch_us per tile; traffic
 // beyond the last-level cache is shared and does not shrink.
+// A group with S > 1 slots (concurrent tiles) splits no step: each tile is
+// priced serially, slot s gets the tiles whose emission index is s mod S,
+// and the group takes max(slowest slot, total / P) / parallel.efficiency +
+// parallel.launch_us on P = min(S, T) threads (the serial sum when P = 1).
 // The cost is O(tiles x layers) with no allocation.
 //
 //===----------------------------------------------------------------------===//
@@ -69,6 +73,10 @@ struct GroupLatency {
   double haloOverhead = 0;
   /// (layer, tile) steps split across threads (0: the group runs serially).
   unsigned splitSteps = 0;
+  /// Concurrent tiles: the group's slots and the threads they run on (1, 1
+  /// without).
+  int64_t slots = 1;
+  unsigned slotThreads = 1;
 };
 
 /// Predicts one group's latency on `profile`'s target.

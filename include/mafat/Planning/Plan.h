@@ -49,14 +49,25 @@ struct PlanGroup {
   /// yet" (a JSON plan may leave them out); assignMissingTiles fills them.
   std::vector<Interval> rowTiles;
   std::vector<Interval> colTiles;
+  /// Concurrent tiles: how many tiles of the group may run at once, each in
+  /// its own slot of tile buffers (the workspace holds `slots` copies of the
+  /// tile working set). 1 runs the tiles one after another; at most the
+  /// number of tiles and kMaxSlots. Tiles go to slots round robin in
+  /// emission order, so slots differ by at most one tile.
+  int64_t slots = 1;
 
   bool operator==(const PlanGroup &other) const {
     return name == other.name && layers == other.layers &&
            gridRows == other.gridRows && gridCols == other.gridCols &&
-           rowTiles == other.rowTiles && colTiles == other.colTiles;
+           rowTiles == other.rowTiles && colTiles == other.colTiles &&
+           slots == other.slots;
   }
   bool operator!=(const PlanGroup &other) const { return !(*this == other); }
 };
+
+/// Most slots a group may ask for (runtime.h's MAFAT_MAX_THREADS: more
+/// slots than threads only cost memory).
+constexpr int64_t kMaxSlots = 256;
 
 /// Fusion groups in execution order.
 struct Plan {
@@ -110,7 +121,8 @@ void assignMissingTiles(Plan &plan, ExtentLookup lookup);
 /// What can be checked without the layer graph, "" if nothing is wrong:
 /// names non-empty, group names unique, every group has layers, layer names
 /// unique across the whole plan (a layer runs in exactly one group), grid at
-/// least 1x1, and tiles - where present - one per grid row (column),
+/// least 1x1, slots from 1 to the grid's tile count (and kMaxSlots), and
+/// tiles - where present - one per grid row (column),
 /// non-empty and contiguous from 0. With `requireTiles`, missing tiles are
 /// an error too. Messages start with "group '<name>': ". The attribute
 /// verifiers run this, so IR plans and JSON plans fail alike.
@@ -140,14 +152,16 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 //         "layers": ["L0:conv", "L1:maxpool"],
 //         "grid": [2, 3],
 //         "row_tiles": [[0, 3], [4, 6]],
-//         "col_tiles": [[0, 2], [3, 4], [5, 6]]
+//         "col_tiles": [[0, 2], [3, 4], [5, 6]],
+//         "slots": 2
 //       },
 //       ...
 //     ]
 //   }
 //
 // "groups" and, per group, "layers" and "grid" are required. "name"
-// defaults to "g<index>". "row_tiles" / "col_tiles" may be left out (or be
+// defaults to "g<index>", "slots" to 1 (and is written only when above 1).
+// "row_tiles" / "col_tiles" may be left out (or be
 // []), in which case assignMissingTiles gives balanced splits once the layer
 // extents are known; written plans always list them. Unknown keys are errors,
 // so a misspelt "row_tile" cannot silently turn into balanced tiles.

@@ -82,6 +82,10 @@ struct SearchSpace {
   /// bench/pareto.py; the paper's deepest configuration (16 layers, 5x5)
   /// adds 1.47, so comparisons with its space raise the cap.
   double maxHaloOverhead = 1.0;
+  /// Concurrent tiles: a tiled group may also run min(maxSlots, its tiles)
+  /// tiles at once, each slot with its own tile buffers (the threads the
+  /// plan is made for; 1 = every group runs its tiles one by one).
+  unsigned maxSlots = 1;
 };
 
 /// The price of one candidate group.
@@ -165,6 +169,7 @@ private:
   struct Candidate {
     unsigned begin = 0; ///< Segment [begin, end) of the order.
     int64_t rows = 1, cols = 1;
+    int64_t slots = 1;
     GroupCost cost;
     bool tiled() const { return rows * cols > 1; }
   };

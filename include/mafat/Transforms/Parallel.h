@@ -53,6 +53,15 @@ bool isParallelInnerLoop(mlir::Operation *loop);
 /// Removes the marks.
 void clearParallelLoopMark(mlir::Operation *loop);
 
+/// Marks `loop` as a fused group's slot loop of `slots` iterations (the
+/// concurrent-tiles form): mafat-parallelize makes it an scf.forall whatever
+/// it allocates, and mafat-plan-memory gives each iteration its own copy of
+/// the buffers the loop body allocates.
+void markSlotLoop(mlir::Operation *loop, int64_t slots);
+
+/// The slot count of a slot loop; none for any other loop.
+std::optional<int64_t> slotLoopCount(mlir::Operation *loop);
+
 } // namespace mafat
 
 #endif // MAFAT_TRANSFORMS_PARALLEL_H

@@ -92,7 +92,10 @@ def MafatPlanMemory : Pass<"mafat-plan-memory", "mlir::ModuleOp"> {
 
     Buffers allocated inside an op's regions (a fused tile body, a loop) are
     packed in that region first; the region's arena then enters its parent
-    as one buffer live at that op only. If the function carries
+    as one buffer live at that op only. The iterations of an `scf.forall`
+    that allocates (a fused group's slots, concurrent tiles) may run at
+    once, so it enters as one copy of its body's arena per iteration, and
+    iteration i's buffers are viewed at i times the (aligned) arena size. If the function carries
     `mafat.predicted_workspace_bytes` (from `mafat-fuse-tile`), a different
     workspace is reported as a warning, or an error with
     `verify-prediction`.
@@ -177,7 +180,8 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
            "Print the per-group table and the Pareto front to stdout">,
     Option<"threads", "threads", "unsigned", /*default=*/"1",
            "Threads the plan is made for (mafat-compile --threads): the "
-           "latency model prices split steps on this many cores">,
+           "latency model prices split steps on this many cores, and the "
+           "search may give a tiled group as many slots (concurrent tiles)">,
     Option<"minParallelWork", "min-parallel-work", "int64_t",
            /*default=*/"mafat::kDefaultMinParallelWork",
            "Smallest layer split across threads (as mafat-parallelize)">,
@@ -219,6 +223,13 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     the group's full output map. Groups with a 1x1 grid are left as they
     are. A plan that does not fit the model (unknown layer, bad grid, a layer
     that cannot be tiled) is an error naming the group and the layer.
+
+    A group with `slots = N` (concurrent tiles) runs its classes inside one
+    `scf.for` over the N slots, whose location carries the mark
+    `mafat.slots = N` for `mafat-parallelize`; slot s runs, in each class,
+    the tiles whose index in emission order is s mod N (one loop per class
+    from the slot's first tile, step N), so slots differ by at most one
+    tile. Each tile body is the same as without slots.
 
     The plan applies to the entry function (`entry`, or else the only
     public function with a body: the rule `mafat-plan` and `mafat-compile`
@@ -317,8 +328,15 @@ def MafatParallelize : Pass<"mafat-parallelize", "mlir::func::FuncOp"> {
     memory-neutral and every thread count computes each output element with
     the same operations in the same order: outputs are bit-identical.
 
+    The *concurrent tiles* form: a fused group's slot loop (marked
+    `mafat.slots` by `mafat-fuse-tile`) becomes an `scf.forall` whatever its
+    body allocates, on any thread count: the plan gave every slot its own
+    tile buffers, which `mafat-plan-memory` places one copy per iteration.
+    Marked layer loops inside it stay serial (each tile runs on one thread).
+    A slot loop that still carries a value is an error.
+
     Runs on buffers, before `mafat-plan-memory`. With `threads=1` it only
-    drops the marks. The iterations are split among the threads at run time
+    drops the split marks. The iterations are split among the threads at run time
     by the caller's parallel-for (`mafat/runtime.h`); the default pool gives
     each thread a contiguous range and lets idle threads steal.
   }];

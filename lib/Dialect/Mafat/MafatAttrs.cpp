@@ -23,7 +23,7 @@ namespace {
 
 PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
                   int64_t gridCols, ArrayRef<Interval> rowTiles,
-                  ArrayRef<Interval> colTiles) {
+                  ArrayRef<Interval> colTiles, int64_t slots) {
   PlanGroup group;
   group.name = name.str();
   for (StringAttr layer : layers)
@@ -32,12 +32,14 @@ PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
   group.gridCols = gridCols;
   group.rowTiles.assign(rowTiles.begin(), rowTiles.end());
   group.colTiles.assign(colTiles.begin(), colTiles.end());
+  group.slots = slots;
   return group;
 }
 
 PlanGroup toGroup(GroupAttr attr) {
   return toGroup(attr.getName(), attr.getLayers(), attr.getGridRows(),
-                 attr.getGridCols(), attr.getRowTiles(), attr.getColTiles());
+                 attr.getGridCols(), attr.getRowTiles(), attr.getColTiles(),
+                 attr.getSlots());
 }
 
 /// `key =`
@@ -80,6 +82,7 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
   SmallVector<StringAttr> layers;
   int64_t gridRows = 0, gridCols = 0;
   SmallVector<Interval> rowTiles, colTiles;
+  int64_t slots = 1;
   if (parser.parseLess() || parseKey(parser, "name") ||
       parser.parseString(&name) || parser.parseComma() ||
       parseKey(parser, "layers") ||
@@ -98,10 +101,15 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
       parser.parseRSquare() || parser.parseComma() ||
       parseKey(parser, "row_tiles") || parseTiles(parser, rowTiles) ||
       parser.parseComma() || parseKey(parser, "col_tiles") ||
-      parseTiles(parser, colTiles) || parser.parseGreater())
+      parseTiles(parser, colTiles))
+    return {};
+  if (succeeded(parser.parseOptionalComma()) &&
+      (parseKey(parser, "slots") || parser.parseInteger(slots)))
+    return {};
+  if (parser.parseGreater())
     return {};
   return parser.getChecked<GroupAttr>(loc, context, name, layers, gridRows,
-                                      gridCols, rowTiles, colTiles);
+                                      gridCols, rowTiles, colTiles, slots);
 }
 
 void GroupAttr::print(AsmPrinter &printer) const {
@@ -116,6 +124,8 @@ void GroupAttr::print(AsmPrinter &printer) const {
   printTiles(printer, getRowTiles());
   printer << ", col_tiles = ";
   printTiles(printer, getColTiles());
+  if (getSlots() != 1)
+    printer << ", slots = " << getSlots();
   printer << ">";
 }
 
@@ -123,9 +133,9 @@ LogicalResult GroupAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 StringRef name, ArrayRef<StringAttr> layers,
                                 int64_t gridRows, int64_t gridCols,
                                 ArrayRef<Interval> rowTiles,
-                                ArrayRef<Interval> colTiles) {
+                                ArrayRef<Interval> colTiles, int64_t slots) {
   std::string message = checkGroupStructure(
-      toGroup(name, layers, gridRows, gridCols, rowTiles, colTiles),
+      toGroup(name, layers, gridRows, gridCols, rowTiles, colTiles, slots),
       /*requireTiles=*/true);
   if (!message.empty())
     return emitError() << message;
@@ -194,7 +204,7 @@ PlanAttr mafat::toAttr(MLIRContext *context, const Plan &plan) {
       layers.push_back(StringAttr::get(context, layer));
     groups.push_back(GroupAttr::get(context, group.name, layers, group.gridRows,
                                     group.gridCols, group.rowTiles,
-                                    group.colTiles));
+                                    group.colTiles, group.slots));
   }
   return PlanAttr::get(context, groups);
 }

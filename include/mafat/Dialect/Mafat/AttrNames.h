@@ -1,4 +1,5 @@
-//===- AttrNames.h - Discardable attributes of mafat's pass contract -*- C++ -*-===//
+//===- AttrNames.h - Discardable attributes of mafat's pass contract -*- C++
+//-*-===//
 //
 // The names of the discardable attributes mafat's passes hand to each
 // other and to the target, declared once. (The plan itself is the typed
@@ -23,6 +24,11 @@ constexpr llvm::StringLiteral kParallelInnerLoopAttr = "mafat.parallel_inner";
 /// Next to kParallelLoopAttr: split the inner (row) loop's iterations, not
 /// the marked (filter-block) loop's (Transforms/Parallel.h, ParallelMark).
 constexpr llvm::StringLiteral kParallelRowsFirstAttr = "mafat.rows_first";
+/// A fused group's slot loop (concurrent tiles): its iterations are the
+/// group's slots, each running its share of the tiles with its own tile
+/// buffers; the value is the slot count. In the loop's location metadata,
+/// set by mafat-fuse-tile, read by mafat-parallelize (Transforms/Parallel.h).
+constexpr llvm::StringLiteral kSlotLoopAttr = "mafat.slots";
 /// On a planned function's last argument: the caller's
 /// `const mafat_parallel_t *`.
 constexpr llvm::StringLiteral kParallelArgAttr = "mafat.parallel";

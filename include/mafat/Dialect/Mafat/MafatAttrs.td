@@ -37,10 +37,12 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     run one after another; `[1, 1]` is plain layer-by-layer execution.
     `row_tiles` / `col_tiles` are the closed output-row / output-column
     intervals of the tiles, listed explicitly so the memory predictor and
-    the fuse-tile transform cannot disagree about them.
+    the fuse-tile transform cannot disagree about them. `slots = N`
+    (printed when above 1) runs up to N tiles at once, each with its own
+    copy of the tile buffers (concurrent tiles, docs/Design.md).
 
     Verified on its own: name and layer names non-empty, layers unique,
-    grid at least 1x1, one tile per grid row (column), tiles non-empty and
+    grid at least 1x1, slots from 1 to the tile count, one tile per grid row (column), tiles non-empty and
     contiguous from 0. Whether the last tile ends at the layer's last row
     needs the layer graph: `mafat::validatePlan` checks that.
   }];
@@ -50,7 +52,8 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     "int64_t":$gridRows,
     "int64_t":$gridCols,
     Mafat_TileArrayParameter:$rowTiles,
-    Mafat_TileArrayParameter:$colTiles
+    Mafat_TileArrayParameter:$colTiles,
+    DefaultValuedParameter<"int64_t", "1">:$slots
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
