@@ -197,8 +197,9 @@ def main() -> int:
         rows.append(r)
     rows.sort(key=lambda r: r["lat_min"])
     print()
-    # with threads: 'split' = groups of the plan whose steps are split across the threads (the report's form)
-    hdr = (f"{'#':>2} {'plan':<44} {'source (labels)':<40} {'ws MiB':>7}" + (f" {'split':>5}" if T != 1 else "")
+    # with threads: 'par' = groups of the plan that use the threads (the report's form: split steps or
+    # concurrent tiles)
+    hdr = (f"{'#':>2} {'plan':<44} {'source (labels)':<40} {'ws MiB':>7}" + (f" {'par':>5}" if T != 1 else "")
            + f" {'pred ms':>8} {'min ms':>8} {'med ms':>8} {'pred/meas':>9}")
     print(hdr)
     print("-" * len(hdr))
@@ -208,7 +209,8 @@ def main() -> int:
         print(f"{i + 1:>2} {r['plan'][:44]:<44} {', '.join(r['labels'])[:40]:<40} {pe.mib(r['meas_ws']):>7}{split} "
               f"{r['pred_ms']:>8.2f} {r['lat_min']:>8.2f} {r['lat_median']:>8.2f} {r['pred_ms'] / r['lat_min']:>9.2f}{flag}")
     if T != 1:
-        print(f"(split = groups run as split steps on {T} threads, the plan report's form; the others run serially)")
+        print(f"(par = groups that use the {T} threads, as split steps or concurrent tiles (the plan report's form); "
+              f"the others run serially)")
     pred = np.array([r["pred_ms"] for r in rows])
     got = np.array([r["lat_min"] for r in rows])
     rho = spearman(pred, got)
@@ -223,7 +225,7 @@ def main() -> int:
         split = sum(1 for r in rows if r.get("split_groups"))
         print(f"  [{'MET' if rho >= 0.9 else 'NOT MET'}] (issue 11) the latency model ranks threaded plans ({T} threads) "
               f"with Spearman >= 0.9 against measurement: rho = {rho:.3f} (measured min; {rho_med:.3f} vs medians) "
-              f"over {len(rows)} plans, {split} of them with split-steps groups")
+              f"over {len(rows)} plans, {split} of them with parallel groups")
     print("\nChosen plan vs the best measured plan that fits the budget:")
     print(f"  {'budget':>8} {'MiB':>7} {'chosen plan':<44} {'chosen ms':>9} {'best ms':>8} {'best plan':<44} {'chosen/best':>11}")
     results = []

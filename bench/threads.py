@@ -103,18 +103,19 @@ def main(argv=None) -> int:
             "t1_min_ms": float(t1[:, 0].min()), "t1_median_ms": float(np.median(t1[:, 1])),
             "tn_min_ms": float(tn[:, 0].min()), "tn_median_ms": float(np.median(tn[:, 1])),
             "predicted_tn_ms": report["predicted_latency_ms"],
-            "split_groups": sum(f == "split-steps" for f in forms), "groups": len(forms),
+            "split_groups": sum(f == "split-steps" for f in forms),
+            "tile_groups": sum(f == "concurrent-tiles" for f in forms), "groups": len(forms),
             "bit_identical": bool(same),
         })
     hdr = (f"{'model':14}{'plan':8}{'workspace MiB':>14}{'1T min ms':>11}{'1T med':>9}"
-           f"{f'{n}T min ms':>11}{f'{n}T med':>9}{'speedup':>9}{f'pred {n}T':>10}{'split/groups':>14}"
+           f"{f'{n}T min ms':>11}{f'{n}T med':>9}{'speedup':>9}{f'pred {n}T':>10}{'split+tiles/groups':>20}"
            f"{'bit-id':>8}")
     print(hdr)
     for row in rows:
         print(f"{row['model']:14}{row['plan']:8}{pe.mib(row['workspace_bytes']):>14}"
               f"{row['t1_min_ms']:>11.2f}{row['t1_median_ms']:>9.2f}{row['tn_min_ms']:>11.2f}"
               f"{row['tn_median_ms']:>9.2f}{row['t1_min_ms'] / row['tn_min_ms']:>8.2f}x"
-              f"{row['predicted_tn_ms']:>10.2f}{row['split_groups']:>8}/{row['groups']:<5}"
+              f"{row['predicted_tn_ms']:>10.2f}{row['split_groups']:>10}+{row['tile_groups']}/{row['groups']:<5}"
               f"{'yes' if row['bit_identical'] else 'NO':>8}")
     with open(os.path.join(args.out, "threads.json"), "w") as f:
         json.dump({"threads": n, "rounds": args.rounds, "repeat": args.repeat, "rows": rows}, f, indent=1)
