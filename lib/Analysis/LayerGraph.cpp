@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Analysis/LayerGraphJson.h"
 #include "mafat/Dialect/Mafat/AttrNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1437,6 +1438,15 @@ int64_t LayerGraph::totalWeightBytes() const {
   return total;
 }
 
+/// How a reorg node moves channels, as print and layerGraphToJson name it.
+static llvm::StringRef reorgMode(const LayerNode &node) {
+  if (!node.spaceToDepthOrder)
+    return "darknet";
+  if (*node.spaceToDepthOrder == SpaceToDepthOrder::BlockMajor)
+    return "space-to-depth";
+  return "space-to-depth-channel-major";
+}
+
 void LayerGraph::print(llvm::raw_ostream &os) const {
   os << "layer-graph @" << funcName << ": " << nodeList.size() << " nodes, "
      << totalFlops() << " flops, " << totalWeightBytes() << " weight bytes\n";
@@ -1465,15 +1475,8 @@ void LayerGraph::print(llvm::raw_ostream &os) const {
     }
     if (node.kind == LayerKind::Upsample)
       os << " factor=" << node.factorRows << "x" << node.factorCols;
-    if (node.kind == LayerKind::Reorg) {
-      os << " stride=" << node.reorgStride << " mode=";
-      if (!node.spaceToDepthOrder)
-        os << "darknet";
-      else if (*node.spaceToDepthOrder == SpaceToDepthOrder::BlockMajor)
-        os << "space-to-depth";
-      else
-        os << "space-to-depth-channel-major";
-    }
+    if (node.kind == LayerKind::Reorg)
+      os << " stride=" << node.reorgStride << " mode=" << reorgMode(node);
     if (node.kind == LayerKind::Concat)
       os << " dim=" << node.concatDim;
     if (node.kind == LayerKind::Slice) {
@@ -1497,6 +1500,67 @@ void LayerGraph::print(llvm::raw_ostream &os) const {
   for (unsigned id : topologicalOrder())
     os << " " << id;
   os << "\n";
+}
+
+llvm::json::Object layerGraphToJson(const LayerGraph &graph) {
+  auto ints = [](llvm::ArrayRef<int64_t> values) {
+    return llvm::json::Array(values);
+  };
+  llvm::json::Array nodesJson;
+  for (const LayerNode &node : graph.nodes()) {
+    llvm::json::Array operandsJson;
+    for (const LayerOperand &o : node.operands)
+      operandsJson.push_back(
+          llvm::json::Object{{"producer", (int64_t)o.producer},
+                             {"access", stringifySpatialAccess(o.access)},
+                             {"shape", ints(o.shape)},
+                             {"init", o.init},
+                             {"identity_input", o.identityInput}});
+    llvm::json::Object json{{"id", (int64_t)node.id},
+                            {"name", node.name},
+                            {"kind", stringifyLayerKind(node.kind)},
+                            {"operands", std::move(operandsJson)},
+                            {"output_shape", ints(node.outputShape)},
+                            {"output_bytes", node.outputBytes},
+                            {"flops", node.flops},
+                            {"macs", node.macs},
+                            {"weight_bytes", node.weightBytes},
+                            {"users", llvm::json::Array(node.users)}};
+    if (node.window) {
+      const Window1D &r = node.window->rows, &c = node.window->cols;
+      json["window"] =
+          llvm::json::Object{{"kernel", ints({r.kernel, c.kernel})},
+                             {"stride", ints({r.stride, c.stride})},
+                             {"dilation", ints({r.dilation, c.dilation})},
+                             {"pad", llvm::json::Object{{"top", r.padLow},
+                                                        {"bottom", r.padHigh},
+                                                        {"left", c.padLow},
+                                                        {"right", c.padHigh}}}};
+    }
+    if (node.kind == LayerKind::Upsample)
+      json["factor"] = ints({node.factorRows, node.factorCols});
+    if (node.kind == LayerKind::Reorg)
+      json["reorg"] = llvm::json::Object{{"stride", node.reorgStride},
+                                         {"mode", reorgMode(node)}};
+    if (node.kind == LayerKind::Concat)
+      json["concat_dim"] = node.concatDim;
+    if (node.kind == LayerKind::Slice)
+      json["slice_offsets"] = ints(node.sliceOffsets);
+    nodesJson.push_back(std::move(json));
+  }
+  llvm::json::Array outputsJson;
+  for (auto [i, id] : llvm::enumerate(graph.outputs()))
+    outputsJson.push_back(llvm::json::Object{{"name", graph.outputNames()[i]},
+                                             {"node", (int64_t)id}});
+  return llvm::json::Object{
+      {"function", graph.functionName()},
+      {"flops", graph.totalFlops()},
+      {"macs", graph.totalMacs()},
+      {"weight_bytes", graph.totalWeightBytes()},
+      {"inputs", llvm::json::Array(graph.inputs())},
+      {"outputs", std::move(outputsJson)},
+      {"order", llvm::json::Array(graph.topologicalOrder())},
+      {"nodes", std::move(nodesJson)}};
 }
 
 } // namespace mafat

@@ -126,7 +126,17 @@ def MafatPrintLayerGraph : Pass<"mafat-print-layer-graph",
     node reads each one spatially; then the outputs and a topological order.
     An op the analysis cannot place is an error at that op. The IR is not
     changed. For tests and for inspecting what the planner works with.
+
+    `format=json` prints the same graph as one JSON object per function
+    (`LayerGraphJson.h`, keys in docs/Passes.md), each node with
+    `epilogue_of`: the producer it is fused into as an epilogue when the
+    model runs layer by layer (CodegenRules.h), or null. mafat-calibrate
+    reads this instead of the text.
   }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"text\"",
+           "Output format: text (one line per node) or json">,
+  ];
 }
 
 def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
