@@ -18,7 +18,7 @@ Calibration compiles micro-benchmark models (python/mafat/models.py) with
 ``mafat-compile -O3`` into shared libraries, times each with ``mafat-run
 --json`` (minimum over ``--rounds`` rounds of repeated runs, so noise from a
 shared machine only makes a run slower, never faster), reads every
-benchmark's layers from ``mafat-opt --mafat-print-layer-graph`` and fits one
+benchmark's layers from ``mafat-opt --mafat-print-layer-graph=format=json`` and fits one
 parameter group at a time against the benchmarks that isolate it:
 
     overhead_us.layer            chains of tiny elementwise layers (slope)
@@ -44,11 +44,19 @@ parameter group at a time against the benchmarks that isolate it:
                                  launch (needs 2 cores; else the built-in values)
 
 Each fit uses the current values of the others, and the whole sequence runs
-twice. cache_bytes and llc_bytes are the L2 and L3 sizes sysfs reports. A Python mirror of the
-model's formula for whole layers (one 1x1 group per layer, which is how
-mafat-compile runs a model without a plan) does the fitting and the held-out
-check (--heldout: models and shapes not used in the fit, predicted vs
-measured).
+twice. cache_bytes and llc_bytes are the L2 and L3 sizes sysfs reports.
+
+The layers come as JSON (``--mafat-print-layer-graph=format=json``), with
+the epilogues the compiler fuses. A Python mirror of the model's formula for
+whole layers (one 1x1 group per layer, which is how mafat-compile runs a
+model without a plan) does the fitting: a fit evaluates the model at
+thousands of parameter values and needs its parts (compute, memory, copy,
+overhead), while the compiler reports only each group's total. Every
+prediction printed or reported afterwards (the fit's error, the held-out
+check with --heldout: models and shapes not used in the fit) is the
+compiler's own, ``predicted_latency_ms`` of ``mafat-opt --mafat-plan``'s
+report with the fitted profile; the "mirror:" line says how far the mirror
+is from it.
 
 --validate FILE checks a profile with the same rules as the C++ reader
 (profileFromJson): every key present with the right type, no unknown keys,
@@ -63,7 +71,6 @@ import json
 import math
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -202,10 +209,9 @@ class Params:
 
 
 # ---------------------------------------------------------------------------
-# Layer graphs (mafat-opt --mafat-print-layer-graph) and the model mirror.
+# Layer graphs (mafat-opt --mafat-print-layer-graph=format=json) and the
+# model mirror.
 # ---------------------------------------------------------------------------
-
-_NODE = re.compile(r'^\s*#(\d+) "([^"]*)" (\S+)(.*)$')
 
 
 @dataclass
@@ -223,42 +229,39 @@ class Node:
     operands: List[Tuple[str, str]] = field(default_factory=list)  # (producer, access)
 
 
-def _shape(s: str) -> Tuple[int, ...]:
-    return tuple(int(d) for d in s.split("x")) if s else ()
-
-
-def parse_layer_graph(text: str) -> Tuple[List[Node], List[str], Set[str]]:
+def read_layer_graph(text: str) -> Tuple[List[Node], List[str], Set[str]]:
     """Nodes, model outputs and the layers the compiler fuses as epilogues
-    when the model runs layer by layer (its ``epilogues:`` line; the rule is
-    the compiler's, CodegenRules.h, not restated here)."""
-    nodes, outputs, epilogues = [], [], None
-    for line in text.splitlines():
-        m = _NODE.match(line)
-        if m:
-            rest = m.group(4)
-            n = Node(int(m.group(1)), m.group(2), m.group(3), [], ())
-            if (mm := re.search(r"\bin=\[([^\]]*)\]", rest)):
-                n.ins = [_shape(s.strip()) for s in mm.group(1).split(",") if s.strip()]
-            if (mm := re.search(r"\bout=(\S+)", rest)):
-                n.out = _shape(mm.group(1))
-            if (mm := re.search(r"\bflops=(\d+)", rest)):
-                n.flops = int(mm.group(1))
-            if (mm := re.search(r"\bweights=(\d+)", rest)):
-                n.weights = int(mm.group(1))
-            if (mm := re.search(r"window=\{k=(\d+)x(\d+) .*pad=t(\d+),b(\d+),l(\d+),r(\d+)\}", rest)):
-                n.window = True
-                n.kernel = (int(mm.group(1)), int(mm.group(2)))
-                n.pads = tuple(int(mm.group(i)) for i in range(3, 7))
-            if (mm := re.search(r"operands=\[(.*)\]", rest)):
-                n.operands = re.findall(r'"([^"]*)":([\w-]+)', mm.group(1))
-            nodes.append(n)
-        elif line.strip().startswith("outputs:"):
-            outputs = re.findall(r'="([^"]*)"', line)
-        elif line.strip().startswith("epilogues:"):
-            epilogues = set(re.findall(r'->"([^"]*)"', line))
-    if epilogues is None:
-        raise RuntimeError("mafat-opt --mafat-print-layer-graph printed no 'epilogues:' line "
-                           "(a mafat-opt older than this script?)")
+    when the model runs layer by layer, from the JSON of
+    ``mafat-opt --mafat-print-layer-graph=format=json`` (one object per
+    function; docs/Passes.md). Whether a layer is an epilogue is the
+    compiler's rule (CodegenRules.h, each node's ``epilogue_of``), not
+    restated here."""
+    nodes: List[Node] = []
+    outputs: List[str] = []
+    epilogues: Set[str] = set()
+    decoder = json.JSONDecoder()
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        graph, pos = decoder.raw_decode(text, pos)
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        names = {n["id"]: n["name"] for n in graph["nodes"]}
+        for n in graph["nodes"]:
+            node = Node(n["id"], n["name"], n["kind"], [tuple(o["shape"]) for o in n["operands"]],
+                        tuple(n["output_shape"]), n["flops"], n["weight_bytes"])
+            if "window" in n:
+                w = n["window"]
+                node.window = True
+                node.kernel = tuple(w["kernel"])
+                node.pads = tuple(w["pad"][k] for k in ("top", "bottom", "left", "right"))
+            node.operands = [(names[o["producer"]], o["access"]) for o in n["operands"]]
+            if n["epilogue_of"] is not None:
+                epilogues.add(n["name"])
+            nodes.append(node)
+        outputs += [names[o["node"]] for o in graph["outputs"]]
+    if not nodes:
+        raise RuntimeError("mafat-opt --mafat-print-layer-graph=format=json printed no graph")
     return nodes, outputs, epilogues
 
 
@@ -282,7 +285,7 @@ def _per_pos(shape) -> float:
 def predict_layers(nodes: List[Node], epilogues: Set[str], p: Params) -> Dict[str, float]:
     """Seconds per part for the graph run layer by layer (every layer a 1x1
     group), mirroring predictGroupLatency; ``epilogues`` are the layers the
-    compiler fuses into their producer (parse_layer_graph)."""
+    compiler fuses into their producer (read_layer_graph)."""
     parts = dict(compute=0.0, memory=0.0, copy=0.0, overhead=0.0)
     for n in nodes:
         if n.kind in ("input",):
@@ -507,11 +510,11 @@ class Runner:
         mlir = os.path.join(self.workdir, b.name + ".mlir")
         with open(mlir, "w") as f:
             f.write(model.to_mlir())
-        g = subprocess.run([self._tool("mafat-opt"), "--mafat-print-layer-graph", mlir, "-o", os.devnull],
-                           capture_output=True, text=True)
+        g = subprocess.run([self._tool("mafat-opt"), "--mafat-print-layer-graph=format=json", mlir,
+                            "-o", os.devnull], capture_output=True, text=True)
         if g.returncode != 0:
             raise RuntimeError(f"mafat-opt failed on {b.name}:\n{g.stderr}")
-        b.nodes, _, b.epilogues = parse_layer_graph(g.stdout + g.stderr)
+        b.nodes, _, b.epilogues = read_layer_graph(g.stdout)
         b.so = os.path.join(self.workdir, b.name + ".so")
         cmd = [self._tool("mafat-compile"), mlir, "-o", b.so, "--emit=lib", "-O3"]
         if b.threads > 1:
@@ -685,12 +688,14 @@ def fit_tile_overhead(benches: List[Bench], p: Params, runner: Runner) -> Option
     return max(0.0, float(np.median(per_tile)) * 1e6)
 
 
-def cpp_predict_plan(runner: Runner, b: Bench, p: Params) -> Optional[float]:
-    """The C++ model's prediction (seconds) for a benchmark with its plan,
-    from `mafat-opt --mafat-plan="plan=... profile=... report=..."`, if the
-    pass exists; None otherwise."""
+def cpp_predict_plan(runner: Runner, b: Bench, p: Params, tile_us: bool = False) -> Optional[float]:
+    """The C++ model's prediction (seconds) for a benchmark with its plan (no
+    plan: every layer its own group, as mafat-compile runs it), from
+    `mafat-opt --mafat-plan="plan=... profile=... report=..."` with the
+    parameters `p` (overhead_us.tile as 0 unless `tile_us`), if the pass
+    exists; None otherwise."""
     prof = os.path.join(runner.workdir, "probe-profile.json")
-    q = Params(**{**p.__dict__, "tile_us": 0.0})
+    q = Params(**{**p.__dict__, "tile_us": p.tile_us if tile_us else 0.0})
     with open(prof, "w") as f:
         json.dump(q.to_profile("probe", "x86_64-linux-gnu", True, "probe"), f)
     plan_arg = "none"
@@ -900,12 +905,22 @@ def main(argv=None) -> int:
         if skipped:
             print(f"skipped (no --plan in mafat-compile): {', '.join(skipped)}")
 
+        # What the fitted profile predicts is asked of the compiler (the plan
+        # report's predicted_latency_ms), so the figures below are the C++
+        # model's; the mirror only drives the fit, and a drift between the
+        # two shows as "mirror" differing from "predicted".
         rows = []
         fitted = Params(**{**p.__dict__})
         for b in ready:
-            pred = predict_seconds(b.nodes, b.epilogues, fitted) if b.plan is None else None
+            pred = mirror = None
+            if b.plan is None:
+                pred = cpp_predict_plan(runner, b, fitted, tile_us=True)
+                if pred is None:
+                    raise RuntimeError(f"mafat-opt --mafat-plan predicted nothing for {b.name}")
+                mirror = predict_seconds(b.nodes, b.epilogues, fitted)
             rows.append({"name": b.name, "role": b.role, "measured_ms": b.seconds * 1e3,
-                         "predicted_ms": None if pred is None else pred * 1e3})
+                         "predicted_ms": None if pred is None else pred * 1e3,
+                         "mirror_ms": None if mirror is None else mirror * 1e3})
         if args.verbose:
             for r in rows:
                 if r["predicted_ms"] is not None:
@@ -917,6 +932,11 @@ def main(argv=None) -> int:
             errs = [abs(r["predicted_ms"] / r["measured_ms"] - 1) for r in fit_rows]
             print(f"fit: {len(fit_rows)} benchmarks, median |error| {100 * np.median(errs):.1f}%, "
                   f"max {100 * max(errs):.1f}%")
+        both = [r for r in rows if r["predicted_ms"] is not None and r["predicted_ms"] > 0]
+        if both:
+            drift = max(abs(r["mirror_ms"] / r["predicted_ms"] - 1) for r in both)
+            print(f"mirror: the fit's Python formula is within {100 * drift:.2f}% of mafat-opt's "
+                  f"prediction on {len(both)} benchmarks")
         if held:
             print(f"{'held-out model':<22} {'predicted ms':>13} {'measured ms':>12} {'error':>8}")
             for r in rows:
