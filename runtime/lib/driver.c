@@ -468,488 +468,619 @@ static int groupTimes(int32_t groups, double *out, size_t stride) {
   return 1;
 }
 
-/*===-- The driver --------------------------------------------------------===*/
+/*===-- The driver --------------------------------------------------------===*
+ *
+ * mafat_driver_main runs the steps below in order; each does one job, prints
+ * its own error and returns an exit code (kExitOk to go on). Everything they
+ * allocate lives in one Run, which freeRun releases whatever step failed. */
 
-int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
-  const char *prog = (argc > 0 && argv && argv[0]) ? argv[0] : kDefaultProg;
+typedef struct {
+  double min, median, max, mean;
+} Latency;
+
+typedef struct {
+  const char *prog;
+  const mafat_model_t *model;
   Options opt;
-  int rc = kExitOk;
-  int32_t i;
-  long r;
-  uint64_t ws_align, rng_state;
-  uint64_t *in_counts = NULL, *out_counts = NULL;
-  void **in_ptrs = NULL, **out_ptrs = NULL;
-  void *workspace = NULL;
-  double *times = NULL;
-  Checksum *sums = NULL;
-  double t_min, t_max, t_median, t_mean = 0.0;
-  mafat_profile_fn *hook = NULL;
-  int32_t num_groups = 0;
-  double *group_times = NULL; /* num_groups x repeat, row-major */
-  double *group_stats = NULL; /* num_groups x {min, median, mean} */
-  long long peak_rss = -1;
-  const char *rss_source = "";
-  mafat_pool_t *pool = NULL;
+  uint64_t ws_align; /* the model's, raised to what posix_memalign needs */
+  uint64_t *in_counts, *out_counts; /* elements per input / output */
+  void **in_ptrs, **out_ptrs;
+  void *workspace;
+  mafat_pool_t *pool; /* NULL on one thread */
   mafat_parallel_t parallel;
   long threads;
-  char err[1024];
+  double *times;          /* per timed run, in ms */
+  Checksum *sums;         /* per output */
+  mafat_profile_fn *hook; /* set while --profile's marks are recorded */
+  int32_t num_groups;
+  double *group_times; /* num_groups x repeat, row-major */
+  double *group_stats; /* num_groups x {min, median, mean} */
+} Run;
 
-  memset(&opt, 0, sizeof(opt));
-  opt.repeat = 5;
-  opt.warmup = 1;
-  opt.seed = 42;
+/* The median of `count` sorted values. */
+static double sortedMedian(const double *sorted, long count) {
+  return count % 2 ? sorted[count / 2]
+                   : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
+}
+
+/* Defaults, then the flags. */
+static int readCommandLine(int argc, char **argv, Run *run) {
+  Options *opt = &run->opt;
+  opt->repeat = 5;
+  opt->warmup = 1;
+  opt->seed = 42;
   /* Each flag takes at least one argv slot, so argc bounds the file lists. */
-  opt.inputs = (const char **)calloc((size_t)argc + 1, sizeof(char *));
-  opt.outputs = (const char **)calloc((size_t)argc + 1, sizeof(char *));
-  if (!opt.inputs || !opt.outputs) {
-    fprintf(stderr, "%s: error: out of memory\n", prog);
-    rc = kExitFailure;
-    goto cleanup;
+  opt->inputs = (const char **)calloc((size_t)argc + 1, sizeof(char *));
+  opt->outputs = (const char **)calloc((size_t)argc + 1, sizeof(char *));
+  if (!opt->inputs || !opt->outputs) {
+    fprintf(stderr, "%s: error: out of memory\n", run->prog);
+    return kExitFailure;
   }
-  rc = parseOptions(argc, argv, prog, &opt);
-  if (rc != kExitOk)
-    goto cleanup;
-  if (opt.help) {
-    printUsage(stdout, prog);
-    goto cleanup;
-  }
+  return parseOptions(argc, argv, run->prog, opt);
+}
 
-  /* The model is whatever mafat_model() returned: trust nothing. */
+/* The model is whatever mafat_model() returned: trust nothing. Also checks
+ * that the --input/--output counts match it. */
+static int checkModel(Run *run) {
+  const char *prog = run->prog;
+  const mafat_model_t *model = run->model;
+  const Options *opt = &run->opt;
   if (!model) {
     fprintf(stderr, "%s: error: mafat_model() returned NULL\n", prog);
-    rc = kExitUsage;
-    goto cleanup;
+    return kExitUsage;
   }
   if (model->abi_version != MAFAT_ABI_VERSION) {
     fprintf(stderr,
             "%s: error: model ABI version %lu, this driver supports %d; "
             "recompile the model or rebuild the driver\n",
             prog, (unsigned long)model->abi_version, MAFAT_ABI_VERSION);
-    rc = kExitUsage;
-    goto cleanup;
+    return kExitUsage;
   }
   if (!model->run || model->num_inputs < 0 || model->num_outputs < 0 ||
       (model->num_inputs > 0 && !model->inputs) ||
       (model->num_outputs > 0 && !model->outputs)) {
     fprintf(stderr, "%s: error: malformed model descriptor\n", prog);
-    rc = kExitUsage;
-    goto cleanup;
+    return kExitUsage;
   }
-  if (opt.num_inputs != 0 && opt.num_inputs != model->num_inputs) {
+  if (opt->num_inputs != 0 && opt->num_inputs != model->num_inputs) {
     fprintf(stderr,
             "%s: error: model '%s' has %d input(s) but %d --input given "
             "(give all of them, in model order, or none for random "
             "inputs)\n",
             prog, orEmpty(model->name, "?"), (int)model->num_inputs,
-            opt.num_inputs);
-    rc = kExitUsage;
-    goto cleanup;
+            opt->num_inputs);
+    return kExitUsage;
   }
-  if (opt.num_outputs != 0 && opt.num_outputs != model->num_outputs) {
+  if (opt->num_outputs != 0 && opt->num_outputs != model->num_outputs) {
     fprintf(stderr,
             "%s: error: model '%s' has %d output(s) but %d --output given "
             "(give all of them, in model order, or none)\n",
             prog, orEmpty(model->name, "?"), (int)model->num_outputs,
-            opt.num_outputs);
-    rc = kExitUsage;
-    goto cleanup;
+            opt->num_outputs);
+    return kExitUsage;
   }
-  ws_align = model->workspace_align;
-  if (ws_align & (ws_align - 1)) {
+  run->ws_align = model->workspace_align;
+  if (run->ws_align & (run->ws_align - 1)) {
     fprintf(stderr, "%s: error: workspace_align %llu is not a power of two\n",
-            prog, (unsigned long long)ws_align);
-    rc = kExitUsage;
-    goto cleanup;
+            prog, (unsigned long long)run->ws_align);
+    return kExitUsage;
   }
   /* posix_memalign needs a multiple of sizeof(void *); a stricter alignment
    * satisfies any smaller declared one. */
-  if (ws_align < sizeof(void *))
-    ws_align = sizeof(void *);
+  if (run->ws_align < sizeof(void *))
+    run->ws_align = sizeof(void *);
   if (model->workspace_bytes > (uint64_t)SIZE_MAX) {
     fprintf(stderr, "%s: error: workspace of %llu bytes does not fit\n", prog,
             (unsigned long long)model->workspace_bytes);
-    rc = kExitFailure;
-    goto cleanup;
+    return kExitFailure;
   }
+  return kExitOk;
+}
 
+/* The per-tensor and per-run tables, and each tensor's element count from
+ * its checked descriptor. */
+static int allocateTables(Run *run) {
+  const mafat_model_t *model = run->model;
+  int32_t i;
   /* +1: never a zero-size calloc, whose NULL result would look like OOM. */
-  in_counts =
+  run->in_counts =
       (uint64_t *)calloc((size_t)model->num_inputs + 1, sizeof(uint64_t));
-  out_counts =
+  run->out_counts =
       (uint64_t *)calloc((size_t)model->num_outputs + 1, sizeof(uint64_t));
-  in_ptrs = (void **)calloc((size_t)model->num_inputs + 1, sizeof(void *));
-  out_ptrs = (void **)calloc((size_t)model->num_outputs + 1, sizeof(void *));
-  sums = (Checksum *)calloc((size_t)model->num_outputs + 1, sizeof(Checksum));
-  times = (double *)calloc((size_t)opt.repeat, sizeof(double));
-  if (!in_counts || !out_counts || !in_ptrs || !out_ptrs || !sums || !times) {
-    fprintf(stderr, "%s: error: out of memory\n", prog);
-    rc = kExitFailure;
-    goto cleanup;
+  run->in_ptrs = (void **)calloc((size_t)model->num_inputs + 1, sizeof(void *));
+  run->out_ptrs =
+      (void **)calloc((size_t)model->num_outputs + 1, sizeof(void *));
+  run->sums =
+      (Checksum *)calloc((size_t)model->num_outputs + 1, sizeof(Checksum));
+  run->times = (double *)calloc((size_t)run->opt.repeat, sizeof(double));
+  if (!run->in_counts || !run->out_counts || !run->in_ptrs || !run->out_ptrs ||
+      !run->sums || !run->times) {
+    fprintf(stderr, "%s: error: out of memory\n", run->prog);
+    return kExitFailure;
   }
   for (i = 0; i < model->num_inputs; ++i)
-    if (!checkDesc(prog, "input", i, &model->inputs[i], &in_counts[i])) {
-      rc = kExitUsage;
-      goto cleanup;
-    }
+    if (!checkDesc(run->prog, "input", i, &model->inputs[i],
+                   &run->in_counts[i]))
+      return kExitUsage;
   for (i = 0; i < model->num_outputs; ++i)
-    if (!checkDesc(prog, "output", i, &model->outputs[i], &out_counts[i])) {
-      rc = kExitUsage;
-      goto cleanup;
-    }
+    if (!checkDesc(run->prog, "output", i, &model->outputs[i],
+                   &run->out_counts[i]))
+      return kExitUsage;
+  return kExitOk;
+}
 
-  /* Inputs: from files, checked against the descriptor, or random. */
-  rng_state = opt.seed;
-  for (i = 0; i < model->num_inputs; ++i) {
-    const mafat_tensor_desc_t *d = &model->inputs[i];
-    if (opt.num_inputs) {
-      mafat_npy_array_t arr;
-      int st = mafat_npy_read(opt.inputs[i], &arr, err, sizeof(err));
-      int same = 1;
-      int32_t k;
-      if (st != MAFAT_NPY_OK) {
-        fprintf(stderr, "%s: error: input %d '%s': %s\n", prog, (int)i,
-                orEmpty(d->name, "?"), err);
-        rc = st == MAFAT_NPY_ERR_NOMEM ? kExitFailure : kExitUsage;
-        goto cleanup;
-      }
-      in_ptrs[i] = arr.data;
-      if (arr.rank != d->rank)
-        same = 0;
-      for (k = 0; same && k < d->rank; ++k)
-        same = arr.shape[k] == d->shape[k];
-      if (!same) {
-        fprintf(stderr, "%s: error: input %d '%s' (%s): expected shape ", prog,
-                (int)i, orEmpty(d->name, "?"), opt.inputs[i]);
-        printShape(stderr, d->shape, d->rank, 0);
-        fputs(", got ", stderr);
-        printShape(stderr, arr.shape, arr.rank, 0);
-        fputs("\n", stderr);
-        rc = kExitUsage;
-        goto cleanup;
-      }
-    } else {
-      in_ptrs[i] = alignedAlloc(in_counts[i] * 4, kIoAlign);
-      if (!in_ptrs[i]) {
-        fprintf(stderr, "%s: error: out of memory for input %d\n", prog,
-                (int)i);
-        rc = kExitFailure;
-        goto cleanup;
-      }
-      fillRandom((float *)in_ptrs[i], in_counts[i], &rng_state);
-    }
+/* Input i from its --input file, checked against the descriptor. */
+static int readInput(Run *run, int32_t i) {
+  const char *prog = run->prog;
+  const mafat_tensor_desc_t *d = &run->model->inputs[i];
+  const char *file = run->opt.inputs[i];
+  mafat_npy_array_t arr;
+  char err[1024];
+  int same = 1;
+  int32_t k;
+  int st = mafat_npy_read(file, &arr, err, sizeof(err));
+  if (st != MAFAT_NPY_OK) {
+    fprintf(stderr, "%s: error: input %d '%s': %s\n", prog, (int)i,
+            orEmpty(d->name, "?"), err);
+    return st == MAFAT_NPY_ERR_NOMEM ? kExitFailure : kExitUsage;
   }
+  run->in_ptrs[i] = arr.data;
+  if (arr.rank != d->rank)
+    same = 0;
+  for (k = 0; same && k < d->rank; ++k)
+    same = arr.shape[k] == d->shape[k];
+  if (!same) {
+    fprintf(stderr, "%s: error: input %d '%s' (%s): expected shape ", prog,
+            (int)i, orEmpty(d->name, "?"), file);
+    printShape(stderr, d->shape, d->rank, 0);
+    fputs(", got ", stderr);
+    printShape(stderr, arr.shape, arr.rank, 0);
+    fputs("\n", stderr);
+    return kExitUsage;
+  }
+  return kExitOk;
+}
 
-  /* Outputs and workspace start as all-ones bytes (NaN floats), so a model
-   * that reads scratch before writing it, or leaves an output element
-   * unwritten, shows up as NaN in the checksums instead of passing by luck
-   * on zeroed pages. */
+/* Inputs: from files, or random (one stream over all inputs in order). */
+static int loadInputs(Run *run) {
+  uint64_t rng_state = run->opt.seed;
+  int32_t i;
+  int rc;
+  for (i = 0; i < run->model->num_inputs; ++i) {
+    if (run->opt.num_inputs) {
+      if ((rc = readInput(run, i)) != kExitOk)
+        return rc;
+      continue;
+    }
+    run->in_ptrs[i] = alignedAlloc(run->in_counts[i] * 4, kIoAlign);
+    if (!run->in_ptrs[i]) {
+      fprintf(stderr, "%s: error: out of memory for input %d\n", run->prog,
+              (int)i);
+      return kExitFailure;
+    }
+    fillRandom((float *)run->in_ptrs[i], run->in_counts[i], &rng_state);
+  }
+  return kExitOk;
+}
+
+/* Outputs and workspace start as all-ones bytes (NaN floats), so a model
+ * that reads scratch before writing it, or leaves an output element
+ * unwritten, shows up as NaN in the checksums instead of passing by luck
+ * on zeroed pages. */
+static int allocateOutputsAndWorkspace(Run *run) {
+  const mafat_model_t *model = run->model;
+  int32_t i;
   for (i = 0; i < model->num_outputs; ++i) {
-    out_ptrs[i] = alignedAlloc(out_counts[i] * 4, kIoAlign);
-    if (!out_ptrs[i]) {
-      fprintf(stderr, "%s: error: out of memory for output %d\n", prog, (int)i);
-      rc = kExitFailure;
-      goto cleanup;
+    run->out_ptrs[i] = alignedAlloc(run->out_counts[i] * 4, kIoAlign);
+    if (!run->out_ptrs[i]) {
+      fprintf(stderr, "%s: error: out of memory for output %d\n", run->prog,
+              (int)i);
+      return kExitFailure;
     }
-    memset(out_ptrs[i], 0xff, (size_t)(out_counts[i] * 4));
+    memset(run->out_ptrs[i], 0xff, (size_t)(run->out_counts[i] * 4));
   }
-  workspace = alignedAlloc(model->workspace_bytes, ws_align);
-  if (!workspace) {
-    fprintf(stderr, "%s: error: cannot allocate a %llu-byte workspace\n", prog,
-            (unsigned long long)model->workspace_bytes);
-    rc = kExitFailure;
-    goto cleanup;
+  run->workspace = alignedAlloc(model->workspace_bytes, run->ws_align);
+  if (!run->workspace) {
+    fprintf(stderr, "%s: error: cannot allocate a %llu-byte workspace\n",
+            run->prog, (unsigned long long)model->workspace_bytes);
+    return kExitFailure;
   }
-  memset(workspace, 0xff, (size_t)model->workspace_bytes);
+  memset(run->workspace, 0xff, (size_t)model->workspace_bytes);
+  return kExitOk;
+}
 
-  /* The caller's threads: created once, outside the timed runs. */
-  threads = opt.threads ? opt.threads : (model->threads > 0 ? model->threads : 1);
-  if (threads > 1) {
-    pool = mafat_pool_create((int32_t)threads);
-    if (!pool) {
-      fprintf(stderr, "%s: error: cannot start a pool of %ld threads\n", prog,
-              threads);
-      rc = kExitFailure;
-      goto cleanup;
+/* The caller's threads: created once, outside the timed runs. */
+static int startThreads(Run *run) {
+  const mafat_model_t *model = run->model;
+  run->threads = run->opt.threads ? run->opt.threads
+                                  : (model->threads > 0 ? model->threads : 1);
+  if (run->threads > 1) {
+    run->pool = mafat_pool_create((int32_t)run->threads);
+    if (!run->pool) {
+      fprintf(stderr, "%s: error: cannot start a pool of %ld threads\n",
+              run->prog, run->threads);
+      return kExitFailure;
     }
   }
-  parallel = mafat_pool_parallel(pool);
+  run->parallel = mafat_pool_parallel(run->pool);
+  return kExitOk;
+}
 
-  if (opt.profile) {
-    hook = findProfileHook(model);
-    if (!hook) {
-      fprintf(stderr,
-              "%s: error: --profile: model '%s' has no group marks "
-              "(compile it with mafat-compile --profile-groups)\n",
-              prog, orEmpty(model->name, "?"));
-      rc = kExitUsage;
-      goto cleanup;
-    }
-    memset(&gProfile, 0, sizeof(gProfile));
-    *hook = profileMark;
+/* --profile: points the model's hook at profileMark. */
+static int installProfileHook(Run *run) {
+  if (!run->opt.profile)
+    return kExitOk;
+  run->hook = findProfileHook(run->model);
+  if (!run->hook) {
+    fprintf(stderr,
+            "%s: error: --profile: model '%s' has no group marks "
+            "(compile it with mafat-compile --profile-groups)\n",
+            run->prog, orEmpty(run->model->name, "?"));
+    return kExitUsage;
   }
+  memset(&gProfile, 0, sizeof(gProfile));
+  *run->hook = profileMark;
+  return kExitOk;
+}
 
-  for (r = 0; r < opt.warmup + opt.repeat; ++r) {
+/* --profile, after run r: stores its group times (timed runs in their
+ * column, warmup runs checked, then overwritten by the first timed run). */
+static int recordGroups(Run *run, long r) {
+  const Options *opt = &run->opt;
+  /* The first run tells how many groups there are; the table is allocated
+   * then, outside the timed region. */
+  if (r == 0) {
+    run->num_groups = gProfile.marks > 0 ? gProfile.marks - 1 : 0;
+    run->group_times = (double *)calloc(
+        (size_t)opt->repeat * (size_t)run->num_groups + 1, sizeof(double));
+    run->group_stats =
+        (double *)calloc((size_t)run->num_groups * 3 + 1, sizeof(double));
+    if (!run->group_times || !run->group_stats) {
+      fprintf(stderr, "%s: error: out of memory\n", run->prog);
+      return kExitFailure;
+    }
+  }
+  if (!groupTimes(run->num_groups,
+                  run->group_times + (r >= opt->warmup ? r - opt->warmup : 0),
+                  (size_t)opt->repeat)) {
+    fprintf(stderr,
+            "%s: error: --profile: model '%s' made malformed group "
+            "marks (expected the marks 0..N in every run, mark N "
+            "without a name, N at most %d)\n",
+            run->prog, orEmpty(run->model->name, "?"), (int)kMaxProfileGroups);
+    return kExitRun;
+  }
+  return kExitOk;
+}
+
+/* The warmup runs, then the timed ones. */
+static int timeRuns(Run *run) {
+  const mafat_model_t *model = run->model;
+  const Options *opt = &run->opt;
+  long r;
+  int rc;
+  for (r = 0; r < opt->warmup + opt->repeat; ++r) {
     double t0, t1;
     int32_t st;
     gProfile.run = r + 1;
     t0 = nowMs();
-    st = model->run((void *const *)in_ptrs, (void *const *)out_ptrs, workspace,
-                    pool ? &parallel : NULL);
+    st = model->run((void *const *)run->in_ptrs, (void *const *)run->out_ptrs,
+                    run->workspace, run->pool ? &run->parallel : NULL);
     t1 = nowMs();
     if (st != MAFAT_OK) {
       fprintf(stderr, "%s: error: model '%s' run failed with status %d (%s)\n",
-              prog, orEmpty(model->name, "?"), (int)st, statusName(st));
-      rc = kExitRun;
-      goto cleanup;
+              run->prog, orEmpty(model->name, "?"), (int)st, statusName(st));
+      return kExitRun;
     }
-    if (r >= opt.warmup)
-      times[r - opt.warmup] = t1 - t0;
-    if (hook) {
-      /* The first run tells how many groups there are; the table is
-       * allocated then, outside the timed region. */
-      if (r == 0) {
-        num_groups = gProfile.marks > 0 ? gProfile.marks - 1 : 0;
-        group_times = (double *)calloc(
-            (size_t)opt.repeat * (size_t)num_groups + 1, sizeof(double));
-        group_stats =
-            (double *)calloc((size_t)num_groups * 3 + 1, sizeof(double));
-        if (!group_times || !group_stats) {
-          fprintf(stderr, "%s: error: out of memory\n", prog);
-          rc = kExitFailure;
-          goto cleanup;
-        }
-      }
-      /* Warmup runs are checked too, then overwritten. */
-      if (!groupTimes(num_groups,
-                      group_times + (r >= opt.warmup ? r - opt.warmup : 0),
-                      (size_t)opt.repeat)) {
-        fprintf(stderr,
-                "%s: error: --profile: model '%s' made malformed group "
-                "marks (expected the marks 0..N in every run, mark N "
-                "without a name, N at most %d)\n",
-                prog, orEmpty(model->name, "?"), (int)kMaxProfileGroups);
-        rc = kExitRun;
-        goto cleanup;
-      }
-    }
+    if (r >= opt->warmup)
+      run->times[r - opt->warmup] = t1 - t0;
+    if (run->hook && (rc = recordGroups(run, r)) != kExitOk)
+      return rc;
   }
-  if (hook) {
-    /* Unhook at once: the model may outlive this call. */
-    *hook = NULL;
-    /* Sorting each group's column in place leaves the runs unaligned,
-     * which nothing needs afterwards. */
-    for (i = 0; i < num_groups; ++i) {
-      double *stats = group_stats + 3 * (size_t)i;
-      double *column = group_times + (size_t)i * (size_t)opt.repeat;
-      stats[2] = 0.0;
-      for (r = 0; r < opt.repeat; ++r)
-        stats[2] += column[r];
-      stats[2] /= (double)opt.repeat;
-      qsort(column, (size_t)opt.repeat, sizeof(double), compareDouble);
-      stats[0] = column[0];
-      stats[1] = opt.repeat % 2 ? column[opt.repeat / 2]
-                                : 0.5 * (column[opt.repeat / 2 - 1] +
-                                         column[opt.repeat / 2]);
-    }
-  }
+  return kExitOk;
+}
 
-  for (i = 0; i < opt.num_outputs; ++i) {
-    const mafat_tensor_desc_t *d = &model->outputs[i];
-    if (mafat_npy_write(opt.outputs[i], (const float *)out_ptrs[i], d->rank,
-                        d->shape, err, sizeof(err)) != MAFAT_NPY_OK) {
-      fprintf(stderr, "%s: error: output %d '%s': %s\n", prog, (int)i,
+/* --profile: unhooks the model and reduces each group's times to its
+ * least, median and mean. */
+static void summarizeGroups(Run *run) {
+  long repeat = run->opt.repeat;
+  int32_t i;
+  long r;
+  if (!run->hook)
+    return;
+  /* Unhook at once: the model may outlive this call. */
+  *run->hook = NULL;
+  /* Sorting each group's column in place leaves the runs unaligned, which
+   * nothing needs afterwards. */
+  for (i = 0; i < run->num_groups; ++i) {
+    double *stats = run->group_stats + 3 * (size_t)i;
+    double *column = run->group_times + (size_t)i * (size_t)repeat;
+    stats[2] = 0.0;
+    for (r = 0; r < repeat; ++r)
+      stats[2] += column[r];
+    stats[2] /= (double)repeat;
+    qsort(column, (size_t)repeat, sizeof(double), compareDouble);
+    stats[0] = column[0];
+    stats[1] = sortedMedian(column, repeat);
+  }
+}
+
+/* --output files, from the last timed run. */
+static int writeOutputs(const Run *run) {
+  char err[1024];
+  int32_t i;
+  for (i = 0; i < run->opt.num_outputs; ++i) {
+    const mafat_tensor_desc_t *d = &run->model->outputs[i];
+    if (mafat_npy_write(run->opt.outputs[i], (const float *)run->out_ptrs[i],
+                        d->rank, d->shape, err, sizeof(err)) != MAFAT_NPY_OK) {
+      fprintf(stderr, "%s: error: output %d '%s': %s\n", run->prog, (int)i,
               orEmpty(d->name, "?"), err);
-      rc = kExitFailure;
-      goto cleanup;
+      return kExitFailure;
     }
   }
+  return kExitOk;
+}
 
-  for (r = 0; r < opt.repeat; ++r)
-    t_mean += times[r];
-  t_mean /= (double)opt.repeat;
-  qsort(times, (size_t)opt.repeat, sizeof(double), compareDouble);
-  t_min = times[0];
-  t_max = times[opt.repeat - 1];
-  t_median = opt.repeat % 2
-                 ? times[opt.repeat / 2]
-                 : 0.5 * (times[opt.repeat / 2 - 1] + times[opt.repeat / 2]);
-  for (i = 0; i < model->num_outputs; ++i)
-    sums[i] = checksum((const float *)out_ptrs[i], out_counts[i]);
-  peak_rss = peakRss(&rss_source);
+/* Sorts the run times in place. */
+static Latency latencyStats(double *times, long repeat) {
+  Latency l;
+  long r;
+  l.mean = 0.0;
+  for (r = 0; r < repeat; ++r)
+    l.mean += times[r];
+  l.mean /= (double)repeat;
+  qsort(times, (size_t)repeat, sizeof(double), compareDouble);
+  l.min = times[0];
+  l.max = times[repeat - 1];
+  l.median = sortedMedian(times, repeat);
+  return l;
+}
 
-  if (opt.json) {
-    FILE *o = stdout;
-    fputs("{\"model\": ", o);
-    printJsonString(o, orEmpty(model->name, ""));
-    fputs(", \"target\": ", o);
-    printJsonString(o, orEmpty(model->target, ""));
-    fprintf(o,
-            ", \"abi_version\": %lu, \"workspace_bytes\": %llu, "
-            "\"workspace_align\": %llu, \"naive_bytes\": %llu, "
-            "\"weight_bytes\": %llu, \"stack_bound_bytes\": %llu, "
-            "\"peak_rss_bytes\": %lld, \"peak_rss_source\": \"%s\", "
-            "\"threads\": %ld, \"compiled_threads\": %d",
-            (unsigned long)model->abi_version,
-            (unsigned long long)model->workspace_bytes,
-            (unsigned long long)model->workspace_align,
-            (unsigned long long)model->naive_bytes,
-            (unsigned long long)model->weight_bytes,
-            (unsigned long long)model->stack_bound_bytes, peak_rss, rss_source,
-            threads, (int)model->threads);
-    fputs(", \"latency_ms\": {\"min\": ", o);
-    printJsonDouble(o, t_min);
-    fputs(", \"median\": ", o);
-    printJsonDouble(o, t_median);
-    fputs(", \"max\": ", o);
-    printJsonDouble(o, t_max);
-    fputs(", \"mean\": ", o);
-    printJsonDouble(o, t_mean);
-    fprintf(o, "}, \"repeat\": %ld, \"warmup\": %ld, \"seed\": %llu",
-            opt.repeat, opt.warmup, (unsigned long long)opt.seed);
-    fputs(", \"inputs\": [", o);
-    for (i = 0; i < model->num_inputs; ++i) {
-      const mafat_tensor_desc_t *d = &model->inputs[i];
+/* One tensor of "inputs"/"outputs" up to its kind-specific keys. */
+static void printJsonTensor(FILE *o, int32_t i, const mafat_tensor_desc_t *d) {
+  fputs(i ? ", {\"name\": " : "{\"name\": ", o);
+  printJsonString(o, orEmpty(d->name, ""));
+  fputs(", \"shape\": ", o);
+  printShape(o, d->shape, d->rank, 1);
+  fputs(", \"layout\": ", o);
+  printJsonString(o, orEmpty(d->layout, ""));
+  fputs(", \"dtype\": \"float32\"", o);
+}
+
+/* --json: exactly one object on stdout. */
+static void printJsonReport(const Run *run, const Latency *l,
+                            long long peak_rss, const char *rss_source) {
+  const Checksum *sums = run->sums;
+  const mafat_model_t *model = run->model;
+  const Options *opt = &run->opt;
+  FILE *o = stdout;
+  int32_t i;
+  fputs("{\"model\": ", o);
+  printJsonString(o, orEmpty(model->name, ""));
+  fputs(", \"target\": ", o);
+  printJsonString(o, orEmpty(model->target, ""));
+  fprintf(o,
+          ", \"abi_version\": %lu, \"workspace_bytes\": %llu, "
+          "\"workspace_align\": %llu, \"naive_bytes\": %llu, "
+          "\"weight_bytes\": %llu, \"stack_bound_bytes\": %llu, "
+          "\"peak_rss_bytes\": %lld, \"peak_rss_source\": \"%s\", "
+          "\"threads\": %ld, \"compiled_threads\": %d",
+          (unsigned long)model->abi_version,
+          (unsigned long long)model->workspace_bytes,
+          (unsigned long long)model->workspace_align,
+          (unsigned long long)model->naive_bytes,
+          (unsigned long long)model->weight_bytes,
+          (unsigned long long)model->stack_bound_bytes, peak_rss, rss_source,
+          run->threads, (int)model->threads);
+  fputs(", \"latency_ms\": {\"min\": ", o);
+  printJsonDouble(o, l->min);
+  fputs(", \"median\": ", o);
+  printJsonDouble(o, l->median);
+  fputs(", \"max\": ", o);
+  printJsonDouble(o, l->max);
+  fputs(", \"mean\": ", o);
+  printJsonDouble(o, l->mean);
+  fprintf(o, "}, \"repeat\": %ld, \"warmup\": %ld, \"seed\": %llu", opt->repeat,
+          opt->warmup, (unsigned long long)opt->seed);
+  fputs(", \"inputs\": [", o);
+  for (i = 0; i < model->num_inputs; ++i) {
+    printJsonTensor(o, i, &model->inputs[i]);
+    fputs(", \"source\": ", o);
+    if (opt->num_inputs)
+      printJsonString(o, opt->inputs[i]);
+    else
+      fputs("\"random\"", o);
+    fputs("}", o);
+  }
+  fputs("], \"outputs\": [", o);
+  for (i = 0; i < model->num_outputs; ++i) {
+    printJsonTensor(o, i, &model->outputs[i]);
+    fputs(", \"sum\": ", o);
+    printJsonDouble(o, sums[i].sum);
+    fputs(", \"absmax\": ", o);
+    printJsonDouble(o, sums[i].absmax);
+    fprintf(o, ", \"nonfinite\": %llu, \"file\": ",
+            (unsigned long long)sums[i].nonfinite);
+    if (opt->num_outputs)
+      printJsonString(o, opt->outputs[i]);
+    else
+      fputs("null", o);
+    fputs("}", o);
+  }
+  fputs("]", o);
+  if (run->hook) {
+    fputs(", \"groups\": [", o);
+    for (i = 0; i < run->num_groups; ++i) {
+      const double *stats = run->group_stats + 3 * (size_t)i;
       fputs(i ? ", {\"name\": " : "{\"name\": ", o);
-      printJsonString(o, orEmpty(d->name, ""));
-      fputs(", \"shape\": ", o);
-      printShape(o, d->shape, d->rank, 1);
-      fputs(", \"layout\": ", o);
-      printJsonString(o, orEmpty(d->layout, ""));
-      fputs(", \"dtype\": \"float32\", \"source\": ", o);
-      if (opt.num_inputs)
-        printJsonString(o, opt.inputs[i]);
-      else
-        fputs("\"random\"", o);
-      fputs("}", o);
-    }
-    fputs("], \"outputs\": [", o);
-    for (i = 0; i < model->num_outputs; ++i) {
-      const mafat_tensor_desc_t *d = &model->outputs[i];
-      fputs(i ? ", {\"name\": " : "{\"name\": ", o);
-      printJsonString(o, orEmpty(d->name, ""));
-      fputs(", \"shape\": ", o);
-      printShape(o, d->shape, d->rank, 1);
-      fputs(", \"layout\": ", o);
-      printJsonString(o, orEmpty(d->layout, ""));
-      fputs(", \"dtype\": \"float32\", \"sum\": ", o);
-      printJsonDouble(o, sums[i].sum);
-      fputs(", \"absmax\": ", o);
-      printJsonDouble(o, sums[i].absmax);
-      fprintf(o, ", \"nonfinite\": %llu, \"file\": ",
-              (unsigned long long)sums[i].nonfinite);
-      if (opt.num_outputs)
-        printJsonString(o, opt.outputs[i]);
-      else
-        fputs("null", o);
+      printJsonString(o, orEmpty(gProfile.name[i], ""));
+      fputs(", \"ms\": ", o);
+      printJsonDouble(o, stats[0]);
+      fputs(", \"median_ms\": ", o);
+      printJsonDouble(o, stats[1]);
+      fputs(", \"mean_ms\": ", o);
+      printJsonDouble(o, stats[2]);
       fputs("}", o);
     }
     fputs("]", o);
-    if (hook) {
-      fputs(", \"groups\": [", o);
-      for (i = 0; i < num_groups; ++i) {
-        fputs(i ? ", {\"name\": " : "{\"name\": ", o);
-        printJsonString(o, orEmpty(gProfile.name[i], ""));
-        fputs(", \"ms\": ", o);
-        printJsonDouble(o, group_stats[3 * i]);
-        fputs(", \"median_ms\": ", o);
-        printJsonDouble(o, group_stats[3 * i + 1]);
-        fputs(", \"mean_ms\": ", o);
-        printJsonDouble(o, group_stats[3 * i + 2]);
-        fputs("}", o);
-      }
-      fputs("]", o);
-    }
-    fputs("}\n", o);
-  } else {
-    FILE *o = stdout;
-    fprintf(o, "model:        %s\n", orEmpty(model->name, "?"));
-    fprintf(o, "target:       %s\n", orEmpty(model->target, "?"));
-    for (i = 0; i < model->num_inputs; ++i) {
-      const mafat_tensor_desc_t *d = &model->inputs[i];
-      fprintf(o, "input %-6d  %s ", (int)i, orEmpty(d->name, "?"));
-      printShape(o, d->shape, d->rank, 0);
-      if (opt.num_inputs)
-        fprintf(o, " %s  <- %s\n", orEmpty(d->layout, ""), opt.inputs[i]);
-      else
-        fprintf(o, " %s  <- random (seed %llu)\n", orEmpty(d->layout, ""),
-                (unsigned long long)opt.seed);
-    }
-    for (i = 0; i < model->num_outputs; ++i) {
-      const mafat_tensor_desc_t *d = &model->outputs[i];
-      fprintf(o, "output %-5d  %s ", (int)i, orEmpty(d->name, "?"));
-      printShape(o, d->shape, d->rank, 0);
-      fprintf(o, " %s  sum %.9g  absmax %.9g", orEmpty(d->layout, ""),
-              sums[i].sum, sums[i].absmax);
-      if (sums[i].nonfinite)
-        fprintf(o, "  (%llu non-finite)",
-                (unsigned long long)sums[i].nonfinite);
-      if (opt.num_outputs)
-        fprintf(o, "  -> %s", opt.outputs[i]);
-      fputs("\n", o);
-    }
-    fprintf(o,
-            "latency:      min %.6g ms  median %.6g ms  max %.6g ms  "
-            "(%ld runs after %ld warmup)\n",
-            t_min, t_median, t_max, opt.repeat, opt.warmup);
-    fprintf(o, "threads:      %ld (compiled for %d)\n", threads,
-            (int)model->threads);
-    fprintf(o, "workspace:    %llu bytes (align %llu)\n",
-            (unsigned long long)model->workspace_bytes,
-            (unsigned long long)model->workspace_align);
-    fprintf(o, "naive:        %llu bytes",
-            (unsigned long long)model->naive_bytes);
-    if (model->naive_bytes)
-      fprintf(o, " (workspace is %.1f%% of naive)",
-              100.0 * (double)model->workspace_bytes /
-                  (double)model->naive_bytes);
-    fputs("\n", o);
-    fprintf(o, "weights:      %llu bytes\n",
-            (unsigned long long)model->weight_bytes);
-    fprintf(o, "stack bound:  %llu bytes\n",
-            (unsigned long long)model->stack_bound_bytes);
-    fprintf(o, "peak RSS:     %lld bytes (%s)\n", peak_rss, rss_source);
-    if (hook) {
-      double total = 0.0;
-      for (i = 0; i < num_groups; ++i)
-        total += group_stats[3 * i];
-      fprintf(o,
-              "groups:       %d (over %ld runs; the least times add up to "
-              "%.6g ms)\n",
-              (int)num_groups, opt.repeat, total);
-      fprintf(o, "  %5s  %12s  %12s  %6s  %s\n", "#", "min ms", "median ms",
-              "share", "name");
-      for (i = 0; i < num_groups; ++i)
-        fprintf(o, "  %5d  %12.6f  %12.6f  %5.1f%%  %s\n", (int)i,
-                group_stats[3 * i], group_stats[3 * i + 1],
-                total > 0 ? 100.0 * group_stats[3 * i] / total : 0.0,
-                orEmpty(gProfile.name[i], "?"));
-    }
   }
-  if (fflush(stdout) != 0) {
-    fprintf(stderr, "%s: error: writing the report failed\n", prog);
-    rc = kExitFailure;
-  }
+  fputs("}\n", o);
+}
 
-cleanup:
-  if (hook)
-    *hook = NULL;
-  mafat_pool_destroy(pool);
-  free(group_times);
-  free(group_stats);
-  if (in_ptrs)
+/* --profile's table in the text report. */
+static void printTextGroups(const Run *run) {
+  FILE *o = stdout;
+  double total = 0.0;
+  int32_t i;
+  for (i = 0; i < run->num_groups; ++i)
+    total += run->group_stats[3 * i];
+  fprintf(o,
+          "groups:       %d (over %ld runs; the least times add up to "
+          "%.6g ms)\n",
+          (int)run->num_groups, run->opt.repeat, total);
+  fprintf(o, "  %5s  %12s  %12s  %6s  %s\n", "#", "min ms", "median ms",
+          "share", "name");
+  for (i = 0; i < run->num_groups; ++i)
+    fprintf(o, "  %5d  %12.6f  %12.6f  %5.1f%%  %s\n", (int)i,
+            run->group_stats[3 * i], run->group_stats[3 * i + 1],
+            total > 0 ? 100.0 * run->group_stats[3 * i] / total : 0.0,
+            orEmpty(gProfile.name[i], "?"));
+}
+
+/* The text report. */
+static void printTextReport(const Run *run, const Latency *l,
+                            long long peak_rss, const char *rss_source) {
+  const Checksum *sums = run->sums;
+  const mafat_model_t *model = run->model;
+  const Options *opt = &run->opt;
+  FILE *o = stdout;
+  int32_t i;
+  fprintf(o, "model:        %s\n", orEmpty(model->name, "?"));
+  fprintf(o, "target:       %s\n", orEmpty(model->target, "?"));
+  for (i = 0; i < model->num_inputs; ++i) {
+    const mafat_tensor_desc_t *d = &model->inputs[i];
+    fprintf(o, "input %-6d  %s ", (int)i, orEmpty(d->name, "?"));
+    printShape(o, d->shape, d->rank, 0);
+    if (opt->num_inputs)
+      fprintf(o, " %s  <- %s\n", orEmpty(d->layout, ""), opt->inputs[i]);
+    else
+      fprintf(o, " %s  <- random (seed %llu)\n", orEmpty(d->layout, ""),
+              (unsigned long long)opt->seed);
+  }
+  for (i = 0; i < model->num_outputs; ++i) {
+    const mafat_tensor_desc_t *d = &model->outputs[i];
+    fprintf(o, "output %-5d  %s ", (int)i, orEmpty(d->name, "?"));
+    printShape(o, d->shape, d->rank, 0);
+    fprintf(o, " %s  sum %.9g  absmax %.9g", orEmpty(d->layout, ""),
+            sums[i].sum, sums[i].absmax);
+    if (sums[i].nonfinite)
+      fprintf(o, "  (%llu non-finite)", (unsigned long long)sums[i].nonfinite);
+    if (opt->num_outputs)
+      fprintf(o, "  -> %s", opt->outputs[i]);
+    fputs("\n", o);
+  }
+  fprintf(o,
+          "latency:      min %.6g ms  median %.6g ms  max %.6g ms  "
+          "(%ld runs after %ld warmup)\n",
+          l->min, l->median, l->max, opt->repeat, opt->warmup);
+  fprintf(o, "threads:      %ld (compiled for %d)\n", run->threads,
+          (int)model->threads);
+  fprintf(o, "workspace:    %llu bytes (align %llu)\n",
+          (unsigned long long)model->workspace_bytes,
+          (unsigned long long)model->workspace_align);
+  fprintf(o, "naive:        %llu bytes",
+          (unsigned long long)model->naive_bytes);
+  if (model->naive_bytes)
+    fprintf(o, " (workspace is %.1f%% of naive)",
+            100.0 * (double)model->workspace_bytes /
+                (double)model->naive_bytes);
+  fputs("\n", o);
+  fprintf(o, "weights:      %llu bytes\n",
+          (unsigned long long)model->weight_bytes);
+  fprintf(o, "stack bound:  %llu bytes\n",
+          (unsigned long long)model->stack_bound_bytes);
+  fprintf(o, "peak RSS:     %lld bytes (%s)\n", peak_rss, rss_source);
+  if (run->hook)
+    printTextGroups(run);
+}
+
+/* Latency, checksums and peak RSS, printed as --json or text. */
+static int report(Run *run) {
+  const mafat_model_t *model = run->model;
+  Latency l = latencyStats(run->times, run->opt.repeat);
+  long long peak_rss;
+  const char *rss_source = "";
+  int32_t i;
+  for (i = 0; i < model->num_outputs; ++i)
+    run->sums[i] =
+        checksum((const float *)run->out_ptrs[i], run->out_counts[i]);
+  peak_rss = peakRss(&rss_source);
+  if (run->opt.json)
+    printJsonReport(run, &l, peak_rss, rss_source);
+  else
+    printTextReport(run, &l, peak_rss, rss_source);
+  if (fflush(stdout) != 0) {
+    fprintf(stderr, "%s: error: writing the report failed\n", run->prog);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+static void freeRun(Run *run) {
+  const mafat_model_t *model = run->model;
+  int32_t i;
+  if (run->hook)
+    *run->hook = NULL;
+  mafat_pool_destroy(run->pool);
+  free(run->group_times);
+  free(run->group_stats);
+  if (run->in_ptrs)
     for (i = 0; model && i < model->num_inputs; ++i)
-      free(in_ptrs[i]);
-  if (out_ptrs)
+      free(run->in_ptrs[i]);
+  if (run->out_ptrs)
     for (i = 0; model && i < model->num_outputs; ++i)
-      free(out_ptrs[i]);
-  free(in_ptrs);
-  free(out_ptrs);
-  free(in_counts);
-  free(out_counts);
-  free(sums);
-  free(times);
-  free(workspace);
-  free((void *)opt.inputs);
-  free((void *)opt.outputs);
+      free(run->out_ptrs[i]);
+  free(run->in_ptrs);
+  free(run->out_ptrs);
+  free(run->in_counts);
+  free(run->out_counts);
+  free(run->sums);
+  free(run->times);
+  free(run->workspace);
+  free((void *)run->opt.inputs);
+  free((void *)run->opt.outputs);
+}
+
+/* Every step after the command line, in order. */
+static int drive(Run *run) {
+  int rc;
+  if ((rc = checkModel(run)) != kExitOk ||
+      (rc = allocateTables(run)) != kExitOk ||
+      (rc = loadInputs(run)) != kExitOk ||
+      (rc = allocateOutputsAndWorkspace(run)) != kExitOk ||
+      (rc = startThreads(run)) != kExitOk ||
+      (rc = installProfileHook(run)) != kExitOk ||
+      (rc = timeRuns(run)) != kExitOk)
+    return rc;
+  summarizeGroups(run);
+  if ((rc = writeOutputs(run)) != kExitOk)
+    return rc;
+  return report(run);
+}
+
+int mafat_driver_main(int argc, char **argv, const mafat_model_t *model) {
+  Run run;
+  int rc;
+  memset(&run, 0, sizeof(run));
+  run.prog = (argc > 0 && argv && argv[0]) ? argv[0] : kDefaultProg;
+  run.model = model;
+  rc = readCommandLine(argc, argv, &run);
+  if (rc == kExitOk) {
+    if (run.opt.help)
+      printUsage(stdout, run.prog);
+    else
+      rc = drive(&run);
+  }
+  freeRun(&run);
   return rc;
 }
