@@ -625,10 +625,15 @@ private:
   void addInit(LayerNode &node, Value value);
   void finishNode(LayerNode &node);
   LogicalResult buildComposite(const Composite &c);
+  /// Dispatches a single-op layer to the builder of its op family.
   LogicalResult buildOp(Operation *op);
-  template <typename OpTy>
-  LogicalResult buildWindowOp(OpTy op, LayerKind kind, int64_t kh, int64_t kw);
+  template <typename OpTy> LogicalResult buildWindowOp(OpTy op, LayerKind kind);
   LogicalResult buildGeneric(linalg::GenericOp generic);
+  LogicalResult buildMatmul(linalg::MatmulOp matmul);
+  LogicalResult buildConcat(tensor::ConcatOp concat);
+  LogicalResult buildPad(tensor::PadOp pad);
+  LogicalResult buildSlice(tensor::ExtractSliceOp slice);
+  LogicalResult buildDataMovement(Operation *op);
   LogicalResult error(Operation *op, const llvm::Twine &message);
 
   func::FuncOp func;
@@ -1035,9 +1040,12 @@ LogicalResult LayerGraphBuilder::buildComposite(const Composite &c) {
   return success();
 }
 
+/// Convs and pools: the window's extent is the first two dimensions of the
+/// filter (HWCF, HWC) or of the pool's window operand.
 template <typename OpTy>
-LogicalResult LayerGraphBuilder::buildWindowOp(OpTy op, LayerKind kind,
-                                               int64_t kh, int64_t kw) {
+LogicalResult LayerGraphBuilder::buildWindowOp(OpTy op, LayerKind kind) {
+  llvm::SmallVector<int64_t, 4> filter = shapeOf(op.getInputs()[1]);
+  int64_t kh = filter[0], kw = filter[1];
   Value image = op.getInputs()[0];
   Value result = op->getResult(0);
   if (cast<ShapedType>(image.getType()).getRank() != 4 ||
@@ -1173,109 +1181,122 @@ LogicalResult LayerGraphBuilder::buildOp(Operation *op) {
     if (!isStaticShaped(result))
       return error(op, "result of '" + op->getName().getStringRef() +
                            "' is not a statically shaped tensor");
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](linalg::Conv2DNhwcHwcfOp conv) {
+        return buildWindowOp(conv, LayerKind::Conv);
+      })
+      .Case([&](linalg::DepthwiseConv2DNhwcHwcOp dw) {
+        return buildWindowOp(dw, LayerKind::DepthwiseConv);
+      })
+      .Case([&](linalg::PoolingNhwcMaxOp pool) {
+        return buildWindowOp(pool, LayerKind::MaxPool);
+      })
+      .Case([&](linalg::PoolingNhwcSumOp pool) {
+        return buildWindowOp(pool, LayerKind::SumPool);
+      })
+      .Case([&](linalg::GenericOp generic) {
+        // The Darknet importer writes transposes as permutation generics.
+        return isPermutationGeneric(generic) ? buildDataMovement(generic)
+                                             : buildGeneric(generic);
+      })
+      .Case([&](linalg::MatmulOp matmul) { return buildMatmul(matmul); })
+      .Case([&](tensor::ConcatOp concat) { return buildConcat(concat); })
+      .Case([&](tensor::PadOp pad) { return buildPad(pad); })
+      .Case([&](tensor::ExtractSliceOp slice) { return buildSlice(slice); })
+      .Case<linalg::TransposeOp, tensor::CollapseShapeOp,
+            tensor::ExpandShapeOp>(
+          [&](Operation *move) { return buildDataMovement(move); })
+      .Case([&](tensor::InsertSliceOp insert) {
+        return error(insert, "tensor.insert_slice that is not part of a "
+                             "concatenation (inserts tiling one dimension of "
+                             "a tensor.empty)");
+      })
+      .Default([&](Operation *other) {
+        return error(other, "unsupported op '" +
+                                other->getName().getStringRef() +
+                                "' (see docs/CanonicalForm.md for the layer "
+                                "ops)");
+      });
+}
 
-  if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op)) {
-    auto filter = shapeOf(conv.getInputs()[1]);
-    return buildWindowOp(conv, LayerKind::Conv, filter[0], filter[1]);
-  }
-  if (auto dw = dyn_cast<linalg::DepthwiseConv2DNhwcHwcOp>(op)) {
-    auto filter = shapeOf(dw.getInputs()[1]);
-    return buildWindowOp(dw, LayerKind::DepthwiseConv, filter[0], filter[1]);
-  }
-  if (auto pool = dyn_cast<linalg::PoolingNhwcMaxOp>(op)) {
-    auto w = shapeOf(pool.getInputs()[1]);
-    return buildWindowOp(pool, LayerKind::MaxPool, w[0], w[1]);
-  }
-  if (auto pool = dyn_cast<linalg::PoolingNhwcSumOp>(op)) {
-    auto w = shapeOf(pool.getInputs()[1]);
-    return buildWindowOp(pool, LayerKind::SumPool, w[0], w[1]);
-  }
-  if (auto generic = dyn_cast<linalg::GenericOp>(op);
-      generic && !isPermutationGeneric(generic))
-    return buildGeneric(generic);
+LogicalResult LayerGraphBuilder::buildMatmul(linalg::MatmulOp matmul) {
+  LayerNode &node = addNode(LayerKind::Matmul, matmul, matmul->getResult(0));
+  for (Value v : matmul.getInputs())
+    addOperand(node, v, SpatialAccess::Whole);
+  for (Value v : matmul.getOutputs())
+    addInit(node, v);
+  node.macs = product(
+      cast<linalg::LinalgOp>(matmul.getOperation()).getStaticLoopRanges());
+  node.flops = 2 * node.macs;
+  finishNode(node);
+  return success();
+}
 
-  if (auto matmul = dyn_cast<linalg::MatmulOp>(op)) {
-    LayerNode &node = addNode(LayerKind::Matmul, op, matmul->getResult(0));
-    for (Value v : matmul.getInputs())
-      addOperand(node, v, SpatialAccess::Whole);
-    for (Value v : matmul.getOutputs())
-      addInit(node, v);
-    node.macs = product(cast<linalg::LinalgOp>(op).getStaticLoopRanges());
-    node.flops = 2 * node.macs;
-    finishNode(node);
-    return success();
-  }
+/// A concat along batch or channels reads its operands pointwise; along rows
+/// or columns, or of a value that is not NHWC, whole.
+LogicalResult LayerGraphBuilder::buildConcat(tensor::ConcatOp concat) {
+  int64_t dim = concat.getDim();
+  int64_t rank = concat.getResultType().getRank();
+  LayerNode &node = addNode(LayerKind::Concat, concat, concat.getResult());
+  node.concatDim = dim;
+  for (Value v : concat.getInputs())
+    addOperand(node, v,
+               rank == 4 && dim != 1 && dim != 2 ? SpatialAccess::Pointwise
+                                                 : SpatialAccess::Whole);
+  finishNode(node);
+  return success();
+}
 
-  if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
-    int64_t dim = concat.getDim();
-    int64_t rank = concat.getResultType().getRank();
-    LayerNode &node = addNode(LayerKind::Concat, op, concat.getResult());
-    node.concatDim = dim;
-    for (Value v : concat.getInputs())
-      addOperand(node, v,
-                 rank == 4 && dim != 1 && dim != 2 ? SpatialAccess::Pointwise
-                                                   : SpatialAccess::Whole);
-    finishNode(node);
-    return success();
+/// A pad recognisePad did not fold into a window op.
+LogicalResult LayerGraphBuilder::buildPad(tensor::PadOp pad) {
+  llvm::ArrayRef<int64_t> low = pad.getStaticLow(), high = pad.getStaticHigh();
+  if (llvm::is_contained(low, ShapedType::kDynamic) ||
+      llvm::is_contained(high, ShapedType::kDynamic))
+    return error(pad, "tensor.pad with dynamic padding");
+  LayerNode &node = addNode(LayerKind::Pad, pad, pad.getResult());
+  llvm::SmallVector<int64_t, 4> in = shapeOf(pad.getSource());
+  bool spatial = in.size() == 4 && !low[0] && !low[3] && !high[0] && !high[3];
+  if (spatial) {
+    // A pad is the window of kernel 1: output row o reads row o - low.
+    node.window = Window2D{Window1D{1, 1, 1, low[1], high[1], in[1]},
+                           Window1D{1, 1, 1, low[2], high[2], in[2]}};
   }
+  addOperand(node, pad.getSource(),
+             spatial ? SpatialAccess::Window : SpatialAccess::Whole);
+  finishNode(node);
+  return success();
+}
 
-  if (auto pad = dyn_cast<tensor::PadOp>(op)) {
-    llvm::ArrayRef<int64_t> low = pad.getStaticLow(),
-                            high = pad.getStaticHigh();
-    if (llvm::is_contained(low, ShapedType::kDynamic) ||
-        llvm::is_contained(high, ShapedType::kDynamic))
-      return error(op, "tensor.pad with dynamic padding");
-    LayerNode &node = addNode(LayerKind::Pad, op, pad.getResult());
-    llvm::SmallVector<int64_t, 4> in = shapeOf(pad.getSource());
-    bool spatial = in.size() == 4 && !low[0] && !low[3] && !high[0] && !high[3];
-    if (spatial) {
-      // A pad is the window of kernel 1: output row o reads row o - low.
-      node.window = Window2D{Window1D{1, 1, 1, low[1], high[1], in[1]},
-                             Window1D{1, 1, 1, low[2], high[2], in[2]}};
-    }
-    addOperand(node, pad.getSource(),
-               spatial ? SpatialAccess::Window : SpatialAccess::Whole);
-    finishNode(node);
-    return success();
-  }
+LogicalResult LayerGraphBuilder::buildSlice(tensor::ExtractSliceOp slice) {
+  llvm::ArrayRef<int64_t> offsets = slice.getStaticOffsets(),
+                          strides = slice.getStaticStrides();
+  if (llvm::is_contained(offsets, ShapedType::kDynamic) ||
+      llvm::is_contained(strides, ShapedType::kDynamic))
+    return error(slice, "tensor.extract_slice with dynamic offsets or strides");
+  LayerNode &node = addNode(LayerKind::Slice, slice, slice.getResult());
+  node.sliceOffsets.assign(offsets.begin(), offsets.end());
+  bool shifted = slice.getSourceType().getRank() == 4 &&
+                 slice.getResultType().getRank() == 4 &&
+                 llvm::all_of(strides, [](int64_t s) { return s == 1; });
+  addOperand(node, slice.getSource(),
+             shifted ? SpatialAccess::Slice : SpatialAccess::Whole);
+  finishNode(node);
+  return success();
+}
 
-  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
-    llvm::ArrayRef<int64_t> offsets = slice.getStaticOffsets(),
-                            strides = slice.getStaticStrides();
-    if (llvm::is_contained(offsets, ShapedType::kDynamic) ||
-        llvm::is_contained(strides, ShapedType::kDynamic))
-      return error(op, "tensor.extract_slice with dynamic offsets or strides");
-    LayerNode &node = addNode(LayerKind::Slice, op, slice.getResult());
-    node.sliceOffsets.assign(offsets.begin(), offsets.end());
-    bool shifted = slice.getSourceType().getRank() == 4 &&
-                   slice.getResultType().getRank() == 4 &&
-                   llvm::all_of(strides, [](int64_t s) { return s == 1; });
-    addOperand(node, slice.getSource(),
-               shifted ? SpatialAccess::Slice : SpatialAccess::Whole);
-    finishNode(node);
-    return success();
-  }
-
-  if (isDataMovement(op)) {
-    LayerNode &node =
-        addNode(isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op)
-                    ? LayerKind::Reshape
-                    : LayerKind::Transpose,
-                op, op->getResult(0));
-    addOperand(node, movedValue(op), SpatialAccess::Whole);
-    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
-      for (Value init : dps.getDpsInits())
-        addOperand(node, init, SpatialAccess::Whole);
-    finishNode(node);
-    return success();
-  }
-
-  if (isa<tensor::InsertSliceOp>(op))
-    return error(op, "tensor.insert_slice that is not part of a "
-                     "concatenation (inserts tiling one dimension of a "
-                     "tensor.empty)");
-  return error(op, "unsupported op '" + op->getName().getStringRef() +
-                       "' (see docs/CanonicalForm.md for the layer ops)");
+/// A transpose or reshape that is not part of a reorg (isDataMovement).
+LogicalResult LayerGraphBuilder::buildDataMovement(Operation *op) {
+  LayerNode &node =
+      addNode(isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op)
+                  ? LayerKind::Reshape
+                  : LayerKind::Transpose,
+              op, op->getResult(0));
+  addOperand(node, movedValue(op), SpatialAccess::Whole);
+  if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+    for (Value init : dps.getDpsInits())
+      addOperand(node, init, SpatialAccess::Whole);
+  finishNode(node);
+  return success();
 }
 
 LogicalResult LayerGraphBuilder::build() {
