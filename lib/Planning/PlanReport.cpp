@@ -117,11 +117,12 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
   llvm::json::Array paretoJson;
   if (report.search)
     for (const ParetoPoint &p : report.search->pareto)
-      paretoJson.push_back(
-          llvm::json::Object{{"workspace_bytes", (int64_t)p.workspaceBytes},
-                             {"latency_ms", p.latencyMs},
-                             {"groups", (int64_t)p.groups},
-                             {"tiled_groups", (int64_t)p.tiledGroups}});
+      paretoJson.push_back(llvm::json::Object{
+          {"workspace_bytes", (int64_t)p.workspaceBytes},
+          {"latency_ms", p.latencyMs},
+          {"groups", (int64_t)p.groups},
+          {"tiled_groups", (int64_t)p.tiledGroups},
+          {"concurrent_groups", (int64_t)p.concurrentGroups}});
   llvm::json::Array orderJson;
   for (const std::string &name : report.order)
     orderJson.push_back(name);
@@ -221,10 +222,12 @@ void mafat::printPlanReport(const PlanReport &report, llvm::raw_ostream &os) {
        << outcome.stats.priced << " candidates priced, " << outcome.stats.kept
        << " kept\n";
     os << "Pareto front (workspace vs predicted latency):\n";
-    os << llvm::formatv("  {0,16} {1,12} {2,7} {3,6}\n", "workspace bytes",
-                        "latency ms", "groups", "tiled");
+    os << llvm::formatv("  {0,16} {1,12} {2,7} {3,6} {4,11}\n",
+                        "workspace bytes", "latency ms", "groups", "tiled",
+                        "concurrent");
     for (const ParetoPoint &p : outcome.pareto)
-      os << llvm::formatv("  {0,16} {1,12:F3} {2,7} {3,6}\n", p.workspaceBytes,
-                          p.latencyMs, p.groups, p.tiledGroups);
+      os << llvm::formatv("  {0,16} {1,12:F3} {2,7} {3,6} {4,11}\n",
+                          p.workspaceBytes, p.latencyMs, p.groups,
+                          p.tiledGroups, p.concurrentGroups);
   }
 }

@@ -494,6 +494,8 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
     point.latencyMs = r.latencyMs;
     point.groups = r.plan.groups.size();
     point.tiledGroups = r.tiledGroups;
+    point.concurrentGroups = llvm::count_if(
+        r.plan.groups, [](const PlanGroup &g) { return g.slots > 1; });
     // Exact packing may not keep the DP's order of peaks; keep a front.
     while (!points.empty() &&
            points.back().workspaceBytes >= point.workspaceBytes)

@@ -207,6 +207,8 @@ struct ParetoPoint {
   uint64_t workspaceBytes = 0;
   double latencyMs = 0;
   unsigned groups = 0, tiledGroups = 0;
+  /// Groups running their tiles concurrently (slots > 1).
+  unsigned concurrentGroups = 0;
 };
 
 struct PlanSearchOutcome {
