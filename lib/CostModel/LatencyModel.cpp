@@ -241,19 +241,16 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
       t += profile.tileOverheadUs * 1e-6;
   }
 
-  // The slots take the tiles round robin in emission order (FuseTile's
-  // emitSlotLoop) and run on min(slots, threads) threads at the calibrated
-  // efficiency; the slowest slot, or the average thread when slots
-  // outnumber threads, sets the time. The breakdown is scaled alike.
+  // The slots take row-major bands of tiles (CodegenRules.h, slotOfTile)
+  // and run on min(slots, threads) threads at the calibrated efficiency;
+  // the slowest slot, or the average thread when slots outnumber threads,
+  // sets the time. The breakdown is scaled alike.
   unsigned slotThreads = 1;
   if (slots > 1) {
     std::vector<double> slotSeconds(slots, 0.0);
-    int64_t next = 0;
-    for (const TileRun &rr : group.runs(rows))
-      for (const TileRun &cr : group.runs(cols))
-        for (unsigned r = rr.first; r < rr.first + rr.count; ++r)
-          for (unsigned c = cr.first; c < cr.first + cr.count; ++c)
-            slotSeconds[next++ % slots] += tileSeconds[r * cols.size() + c];
+    const int64_t tiles = tileSeconds.size();
+    for (int64_t t = 0; t < tiles; ++t)
+      slotSeconds[slotOfTile(t, tiles, slots)] += tileSeconds[t];
     double serial = total();
     slotThreads = std::min<int64_t>(slots, parallel.threads);
     if (slotThreads > 1 && serial > 0) {

@@ -27,6 +27,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Transforms/Parallel.h"
@@ -89,7 +90,7 @@ private:
   Value emitSerialClasses(OpBuilder &b, Location loc, Value acc,
                           LogicalResult &status);
   /// The concurrent-tiles form: a loop over the plan's slots, each running
-  /// its share of every class.
+  /// its band of the grid (CodegenRules.h, slotBandBegin).
   Value emitSlotLoop(OpBuilder &b, Location loc, Value acc,
                      LogicalResult &status);
   /// The full value a node's consumers read now (a group's loop result once
@@ -385,46 +386,55 @@ Value GroupRewriter::emitSerialClasses(OpBuilder &b, Location loc, Value acc,
 
 Value GroupRewriter::emitSlotLoop(OpBuilder &b, Location loc, Value acc,
                                   LogicalResult &status) {
-  // Concurrent tiles: slot s runs the tiles whose index in emission order
-  // (classes as in emitSerialClasses, each class row-major) is s modulo the
-  // slot count, so slots differ by at most one tile however the classes
-  // fall. Each class is one loop over its tiles with the slot's first tile
-  // as lower bound and the slot count as step; one loop (not rows x cols)
-  // so the round robin runs across the class's rows.
+  // Concurrent tiles: slot s runs the row-major band of tiles
+  // [lo(s), lo(s + 1)) with lo(s) = s * N floordiv S (CodegenRules.h,
+  // slotBandBegin; the affine maps below are that formula). Each class
+  // keeps its rows x cols nest; its column loop runs the part of each grid
+  // row inside the slot's band (none outside it).
   int64_t slots = group.plan().slots;
+  int64_t tiles = group.numTiles();
+  int64_t gridCols = group.cols().size();
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value slotCount = arith::ConstantIndexOp::create(b, loc, slots);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr slot = getAffineDimExpr(0, ctx), row = getAffineDimExpr(1, ctx);
   auto slotLoop = scf::ForOp::create(
       b, loc, c0, slotCount, c1, ValueRange{acc},
-      [&](OpBuilder &sb, Location sloc, Value slot, ValueRange sargs) {
+      [&](OpBuilder &sb, Location sloc, Value slotIv, ValueRange sargs) {
         Value cur = sargs[0];
-        Value step = arith::ConstantIndexOp::create(sb, sloc, slots);
-        AffineExpr d0 = sb.getAffineDimExpr(0);
-        int64_t before = 0;
         for (const mafat::TileRun &rr : group.runs(group.rows())) {
           for (const mafat::TileRun &cr : group.runs(group.cols())) {
-            int64_t count = rr.count * cr.count;
-            int64_t shift = (slots - before % slots) % slots;
-            Value first = affine::AffineApplyOp::create(
-                sb, sloc, AffineMap::get(1, 0, (d0 + shift) % slots),
-                ValueRange{slot});
-            Value end = arith::ConstantIndexOp::create(sb, sloc, count);
-            auto loop = scf::ForOp::create(
-                sb, sloc, first, end, step, ValueRange{cur},
-                [&](OpBuilder &lb, Location lloc, Value k, ValueRange args) {
-                  Value rowIv = affine::AffineApplyOp::create(
-                      lb, lloc, AffineMap::get(1, 0, d0.floorDiv(cr.count)),
-                      ValueRange{k});
-                  Value colIv = affine::AffineApplyOp::create(
-                      lb, lloc, AffineMap::get(1, 0, d0 % cr.count),
-                      ValueRange{k});
-                  Value next = emitTileBody(lb, lloc, rr, cr, rowIv, colIv,
-                                            args[0], status);
-                  scf::YieldOp::create(lb, lloc, next);
+            Value rowCount = arith::ConstantIndexOp::create(sb, sloc, rr.count);
+            // The band's first and last column in class row `row`, relative
+            // to the class's first column.
+            AffineExpr rowStart =
+                (row + rr.first) * gridCols + int64_t(cr.first);
+            AffineExpr from = (slot * tiles).floorDiv(slots) - rowStart;
+            AffineExpr to = ((slot + 1) * tiles).floorDiv(slots) - rowStart;
+            AffineMap lower = AffineMap::get(
+                2, 0, {getAffineConstantExpr(0, ctx), from}, ctx);
+            AffineMap upper = AffineMap::get(
+                2, 0, {getAffineConstantExpr(cr.count, ctx), to}, ctx);
+            auto outer = scf::ForOp::create(
+                sb, sloc, c0, rowCount, c1, ValueRange{cur},
+                [&](OpBuilder &ob, Location oloc, Value rowIv,
+                    ValueRange oargs) {
+                  Value first = affine::AffineMaxOp::create(
+                      ob, oloc, lower, ValueRange{slotIv, rowIv});
+                  Value last = affine::AffineMinOp::create(
+                      ob, oloc, upper, ValueRange{slotIv, rowIv});
+                  auto inner = scf::ForOp::create(
+                      ob, oloc, first, last, c1, ValueRange{oargs[0]},
+                      [&](OpBuilder &ib, Location iloc, Value colIv,
+                          ValueRange iargs) {
+                        Value next = emitTileBody(ib, iloc, rr, cr, rowIv,
+                                                  colIv, iargs[0], status);
+                        scf::YieldOp::create(ib, iloc, next);
+                      });
+                  scf::YieldOp::create(ob, oloc, inner.getResult(0));
                 });
-            cur = loop.getResult(0);
-            before += count;
+            cur = outer.getResult(0);
           }
         }
         scf::YieldOp::create(sb, sloc, cur);

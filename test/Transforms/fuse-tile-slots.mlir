@@ -5,30 +5,39 @@
 // tiles of one row each (a top border, two interior tiles sharing a body, a
 // bottom border) with 2 slots. The classes run inside one slot loop over
 // the slots, whose location carries the slot count for mafat-parallelize.
-// Slot s takes the tiles whose emission index is s mod 2: each class is one
-// loop from the slot's first tile in it, stepping by 2. The interior class
-// starts at index 1, so slot 1 takes its first tile and slot 0 its second;
-// the bottom tile (index 3) goes to slot 1. Each tile body is the same as
+// Slot s runs the row-major band of tiles [2s, 2s + 2) (CodegenRules.h,
+// slotBandBegin: s * 4 floordiv 2): each class keeps its rows x cols nest,
+// and its column loop runs max(0, 2s - g) to min(cols, 2s + 2 - g), g being
+// the row-major index of the class row's first tile (0, 1 + row, 3). Slot 0
+// so runs rows 0-1 and slot 1 rows 2-3. Each tile body is the same as
 // without slots.
 
-// CHECK-DAG: #[[FROM0:.*]] = affine_map<(d0) -> (d0 mod 2)>
-// CHECK-DAG: #[[FROM1:.*]] = affine_map<(d0) -> ((d0 + 1) mod 2)>
+// CHECK-DAG: #[[FROM0:.*]] = affine_map<(d0, d1) -> (0, d0 * 2 - d1)>
+// CHECK-DAG: #[[TO0:.*]] = affine_map<(d0, d1) -> (1, (d0 + 1) * 2 - d1)>
+// CHECK-DAG: #[[FROM1:.*]] = affine_map<(d0, d1) -> (0, d0 * 2 - (d1 + 1))>
+// CHECK-DAG: #[[TO1:.*]] = affine_map<(d0, d1) -> (1, (d0 + 1) * 2 - (d1 + 1))>
+// CHECK-DAG: #[[FROM2:.*]] = affine_map<(d0, d1) -> (0, d0 * 2 - (d1 + 3))>
+// CHECK-DAG: #[[TO2:.*]] = affine_map<(d0, d1) -> (1, (d0 + 1) * 2 - (d1 + 3))>
 // CHECK-LABEL: func.func @slots
 // CHECK:         %[[ACC:.*]] = bufferization.alloc_tensor() : tensor<1x4x4x8xf32>
 // CHECK:         %[[R:.*]] = scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A0:.*]] = %[[ACC]])
-// CHECK:           %[[F0:.*]] = affine.apply #[[FROM0]](%[[S]])
-// CHECK:           %[[T0:.*]] = scf.for %{{.*}} = %[[F0]] to %{{.*}} step %[[STEP:.*]] iter_args(%{{.*}} = %[[A0]])
-// CHECK:             scf.execute_region -> tensor<1x4x4x8xf32> no_inline
-// CHECK:               tensor.extract_slice %arg0[0, %{{.*}}, %{{.*}}, 0] [1, 3, 8, 4]
-// CHECK:               tensor.pad %{{.*}} low[0, 1, 1, 0] high[0, 0, 1, 0]
-// CHECK:               tensor.insert_slice %{{.*}} [1, 1, 4, 8]
-// CHECK:           %[[F1:.*]] = affine.apply #[[FROM1]](%[[S]])
-// CHECK:           %[[T1:.*]] = scf.for %{{.*}} = %[[F1]] to %{{.*}} step %[[STEP]] iter_args(%{{.*}} = %[[T0]])
-// CHECK:               tensor.extract_slice %arg0[0, %{{.*}}, %{{.*}}, 0] [1, 4, 8, 4]
-// CHECK:               tensor.pad %{{.*}} low[0, 0, 1, 0] high[0, 0, 1, 0]
-// CHECK:           %[[F2:.*]] = affine.apply #[[FROM1]](%[[S]])
-// CHECK:           %[[T2:.*]] = scf.for %{{.*}} = %[[F2]] to %{{.*}} step %[[STEP]] iter_args(%{{.*}} = %[[T1]])
-// CHECK:               tensor.pad %{{.*}} low[0, 0, 1, 0] high[0, 1, 1, 0]
+// CHECK:           %[[T0:.*]] = scf.for %[[R0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[A0]])
+// CHECK:             %[[F0:.*]] = affine.max #[[FROM0]](%[[S]], %[[R0]])
+// CHECK:             %[[E0:.*]] = affine.min #[[TO0]](%[[S]], %[[R0]])
+// CHECK:             scf.for %{{.*}} = %[[F0]] to %[[E0]] step
+// CHECK:               scf.execute_region -> tensor<1x4x4x8xf32> no_inline
+// CHECK:                 tensor.extract_slice %arg0[0, %{{.*}}, %{{.*}}, 0] [1, 3, 8, 4]
+// CHECK:                 tensor.pad %{{.*}} low[0, 1, 1, 0] high[0, 0, 1, 0]
+// CHECK:                 tensor.insert_slice %{{.*}} [1, 1, 4, 8]
+// CHECK:           %[[T1:.*]] = scf.for %[[R1:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[T0]])
+// CHECK:             affine.max #[[FROM1]](%[[S]], %[[R1]])
+// CHECK:             affine.min #[[TO1]](%[[S]], %[[R1]])
+// CHECK:                 tensor.extract_slice %arg0[0, %{{.*}}, %{{.*}}, 0] [1, 4, 8, 4]
+// CHECK:                 tensor.pad %{{.*}} low[0, 0, 1, 0] high[0, 0, 1, 0]
+// CHECK:           %[[T2:.*]] = scf.for %[[R2:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[T1]])
+// CHECK:             affine.max #[[FROM2]](%[[S]], %[[R2]])
+// CHECK:             affine.min #[[TO2]](%[[S]], %[[R2]])
+// CHECK:                 tensor.pad %{{.*}} low[0, 0, 1, 0] high[0, 1, 1, 0]
 // CHECK:           scf.yield %[[T2]]
 // CHECK:         return %[[R]]
 // DBG: loc(fused<{mafat.slots = 2 : i64}>

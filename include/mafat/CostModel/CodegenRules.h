@@ -1,4 +1,5 @@
-//===- CodegenRules.h - What codegen will do, asked by the models -*- C++ -*-===//
+//===- CodegenRules.h - What codegen will do, asked by the models -*- C++
+//-*-===//
 //
 // Decisions codegen makes that the cost models must price the same way.
 // One home per rule: the transforms and both models call these functions,
@@ -78,6 +79,23 @@ struct ParallelOptions {
 inline bool splitsAcrossThreads(const ParallelOptions &options,
                                 int64_t iterations) {
   return options.threads > 1 && iterations >= options.minWork;
+}
+
+/// The concurrent-tiles form (mafat-fuse-tile's slot loop): slot s of S
+/// runs the group's tiles whose row-major grid index g = r * gridCols + c
+/// lies in [slotBandBegin(s), slotBandBegin(s + 1)), N tiles in all. The
+/// bands differ by at most one tile, and each is a band of grid rows: the
+/// runtime pool gives thread t a contiguous range of iterations, so slot s
+/// (like rows-first split steps) computes the same part of every map and
+/// reads the rows the previous group left in its own core's cache.
+inline int64_t slotBandBegin(int64_t slot, int64_t tiles, int64_t slots) {
+  return slot * tiles / slots;
+}
+
+/// The slot that runs row-major tile `tile` (the inverse of slotBandBegin:
+/// the largest s with slotBandBegin(s) <= tile).
+inline int64_t slotOfTile(int64_t tile, int64_t tiles, int64_t slots) {
+  return ((tile + 1) * slots - 1) / tiles;
 }
 
 } // namespace mafat

@@ -40,7 +40,7 @@
 // T * parallel.efficiency and pays parallel.launch_us per tile; traffic
 // beyond the last-level cache is shared and does not shrink.
 // A group with S > 1 slots (concurrent tiles) splits no step: each tile is
-// priced serially, slot s gets the tiles whose emission index is s mod S,
+// priced serially, slot s gets a row-major band of them (slotOfTile),
 // and the group takes max(slowest slot, total / P) / parallel.efficiency +
 // parallel.launch_us on P = min(S, T) threads (the serial sum when P = 1).
 // The cost is O(tiles x layers) with no allocation.

@@ -236,10 +236,12 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
 
     A group with `slots = N` (concurrent tiles) runs its classes inside one
     `scf.for` over the N slots, whose location carries the mark
-    `mafat.slots = N` for `mafat-parallelize`; slot s runs, in each class,
-    the tiles whose index in emission order is s mod N (one loop per class
-    from the slot's first tile, step N), so slots differ by at most one
-    tile. Each tile body is the same as without slots.
+    `mafat.slots = N` for `mafat-parallelize`; slot s runs the row-major
+    band of tiles [s*T/N, (s+1)*T/N) of the group's T tiles
+    (`CodegenRules.h`, `slotBandBegin`): each class keeps its rows x cols
+    nest, its column loop bounded to the band (`affine.max`/`affine.min`),
+    so slots differ by at most one tile and each computes a band of rows.
+    Each tile body is the same as without slots.
 
     The plan applies to the entry function (`entry`, or else the only
     public function with a body: the rule `mafat-plan` and `mafat-compile`
