@@ -32,6 +32,23 @@
 
 namespace mafat {
 
+/// How a tiled group treats the overlap of neighbouring tiles' receptive
+/// fields.
+enum class GroupMode {
+  /// Every tile recomputes its halo (the default; any grid).
+  Recompute,
+  /// The output is produced in full-width stripes of `stripeRows` rows, top
+  /// to bottom; each intermediate map keeps the rows its consumer's window
+  /// still needs in a rolling buffer carried from stripe to stripe, so
+  /// nothing is recomputed (docs/Fusion.md, "Streaming"). The row tiles are
+  /// the stripes and the grid has one column.
+  Stream,
+};
+
+/// "recompute" / "stream".
+llvm::StringRef stringifyGroupMode(GroupMode mode);
+std::optional<GroupMode> parseGroupMode(llvm::StringRef text);
+
 /// One fusion group: layers that run tile by tile together.
 struct PlanGroup {
   /// Unique within the plan ("g0", "g1", ...); reports refer to it.
@@ -49,11 +66,18 @@ struct PlanGroup {
   /// yet" (a JSON plan may leave them out); assignMissingTiles fills them.
   std::vector<Interval> rowTiles;
   std::vector<Interval> colTiles;
+  /// Stream groups: the row tiles are stripes of `stripeRows` output rows
+  /// (the last one may be shorter). 0 for recompute groups.
+  GroupMode mode = GroupMode::Recompute;
+  int64_t stripeRows = 0;
+
+  bool isStream() const { return mode == GroupMode::Stream; }
 
   bool operator==(const PlanGroup &other) const {
     return name == other.name && layers == other.layers &&
            gridRows == other.gridRows && gridCols == other.gridCols &&
-           rowTiles == other.rowTiles && colTiles == other.colTiles;
+           rowTiles == other.rowTiles && colTiles == other.colTiles &&
+           mode == other.mode && stripeRows == other.stripeRows;
   }
   bool operator!=(const PlanGroup &other) const { return !(*this == other); }
 };
@@ -97,8 +121,13 @@ using ExtentLookup =
 std::string assignBalancedTiles(PlanGroup &group, int64_t outRows,
                                 int64_t outCols);
 
+/// Stripes of `stripeRows` rows over `extent` rows, the last one shorter if
+/// `stripeRows` does not divide `extent`; empty unless 1 <= stripeRows.
+std::vector<Interval> stripeSplit(int64_t extent, int64_t stripeRows);
+
 /// Gives every group whose row (column) tiles are empty a balanced split of
-/// its output layer's rows (columns). Groups it cannot split (unknown output
+/// its output layer's rows (columns); a stream group's row tiles are its
+/// stripes (stripeSplit). Groups it cannot split (unknown output
 /// layer, grid out of range) are left as they are for validatePlan to
 /// report, so errors come from one place.
 void assignMissingTiles(Plan &plan, ExtentLookup lookup);
@@ -142,6 +171,13 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 //         "row_tiles": [[0, 3], [4, 6]],
 //         "col_tiles": [[0, 2], [3, 4], [5, 6]]
 //       },
+//       {
+//         "name": "g1",
+//         "layers": ["L2:conv", "L3:conv"],
+//         "grid": [4, 1],
+//         "mode": "stream",
+//         "stripe_rows": 2
+//       },
 //       ...
 //     ]
 //   }
@@ -151,6 +187,9 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 // []), in which case assignMissingTiles gives balanced splits once the layer
 // extents are known; written plans always list them. Unknown keys are errors,
 // so a misspelt "row_tile" cannot silently turn into balanced tiles.
+// "mode" is "recompute" (the default, then left out when written) or
+// "stream", which needs "stripe_rows"; a stream group's grid has one column
+// and one row per stripe, and its row tiles, if given, are the stripes.
 
 /// The plan as JSON in the schema above (groups and fields in that order,
 /// two-space indentation, one line per field). Empty tile lists are left out.

@@ -23,7 +23,8 @@ namespace {
 
 PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
                   int64_t gridCols, ArrayRef<Interval> rowTiles,
-                  ArrayRef<Interval> colTiles) {
+                  ArrayRef<Interval> colTiles, GroupMode mode,
+                  int64_t stripeRows) {
   PlanGroup group;
   group.name = name.str();
   for (StringAttr layer : layers)
@@ -32,12 +33,15 @@ PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
   group.gridCols = gridCols;
   group.rowTiles.assign(rowTiles.begin(), rowTiles.end());
   group.colTiles.assign(colTiles.begin(), colTiles.end());
+  group.mode = mode;
+  group.stripeRows = stripeRows;
   return group;
 }
 
 PlanGroup toGroup(GroupAttr attr) {
   return toGroup(attr.getName(), attr.getLayers(), attr.getGridRows(),
-                 attr.getGridCols(), attr.getRowTiles(), attr.getColTiles());
+                 attr.getGridCols(), attr.getRowTiles(), attr.getColTiles(),
+                 attr.getMode(), attr.getStripeRows());
 }
 
 /// `key =`
@@ -98,10 +102,32 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
       parser.parseRSquare() || parser.parseComma() ||
       parseKey(parser, "row_tiles") || parseTiles(parser, rowTiles) ||
       parser.parseComma() || parseKey(parser, "col_tiles") ||
-      parseTiles(parser, colTiles) || parser.parseGreater())
+      parseTiles(parser, colTiles))
+    return {};
+  // Recompute groups leave the mode out.
+  GroupMode mode = GroupMode::Recompute;
+  int64_t stripeRows = 0;
+  if (succeeded(parser.parseOptionalComma())) {
+    SMLoc modeLoc = parser.getCurrentLocation();
+    std::string modeName;
+    if (parseKey(parser, "mode") || parser.parseKeywordOrString(&modeName))
+      return {};
+    std::optional<GroupMode> parsed = parseGroupMode(modeName);
+    if (!parsed) {
+      parser.emitError(modeLoc, "expected mode 'recompute' or 'stream', got '")
+          << modeName << "'";
+      return {};
+    }
+    mode = *parsed;
+    if (parser.parseComma() || parseKey(parser, "stripe_rows") ||
+        parser.parseInteger(stripeRows))
+      return {};
+  }
+  if (parser.parseGreater())
     return {};
   return parser.getChecked<GroupAttr>(loc, context, name, layers, gridRows,
-                                      gridCols, rowTiles, colTiles);
+                                      gridCols, rowTiles, colTiles, mode,
+                                      stripeRows);
 }
 
 void GroupAttr::print(AsmPrinter &printer) const {
@@ -116,6 +142,9 @@ void GroupAttr::print(AsmPrinter &printer) const {
   printTiles(printer, getRowTiles());
   printer << ", col_tiles = ";
   printTiles(printer, getColTiles());
+  if (getMode() != GroupMode::Recompute || getStripeRows() != 0)
+    printer << ", mode = " << stringifyGroupMode(getMode())
+            << ", stripe_rows = " << getStripeRows();
   printer << ">";
 }
 
@@ -123,10 +152,12 @@ LogicalResult GroupAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 StringRef name, ArrayRef<StringAttr> layers,
                                 int64_t gridRows, int64_t gridCols,
                                 ArrayRef<Interval> rowTiles,
-                                ArrayRef<Interval> colTiles) {
-  std::string message = checkGroupStructure(
-      toGroup(name, layers, gridRows, gridCols, rowTiles, colTiles),
-      /*requireTiles=*/true);
+                                ArrayRef<Interval> colTiles, GroupMode mode,
+                                int64_t stripeRows) {
+  std::string message =
+      checkGroupStructure(toGroup(name, layers, gridRows, gridCols, rowTiles,
+                                  colTiles, mode, stripeRows),
+                          /*requireTiles=*/true);
   if (!message.empty())
     return emitError() << message;
   return success();
@@ -192,9 +223,9 @@ PlanAttr mafat::toAttr(MLIRContext *context, const Plan &plan) {
     SmallVector<StringAttr> layers;
     for (const std::string &layer : group.layers)
       layers.push_back(StringAttr::get(context, layer));
-    groups.push_back(GroupAttr::get(context, group.name, layers, group.gridRows,
-                                    group.gridCols, group.rowTiles,
-                                    group.colTiles));
+    groups.push_back(GroupAttr::get(
+        context, group.name, layers, group.gridRows, group.gridCols,
+        group.rowTiles, group.colTiles, group.mode, group.stripeRows));
   }
   return PlanAttr::get(context, groups);
 }

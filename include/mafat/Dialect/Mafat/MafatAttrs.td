@@ -43,6 +43,11 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     grid at least 1x1, one tile per grid row (column), tiles non-empty and
     contiguous from 0. Whether the last tile ends at the layer's last row
     needs the layer graph: `mafat::validatePlan` checks that.
+
+    A stream group (docs/Fusion.md, "Streaming") ends with
+    `mode = stream, stripe_rows = S`: its row tiles are stripes of S output
+    rows (the last may be shorter), at least two, and its grid has one
+    column. Recompute groups (the default) print no mode.
   }];
   let parameters = (ins
     StringRefParameter<"group name">:$name,
@@ -50,7 +55,9 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     "int64_t":$gridRows,
     "int64_t":$gridCols,
     Mafat_TileArrayParameter:$rowTiles,
-    Mafat_TileArrayParameter:$colTiles
+    Mafat_TileArrayParameter:$colTiles,
+    "::mafat::GroupMode":$mode,
+    "int64_t":$stripeRows
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
