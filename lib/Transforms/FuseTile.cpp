@@ -31,6 +31,7 @@
 #include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/Transforms/PlannedModule.h"
+#include "mafat/Transforms/StreamGroup.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -412,6 +413,11 @@ struct MafatFuseTilePass
     for (const FusionGroup &group : planned->groups) {
       if (!group.isTiled())
         continue;
+      if (group.plan().isStream()) {
+        if (failed(mafat::rewriteStreamGroup(graph, group, currentValue)))
+          return signalPassFailure();
+        continue;
+      }
       GroupRewriter rewriter(graph, group, currentValue);
       if (failed(rewriter.rewrite()))
         return signalPassFailure();
