@@ -1,10 +1,10 @@
 //===- StreamGroup.cpp - Stripes and rolling buffers of a stream group ----===//
 //
-// Rows are projected backwards stripe by stripe, like FusionGroup does for
-// tiles, but each layer computes only the rows past the last one it computed
-// before (H_l), so nothing is recomputed. A rolling buffer is checked to get
-// exactly those rows: every real row of the consumer's window is either kept
-// from the previous stripe or new in this one.
+// The pipeline is simulated step by step (see the header); done[l] is the
+// last row layer l has computed. Every rolling buffer is checked to get
+// exactly the producer's new rows: every real row entering the reader's
+// window is the producer's, written in the same step, and every other row
+// of the window was kept or is padding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -116,27 +116,75 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     sg.bufferList.push_back(buffer);
   }
 
-  const TileAxis &rows = group.rows();
-  std::vector<int64_t> computedTo(n, -1); // H_l: last row computed so far.
-  std::vector<Interval> lastWindow(sg.bufferList.size());
-  for (unsigned t = 0; t < rows.size(); ++t) {
+  // Rows per step in the steady state: the output's stripe, times the
+  // strides of the windows below each layer.
+  std::vector<int64_t> rate(n, group.plan().stripeRows);
+  for (int l = (int)n - 2; l >= 0; --l) {
+    const LayerNode &reader = graph.node(layers[consumer[l]].node);
+    int64_t stride = 1;
+    if (reader.operands[consumerOperand[l]].access == SpatialAccess::Window)
+      stride = reader.window->rows.stride;
+    rate[l] = rate[consumer[l]] * stride;
+  }
+  std::vector<int64_t> extent(n);
+  for (unsigned l = 0; l < n; ++l)
+    extent[l] = graph.node(layers[l].node).outputShape[1];
+  // The highest row of layer l computable once every in-group producer p
+  // has computed up to done[p].
+  auto available = [&](unsigned l, const std::vector<int64_t> &done) {
+    const LayerNode &node = graph.node(layers[l].node);
+    int64_t avail = extent[l] - 1;
+    for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
+      if (p < 0)
+        continue;
+      if (node.operands[i].access != SpatialAccess::Window) {
+        avail = std::min(avail, done[p]);
+        continue;
+      }
+      if (done[p] >= extent[p] - 1)
+        continue; // The producer is complete: its bottom padding is known.
+      const Window1D &w = node.window->rows;
+      // Output o reads unpadded rows up to o * s - padLow + extent - 1.
+      avail = std::min(avail,
+                       floorDiv(done[p] + w.padLow - w.extent() + 1, w.stride));
+    }
+    return avail;
+  };
+
+  // The pipeline: in every step each layer computes, in order, the rows its
+  // producers have made available, at most its steady-state rate; the output
+  // layer waits for a whole stripe of the plan. The first steps fill the
+  // pipeline (the output computes nothing), so no layer ever computes more
+  // than its rate per step and the rolling buffers hold a few rows each.
+  // Each rolling buffer holds padded rows [lo, hi] of its producer from
+  // buffer row 0: lo is the first row its reader's next window starts at,
+  // hi the last row written (or padding). Before the first step it holds
+  // the top padding, filled once before the loop.
+  std::vector<int64_t> done(n, -1);
+  std::vector<Interval> content(sg.bufferList.size());
+  for (auto [b, buffer] : llvm::enumerate(sg.bufferList))
+    content[b] = Interval(0, buffer.rowPadLow - 1);
+  const std::vector<Interval> &stripes = group.rows().tiles;
+  unsigned nextStripe = 0;
+  int64_t maxSteps = 4;
+  for (int64_t e : extent)
+    maxSteps += 2 * e;
+  while (done[n - 1] < extent[n - 1] - 1) {
+    if ((int64_t)sg.stripeList.size() > maxSteps)
+      return fail("internal error: the stream pipeline does not advance");
     Stripe stripe;
     stripe.rows.assign(n, Interval());
-    stripe.rows[n - 1] = rows.tiles[t];
-    for (int l = (int)n - 2; l >= 0; --l) {
-      int c = consumer[l];
-      Interval need;
-      if (!stripe.rows[c].isEmpty())
-        need = rowsRead(graph.node(layers[c].node), consumerOperand[l],
-                        stripe.rows[c])
-                   .clipped;
-      Interval fresh = need.intersect(
-          Interval(computedTo[l] + 1, std::numeric_limits<int64_t>::max()));
-      // A pointwise reader needs exactly the rows it computes, all new.
-      if (sg.writes[l] < 0 && fresh != need)
-        return fail("internal error: layer '" +
-                    graph.node(layers[l].node).name + "' would recompute rows");
-      stripe.rows[l] = fresh;
+    for (unsigned l = 0; l < n; ++l) {
+      int64_t avail = available(l, done);
+      if (l + 1 == n) {
+        if (nextStripe < stripes.size() && stripes[nextStripe].hi <= avail)
+          stripe.rows[l] = stripes[nextStripe++];
+      } else {
+        stripe.rows[l] =
+            Interval(done[l] + 1, std::min(done[l] + rate[l], avail));
+      }
+      if (!stripe.rows[l].isEmpty())
+        done[l] = stripe.rows[l].hi;
     }
     for (unsigned l = 0; l < n; ++l) {
       const LayerNode &node = graph.node(layers[l].node);
@@ -152,63 +200,65 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
         stripe.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
       }
     }
-    // Rolling buffers: what is kept, what enters.
+    // Rolling buffers: what is kept, what enters, what the reader reads.
     for (auto [b, buffer] : llvm::enumerate(sg.bufferList)) {
       BufferStep step;
-      Interval out = stripe.rows[buffer.consumer];
       const LayerNode &reader = graph.node(layers[buffer.consumer].node);
       const LayerNode &producer = graph.node(layers[buffer.producer].node);
-      int64_t height = producer.outputShape[1];
+      const Window1D &w = reader.window->rows;
       int64_t padLow = buffer.rowPadLow;
+      int64_t height = extent[buffer.producer];
+      Interval out = stripe.rows[buffer.consumer];
       Interval fresh = stripe.rows[buffer.producer];
-      if (!out.isEmpty()) {
-        step.window = windowInput(reader.window->rows, out).full.shift(padLow);
-        Interval prev = lastWindow[b];
-        Interval entering = step.window;
-        if (!prev.isEmpty()) {
-          if (step.window.lo < prev.lo)
-            return fail("internal error: the window of '" + reader.name +
-                        "' moves up");
-          step.keep = std::max<int64_t>(0, prev.hi - step.window.lo + 1);
-          step.keepFrom = step.keep > 0 ? step.window.lo - prev.lo : 0;
-          entering = step.window.intersect(
-              Interval(prev.hi + 1, std::numeric_limits<int64_t>::max()));
-        }
-        Interval real =
-            entering.intersect(Interval(padLow, padLow + height - 1));
-        if (real.shift(-padLow) != fresh)
-          return fail("internal error: layer '" + producer.name +
-                      "' computes rows " + fresh.str() + " but rows " +
-                      real.shift(-padLow).str() + " enter the window of '" +
-                      reader.name + "'");
-        if (!fresh.isEmpty())
-          step.newAt = fresh.lo + padLow - step.window.lo;
-        if (!prev.isEmpty()) {
-          if (!entering.isEmpty() && entering.lo < padLow)
-            return fail("layer '" + reader.name +
-                        "': rows of top padding enter its window after the "
-                        "first stripe; use taller stripes");
-          Interval bottom = entering.intersect(
-              Interval(padLow + height, std::numeric_limits<int64_t>::max()));
-          if (!bottom.isEmpty()) {
-            step.padAt = bottom.lo - step.window.lo;
-            step.padRows = bottom.size();
-          }
-        }
-        lastWindow[b] = step.window;
-        sg.bufferList[b].rows =
-            std::max(sg.bufferList[b].rows, step.window.size());
-      } else if (!fresh.isEmpty()) {
+      Interval prev = content[b];
+      // The reader's next window starts at its next output row.
+      int64_t readerDone = out.isEmpty() ? done[buffer.consumer] : out.lo - 1;
+      int64_t lo = (readerDone + 1) * w.stride;
+      if (lo < prev.lo)
+        return fail("internal error: the window of '" + reader.name +
+                    "' moves up");
+      if (!out.isEmpty())
+        step.window = windowInput(w, out).full.shift(padLow);
+      int64_t hi = prev.hi;
+      if (!fresh.isEmpty())
+        hi = std::max(hi, fresh.hi + padLow);
+      if (!step.window.isEmpty())
+        hi = std::max(hi, step.window.hi);
+      step.keep = std::max<int64_t>(0, prev.hi - lo + 1);
+      step.keepFrom = step.keep > 0 ? lo - prev.lo : 0;
+      Interval entering(prev.hi + 1, hi);
+      Interval real = entering.intersect(Interval(padLow, padLow + height - 1));
+      if (real.shift(-padLow) != fresh)
         return fail("internal error: layer '" + producer.name +
-                    "' computes rows no window reads");
+                    "' computes rows " + fresh.str() + " but rows " +
+                    real.shift(-padLow).str() + " enter the window of '" +
+                    reader.name + "'");
+      if (!fresh.isEmpty()) {
+        if (fresh.lo + padLow < lo)
+          return fail("layer '" + reader.name + "' skips rows of '" +
+                      producer.name +
+                      "' (its stride is larger than its window); the stream "
+                      "transform does not support that yet");
+        step.newAt = fresh.lo + padLow - lo;
       }
+      Interval bottom = entering.intersect(
+          Interval(padLow + height, std::numeric_limits<int64_t>::max()));
+      if (!bottom.isEmpty()) {
+        step.padAt = bottom.lo - lo;
+        step.padRows = bottom.size();
+      }
+      if (!step.window.isEmpty() &&
+          (step.window.lo != lo || step.window.hi > hi))
+        return fail("internal error: the window of '" + reader.name +
+                    "' is not in its rolling buffer");
+      content[b] = Interval(lo, hi);
+      sg.bufferList[b].rows = std::max(sg.bufferList[b].rows, hi - lo + 1);
       stripe.buffers.push_back(step);
     }
-    for (unsigned l = 0; l < n; ++l)
-      if (!stripe.rows[l].isEmpty())
-        computedTo[l] = stripe.rows[l].hi;
     sg.stripeList.push_back(std::move(stripe));
   }
+  if (nextStripe != stripes.size())
+    return fail("internal error: the stream pipeline skipped a stripe");
 
   // A buffer that never keeps a row and never holds padding (a 2x2 pool of
   // stride 2) only ever holds the producer's rows of the stripe: the
@@ -221,7 +271,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     for (const Stripe &stripe : sg.stripeList) {
       const BufferStep &step = stripe.buffers[b];
       needed |= step.keep > 0 || step.padRows > 0 ||
-                step.window.size() != stripe.rows[buffer.producer].size();
+                step.window != stripe.rows[buffer.producer];
     }
     if (!needed) {
       sg.writes[buffer.producer] = sg.reads[buffer.consumer] = -1;

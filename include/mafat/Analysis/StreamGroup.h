@@ -3,15 +3,25 @@
 //
 // The geometry of a fusion group in stream mode (PlanGroup::mode ==
 // GroupMode::Stream): the group's output is produced in full-width stripes
-// of S rows, top to bottom, and every layer computes, per stripe, only the
-// rows no earlier stripe computed. A layer read through a window (conv,
-// depthwise conv, pool) by the next layer writes its new rows into a
-// *rolling buffer*: the consumer's padded input window, full width with the
-// consumer's column padding, holding only the rows the consumer's window
-// reads in this stripe. Between stripes the rows both windows share move to
-// the top of the buffer (the "shift"), the producer writes its new rows
-// below them, and rows of padding entering the window are filled with the
-// consumer's padding value. Nothing is recomputed.
+// of S rows, top to bottom, and every layer computes every row once. A layer
+// read through a window (conv, depthwise conv, pool) by the next layer
+// writes its new rows into a *rolling buffer*: the reader's padded input
+// window, full width with the reader's column padding, holding only the
+// rows the reader's next window starts at and below. Before each write the
+// rows the reader still needs move to the top of the buffer (the "shift"),
+// the producer writes its new rows below them, and rows of bottom padding
+// entering the window are filled with the reader's padding value.
+//
+// The schedule is a pipeline of *steps*. In each step every layer, in
+// order, computes the rows its producers have made available, but at most
+// its steady-state rate (S times the row strides of the windows below it),
+// and the output layer computes one whole stripe once it is available. The
+// first steps fill the pipeline (the output computes nothing); after that
+// every step produces one stripe. The rate limit is what keeps the buffers
+// small: a pull schedule that computes the whole receptive field of the
+// first stripe at once needs buffers of that height (on YOLOv2-608 layers
+// 0-15 in one-row stripes, 74 rows of the first map: 9.75 MiB instead of
+// 3.72 MiB).
 //
 // The fuse-tile transform (Transforms/StreamGroup.cpp) emits exactly this,
 // and the memory model prices exactly this, so it is computed in one place.
@@ -21,8 +31,9 @@
 // in which every layer but the last has exactly one reader in the group,
 // made of convs, depthwise convs, max/sum pools and elementwise layers
 // (whose other operands come from outside the group). Residual adds and
-// concats inside the group (DAGs), standalone pads and column tiles (the
-// hybrid mode) are not supported yet.
+// concats inside the group (DAGs), standalone pads, windows whose stride
+// exceeds their extent and column tiles (the hybrid mode) are not supported
+// yet.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,18 +70,18 @@ struct RollingBuffer {
   int64_t bytes() const { return 4 * rows * cols * channels; }
 };
 
-/// What happens to one rolling buffer in one stripe (the consumer runs).
+/// What happens to one rolling buffer in one step.
 struct BufferStep {
-  /// Padded rows of the producer the consumer reads in this stripe; empty
-  /// if the consumer does not run.
+  /// Padded rows of the producer the consumer reads in this step, from
+  /// buffer row 0; empty if the consumer does not run.
   Interval window;
   /// Rows kept from the previous stripe: buffer rows [keepFrom, keepFrom +
   /// keep) move to [0, keep). No move when keepFrom == 0 or keep == 0.
   int64_t keep = 0;
   int64_t keepFrom = 0;
-  /// Buffer rows that enter as padding: [padAt, padAt + padRows), filled
-  /// with the consumer's padding value (the first stripe's top padding is
-  /// already there: the whole buffer is filled once before the loop).
+  /// Buffer rows that enter as bottom padding: [padAt, padAt + padRows),
+  /// filled with the consumer's padding value (the top padding is there from
+  /// the start: the whole buffer is filled once before the loop).
   int64_t padAt = 0;
   int64_t padRows = 0;
   /// Buffer row where the producer's new rows go.
@@ -79,7 +90,8 @@ struct BufferStep {
   bool moves() const { return keep > 0 && keepFrom > 0; }
 };
 
-/// One stripe.
+/// One step of the pipeline (the output layer computes one stripe of the
+/// plan, or nothing while the pipeline fills).
 struct Stripe {
   /// Per layer: the rows it computes (empty: it does not run).
   std::vector<Interval> rows;
@@ -92,9 +104,9 @@ struct Stripe {
   std::vector<BufferStep> buffers;
 };
 
-/// Consecutive stripes sharing one static-shaped body: every size, padding
+/// Consecutive steps sharing one static-shaped body: every size, padding
 /// and buffer row is equal and the absolute offsets advance by a constant
-/// step.
+/// amount.
 struct StripeRun {
   unsigned first = 0;
   unsigned count = 0;
@@ -109,6 +121,7 @@ public:
   build(const LayerGraph &graph, const FusionGroup &group, std::string &error);
 
   const FusionGroup &group() const { return *fusion; }
+  /// The steps of the pipeline, in order.
   llvm::ArrayRef<Stripe> stripes() const { return stripeList; }
   llvm::ArrayRef<RollingBuffer> buffers() const { return bufferList; }
   /// Per layer: the rolling buffer it writes, or -1 (a fresh tile per
@@ -116,7 +129,7 @@ public:
   int bufferOf(unsigned layer) const { return writes[layer]; }
   /// Per layer: the rolling buffer its operand 0 is read from, or -1.
   int bufferReadBy(unsigned layer) const { return reads[layer]; }
-  /// The stripe classes, in order.
+  /// The step classes, in order.
   std::vector<StripeRun> runs() const;
 
 private:
