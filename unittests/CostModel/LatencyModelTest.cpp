@@ -523,3 +523,40 @@ TEST_F(LatencyModelTest, PlanIsTheSumOfItsGroups) {
 }
 
 } // namespace
+
+// Streaming (issue 12): every row is computed once, so the compute term is
+// the unfused one, unlike a recompute grid of the same stripes; each step
+// re-reads the weights, so thinner stripes move more bytes.
+TEST_F(LatencyModelTest, StreamComputesEveryRowOnce) {
+  const LayerGraph &g =
+      graphOf(chainModel(32, 32, 16, {{16, 3, 1}, {16, 3, 1}, {16, 3, 1}}));
+  TargetProfile p = plainProfile();
+  p.layerOverheadUs = p.tileOverheadUs = 0;
+  std::vector<std::string> layers = {"L0:conv",  "L0:leaky", "L1:conv",
+                                     "L1:leaky", "L2:conv",  "L2:leaky"};
+  auto stream = [&](int64_t stripeRows) {
+    PlanGroup plan;
+    plan.name = "s";
+    plan.layers = layers;
+    plan.mode = GroupMode::Stream;
+    plan.stripeRows = stripeRows;
+    plan.gridRows = (32 + stripeRows - 1) / stripeRows;
+    plan.rowTiles = stripeSplit(32, stripeRows);
+    plan.colTiles = {Interval(0, 31)};
+    std::string error;
+    std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+    EXPECT_TRUE(group) << error;
+    return predictGroupLatency(g, *group, p);
+  };
+  GroupLatency whole = predictGroupLatency(g, group(g, layers), p);
+  GroupLatency recompute = predictGroupLatency(g, group(g, layers, 8, 1), p);
+  GroupLatency streamed = stream(4);
+  EXPECT_EQ(streamed.haloOverhead, 0);
+  EXPECT_NEAR(streamed.computeMs, whole.computeMs, 1e-9 * whole.computeMs);
+  EXPECT_LT(streamed.computeMs, recompute.computeMs);
+  // Shifts, bottom padding and the buffers' fills are copies.
+  EXPECT_GT(streamed.copyMs, 0);
+  // One-row stripes re-read the weights 32 times instead of 8.
+  p.memoryGBps = p.cacheGBps = p.llcGBps = 0.001;
+  EXPECT_GT(stream(1).memoryMs, stream(4).memoryMs);
+}
