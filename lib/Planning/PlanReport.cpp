@@ -145,6 +145,7 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
          llvm::json::Object{{"max_groups", (int64_t)space.maxTiledGroups},
                             {"cuts_after_pool_only", space.cutsAfterPoolOnly},
                             {"square_grids", space.squareGrids},
+                            {"stream", space.stream},
                             {"max_grid", (int64_t)space.maxGrid},
                             {"max_halo_overhead", space.maxHaloOverhead}}},
         {"candidates_priced", (int64_t)s.priced},

@@ -82,6 +82,11 @@ struct SearchSpace {
   /// bench/pareto.py; the paper's deepest configuration (16 layers, 5x5)
   /// adds 1.47, so comparisons with its space raise the cap.
   double maxHaloOverhead = 1.0;
+  /// Also price stream groups (issue 12): for every segment whose layers
+  /// form a chain the stream transform runs, stripes of 1, 2, 4 and 8
+  /// output rows (below the output's rows). Off by default until the
+  /// latency model's stream pricing is calibrated.
+  bool stream = false;
 };
 
 /// The price of one candidate group.
@@ -165,6 +170,8 @@ private:
   struct Candidate {
     unsigned begin = 0; ///< Segment [begin, end) of the order.
     int64_t rows = 1, cols = 1;
+    /// A stream group's stripe height; 0 for a recompute group.
+    int64_t stripeRows = 0;
     GroupCost cost;
     bool tiled() const { return rows * cols > 1; }
   };

@@ -193,6 +193,9 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
     Option<"maxGrid", "max-grid", "unsigned", /*default=*/"8",
            "Largest number of tiles along each axis (the paper's space is "
            "5)">,
+    Option<"stream", "stream", "bool", /*default=*/"false",
+           "Also search stream groups (stripes with rolling buffers, issue "
+           "12) next to recompute grids">,
     Option<"maxHaloOverhead", "max-halo-overhead", "double",
            /*default=*/"1.0",
            "Pruning: skip candidate groups whose recomputed halos add more "
