@@ -223,6 +223,11 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     are. A plan that does not fit the model (unknown layer, bad grid, a layer
     that cannot be tiled) is an error naming the group and the layer.
 
+    A stream group (`mode = stream`) instead becomes a pipeline of steps
+    that computes every row once, in full-width stripes, with a rolling
+    buffer per window edge carried through the step loops
+    (`mafat/Analysis/StreamGroup.h`, docs/Fusion.md "Streaming").
+
     The plan applies to the entry function (`entry`, or else the only
     public function with a body: the rule `mafat-plan` and `mafat-compile`
     use). The entry function gets `mafat.predicted_workspace_bytes`: the
