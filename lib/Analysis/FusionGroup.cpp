@@ -1,6 +1,7 @@
 //===- FusionGroup.cpp - What each tile of a fusion group computes --------===//
 
 #include "mafat/Analysis/FusionGroup.h"
+#include "mafat/Analysis/StreamGroup.h"
 
 #include "llvm/ADT/DenseMap.h"
 
@@ -192,10 +193,23 @@ std::optional<FusionGroup> FusionGroup::build(const LayerGraph &graph,
   if (std::string e = projectAxis(graph, fg.layerList, false, fg.colAxis);
       !e.empty())
     return fail(e);
+  if (group.isStream())
+    if (std::string e = checkStreamable(graph, fg); !e.empty())
+      return fail(e);
   return fg;
 }
 
 int64_t FusionGroup::computedArea(unsigned l) const {
+  // A stream group computes every row once.
+  if (planGroup.isStream()) {
+    int64_t colsSum = 0;
+    for (unsigned c = 0; c < colAxis.size(); ++c)
+      colsSum += colAxis.span[c][l].size();
+    int64_t rowsSum = 0;
+    if (rowAxis.size())
+      rowsSum = rowAxis.span.back()[l].hi + 1 - rowAxis.span.front()[l].lo;
+    return rowsSum * colsSum;
+  }
   int64_t rowsSum = 0, colsSum = 0;
   for (unsigned r = 0; r < rowAxis.size(); ++r)
     rowsSum += rowAxis.span[r][l].size();

@@ -8,6 +8,8 @@
 
 #include "mafat/CostModel/LatencyModel.h"
 
+#include "mafat/Analysis/StreamGroup.h"
+
 #include <algorithm>
 
 using namespace llvm;
@@ -101,10 +103,136 @@ Pricing pricingOf(LayerKind kind) {
 
 } // namespace
 
+namespace {
+
+/// A stream group (Analysis/StreamGroup.h), priced step by step with the same
+/// terms as a tile: every row is computed once, but each step re-reads the
+/// weights of every layer that runs in it (deep layers with large filters
+/// want taller stripes), readers of a rolling buffer read its whole padded
+/// window, and the shift of the kept rows (through a temporary: two copies),
+/// the bottom padding and the one fill of each buffer are copies. Unlike
+/// tiles, this allocates (the geometry is built here); the search does not
+/// price stream candidates yet.
+GroupLatency predictStreamLatency(const LayerGraph &graph,
+                                  const FusionGroup &group,
+                                  const StreamGroup &stream,
+                                  const TargetProfile &profile,
+                                  const ParallelOptions &parallel) {
+  double compute = 0, copy = 0, memory = 0, overhead = 0;
+  unsigned splitSteps = 0;
+  const TileAxis &cols = group.cols();
+  const double secPerCopyByte = 1e-9 / profile.copyGBps;
+  auto secPerByte = [&](double bytes) {
+    double gbps = bytes <= profile.cacheBytes ? profile.cacheGBps
+                  : bytes <= profile.llcBytes ? profile.llcGBps
+                                              : profile.memoryGBps;
+    return 1e-9 / gbps;
+  };
+  auto copySeconds = [&](double bytes) {
+    return bytes * std::max(secPerCopyByte, secPerByte(bytes));
+  };
+  for (const RollingBuffer &buffer : stream.buffers())
+    copy += copySeconds(double(buffer.bytes()));
+  for (const Stripe &step : stream.stripes()) {
+    overhead += profile.tileOverheadUs * 1e-6;
+    for (auto [l, layer] : llvm::enumerate(group.layers())) {
+      const LayerNode &node = graph.node(layer.node);
+      int written = stream.bufferOf(l);
+      if (written >= 0) {
+        const BufferStep &b = step.buffers[written];
+        const RollingBuffer &buffer = stream.buffers()[written];
+        double rowBytes = double(buffer.cols) * buffer.channels * kElementBytes;
+        if (b.moves())
+          copy += 2 * copySeconds(2 * b.keep * rowBytes);
+        if (b.padRows > 0)
+          copy += copySeconds(b.padRows * rowBytes);
+      }
+      const int64_t h = step.rows[l].size();
+      if (h == 0)
+        continue;
+      const int64_t w = cols.span[0][l].size();
+      const double area =
+          std::max<int64_t>(1, spatialExtent(node.outputShape).size());
+      const double flops = node.flops / area * double(h) * w;
+      bool epilogue = isFusedEpilogue(graph, node, layer, /*tiled=*/true);
+      const double secPerFlop = 1e-9 / (epilogue ? profile.epilogueGflops
+                                                 : rateGflops(node, profile));
+      if (epilogue) {
+        compute += flops * secPerFlop;
+        continue;
+      }
+      overhead += profile.layerOverheadUs * 1e-6;
+      double inBytes = 0;
+      for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
+        double perPos = bytesPerPosition(node.operands[i].shape);
+        int read = stream.bufferReadBy(l);
+        if (read >= 0 && i == 0)
+          inBytes += double(step.buffers[read].window.size()) *
+                     stream.buffers()[read].cols * perPos;
+        else if (layer.operandLayer[i] >= 0)
+          inBytes += double(h) * cols.read[0][l][i].size() * perPos;
+        else
+          inBytes += double(step.externalRead[l][i].size()) *
+                     cols.read[0][l][i].size() * perPos;
+      }
+      const double outBytes =
+          bytesPerPosition(node.outputShape) * double(h) * w;
+      double tCompute = flops * secPerFlop;
+      if (profile.tileWidthPenalty > 0)
+        tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
+      const double bytes = inBytes + outBytes + node.weightBytes;
+      double tTraffic = bytes * secPerByte(bytes);
+      if (splitsAcrossThreads(parallel, int64_t(flops / 2))) {
+        double speedup = parallel.threads * profile.parallelEfficiency;
+        tCompute /= speedup;
+        if (bytes <= profile.llcBytes)
+          tTraffic /= speedup;
+        overhead += profile.parallelLaunchUs * 1e-6;
+        ++splitSteps;
+      }
+      compute += tCompute;
+      memory += std::max(0.0, tTraffic - tCompute);
+      // The padded copy of an operand from outside the group.
+      if (layer.operandLayer[0] < 0 && node.window &&
+          node.operands[0].access == SpatialAccess::Window) {
+        int64_t padRows =
+            step.externalPadLow[l][0] + step.externalPadHigh[l][0];
+        int64_t padCols = cols.padLow[0][l] + cols.padHigh[0][l];
+        if (padRows > 0 || padCols > 0) {
+          double perPos = bytesPerPosition(node.operands[0].shape);
+          double readRows = step.externalRead[l][0].size();
+          double readCols = cols.read[0][l][0].size();
+          copy +=
+              copySeconds((readRows + padRows) * (readCols + padCols) * perPos +
+                          readRows * readCols * perPos);
+        }
+      }
+    }
+  }
+  GroupLatency result;
+  result.computeMs = compute * 1e3;
+  result.copyMs = copy * 1e3;
+  result.memoryMs = memory * 1e3;
+  result.overheadMs = overhead * 1e3;
+  result.ms =
+      result.computeMs + result.copyMs + result.memoryMs + result.overheadMs;
+  result.haloOverhead = 0;
+  result.splitSteps = splitSteps;
+  return result;
+}
+
+} // namespace
+
 GroupLatency predictGroupLatency(const LayerGraph &graph,
                                  const FusionGroup &group,
                                  const TargetProfile &profile,
                                  const ParallelOptions &parallel) {
+  if (group.plan().isStream()) {
+    std::string error;
+    if (std::optional<StreamGroup> stream =
+            StreamGroup::build(graph, group, error))
+      return predictStreamLatency(graph, group, *stream, profile, parallel);
+  }
   // Everything in seconds until the end.
   double compute = 0, copy = 0, memory = 0, overhead = 0;
   double flopsOnce = 0, flopsComputed = 0;

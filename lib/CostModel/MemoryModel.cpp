@@ -32,6 +32,7 @@
 
 #include "mafat/CostModel/MemoryModel.h"
 
+#include "mafat/Analysis/StreamGroup.h"
 #include "mafat/CostModel/CodegenRules.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -140,6 +141,10 @@ struct ScopeLayer {
   llvm::SmallVector<int, 2> operandIndex;
   /// Bytes of the padded input copy (0: no pad copy in this scope).
   int64_t padBytes = 0;
+  /// Stream groups: bytes of the copy that moves the kept rows of the
+  /// rolling buffer this layer writes (0: no move), a step of its own before
+  /// the layer's pad copy.
+  int64_t shiftBytes = 0;
   /// Bytes of the output buffer (0: none - a view, a model output, a fused
   /// producer, or a last layer writing the group's output in place).
   int64_t outBytes = 0;
@@ -171,10 +176,12 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
   ScopeResult result;
   result.runStep.assign(n, -1);
   result.storage.assign(n, -1);
-  std::vector<int64_t> padStep(n, -1);
-  // Steps: a pad copy where the layer stands, then the layer itself unless
-  // its epilogue runs it.
+  std::vector<int64_t> padStep(n, -1), shiftStep(n, -1);
+  // Steps: a shift copy and a pad copy where the layer stands, then the
+  // layer itself unless its epilogue runs it.
   for (unsigned l = 0; l < n; ++l) {
+    if (layers[l].shiftBytes > 0)
+      shiftStep[l] = clock++;
     if (layers[l].padBytes > 0)
       padStep[l] = clock++;
     if (layers[l].epilogue < 0)
@@ -192,6 +199,8 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
   for (unsigned l = 0; l < n; ++l) {
     const ScopeLayer &layer = layers[l];
     const LayerNode &node = graph.node(layer.node);
+    if (layer.shiftBytes > 0)
+      list.add(layer.shiftBytes, shiftStep[l], node.name + " shift");
     if (layer.padBytes > 0) {
       padBuffer[l] = list.add(layer.padBytes, padStep[l], node.name + " pad");
       list.readAt(padBuffer[l], result.runStep[l]);
@@ -262,6 +271,80 @@ std::vector<ScopeLayer> tileScope(const LayerGraph &graph,
   return layers;
 }
 
+/// The scope layers of a stripe class of a stream group (first stripe `t`),
+/// mirroring Transforms/StreamGroup.cpp: per layer, the shift copy of the
+/// rolling buffer it writes, the padded copy of an external window operand,
+/// and a fresh output tile unless it writes a rolling buffer, is the last
+/// layer or a fused producer. Rolling buffers themselves are top-level
+/// buffers (streamTopLevel). Layers that do not run in the stripe take a
+/// step with no buffers.
+std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
+                                    const StreamGroup &stream, unsigned t) {
+  const FusionGroup &group = stream.group();
+  llvm::ArrayRef<FusedLayer> fused = group.layers();
+  const Stripe &stripe = stream.stripes()[t];
+  const TileAxis &cols = group.cols();
+  unsigned last = fused.size() - 1;
+  llvm::DenseMap<unsigned, int> position;
+  for (auto [l, layer] : llvm::enumerate(fused))
+    position[layer.node] = l;
+  auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
+  std::vector<ScopeLayer> layers(fused.size());
+  for (unsigned l = 0; l <= last; ++l) {
+    const LayerNode &node = graph.node(fused[l].node);
+    ScopeLayer &layer = layers[l];
+    layer.node = fused[l].node;
+    int written = stream.bufferOf(l);
+    if (written >= 0 && stripe.buffers[written].moves()) {
+      const RollingBuffer &buffer = stream.buffers()[written];
+      layer.shiftBytes = kFloatBytes * stripe.buffers[written].keep *
+                         buffer.cols * buffer.channels;
+    }
+    bool runs = !stripe.rows[l].isEmpty();
+    int read = stream.bufferReadBy(l);
+    for (auto [i, p] : llvm::enumerate(fused[l].operandLayer))
+      layer.operandIndex.push_back(!runs || (read >= 0 && i == 0) ? -1 : p);
+    if (!runs)
+      continue;
+    if (fused[l].operandLayer[0] < 0 &&
+        node.operands[0].access == SpatialAccess::Window) {
+      int64_t lowR = stripe.externalPadLow[l][0];
+      int64_t highR = stripe.externalPadHigh[l][0];
+      int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
+      if (lowR || highR || lowC || highC)
+        layer.padBytes = kFloatBytes * node.operands[0].shape[3] *
+                         (stripe.externalRead[l][0].size() + lowR + highR) *
+                         (cols.read[0][l][0].size() + lowC + highC);
+    }
+    if (l < last)
+      if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
+        layer.epilogue = position[*e];
+    if (layer.epilogue < 0 && l != last && written < 0)
+      layer.outBytes = kFloatBytes * stripe.rows[l].size() *
+                       cols.span[0][l].size() * node.outputShape[3];
+  }
+  return layers;
+}
+
+/// The tile classes' scopes of a tiled group: stripe classes for a stream
+/// group, tile classes otherwise.
+std::vector<std::vector<ScopeLayer>> classScopes(const LayerGraph &graph,
+                                                 const FusionGroup &group) {
+  std::vector<std::vector<ScopeLayer>> scopes;
+  if (group.plan().isStream()) {
+    std::string error;
+    if (std::optional<StreamGroup> stream =
+            StreamGroup::build(graph, group, error))
+      for (StripeRun run : stream->runs())
+        scopes.push_back(stripeScope(graph, *stream, run.first));
+    return scopes;
+  }
+  for (TileRun rows : group.runs(group.rows()))
+    for (TileRun cols : group.runs(group.cols()))
+      scopes.push_back(tileScope(graph, group, rows.first, cols.first));
+  return scopes;
+}
+
 } // namespace
 
 std::vector<BufferRequest>
@@ -270,6 +353,15 @@ mafat::groupTileBuffers(const LayerGraph &graph, const FusionGroup &group,
   std::vector<BufferRequest> all;
   if (!group.isTiled())
     return all;
+  if (group.plan().isStream()) {
+    for (const std::vector<ScopeLayer> &scope : classScopes(graph, group)) {
+      BufferList list(options.alignment);
+      int64_t clock = 0;
+      runScope(graph, scope, list, clock, [](unsigned, int64_t) {});
+      llvm::append_range(all, list.requests);
+    }
+    return all;
+  }
   for (TileRun rows : group.runs(group.rows()))
     for (TileRun cols : group.runs(group.cols())) {
       unsigned r = rows.first, c = cols.first;
@@ -290,17 +382,14 @@ std::vector<uint64_t> classArenas(const LayerGraph &graph,
                                   const FusionGroup &group, uint64_t alignment,
                                   uint64_t &naive) {
   std::vector<uint64_t> arenas;
-  for (TileRun rows : group.runs(group.rows()))
-    for (TileRun cols : group.runs(group.cols())) {
-      unsigned r = rows.first, c = cols.first;
-      BufferList list(alignment);
-      int64_t clock = 0;
-      runScope(graph, tileScope(graph, group, r, c), list, clock,
-               [](unsigned, int64_t) {});
-      for (const BufferRequest &req : list.requests)
-        naive += llvm::alignTo(req.size, alignment);
-      arenas.push_back(list.pack());
-    }
+  for (const std::vector<ScopeLayer> &scope : classScopes(graph, group)) {
+    BufferList list(alignment);
+    int64_t clock = 0;
+    runScope(graph, scope, list, clock, [](unsigned, int64_t) {});
+    for (const BufferRequest &req : list.requests)
+      naive += llvm::alignTo(req.size, alignment);
+    arenas.push_back(list.pack());
+  }
   return arenas;
 }
 
@@ -316,6 +405,20 @@ std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
   for (auto [k, arena] : llvm::enumerate(arenas))
     body.add(arena, k, "tile class");
   return {uint64_t(slots) * llvm::alignTo(body.pack(), alignment)};
+}
+
+/// A stream group's rolling buffers: bytes, in the order the transform
+/// allocates them (each filled once before the stripe loops).
+std::vector<int64_t> rollingBufferBytes(const LayerGraph &graph,
+                                        const FusionGroup &group) {
+  std::vector<int64_t> bytes;
+  std::string error;
+  if (group.plan().isStream())
+    if (std::optional<StreamGroup> stream =
+            StreamGroup::build(graph, group, error))
+      for (const RollingBuffer &buffer : stream->buffers())
+        bytes.push_back(buffer.bytes());
+  return bytes;
 }
 
 /// The top level of a plan restricted to `groups` (all of a plan's groups,
@@ -393,6 +496,11 @@ TopLevel buildTopLevel(const LayerGraph &graph,
           group.plan().slots, options.alignment);
       for (uint64_t arena : arenas)
         top.groupTileBytes[g] = std::max(top.groupTileBytes[g], arena);
+      // A stream group's rolling buffers: each filled in turn before the
+      // stripe loops, live to the last one (allocated after the output map).
+      std::vector<int64_t> rolling = rollingBufferBytes(graph, group);
+      int64_t fills = clock;
+      clock += rolling.size();
       int64_t first = clock;
       unsigned acc = 0;
       bool hasAcc = !graphOutputs.count(id);
@@ -400,9 +508,18 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         acc = list.add(graph.node(id).outputBytes, first,
                        graph.node(id).name + " (group " + group.name().str() +
                            " output)");
+      std::vector<unsigned> rollingBuffers;
+      for (auto [b, bytes] : llvm::enumerate(rolling)) {
+        rollingBuffers.push_back(list.add(bytes, fills + b,
+                                          "group " + group.name().str() +
+                                              " rolling buffer " +
+                                              std::to_string(b)));
+      }
       for (uint64_t arena : arenas) {
         int64_t at = clock++;
         list.add(arena, at, "group " + group.name().str() + " tile body");
+        for (unsigned b : rollingBuffers)
+          list.readAt(b, at);
         if (hasAcc)
           list.readAt(acc, at);
         for (const FusedLayer &layer : group.layers())

@@ -47,6 +47,7 @@ void buildPlanPipeline(OpPassManager &pm, const CompileOptions &options) {
   plan.maxGroups = options.maxGroups;
   plan.maxGrid = options.maxGrid;
   plan.squareGrids = options.squareGrids;
+  plan.stream = options.stream;
   plan.cutsAfterPoolOnly = options.cutsAfterPoolOnly;
   plan.entry = options.entry;
   plan.threads = options.threads;

@@ -104,6 +104,53 @@ std::optional<Problem> checkTiles(size_t g, llvm::StringRef dim,
   return std::nullopt;
 }
 
+/// A stream group's own rules: stripes of stripe_rows rows (the last may be
+/// shorter), at least two of them, one column of tiles.
+std::optional<Problem> checkStreamStructure(size_t g, const PlanGroup &group) {
+  if (!group.isStream()) {
+    if (group.stripeRows != 0)
+      return problem(g, "stripe_rows",
+                     "stripe_rows is only meaningful for a stream group "
+                     "(mode is recompute)");
+    return std::nullopt;
+  }
+  if (group.stripeRows < 1)
+    return problem(g, "stripe_rows",
+                   "a stream group needs stripe_rows >= 1, got " +
+                       std::to_string(group.stripeRows));
+  // Each stripe needs the rows the one before it left in the rolling
+  // buffers, so the stripes run in order on one slot.
+  if (group.slots != 1)
+    return problem(g, "slots",
+                   "a stream group runs its stripes in order: slots must be "
+                   "1, got " +
+                       std::to_string(group.slots));
+  if (group.gridCols != 1)
+    return problem(g, "grid",
+                   "a stream group streams full-width stripes: grid " +
+                       std::to_string(group.gridRows) + "x" +
+                       std::to_string(group.gridCols) +
+                       " must have one column (column tiles in a stream "
+                       "group, hybrid mode, are not supported yet)");
+  if (group.gridRows < 2)
+    return problem(g, "grid",
+                   "a stream group needs at least two stripes (grid " +
+                       std::to_string(group.gridRows) + "x" +
+                       std::to_string(group.gridCols) + ")");
+  for (size_t k = 0; k < group.rowTiles.size(); ++k) {
+    int64_t size = group.rowTiles[k].size();
+    bool lastTile = k + 1 == group.rowTiles.size();
+    if (size > group.stripeRows || (!lastTile && size != group.stripeRows))
+      return problem(g, indexed("row_tiles", k),
+                     "stripe " + group.rowTiles[k].str() + " has " +
+                         std::to_string(size) +
+                         " rows; a stream group's stripes have stripe_rows " +
+                         "= " + std::to_string(group.stripeRows) +
+                         " rows (only the last may be shorter)");
+  }
+  return std::nullopt;
+}
+
 /// The first problem of group `g` on its own.
 std::optional<Problem> checkGroup(size_t g, const PlanGroup &group,
                                   bool requireTiles) {
@@ -135,7 +182,10 @@ std::optional<Problem> checkGroup(size_t g, const PlanGroup &group,
   if (auto p =
           checkTiles(g, "row", group.rowTiles, group.gridRows, requireTiles))
     return p;
-  return checkTiles(g, "col", group.colTiles, group.gridCols, requireTiles);
+  if (auto p =
+          checkTiles(g, "col", group.colTiles, group.gridCols, requireTiles))
+    return p;
+  return checkStreamStructure(g, group);
 }
 
 /// The first problem of the plan that needs no layer graph.
@@ -171,6 +221,21 @@ std::optional<Problem> checkExtent(size_t g, const PlanGroup &group,
   int64_t grid = isRow ? group.gridRows : group.gridCols;
   std::string noun = isRow ? "row" : "column";
   const std::string &layer = group.layers.back();
+  if (isRow && group.isStream()) {
+    if (group.stripeRows >= extent)
+      return problem(g, "stripe_rows",
+                     "stripe_rows " + std::to_string(group.stripeRows) +
+                         " leaves nothing to stream: '" + layer + "' has " +
+                         std::to_string(extent) + " output rows");
+    int64_t stripes = (extent + group.stripeRows - 1) / group.stripeRows;
+    if (grid != stripes)
+      return problem(
+          g, "grid",
+          "stripe_rows " + std::to_string(group.stripeRows) + " cuts the " +
+              std::to_string(extent) + " output rows of '" + layer + "' into " +
+              std::to_string(stripes) + " stripes, but the grid has " +
+              std::to_string(grid) + " rows");
+  }
   if (grid > extent)
     return problem(g, "grid",
                    "grid " + std::to_string(group.gridRows) + "x" +
@@ -242,6 +307,27 @@ std::string mafat::assignBalancedTiles(PlanGroup &group, int64_t outRows,
   return "";
 }
 
+llvm::StringRef mafat::stringifyGroupMode(GroupMode mode) {
+  return mode == GroupMode::Stream ? "stream" : "recompute";
+}
+
+std::optional<GroupMode> mafat::parseGroupMode(llvm::StringRef text) {
+  if (text == "recompute")
+    return GroupMode::Recompute;
+  if (text == "stream")
+    return GroupMode::Stream;
+  return std::nullopt;
+}
+
+std::vector<Interval> mafat::stripeSplit(int64_t extent, int64_t stripeRows) {
+  std::vector<Interval> stripes;
+  if (stripeRows < 1)
+    return stripes;
+  for (int64_t lo = 0; lo < extent; lo += stripeRows)
+    stripes.push_back(Interval(lo, std::min(extent, lo + stripeRows) - 1));
+  return stripes;
+}
+
 void mafat::assignMissingTiles(Plan &plan, ExtentLookup lookup) {
   for (PlanGroup &group : plan.groups) {
     if (group.layers.empty())
@@ -249,8 +335,16 @@ void mafat::assignMissingTiles(Plan &plan, ExtentLookup lookup) {
     std::optional<LayerExtent> extent = lookup(group.layers.back());
     if (!extent)
       continue;
-    if (group.rowTiles.empty())
-      group.rowTiles = balancedSplit(extent->rows, group.gridRows);
+    if (group.rowTiles.empty()) {
+      // Stripes only when their count matches the grid; validatePlan names
+      // the mismatch otherwise.
+      if (!group.isStream())
+        group.rowTiles = balancedSplit(extent->rows, group.gridRows);
+      else if (group.stripeRows >= 1 &&
+               group.gridRows ==
+                   (extent->rows + group.stripeRows - 1) / group.stripeRows)
+        group.rowTiles = stripeSplit(extent->rows, group.stripeRows);
+    }
     if (group.colTiles.empty())
       group.colTiles = balancedSplit(extent->cols, group.gridCols);
   }
@@ -306,7 +400,7 @@ void writeTiles(llvm::raw_ostream &os, llvm::StringRef key,
 }
 
 const char *const kGroupKeys =
-    "name, layers, grid, row_tiles, col_tiles, slots";
+    "name, layers, grid, row_tiles, col_tiles, slots, mode, stripe_rows";
 
 /// Reads one group. Returns the error message, "" on success.
 std::string readGroup(const llvm::json::Value &value, size_t g,
@@ -322,7 +416,8 @@ std::string readGroup(const llvm::json::Value &value, size_t g,
   for (const auto &entry : *obj) {
     llvm::StringRef key = entry.first;
     if (key != "name" && key != "layers" && key != "grid" &&
-        key != "row_tiles" && key != "col_tiles" && key != "slots")
+        key != "row_tiles" && key != "col_tiles" && key != "slots" &&
+        key != "mode" && key != "stripe_rows")
       unknown.push_back(key.str());
   }
   if (!unknown.empty())
@@ -394,6 +489,21 @@ std::string readGroup(const llvm::json::Value &value, size_t g,
       return path + ".slots: expected a positive integer";
     group.slots = *n;
   }
+  if (const llvm::json::Value *mode = obj->get("mode")) {
+    std::optional<llvm::StringRef> s = mode->getAsString();
+    std::optional<GroupMode> parsed;
+    if (s)
+      parsed = parseGroupMode(*s);
+    if (!parsed)
+      return path + ".mode: expected \"recompute\" or \"stream\"";
+    group.mode = *parsed;
+  }
+  if (const llvm::json::Value *stripe = obj->get("stripe_rows")) {
+    std::optional<int64_t> rows = stripe->getAsInteger();
+    if (!rows)
+      return path + ".stripe_rows: expected an integer";
+    group.stripeRows = *rows;
+  }
   return "";
 }
 
@@ -419,6 +529,9 @@ std::string mafat::planToJson(const Plan &plan) {
       writeTiles(os, "col_tiles", group.colTiles);
     if (group.slots != 1)
       os << ",\n      \"slots\": " << group.slots;
+    if (group.isStream())
+      os << ",\n      \"mode\": \"stream\",\n      \"stripe_rows\": "
+         << group.stripeRows;
     os << "\n    }";
   }
   os << (plan.groups.empty() ? "]\n}\n" : "\n  ]\n}\n");

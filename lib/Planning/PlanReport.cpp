@@ -100,6 +100,8 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
         {"grid", llvm::json::Array{g.plan().gridRows, g.plan().gridCols}},
         {"row_tiles", tiles(g.plan().rowTiles)},
         {"col_tiles", tiles(g.plan().colTiles)},
+        {"mode", stringifyGroupMode(g.plan().mode)},
+        {"stripe_rows", g.plan().stripeRows},
         {"max_tile",
          llvm::json::Array{row.memory.maxTileRows, row.memory.maxTileCols}},
         {"halo_overhead", row.haloOverhead},
@@ -159,6 +161,7 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
          llvm::json::Object{{"max_groups", (int64_t)space.maxTiledGroups},
                             {"cuts_after_pool_only", space.cutsAfterPoolOnly},
                             {"square_grids", space.squareGrids},
+                            {"stream", space.stream},
                             {"max_grid", (int64_t)space.maxGrid},
                             {"max_halo_overhead", space.maxHaloOverhead},
                             {"max_slots", (int64_t)space.maxSlots}}},
@@ -201,7 +204,10 @@ void mafat::printPlanReport(const PlanReport &report, llvm::raw_ostream &os) {
         "{0,-6} {1,-36} {2,-6} {3,-10} {4,7} {5,16} {6,12:F3}  {7}\n", g.name(),
         layersText,
         std::to_string(g.plan().gridRows) + "x" +
-            std::to_string(g.plan().gridCols),
+            std::to_string(g.plan().gridCols) +
+            (g.plan().isStream()
+                 ? " stream " + std::to_string(g.plan().stripeRows)
+                 : std::string()),
         std::to_string(row.memory.maxTileRows) + "x" +
             std::to_string(row.memory.maxTileCols),
         percent(row.haloOverhead), row.footprintBytes, row.latency.ms, form);

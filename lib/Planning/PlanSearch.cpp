@@ -109,7 +109,8 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
   unsigned maxGrid = std::max(1u, space.maxGrid);
   auto priceGroup = [&](unsigned i, unsigned j, int64_t rows, int64_t cols,
                         int64_t outRows, int64_t outCols,
-                        int64_t slots = 1) -> std::optional<Candidate> {
+                        int64_t slots = 1,
+                        int64_t stripeRows = 0) -> std::optional<Candidate> {
     PlanGroup group;
     group.name = "candidate";
     for (unsigned p = i; p < j; ++p)
@@ -117,6 +118,10 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     group.gridRows = rows;
     group.gridCols = cols;
     group.slots = slots;
+    if (stripeRows > 0) {
+      group.mode = GroupMode::Stream;
+      group.stripeRows = stripeRows;
+    }
     std::string key;
     PriceCache::Entry entry;
     llvm::ArrayRef<unsigned> live = liveness.live(i);
@@ -128,6 +133,8 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         key += name + "\n";
       key += std::to_string(rows) + "x" + std::to_string(cols) + "/" +
              std::to_string(slots) + "\n";
+      if (stripeRows > 0)
+        key += "stream " + std::to_string(stripeRows) + "\n";
       for (unsigned id : live)
         key += graph.node(id).name + "\n";
       // Which of them die inside depends on the order after the group.
@@ -143,8 +150,13 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     if (!cached()) {
       std::string error;
       std::optional<FusionGroup> fg;
-      if (assignBalancedTiles(group, outRows, outCols).empty())
+      if (stripeRows > 0) {
+        group.rowTiles = stripeSplit(outRows, stripeRows);
+        group.colTiles = {Interval(0, outCols - 1)};
         fg = FusionGroup::build(graph, group, error);
+      } else if (assignBalancedTiles(group, outRows, outCols).empty()) {
+        fg = FusionGroup::build(graph, group, error);
+      }
       if (!fg)
         entry.kind = PriceCache::Entry::Rejected;
       else if (fg->isTiled() && fg->haloOverhead(graph) > space.maxHaloOverhead)
@@ -168,6 +180,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     c.rows = rows;
     c.cols = cols;
     c.slots = slots;
+    c.stripeRows = stripeRows;
     c.cost = entry.cost;
     return c;
   };
@@ -203,8 +216,16 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       for (int64_t c : counts(outCols))
         if (r * c > 1 && (!space.squareGrids || r == c))
           grids.push_back({r, c});
+    // Stream stripe heights still worth trying for this end; a segment the
+    // stream transform rejects (not a chain, an unsupported layer) removes
+    // its height for all longer segments, which hold the same layers.
+    std::vector<int64_t> stripes;
+    if (space.stream)
+      for (int64_t s : {1, 2, 4, 8})
+        if (s < outRows)
+          stripes.push_back(s);
     bool square = true;
-    for (int i = j - 1; i >= 0 && !grids.empty(); --i) {
+    for (int i = j - 1; i >= 0 && (!grids.empty() || !stripes.empty()); --i) {
       unsigned id = layerOrder[i];
       square = square && isSquareLayer(graph, id);
       if (i != (int)j - 1) {
@@ -237,6 +258,18 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         }
         if (searchStats.prunedHalo != before)
           it = grids.erase(it);
+        else
+          ++it;
+      }
+      for (auto it = stripes.begin(); it != stripes.end();) {
+        unsigned before = searchStats.rejected;
+        // Stream groups run their stripes in order: one slot.
+        if (std::optional<Candidate> c =
+                priceGroup(i, j, ceilDiv(outRows, *it), 1, outRows, outCols,
+                           /*slots=*/1, *it))
+          out.push_back(*c);
+        if (searchStats.rejected != before)
+          it = stripes.erase(it);
         else
           ++it;
       }
@@ -286,7 +319,14 @@ PlanSearch::makeResult(llvm::ArrayRef<const Candidate *> path) const {
     group.slots = c->slots;
     Region extent = spatialExtent(graph.node(layerOrder[to - 1]).outputShape);
     // Cannot fail: the candidate was built with the same split.
-    (void)assignBalancedTiles(group, extent.rows.size(), extent.cols.size());
+    if (c->stripeRows > 0) {
+      group.mode = GroupMode::Stream;
+      group.stripeRows = c->stripeRows;
+      group.rowTiles = stripeSplit(extent.rows.size(), c->stripeRows);
+      group.colTiles = {Interval(0, extent.cols.size() - 1)};
+    } else {
+      (void)assignBalancedTiles(group, extent.rows.size(), extent.cols.size());
+    }
     result.plan.groups.push_back(std::move(group));
     result.groupCosts.push_back(c->cost);
     result.peakBytes = std::max(result.peakBytes, c->cost.peakBytes);

@@ -33,6 +33,7 @@
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/Transforms/PlannedModule.h"
+#include "mafat/Transforms/StreamGroup.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -496,6 +497,11 @@ struct MafatFuseTilePass
     for (const FusionGroup &group : planned->groups) {
       if (!group.isTiled())
         continue;
+      if (group.plan().isStream()) {
+        if (failed(mafat::rewriteStreamGroup(graph, group, currentValue)))
+          return signalPassFailure();
+        continue;
+      }
       GroupRewriter rewriter(graph, group, currentValue);
       if (failed(rewriter.rewrite()))
         return signalPassFailure();

@@ -167,6 +167,7 @@ FailureOr<PlanSearchOptions> MafatPlanPass::readOptions() {
   options.space.maxTiledGroups = maxGroups;
   options.space.cutsAfterPoolOnly = cutsAfterPoolOnly;
   options.space.squareGrids = squareGrids;
+  options.space.stream = stream;
   options.space.maxGrid = maxGrid;
   options.space.maxHaloOverhead = maxHaloOverhead;
   options.space.maxSlots = threads;

@@ -380,9 +380,17 @@ class PlanSweep:
             for key in ("row_tiles", "col_tiles"):
                 if ok and want.get(key):
                     ok = [list(t) for t in got.get(key, [])] == [list(t) for t in want[key]]
-            shown = {k: got.get(k) for k in ("name", "grid", "row_tiles", "col_tiles")} if got else "no such group"
+            # A stream group (issue 12) must be compiled as one, with its stripes.
+            if ok and want.get("mode", "recompute") != "recompute":
+                ok = got.get("mode") == want["mode"] and got.get("stripe_rows") == want.get("stripe_rows")
+            keys = ("name", "grid", "row_tiles", "col_tiles") + (("mode", "stripe_rows") if "mode" in want else ())
+            shown = {k: got.get(k) for k in keys} if got else "no such group"
             self.ck.check(ok, f"{label}: report has group {i} ({want['layers'][0]}..{want['layers'][-1]}) "
                           f"as planned", f"{shown}")
+            if got is not None and want.get("mode") == "stream":
+                halo = got.get("halo_overhead")
+                self.ck.check(halo == 0, f"{label}: group {i} is streamed without recomputation",
+                              f"halo_overhead {halo}")
         want_tiled = sum(1 for g in plan["groups"] if list(g["grid"]) != [1, 1])
         got_tiled = len(tiled_groups(b.report))
         self.ck.check(want_tiled > 0 and got_tiled == want_tiled, f"{label}: really tiled",

@@ -91,6 +91,13 @@ FIXED_PLANS = {
         "groups": {"groups": [
             {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool"], "grid": [2, 2]},  # 16x16
             {"name": "g1", "layers": ["L2:conv", "L2:relu", "L3:conv", "L3:relu6"], "grid": [3, 3]}]},  # 8x8
+        "stream": {"groups": [  # stripes of 3 rows over the 8x8 L2:relu: 3, 3 and a short 2
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool", "L2:conv", "L2:relu"],
+             "grid": [3, 1], "mode": "stream", "stripe_rows": 3}]},
+        "stream_mixed": {"groups": [  # a stream group (16x16 in stripes of 4), then a recompute one
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool"], "grid": [4, 1], "mode": "stream",
+             "stripe_rows": 4},
+            {"name": "g1", "layers": ["L2:conv", "L2:relu", "L3:conv", "L3:relu6"], "grid": [2, 2]}]},
     },
     "dw_net": {  # 16x16 throughout
         "uneven": {"groups": [
@@ -101,6 +108,10 @@ FIXED_PLANS = {
             {"name": "g0", "layers": ["L0:dwconv", "L1:bn", "L2:conv", "L2:bias"], "grid": [2, 2]},
             {"name": "g1", "layers": ["L3:conv", "L3:relu", "L4:avgpool", "L4:div", "L5:sigmoid"],
              "grid": [3, 3]}]},
+        "stream": {"groups": [  # 16 rows in stripes of 3 (a short last one); the avgpool's divisor map is sliced
+            {"name": "g0", "layers": ["L0:dwconv", "L1:bn", "L2:conv", "L2:bias", "L3:conv", "L3:relu",
+                                            "L4:avgpool", "L4:div", "L5:sigmoid"],
+             "grid": [6, 1], "mode": "stream", "stripe_rows": 3}]},
     },
     "res_net": {  # input 16x16x8; the residual add and the concat stay inside a group
         "uneven": {"groups": [  # L6:maxpool is 8x8
@@ -112,6 +123,10 @@ FIXED_PLANS = {
              "grid": [2, 2]},  # 16x16
             {"name": "g1", "layers": ["L3:conv", "L3:leaky", "L4:conv", "L4:relu", "L5:concat",
                                             "L6:maxpool"], "grid": [2, 3]}]},  # 8x8
+        "stream": {"groups": [  # the chains around the residual add; the add reads L0:relu from outside
+            {"name": "g0", "layers": ["L0:conv", "L0:relu"], "grid": [4, 1], "mode": "stream", "stripe_rows": 4},
+            {"name": "g1", "layers": ["L1:conv", "L1:bias", "L2:add"], "grid": [4, 1], "mode": "stream",
+             "stripe_rows": 5}]},
     },
     "mobile_net": {  # input 33x33x3
         "uneven": {"groups": [  # L6:maxpool is 5x5
@@ -125,6 +140,15 @@ FIXED_PLANS = {
             {"name": "g2", "layers": ["L7:conv", "L7:bias", "L8:avgpool", "L8:div"], "grid": [3, 1]}]},  # 3x3
         "onerow": {"groups": [  # a one-row tile of a 1x1 conv (L3:relu is 9x9)
             {"name": "g0", "layers": ["L3:conv", "L3:relu"], "grid": [2, 1], "row_tiles": [[0, 7], [8, 8]]}]},
+        "stream": {"groups": [  # the whole trunk in stripes of 2 of the 5x5 L6:maxpool
+            {"name": "g0", "layers": ["L0:conv", "L1:bn", "L2:dwconv", "L2:relu6", "L3:conv", "L3:relu",
+                                            "L4:dwconv", "L5:bn", "L6:maxpool"],
+             "grid": [3, 1], "mode": "stream", "stripe_rows": 2}]},
+        "stream_groups": {"groups": [  # two stream groups, one-row stripes in the second
+            {"name": "g0", "layers": ["L0:conv", "L1:bn", "L2:dwconv", "L2:relu6"], "grid": [5, 1],
+             "mode": "stream", "stripe_rows": 2},  # 9x9
+            {"name": "g1", "layers": ["L3:conv", "L3:relu", "L4:dwconv", "L5:bn", "L6:maxpool"], "grid": [5, 1],
+             "mode": "stream", "stripe_rows": 1}]},  # 5x5
     },
     "branch_net": {  # inputs image 20x24x8 and aux 10x12x4; L5:sigmoid is also the output "feat"
         "uneven": {"groups": [  # L5:sigmoid is 10x12; both inputs feed the group
@@ -330,6 +354,15 @@ def run_plans(ck: Checker, args, model, mlir: str, emit: str, in_paths: List[str
         for name in ("uneven", "groups"):
             if name in plans:
                 check_slots(ck, args, model, mlir, emit, in_paths, base.outputs, name, plans[name])
+        # Stream plans (issue 12): the split-steps form runs inside each stripe.
+        for label, plan in plans.items():
+            if not any(g.get("mode") == "stream" for g in plan["groups"]):
+                continue
+            path = os.path.join(args.workdir, f"{args.model}-threads-{label}.plan.json")
+            with open(path, "w") as f:
+                json.dump(plan, f, indent=1)
+            check_threads(ck, args, model, mlir, args.target, emit, in_paths, base.outputs,
+                          f"threads{args.threads}-{label}", [f"--plan={path}"])
 
 
 def main(argv=None) -> int:

@@ -82,6 +82,16 @@ _YOLOV2_TINY_GROUPS = {"groups": [
     {"name": "g1", "layers": ["L4:conv", "L4:leaky", "L5:maxpool", "L6:conv", "L6:leaky", "L7:maxpool"],
      "grid": [2, 2]}]}
 FIXED_PLANS = {"yolov2": {"groups": _YOLOV2_GROUPS}, "yolov2-tiny": {"groups": _YOLOV2_TINY_GROUPS}}
+# YOLOv2 layers 0-15 as one stream group (issue 12) in one-row stripes: added
+# for --layers 0-15, where the output has size / 16 rows.
+_YOLOV2_0_15 = ("L0:conv L0:leaky L1:maxpool L2:conv L2:leaky L3:maxpool L4:conv L4:leaky L5:conv L5:leaky "
+                "L6:conv L6:leaky L7:maxpool L8:conv L8:leaky L9:conv L9:leaky L10:conv L10:leaky L11:maxpool "
+                "L12:conv L12:leaky L13:conv L13:leaky L14:conv L14:leaky L15:conv L15:leaky").split()
+
+
+def yolov2_stream_plan(out_rows: int) -> dict:
+    return {"groups": [{"name": "g0", "layers": _YOLOV2_0_15, "grid": [out_rows, 1], "mode": "stream",
+                        "stripe_rows": 1}]}
 
 
 def run(cmd: Sequence[str], what: str, timeout: float, env=None):
@@ -125,8 +135,11 @@ def main(argv=None) -> int:
         fractions = plan_fractions(args)
     except Fatal as e:
         ap.error(str(e))
+    plans = dict(FIXED_PLANS.get(os.path.splitext(os.path.basename(args.cfg))[0], {}))
+    if os.path.splitext(os.path.basename(args.cfg))[0] == "yolov2" and args.layers == "0-15":
+        plans["stream"] = yolov2_stream_plan(parse_input_size(args.size)[0] // 16)
     try:
-        fixed = select_fixed(args, FIXED_PLANS.get(os.path.splitext(os.path.basename(args.cfg))[0], {}))
+        fixed = select_fixed(args, plans)
     except Fatal as e:
         ap.error(str(e))
 

@@ -147,6 +147,10 @@ cl::opt<unsigned> maxGrid("max-grid",
                           cl::init(8), cl::cat(category));
 cl::opt<bool> squareGrids("square-grids", cl::desc("Only N x N grids"),
                           cl::cat(category));
+cl::opt<bool> streamGroups(
+    "stream",
+    cl::desc("Also search stream groups (stripes with rolling buffers)"),
+    cl::cat(category));
 cl::opt<bool> verifyMemoryModel(
     "verify-memory-model",
     cl::desc("Fail unless the workspace equals the memory model's prediction "
@@ -373,6 +377,7 @@ int compile(MLIRContext &context) {
   options.maxGroups = maxGroups;
   options.maxGrid = maxGrid;
   options.squareGrids = squareGrids;
+  options.stream = streamGroups;
   options.cutsAfterPoolOnly = cutsAfterPoolOnly;
   // Plan: a model that carries a plan keeps it unless --plan says otherwise.
   bool hasPlan = (*module)->hasAttr(mafat::kPlanAttrName);

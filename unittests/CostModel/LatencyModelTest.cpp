@@ -5,6 +5,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Analysis/StreamGroup.h"
 #include "mafat/Planning/Plan.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -523,3 +524,97 @@ TEST_F(LatencyModelTest, PlanIsTheSumOfItsGroups) {
 }
 
 } // namespace
+
+// Streaming (issue 12): every row is computed once, so the compute term is
+// the unfused one, unlike a recompute grid of the same stripes; each step
+// re-reads the weights, so thinner stripes move more bytes.
+TEST_F(LatencyModelTest, StreamComputesEveryRowOnce) {
+  const LayerGraph &g =
+      graphOf(chainModel(32, 32, 16, {{16, 3, 1}, {16, 3, 1}, {16, 3, 1}}));
+  TargetProfile p = plainProfile();
+  p.layerOverheadUs = p.tileOverheadUs = 0;
+  std::vector<std::string> layers = {"L0:conv",  "L0:leaky", "L1:conv",
+                                     "L1:leaky", "L2:conv",  "L2:leaky"};
+  auto stream = [&](int64_t stripeRows) {
+    PlanGroup plan;
+    plan.name = "s";
+    plan.layers = layers;
+    plan.mode = GroupMode::Stream;
+    plan.stripeRows = stripeRows;
+    plan.gridRows = (32 + stripeRows - 1) / stripeRows;
+    plan.rowTiles = stripeSplit(32, stripeRows);
+    plan.colTiles = {Interval(0, 31)};
+    std::string error;
+    std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+    EXPECT_TRUE(group) << error;
+    return predictGroupLatency(g, *group, p);
+  };
+  GroupLatency whole = predictGroupLatency(g, group(g, layers), p);
+  GroupLatency recompute = predictGroupLatency(g, group(g, layers, 8, 1), p);
+  GroupLatency streamed = stream(4);
+  EXPECT_EQ(streamed.haloOverhead, 0);
+  EXPECT_NEAR(streamed.computeMs, whole.computeMs, 1e-9 * whole.computeMs);
+  EXPECT_LT(streamed.computeMs, recompute.computeMs);
+  // Shifts, bottom padding and the buffers' fills are copies.
+  EXPECT_GT(streamed.copyMs, 0);
+  // One-row stripes re-read the weights 32 times instead of 8.
+  p.memoryGBps = p.cacheGBps = p.llcGBps = 0.001;
+  EXPECT_GT(stream(1).memoryMs, stream(4).memoryMs);
+}
+
+// The stream geometry (Analysis/StreamGroup.h) both models price: over all
+// steps every layer computes each of its rows exactly once, in order, the
+// output layer exactly the plan's stripes, every reader's window fits its
+// rolling buffer, and in the steady state no layer computes more than its
+// rate (S rows here: stride-1 chains).
+TEST_F(LatencyModelTest, StreamGeometryComputesEveryRowOnce) {
+  for (auto convs :
+       std::vector<std::vector<ConvSpec>>{{{8, 3, 1}, {8, 3, 1}, {8, 3, 1}},
+                                          {{8, 3, 0}, {8, 1, 0}, {8, 3, 1}},
+                                          {{8, 1, 0}, {8, 3, 1}}}) {
+    const LayerGraph &g = graphOf(chainModel(23, 9, 4, convs));
+    std::vector<std::string> layers;
+    for (size_t i = 0; i < convs.size(); ++i) {
+      layers.push_back("L" + std::to_string(i) + ":conv");
+      layers.push_back("L" + std::to_string(i) + ":leaky");
+    }
+    Region out = spatialExtent(g.node(*g.lookup(layers.back())).outputShape);
+    int64_t height = out.rows.size();
+    for (int64_t s : {1, 2, 3, 5}) {
+      PlanGroup plan;
+      plan.name = "s";
+      plan.layers = layers;
+      plan.mode = GroupMode::Stream;
+      plan.stripeRows = s;
+      plan.gridRows = (height + s - 1) / s;
+      plan.rowTiles = stripeSplit(height, s);
+      plan.colTiles = {Interval(0, out.cols.size() - 1)};
+      std::string error;
+      std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+      ASSERT_TRUE(group) << error;
+      std::optional<StreamGroup> stream = StreamGroup::build(g, *group, error);
+      ASSERT_TRUE(stream) << error;
+      size_t n = layers.size();
+      std::vector<int64_t> next(n, 0);
+      std::vector<Interval> stripes;
+      for (const Stripe &step : stream->stripes()) {
+        for (size_t l = 0; l < n; ++l) {
+          Interval rows = step.rows[l];
+          if (rows.isEmpty())
+            continue;
+          EXPECT_EQ(rows.lo, next[l]) << layers[l] << " S=" << s;
+          EXPECT_LE(rows.size(), s) << layers[l];
+          next[l] = rows.hi + 1;
+        }
+        if (!step.rows[n - 1].isEmpty())
+          stripes.push_back(step.rows[n - 1]);
+        for (auto [b, buffer] : llvm::enumerate(stream->buffers()))
+          EXPECT_LE(step.buffers[b].window.size(), buffer.rows);
+      }
+      for (size_t l = 0; l < n; ++l)
+        EXPECT_EQ(next[l], g.node(*g.lookup(layers[l])).outputShape[1])
+            << layers[l];
+      EXPECT_EQ(stripes, plan.rowTiles) << "S=" << s;
+    }
+  }
+}

@@ -326,10 +326,10 @@ TEST(PlanJson, EveryErrorNamesItsPath) {
       {"{}", "groups: missing (expected an array of groups)"},
       {R"({"groups": {}})", "groups: expected an array of groups"},
       {one("3"), "groups[0]: expected an object with name, layers, grid, "
-                 "row_tiles, col_tiles, slots"},
+                 "row_tiles, col_tiles, slots, mode, stripe_rows"},
       {one("{" + ok + R"(, "row_tile": [[0, 0]], "col": 1})"),
        "groups[0].col: unknown key (a group has name, layers, grid, "
-       "row_tiles, col_tiles, slots)"},
+       "row_tiles, col_tiles, slots, mode, stripe_rows)"},
       {one("{" + ok + R"(, "slots": 0})"),
        "groups[0].slots: expected a positive integer"},
       {one("{" + ok + R"(, "slots": "2"})"),
@@ -469,10 +469,10 @@ TEST(PlanAttr, VerifierUsesThePlanChecks) {
   // picks StorageUserBase's template, which needs the storage classes.
   auto checkedGroup = [&](const PlanGroup &g,
                           llvm::ArrayRef<mlir::StringAttr> layers) {
-    return GroupAttr::getChecked(emit, &context, llvm::StringRef(g.name),
-                                 layers, g.gridRows, g.gridCols,
-                                 llvm::ArrayRef<Interval>(g.rowTiles),
-                                 llvm::ArrayRef<Interval>(g.colTiles), g.slots);
+    return GroupAttr::getChecked(
+        emit, &context, llvm::StringRef(g.name), layers, g.gridRows, g.gridCols,
+        llvm::ArrayRef<Interval>(g.rowTiles),
+        llvm::ArrayRef<Interval>(g.colTiles), g.mode, g.stripeRows, g.slots);
   };
 
   Plan plan = validPlan();
@@ -501,3 +501,124 @@ TEST(PlanAttr, VerifierUsesThePlanChecks) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Stream groups
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// L0:conv (8 rows) in stripes of 3: [0, 2], [3, 5], [6, 7].
+PlanGroup streamGroup() {
+  PlanGroup g = group("s", {"L0:conv"}, 3, 1, {}, {});
+  g.mode = GroupMode::Stream;
+  g.stripeRows = 3;
+  return g;
+}
+
+} // namespace
+
+TEST(StreamPlan, StripesAreAssignedAndValidated) {
+  EXPECT_EQ(stripeSplit(8, 3), (std::vector<Interval>{{0, 2}, {3, 5}, {6, 7}}));
+  EXPECT_EQ(stripeSplit(6, 3), (std::vector<Interval>{{0, 2}, {3, 5}}));
+  EXPECT_TRUE(stripeSplit(6, 0).empty());
+  Plan plan;
+  plan.groups.push_back(streamGroup());
+  assignMissingTiles(plan, lookup);
+  EXPECT_EQ(plan.groups[0].rowTiles,
+            (std::vector<Interval>{{0, 2}, {3, 5}, {6, 7}}));
+  EXPECT_EQ(plan.groups[0].colTiles, (std::vector<Interval>{{0, 7}}));
+  EXPECT_EQ(validate(plan), "");
+}
+
+TEST(StreamPlan, Errors) {
+  auto check = [](PlanGroup g, bool assign = true) {
+    Plan plan;
+    plan.groups.push_back(std::move(g));
+    if (assign)
+      assignMissingTiles(plan, lookup);
+    return validate(plan);
+  };
+  PlanGroup g = streamGroup();
+  g.stripeRows = 0;
+  EXPECT_EQ(check(g),
+            "group 's': a stream group needs stripe_rows >= 1, got 0");
+  g = streamGroup();
+  g.gridCols = 2;
+  EXPECT_EQ(check(g), "group 's': a stream group streams full-width stripes: "
+                      "grid 3x2 must have one column (column tiles in a "
+                      "stream group, hybrid mode, are not supported yet)");
+  g = streamGroup();
+  g.gridRows = 1;
+  EXPECT_EQ(check(g), "group 's': a stream group needs at least two stripes "
+                      "(grid 1x1)");
+  g = streamGroup();
+  g.gridRows = 4;
+  EXPECT_EQ(check(g), "group 's': stripe_rows 3 cuts the 8 output rows of "
+                      "'L0:conv' into 3 stripes, but the grid has 4 rows");
+  g = streamGroup();
+  g.stripeRows = 8;
+  g.gridRows = 2;
+  EXPECT_EQ(check(g), "group 's': stripe_rows 8 leaves nothing to stream: "
+                      "'L0:conv' has 8 output rows");
+  g = streamGroup();
+  g.rowTiles = {{0, 3}, {4, 5}, {6, 7}};
+  g.colTiles = {{0, 7}};
+  EXPECT_EQ(check(g, false),
+            "group 's': stripe [0, 3] has 4 rows; a stream group's stripes "
+            "have stripe_rows = 3 rows (only the last may be shorter)");
+  g = group("r", {"L0:conv"}, 2, 1, {}, {});
+  g.stripeRows = 4;
+  EXPECT_EQ(check(g), "group 'r': stripe_rows is only meaningful for a stream "
+                      "group (mode is recompute)");
+}
+
+TEST(StreamPlan, JsonRoundTripAndErrors) {
+  Plan plan = validPlan();
+  plan.groups.push_back(streamGroup());
+  plan.groups.back().layers = {"L4:conv"};
+  plan.groups.back().rowTiles = {{0, 2}, {3, 5}, {6, 7}};
+  std::string json = planToJson(plan);
+  EXPECT_NE(json.find("\"mode\": \"stream\",\n      \"stripe_rows\": 3"),
+            std::string::npos)
+      << json;
+  // Recompute groups leave the mode out.
+  EXPECT_EQ(planToJson(validPlan()).find("mode"), std::string::npos);
+  std::string error;
+  std::optional<Plan> back = planFromJson(json, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, plan);
+
+  auto parse = [](const char *text) {
+    std::string error;
+    EXPECT_FALSE(planFromJson(text, error));
+    return error;
+  };
+  EXPECT_EQ(parse(R"({"groups": [{"layers": ["a"], "grid": [2, 1],
+                    "mode": "rolling"}]})"),
+            "groups[0].mode: expected \"recompute\" or \"stream\"");
+  EXPECT_EQ(parse(R"({"groups": [{"layers": ["a"], "grid": [2, 1],
+                    "mode": "stream", "stripe_rows": "4"}]})"),
+            "groups[0].stripe_rows: expected an integer");
+  EXPECT_EQ(parse(R"({"groups": [{"layers": ["a"], "grid": [2, 1],
+                    "mode": "stream"}]})"),
+            "groups[0].stripe_rows: a stream group needs stripe_rows >= 1, "
+            "got 0");
+}
+
+TEST(StreamPlan, AttrRoundTrip) {
+  mlir::MLIRContext context;
+  context.loadDialect<MafatDialect>();
+  Plan plan;
+  plan.groups.push_back(streamGroup());
+  plan.groups[0].rowTiles = {{0, 2}, {3, 5}, {6, 7}};
+  plan.groups[0].colTiles = {{0, 7}};
+  PlanAttr attr = toAttr(&context, plan);
+  EXPECT_EQ(fromAttr(attr), plan);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  mlir::Attribute(attr.getGroups()[0]).print(os);
+  EXPECT_EQ(text, "#mafat.group<name = \"s\", layers = [\"L0:conv\"], grid = "
+                  "[3, 1], row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = "
+                  "[[0, 7]], mode = stream, stripe_rows = 3>");
+}

@@ -59,6 +59,11 @@ struct CompileOptions : public mlir::PassPipelineOptions<CompileOptions> {
   PassOptions::Option<bool> squareGrids{*this, "square-grids",
                                         llvm::cl::desc("Only N x N grids"),
                                         llvm::cl::init(false)};
+  PassOptions::Option<bool> stream{
+      *this, "stream",
+      llvm::cl::desc("Also search stream groups (stripes with rolling "
+                     "buffers)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> cutsAfterPoolOnly{
       *this, "cuts-after-pool-only",
       llvm::cl::desc("Tiled groups end only after a pooling layer"),

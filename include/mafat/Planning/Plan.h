@@ -32,6 +32,23 @@
 
 namespace mafat {
 
+/// How a tiled group treats the overlap of neighbouring tiles' receptive
+/// fields.
+enum class GroupMode {
+  /// Every tile recomputes its halo (the default; any grid).
+  Recompute,
+  /// The output is produced in full-width stripes of `stripeRows` rows, top
+  /// to bottom; each intermediate map keeps the rows its consumer's window
+  /// still needs in a rolling buffer carried from stripe to stripe, so
+  /// nothing is recomputed (docs/Fusion.md, "Streaming"). The row tiles are
+  /// the stripes and the grid has one column.
+  Stream,
+};
+
+/// "recompute" / "stream".
+llvm::StringRef stringifyGroupMode(GroupMode mode);
+std::optional<GroupMode> parseGroupMode(llvm::StringRef text);
+
 /// One fusion group: layers that run tile by tile together.
 struct PlanGroup {
   /// Unique within the plan ("g0", "g1", ...); reports refer to it.
@@ -52,15 +69,22 @@ struct PlanGroup {
   /// Concurrent tiles: how many tiles of the group may run at once, each in
   /// its own slot of tile buffers (the workspace holds `slots` copies of the
   /// tile working set). 1 runs the tiles one after another; at most the
-  /// number of tiles and kMaxSlots. Tiles go to slots round robin in
-  /// emission order, so slots differ by at most one tile.
+  /// number of tiles and kMaxSlots, and 1 for stream groups. Slot s runs
+  /// a row-major band of the tiles (CodegenRules.h, slotBandBegin).
   int64_t slots = 1;
+  /// Stream groups: the row tiles are stripes of `stripeRows` output rows
+  /// (the last one may be shorter). 0 for recompute groups.
+  GroupMode mode = GroupMode::Recompute;
+  int64_t stripeRows = 0;
+
+  bool isStream() const { return mode == GroupMode::Stream; }
 
   bool operator==(const PlanGroup &other) const {
     return name == other.name && layers == other.layers &&
            gridRows == other.gridRows && gridCols == other.gridCols &&
            rowTiles == other.rowTiles && colTiles == other.colTiles &&
-           slots == other.slots;
+           slots == other.slots && mode == other.mode &&
+           stripeRows == other.stripeRows;
   }
   bool operator!=(const PlanGroup &other) const { return !(*this == other); }
 };
@@ -108,8 +132,13 @@ using ExtentLookup =
 std::string assignBalancedTiles(PlanGroup &group, int64_t outRows,
                                 int64_t outCols);
 
+/// Stripes of `stripeRows` rows over `extent` rows, the last one shorter if
+/// `stripeRows` does not divide `extent`; empty unless 1 <= stripeRows.
+std::vector<Interval> stripeSplit(int64_t extent, int64_t stripeRows);
+
 /// Gives every group whose row (column) tiles are empty a balanced split of
-/// its output layer's rows (columns). Groups it cannot split (unknown output
+/// its output layer's rows (columns); a stream group's row tiles are its
+/// stripes (stripeSplit). Groups it cannot split (unknown output
 /// layer, grid out of range) are left as they are for validatePlan to
 /// report, so errors come from one place.
 void assignMissingTiles(Plan &plan, ExtentLookup lookup);
@@ -155,6 +184,13 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 //         "col_tiles": [[0, 2], [3, 4], [5, 6]],
 //         "slots": 2
 //       },
+//       {
+//         "name": "g1",
+//         "layers": ["L2:conv", "L3:conv"],
+//         "grid": [4, 1],
+//         "mode": "stream",
+//         "stripe_rows": 2
+//       },
 //       ...
 //     ]
 //   }
@@ -165,6 +201,9 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 // []), in which case assignMissingTiles gives balanced splits once the layer
 // extents are known; written plans always list them. Unknown keys are errors,
 // so a misspelt "row_tile" cannot silently turn into balanced tiles.
+// "mode" is "recompute" (the default, then left out when written) or
+// "stream", which needs "stripe_rows"; a stream group's grid has one column
+// and one row per stripe, and its row tiles, if given, are the stripes.
 
 /// The plan as JSON in the schema above (groups and fields in that order,
 /// two-space indentation, one line per field). Empty tile lists are left out.

@@ -86,6 +86,11 @@ struct SearchSpace {
   /// tiles at once, each slot with its own tile buffers (the threads the
   /// plan is made for; 1 = every group runs its tiles one by one).
   unsigned maxSlots = 1;
+  /// Also price stream groups (issue 12): for every segment whose layers
+  /// form a chain the stream transform runs, stripes of 1, 2, 4 and 8
+  /// output rows (below the output's rows). Off by default until the
+  /// latency model's stream pricing is calibrated.
+  bool stream = false;
 };
 
 /// The price of one candidate group.
@@ -170,6 +175,8 @@ private:
     unsigned begin = 0; ///< Segment [begin, end) of the order.
     int64_t rows = 1, cols = 1;
     int64_t slots = 1;
+    /// A stream group's stripe height; 0 for a recompute group.
+    int64_t stripeRows = 0;
     GroupCost cost;
     bool tiled() const { return rows * cols > 1; }
   };

@@ -207,6 +207,9 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
     Option<"maxGrid", "max-grid", "unsigned", /*default=*/"8",
            "Largest number of tiles along each axis (the paper's space is "
            "5)">,
+    Option<"stream", "stream", "bool", /*default=*/"false",
+           "Also search stream groups (stripes with rolling buffers, issue "
+           "12) next to recompute grids">,
     Option<"maxHaloOverhead", "max-halo-overhead", "double",
            /*default=*/"1.0",
            "Pruning: skip candidate groups whose recomputed halos add more "
@@ -242,6 +245,10 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     nest, its column loop bounded to the band (`affine.max`/`affine.min`),
     so slots differ by at most one tile and each computes a band of rows.
     Each tile body is the same as without slots.
+    A stream group (`mode = stream`) instead becomes a pipeline of steps
+    that computes every row once, in full-width stripes, with a rolling
+    buffer per window edge carried through the step loops
+    (`mafat/Analysis/StreamGroup.h`, docs/Fusion.md "Streaming").
 
     The plan applies to the entry function (`entry`, or else the only
     public function with a body: the rule `mafat-plan` and `mafat-compile`

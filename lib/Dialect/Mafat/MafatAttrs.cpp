@@ -23,7 +23,8 @@ namespace {
 
 PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
                   int64_t gridCols, ArrayRef<Interval> rowTiles,
-                  ArrayRef<Interval> colTiles, int64_t slots) {
+                  ArrayRef<Interval> colTiles, GroupMode mode,
+                  int64_t stripeRows, int64_t slots) {
   PlanGroup group;
   group.name = name.str();
   for (StringAttr layer : layers)
@@ -32,6 +33,8 @@ PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
   group.gridCols = gridCols;
   group.rowTiles.assign(rowTiles.begin(), rowTiles.end());
   group.colTiles.assign(colTiles.begin(), colTiles.end());
+  group.mode = mode;
+  group.stripeRows = stripeRows;
   group.slots = slots;
   return group;
 }
@@ -39,7 +42,7 @@ PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
 PlanGroup toGroup(GroupAttr attr) {
   return toGroup(attr.getName(), attr.getLayers(), attr.getGridRows(),
                  attr.getGridCols(), attr.getRowTiles(), attr.getColTiles(),
-                 attr.getSlots());
+                 attr.getMode(), attr.getStripeRows(), attr.getSlots());
 }
 
 /// `key =`
@@ -103,13 +106,45 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
       parser.parseComma() || parseKey(parser, "col_tiles") ||
       parseTiles(parser, colTiles))
     return {};
-  if (succeeded(parser.parseOptionalComma()) &&
-      (parseKey(parser, "slots") || parser.parseInteger(slots)))
-    return {};
+  // Recompute groups leave the mode out, one-slot groups the slots.
+  GroupMode mode = GroupMode::Recompute;
+  int64_t stripeRows = 0;
+  int64_t slots = 1;
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key))
+      return {};
+    if (key == "slots") {
+      if (parser.parseEqual() || parser.parseInteger(slots))
+        return {};
+      continue;
+    }
+    if (key != "mode") {
+      parser.emitError(keyLoc, "expected 'mode' or 'slots', got '")
+          << key << "'";
+      return {};
+    }
+    SMLoc modeLoc = parser.getCurrentLocation();
+    std::string modeName;
+    if (parser.parseEqual() || parser.parseKeywordOrString(&modeName))
+      return {};
+    std::optional<GroupMode> parsed = parseGroupMode(modeName);
+    if (!parsed) {
+      parser.emitError(modeLoc, "expected mode 'recompute' or 'stream', got '")
+          << modeName << "'";
+      return {};
+    }
+    mode = *parsed;
+    if (parser.parseComma() || parseKey(parser, "stripe_rows") ||
+        parser.parseInteger(stripeRows))
+      return {};
+  }
   if (parser.parseGreater())
     return {};
   return parser.getChecked<GroupAttr>(loc, context, name, layers, gridRows,
-                                      gridCols, rowTiles, colTiles, slots);
+                                      gridCols, rowTiles, colTiles, mode,
+                                      stripeRows, slots);
 }
 
 void GroupAttr::print(AsmPrinter &printer) const {
@@ -124,6 +159,9 @@ void GroupAttr::print(AsmPrinter &printer) const {
   printTiles(printer, getRowTiles());
   printer << ", col_tiles = ";
   printTiles(printer, getColTiles());
+  if (getMode() != GroupMode::Recompute || getStripeRows() != 0)
+    printer << ", mode = " << stringifyGroupMode(getMode())
+            << ", stripe_rows = " << getStripeRows();
   if (getSlots() != 1)
     printer << ", slots = " << getSlots();
   printer << ">";
@@ -133,10 +171,12 @@ LogicalResult GroupAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 StringRef name, ArrayRef<StringAttr> layers,
                                 int64_t gridRows, int64_t gridCols,
                                 ArrayRef<Interval> rowTiles,
-                                ArrayRef<Interval> colTiles, int64_t slots) {
-  std::string message = checkGroupStructure(
-      toGroup(name, layers, gridRows, gridCols, rowTiles, colTiles, slots),
-      /*requireTiles=*/true);
+                                ArrayRef<Interval> colTiles, GroupMode mode,
+                                int64_t stripeRows, int64_t slots) {
+  std::string message =
+      checkGroupStructure(toGroup(name, layers, gridRows, gridCols, rowTiles,
+                                  colTiles, mode, stripeRows, slots),
+                          /*requireTiles=*/true);
   if (!message.empty())
     return emitError() << message;
   return success();
@@ -202,9 +242,10 @@ PlanAttr mafat::toAttr(MLIRContext *context, const Plan &plan) {
     SmallVector<StringAttr> layers;
     for (const std::string &layer : group.layers)
       layers.push_back(StringAttr::get(context, layer));
-    groups.push_back(GroupAttr::get(context, group.name, layers, group.gridRows,
-                                    group.gridCols, group.rowTiles,
-                                    group.colTiles, group.slots));
+    groups.push_back(GroupAttr::get(context, group.name, layers,
+                                    group.gridRows, group.gridCols,
+                                    group.rowTiles, group.colTiles, group.mode,
+                                    group.stripeRows, group.slots));
   }
   return PlanAttr::get(context, groups);
 }

@@ -101,3 +101,40 @@ module {
     return
   }
 }
+
+// -----
+
+module attributes {mafat.plan = #mafat.plan<groups = [
+    // expected-error @below {{group 's': a stream group streams full-width stripes: grid 2x2 must have one column (column tiles in a stream group, hybrid mode, are not supported yet)}}
+    #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 2],
+                 row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 3], [4, 7]],
+                 mode = stream, stripe_rows = 4>]>} {
+}
+
+// -----
+
+module attributes {mafat.plan = #mafat.plan<groups = [
+    // expected-error @below {{group 's': stripe [0, 2] has 3 rows; a stream group's stripes have stripe_rows = 4 rows (only the last may be shorter)}}
+    #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 1],
+                 row_tiles = [[0, 2], [3, 7]], col_tiles = [[0, 7]],
+                 mode = stream, stripe_rows = 4>]>} {
+}
+
+// -----
+
+// (Outside the attribute: its body may not hold a '>'.)
+// expected-error @+2 {{group 's': a stream group needs stripe_rows >= 1, got 0}}
+module attributes {mafat.plan = #mafat.plan<groups = [
+    #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 1],
+                 row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]],
+                 mode = stream, stripe_rows = 0>]>} {
+}
+
+// -----
+
+// expected-error @+4 {{expected mode 'recompute' or 'stream', got 'rolling'}}
+module attributes {mafat.plan = #mafat.plan<groups = [
+    #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 1],
+                 row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]],
+                 mode = rolling, stripe_rows = 4>]>} {
+}

@@ -45,6 +45,11 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     grid at least 1x1, slots from 1 to the tile count, one tile per grid row (column), tiles non-empty and
     contiguous from 0. Whether the last tile ends at the layer's last row
     needs the layer graph: `mafat::validatePlan` checks that.
+
+    A stream group (docs/Fusion.md, "Streaming") ends with
+    `mode = stream, stripe_rows = S`: its row tiles are stripes of S output
+    rows (the last may be shorter), at least two, and its grid has one
+    column. Recompute groups (the default) print no mode.
   }];
   let parameters = (ins
     StringRefParameter<"group name">:$name,
@@ -53,6 +58,8 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     "int64_t":$gridCols,
     Mafat_TileArrayParameter:$rowTiles,
     Mafat_TileArrayParameter:$colTiles,
+    "::mafat::GroupMode":$mode,
+    "int64_t":$stripeRows,
     DefaultValuedParameter<"int64_t", "1">:$slots
   );
   let hasCustomAssemblyFormat = 1;

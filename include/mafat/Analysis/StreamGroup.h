@@ -1,0 +1,148 @@
+//===- StreamGroup.h - Stripes and rolling buffers of a stream group -*- C++
+//-*-===//
+//
+// The geometry of a fusion group in stream mode (PlanGroup::mode ==
+// GroupMode::Stream): the group's output is produced in full-width stripes
+// of S rows, top to bottom, and every layer computes every row once. A layer
+// read through a window (conv, depthwise conv, pool) by the next layer
+// writes its new rows into a *rolling buffer*: the reader's padded input
+// window, full width with the reader's column padding, holding only the
+// rows the reader's next window starts at and below. Before each write the
+// rows the reader still needs move to the top of the buffer (the "shift"),
+// the producer writes its new rows below them, and rows of bottom padding
+// entering the window are filled with the reader's padding value.
+//
+// The schedule is a pipeline of *steps*. In each step every layer, in
+// order, computes the rows its producers have made available, but at most
+// its steady-state rate (S times the row strides of the windows below it),
+// and the output layer computes one whole stripe once it is available. The
+// first steps fill the pipeline (the output computes nothing); after that
+// every step produces one stripe. The rate limit is what keeps the buffers
+// small: a pull schedule that computes the whole receptive field of the
+// first stripe at once needs buffers of that height (on YOLOv2-608 layers
+// 0-15 in one-row stripes, 74 rows of the first map: 9.75 MiB instead of
+// 3.72 MiB).
+//
+// The fuse-tile transform (Transforms/StreamGroup.cpp) emits exactly this,
+// and the memory model prices exactly this, so it is computed in one place.
+// Rows only: columns are whole, taken from FusionGroup's single column tile.
+//
+// Supported (checked by build, errors name the group and the layer): chains
+// in which every layer but the last has exactly one reader in the group,
+// made of convs, depthwise convs, max/sum pools and elementwise layers
+// (whose other operands come from outside the group). Residual adds and
+// concats inside the group (DAGs), standalone pads, windows whose stride
+// exceeds their extent and column tiles (the hybrid mode) are not supported
+// yet.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAFAT_ANALYSIS_STREAMGROUP_H
+#define MAFAT_ANALYSIS_STREAMGROUP_H
+
+#include "mafat/Analysis/FusionGroup.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mafat {
+
+/// The rolling buffer between layer `producer` and its window reader
+/// `consumer` (positions in FusionGroup::layers()). Its rows are the
+/// consumer's padded input rows; row i of the buffer holds padded row
+/// `window.lo + i` of the current stripe.
+struct RollingBuffer {
+  int producer = 0;
+  int consumer = 0;
+  /// Largest window over the stripes (rows) and the padded width: the
+  /// buffer's static shape is 1 x rows x cols x channels.
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t channels = 0;
+  /// The consumer's column padding: the producer writes columns
+  /// [colPadLow, cols - colPadHigh).
+  int64_t colPadLow = 0;
+  int64_t colPadHigh = 0;
+  /// The consumer's row padding (padded row p is real row p - rowPadLow).
+  int64_t rowPadLow = 0;
+
+  int64_t bytes() const { return 4 * rows * cols * channels; }
+};
+
+/// What happens to one rolling buffer in one step.
+struct BufferStep {
+  /// Padded rows of the producer the consumer reads in this step, from
+  /// buffer row 0; empty if the consumer does not run.
+  Interval window;
+  /// Rows kept from the previous stripe: buffer rows [keepFrom, keepFrom +
+  /// keep) move to [0, keep). No move when keepFrom == 0 or keep == 0.
+  int64_t keep = 0;
+  int64_t keepFrom = 0;
+  /// Buffer rows that enter as bottom padding: [padAt, padAt + padRows),
+  /// filled with the consumer's padding value (the top padding is there from
+  /// the start: the whole buffer is filled once before the loop).
+  int64_t padAt = 0;
+  int64_t padRows = 0;
+  /// Buffer row where the producer's new rows go.
+  int64_t newAt = 0;
+
+  bool moves() const { return keep > 0 && keepFrom > 0; }
+};
+
+/// One step of the pipeline (the output layer computes one stripe of the
+/// plan, or nothing while the pipeline fills).
+struct Stripe {
+  /// Per layer: the rows it computes (empty: it does not run).
+  std::vector<Interval> rows;
+  /// Per layer and activation operand read from outside the group (-1
+  /// producer in FusedLayer::operandLayer): the rows read, clipped, and the
+  /// row padding below and past the map (window operands only).
+  std::vector<llvm::SmallVector<Interval, 2>> externalRead;
+  std::vector<llvm::SmallVector<int64_t, 2>> externalPadLow, externalPadHigh;
+  /// Per rolling buffer.
+  std::vector<BufferStep> buffers;
+};
+
+/// Consecutive steps sharing one static-shaped body: every size, padding
+/// and buffer row is equal and the absolute offsets advance by a constant
+/// amount.
+struct StripeRun {
+  unsigned first = 0;
+  unsigned count = 0;
+};
+
+class StreamGroup {
+public:
+  /// The stream geometry of `group` (a stream group's FusionGroup). Fails
+  /// with a message naming the group and the layer if the group is outside
+  /// what streaming supports (see the file comment).
+  static std::optional<StreamGroup>
+  build(const LayerGraph &graph, const FusionGroup &group, std::string &error);
+
+  const FusionGroup &group() const { return *fusion; }
+  /// The steps of the pipeline, in order.
+  llvm::ArrayRef<Stripe> stripes() const { return stripeList; }
+  llvm::ArrayRef<RollingBuffer> buffers() const { return bufferList; }
+  /// Per layer: the rolling buffer it writes, or -1 (a fresh tile per
+  /// stripe, or the group's output map for the last layer).
+  int bufferOf(unsigned layer) const { return writes[layer]; }
+  /// Per layer: the rolling buffer its operand 0 is read from, or -1.
+  int bufferReadBy(unsigned layer) const { return reads[layer]; }
+  /// The step classes, in order.
+  std::vector<StripeRun> runs() const;
+
+private:
+  const FusionGroup *fusion = nullptr;
+  std::vector<Stripe> stripeList;
+  std::vector<RollingBuffer> bufferList;
+  std::vector<int> writes, reads;
+};
+
+/// The checks of StreamGroup::build alone, for FusionGroup::build: "" or
+/// the message.
+std::string checkStreamable(const LayerGraph &graph, const FusionGroup &group);
+
+} // namespace mafat
+
+#endif // MAFAT_ANALYSIS_STREAMGROUP_H

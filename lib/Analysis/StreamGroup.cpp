@@ -1,0 +1,368 @@
+//===- StreamGroup.cpp - Stripes and rolling buffers of a stream group ----===//
+//
+// The pipeline is simulated step by step (see the header); done[l] is the
+// last row layer l has computed. Every rolling buffer is checked to get
+// exactly the producer's new rows: every real row entering the reader's
+// window is the producer's, written in the same step, and every other row
+// of the window was kept or is padding.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Analysis/StreamGroup.h"
+
+#include <algorithm>
+
+using namespace mafat;
+
+namespace {
+
+bool isStreamableKind(LayerKind kind) {
+  switch (kind) {
+  case LayerKind::Conv:
+  case LayerKind::DepthwiseConv:
+  case LayerKind::MaxPool:
+  case LayerKind::SumPool:
+  case LayerKind::Elementwise:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// The rows operand `i` of `node` needs for output rows `out`, clipped, and
+/// the padding around them.
+WindowInput rowsRead(const LayerNode &node, unsigned i, Interval out) {
+  WindowInput in;
+  if (node.operands[i].access == SpatialAccess::Window) {
+    in = windowInput(node.window->rows, out);
+    return in;
+  }
+  in.full = in.clipped = in.read = out;
+  return in;
+}
+
+} // namespace
+
+std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
+                                              const FusionGroup &group,
+                                              std::string &error) {
+  auto fail = [&](const std::string &msg) -> std::optional<StreamGroup> {
+    error = "group '" + group.name().str() + "': " + msg;
+    return std::nullopt;
+  };
+  llvm::ArrayRef<FusedLayer> layers = group.layers();
+  unsigned n = layers.size();
+  StreamGroup sg;
+  sg.fusion = &group;
+  sg.writes.assign(n, -1);
+  sg.reads.assign(n, -1);
+
+  // Chains of supported kinds; the one in-group reader of every layer.
+  std::vector<int> consumer(n, -1), consumerOperand(n, -1);
+  for (unsigned l = 0; l < n; ++l) {
+    const LayerNode &node = graph.node(layers[l].node);
+    if (!isStreamableKind(node.kind))
+      return fail("layer '" + node.name + "' (" +
+                  stringifyLayerKind(node.kind).str() +
+                  ") is not supported by the stream transform yet; give it "
+                  "a recompute group or its own group");
+    if (node.kind != LayerKind::Elementwise &&
+        (!node.window || node.operands.empty() ||
+         node.operands[0].access != SpatialAccess::Window))
+      return fail("layer '" + node.name +
+                  "' has no window the stream transform can follow");
+    for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
+      if (p < 0)
+        continue;
+      const LayerNode &producer = graph.node(layers[p].node);
+      if (consumer[p] >= 0)
+        return fail("layer '" + producer.name + "' is read by '" +
+                    graph.node(layers[consumer[p]].node).name + "' and '" +
+                    node.name +
+                    "'; a stream group is a chain (residual adds and concats "
+                    "inside a stream group are not supported yet)");
+      if (node.operands[i].access == SpatialAccess::Window && i != 0)
+        return fail("layer '" + node.name +
+                    "' reads a layer of the group through a window as "
+                    "operand " +
+                    std::to_string(i));
+      consumer[p] = l;
+      consumerOperand[p] = i;
+    }
+  }
+
+  // Rolling buffers: a layer whose reader takes it through a window.
+  const TileAxis &cols = group.cols();
+  for (unsigned l = 0; l + 1 < n; ++l) {
+    int c = consumer[l];
+    const LayerNode &reader = graph.node(layers[c].node);
+    if (reader.operands[consumerOperand[l]].access != SpatialAccess::Window)
+      continue;
+    RollingBuffer buffer;
+    buffer.producer = l;
+    buffer.consumer = c;
+    buffer.colPadLow = cols.padLow[0][c];
+    buffer.colPadHigh = cols.padHigh[0][c];
+    buffer.rowPadLow = reader.window->rows.padLow;
+    Interval colRead = cols.read[0][c][0];
+    if (colRead != cols.span[0][l])
+      return fail("layer '" + graph.node(layers[l].node).name +
+                  "' computes columns " + cols.span[0][l].str() + " but '" +
+                  reader.name + "' reads " + colRead.str());
+    buffer.cols = buffer.colPadLow + colRead.size() + buffer.colPadHigh;
+    buffer.channels = graph.node(layers[l].node).outputShape[3];
+    sg.writes[l] = sg.bufferList.size();
+    sg.reads[c] = sg.bufferList.size();
+    sg.bufferList.push_back(buffer);
+  }
+
+  // Rows per step in the steady state: the output's stripe, times the
+  // strides of the windows below each layer.
+  std::vector<int64_t> rate(n, group.plan().stripeRows);
+  for (int l = (int)n - 2; l >= 0; --l) {
+    const LayerNode &reader = graph.node(layers[consumer[l]].node);
+    int64_t stride = 1;
+    if (reader.operands[consumerOperand[l]].access == SpatialAccess::Window)
+      stride = reader.window->rows.stride;
+    rate[l] = rate[consumer[l]] * stride;
+  }
+  std::vector<int64_t> extent(n);
+  for (unsigned l = 0; l < n; ++l)
+    extent[l] = graph.node(layers[l].node).outputShape[1];
+  // The highest row of layer l computable once every in-group producer p
+  // has computed up to done[p].
+  auto available = [&](unsigned l, const std::vector<int64_t> &done) {
+    const LayerNode &node = graph.node(layers[l].node);
+    int64_t avail = extent[l] - 1;
+    for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
+      if (p < 0)
+        continue;
+      if (node.operands[i].access != SpatialAccess::Window) {
+        avail = std::min(avail, done[p]);
+        continue;
+      }
+      if (done[p] >= extent[p] - 1)
+        continue; // The producer is complete: its bottom padding is known.
+      const Window1D &w = node.window->rows;
+      // Output o reads unpadded rows up to o * s - padLow + extent - 1.
+      avail = std::min(avail,
+                       floorDiv(done[p] + w.padLow - w.extent() + 1, w.stride));
+    }
+    return avail;
+  };
+
+  // The pipeline: in every step each layer computes, in order, the rows its
+  // producers have made available, at most its steady-state rate; the output
+  // layer waits for a whole stripe of the plan. The first steps fill the
+  // pipeline (the output computes nothing), so no layer ever computes more
+  // than its rate per step and the rolling buffers hold a few rows each.
+  // Each rolling buffer holds padded rows [lo, hi] of its producer from
+  // buffer row 0: lo is the first row its reader's next window starts at,
+  // hi the last row written (or padding). Before the first step it holds
+  // the top padding, filled once before the loop.
+  std::vector<int64_t> done(n, -1);
+  std::vector<Interval> content(sg.bufferList.size());
+  for (auto [b, buffer] : llvm::enumerate(sg.bufferList))
+    content[b] = Interval(0, buffer.rowPadLow - 1);
+  const std::vector<Interval> &stripes = group.rows().tiles;
+  unsigned nextStripe = 0;
+  int64_t maxSteps = 4;
+  for (int64_t e : extent)
+    maxSteps += 2 * e;
+  while (done[n - 1] < extent[n - 1] - 1) {
+    if ((int64_t)sg.stripeList.size() > maxSteps)
+      return fail("internal error: the stream pipeline does not advance");
+    Stripe stripe;
+    stripe.rows.assign(n, Interval());
+    for (unsigned l = 0; l < n; ++l) {
+      int64_t avail = available(l, done);
+      if (l + 1 == n) {
+        if (nextStripe < stripes.size() && stripes[nextStripe].hi <= avail)
+          stripe.rows[l] = stripes[nextStripe++];
+      } else {
+        stripe.rows[l] =
+            Interval(done[l] + 1, std::min(done[l] + rate[l], avail));
+      }
+      if (!stripe.rows[l].isEmpty())
+        done[l] = stripe.rows[l].hi;
+    }
+    for (unsigned l = 0; l < n; ++l) {
+      const LayerNode &node = graph.node(layers[l].node);
+      stripe.externalRead.emplace_back();
+      stripe.externalPadLow.emplace_back();
+      stripe.externalPadHigh.emplace_back();
+      for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
+        WindowInput in;
+        if (p < 0 && !stripe.rows[l].isEmpty())
+          in = rowsRead(node, i, stripe.rows[l]);
+        stripe.externalRead[l].push_back(p < 0 ? in.clipped : Interval());
+        stripe.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
+        stripe.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
+      }
+    }
+    // Rolling buffers: what is kept, what enters, what the reader reads.
+    for (auto [b, buffer] : llvm::enumerate(sg.bufferList)) {
+      BufferStep step;
+      const LayerNode &reader = graph.node(layers[buffer.consumer].node);
+      const LayerNode &producer = graph.node(layers[buffer.producer].node);
+      const Window1D &w = reader.window->rows;
+      int64_t padLow = buffer.rowPadLow;
+      int64_t height = extent[buffer.producer];
+      Interval out = stripe.rows[buffer.consumer];
+      Interval fresh = stripe.rows[buffer.producer];
+      Interval prev = content[b];
+      // The reader's next window starts at its next output row.
+      int64_t readerDone = out.isEmpty() ? done[buffer.consumer] : out.lo - 1;
+      int64_t lo = (readerDone + 1) * w.stride;
+      if (lo < prev.lo)
+        return fail("internal error: the window of '" + reader.name +
+                    "' moves up");
+      if (!out.isEmpty())
+        step.window = windowInput(w, out).full.shift(padLow);
+      int64_t hi = prev.hi;
+      if (!fresh.isEmpty())
+        hi = std::max(hi, fresh.hi + padLow);
+      if (!step.window.isEmpty())
+        hi = std::max(hi, step.window.hi);
+      step.keep = std::max<int64_t>(0, prev.hi - lo + 1);
+      step.keepFrom = step.keep > 0 ? lo - prev.lo : 0;
+      Interval entering(prev.hi + 1, hi);
+      Interval real = entering.intersect(Interval(padLow, padLow + height - 1));
+      if (real.shift(-padLow) != fresh)
+        return fail("internal error: layer '" + producer.name +
+                    "' computes rows " + fresh.str() + " but rows " +
+                    real.shift(-padLow).str() + " enter the window of '" +
+                    reader.name + "'");
+      if (!fresh.isEmpty()) {
+        if (fresh.lo + padLow < lo)
+          return fail("layer '" + reader.name + "' skips rows of '" +
+                      producer.name +
+                      "' (its stride is larger than its window); the stream "
+                      "transform does not support that yet");
+        step.newAt = fresh.lo + padLow - lo;
+      }
+      Interval bottom = entering.intersect(
+          Interval(padLow + height, std::numeric_limits<int64_t>::max()));
+      if (!bottom.isEmpty()) {
+        step.padAt = bottom.lo - lo;
+        step.padRows = bottom.size();
+      }
+      if (!step.window.isEmpty() &&
+          (step.window.lo != lo || step.window.hi > hi))
+        return fail("internal error: the window of '" + reader.name +
+                    "' is not in its rolling buffer");
+      content[b] = Interval(lo, hi);
+      sg.bufferList[b].rows = std::max(sg.bufferList[b].rows, hi - lo + 1);
+      stripe.buffers.push_back(step);
+    }
+    sg.stripeList.push_back(std::move(stripe));
+  }
+  if (nextStripe != stripes.size())
+    return fail("internal error: the stream pipeline skipped a stripe");
+
+  // A buffer that never keeps a row and never holds padding (a 2x2 pool of
+  // stride 2) only ever holds the producer's rows of the stripe: the
+  // consumer reads the producer's fresh tile instead, which lives in the
+  // stripe body's arena rather than across the whole loop.
+  std::vector<int> renumber(sg.bufferList.size(), -1);
+  std::vector<RollingBuffer> kept;
+  for (auto [b, buffer] : llvm::enumerate(sg.bufferList)) {
+    bool needed = buffer.colPadLow || buffer.colPadHigh || buffer.rowPadLow;
+    for (const Stripe &stripe : sg.stripeList) {
+      const BufferStep &step = stripe.buffers[b];
+      needed |= step.keep > 0 || step.padRows > 0 ||
+                step.window != stripe.rows[buffer.producer];
+    }
+    if (!needed) {
+      sg.writes[buffer.producer] = sg.reads[buffer.consumer] = -1;
+      continue;
+    }
+    renumber[b] = kept.size();
+    sg.writes[buffer.producer] = sg.reads[buffer.consumer] = kept.size();
+    kept.push_back(buffer);
+  }
+  for (Stripe &stripe : sg.stripeList) {
+    std::vector<BufferStep> steps;
+    for (auto [b, step] : llvm::enumerate(stripe.buffers))
+      if (renumber[b] >= 0)
+        steps.push_back(step);
+    stripe.buffers = std::move(steps);
+  }
+  sg.bufferList = std::move(kept);
+  return sg;
+}
+
+std::vector<StripeRun> StreamGroup::runs() const {
+  // Static facts of a stripe, and its absolute offsets.
+  auto shape = [&](const Stripe &s) {
+    std::vector<int64_t> key;
+    for (Interval r : s.rows)
+      key.push_back(r.size());
+    for (unsigned l = 0; l < s.externalRead.size(); ++l)
+      for (unsigned i = 0; i < s.externalRead[l].size(); ++i) {
+        key.push_back(s.externalRead[l][i].size());
+        key.push_back(s.externalPadLow[l][i]);
+        key.push_back(s.externalPadHigh[l][i]);
+      }
+    for (const BufferStep &b : s.buffers) {
+      key.push_back(b.window.size());
+      key.push_back(b.keep);
+      key.push_back(b.keepFrom);
+      key.push_back(b.padAt);
+      key.push_back(b.padRows);
+      key.push_back(b.newAt);
+    }
+    return key;
+  };
+  auto offsets = [&](const Stripe &s) {
+    std::vector<int64_t> key;
+    for (Interval r : s.rows)
+      key.push_back(r.isEmpty() ? 0 : r.lo);
+    for (const auto &reads : s.externalRead)
+      for (Interval r : reads)
+        key.push_back(r.isEmpty() ? 0 : r.lo);
+    return key;
+  };
+  std::vector<StripeRun> result;
+  unsigned t = 0, n = stripeList.size();
+  while (t < n) {
+    StripeRun run{t, 1};
+    std::vector<int64_t> key = shape(stripeList[t]);
+    std::vector<int64_t> base = offsets(stripeList[t]), step;
+    while (t + run.count < n) {
+      const Stripe &next = stripeList[t + run.count];
+      if (shape(next) != key)
+        break;
+      std::vector<int64_t> at = offsets(next);
+      std::vector<int64_t> delta(at.size());
+      for (size_t k = 0; k < at.size(); ++k)
+        delta[k] = at[k] - base[k];
+      // The k-th stripe of the run is at base + k * step.
+      if (run.count == 1)
+        step = delta;
+      else {
+        bool arithmetic = true;
+        for (size_t k = 0; k < at.size(); ++k)
+          arithmetic &= delta[k] == step[k] * (int64_t)run.count;
+        if (!arithmetic)
+          break;
+      }
+      ++run.count;
+    }
+    result.push_back(run);
+    t += run.count;
+  }
+  return result;
+}
+
+std::string mafat::checkStreamable(const LayerGraph &graph,
+                                   const FusionGroup &group) {
+  std::string error;
+  if (StreamGroup::build(graph, group, error))
+    return "";
+  // FusionGroup::build names the group itself.
+  std::string prefix = "group '" + group.name().str() + "': ";
+  if (llvm::StringRef(error).starts_with(prefix))
+    return error.substr(prefix.size());
+  return error;
+}

@@ -1,0 +1,419 @@
+//===- StreamGroup.cpp - A stream group becomes stripe loops --------------===//
+//
+// The geometry is Analysis/StreamGroup.h's. Emitted IR, per stream group:
+//
+//   %acc = bufferization.alloc_tensor()            the group's output map
+//   %w_b = linalg.fill(pad_b, alloc_tensor())      one per rolling buffer
+//   per stripe class: scf.for iter_args(%acc, %w_0, ...) {
+//     scf.execute_region no_inline {               one stripe, static shapes
+//       per layer l:
+//         if l writes rolling buffer b (before l runs):
+//           shift: kept rows [keepFrom, +keep) -> [0, keep), through a copy
+//                  (one-shot bufferization would insert the same copy for an
+//                  insert_slice of a slice of the same tensor)
+//           fill the rows of bottom padding entering the window
+//         l on its operands: a slice of a rolling buffer (already padded),
+//           the producer's fresh tile, or a slice of a map from outside the
+//           group (padded where it sticks out of the image); its init: a
+//           slice of its rolling buffer, of %acc (last layer) or a fresh
+//           tile, written in place
+//     }
+//   }
+//
+// The buffers a stripe body allocates, in order, per layer: the shift copy,
+// the padded input tile of an external window operand, the fresh output tile
+// (none for rolling-buffer writers, fused producers and the last layer).
+// MemoryModel.cpp predicts exactly this list; keep the two in step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Transforms/StreamGroup.h"
+
+#include "mafat/Analysis/StreamGroup.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mafat;
+
+namespace {
+
+bool fromConstants(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return false;
+  if (def->hasTrait<OpTrait::ConstantLike>() || isa<tensor::EmptyOp>(def))
+    return true;
+  return llvm::all_of(def->getOperands(), fromConstants);
+}
+
+/// A static-size slice of rank-4 `full` at (row, col).
+Value slice4(OpBuilder &b, Location loc, Value full, OpFoldResult row,
+             OpFoldResult col, int64_t rows, int64_t cols) {
+  auto type = cast<RankedTensorType>(full.getType());
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), row, col,
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(rows),
+                                     b.getIndexAttr(cols),
+                                     b.getIndexAttr(type.getDimSize(3))};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, full, offsets, sizes, strides);
+}
+
+Value insert4(OpBuilder &b, Location loc, Value tile, Value into,
+              OpFoldResult row, OpFoldResult col) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), row, col,
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d : type.getShape())
+    sizes.push_back(b.getIndexAttr(d));
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, tile, into, offsets, sizes,
+                                       strides);
+}
+
+class StreamRewriter {
+public:
+  StreamRewriter(const LayerGraph &graph, const FusionGroup &group,
+                 const StreamGroup &stream,
+                 DenseMap<unsigned, Value> &currentValue)
+      : graph(graph), group(group), stream(stream), currentValue(currentValue) {
+  }
+
+  LogicalResult rewrite();
+
+private:
+  /// One stripe of class `run` at loop index `iv`; `state` is (acc,
+  /// buffers...) in and out.
+  LogicalResult emitStripe(OpBuilder &b, StripeRun run, Value iv,
+                           SmallVectorImpl<Value> &state);
+  /// base + iv * step of `at(stripe)` over the run.
+  Value offset(OpBuilder &b, Location loc, StripeRun run, Value iv,
+               llvm::function_ref<int64_t(const Stripe &)> at) {
+    int64_t base = at(stream.stripes()[run.first]);
+    int64_t step =
+        run.count > 1 ? at(stream.stripes()[run.first + 1]) - base : 0;
+    AffineExpr d0 = b.getAffineDimExpr(0);
+    return affine::AffineApplyOp::create(
+        b, loc, AffineMap::get(1, 0, d0 * step + base), ValueRange{iv});
+  }
+  Value fullValue(unsigned node) {
+    auto it = currentValue.find(node);
+    return it != currentValue.end() ? it->second : graph.node(node).result;
+  }
+  InFlightDiagnostic error(Operation *op) {
+    return op->emitError("mafat-fuse-tile: group '") << group.name() << "': ";
+  }
+
+  const LayerGraph &graph;
+  const FusionGroup &group;
+  const StreamGroup &stream;
+  DenseMap<unsigned, Value> &currentValue;
+  /// Per rolling buffer: the consumer's padding value.
+  SmallVector<Value> padValues;
+};
+
+LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
+                                         SmallVectorImpl<Value> &state) {
+  const Stripe &stripe = stream.stripes()[run.first];
+  const TileAxis &cols = group.cols();
+  llvm::ArrayRef<FusedLayer> layers = group.layers();
+  unsigned last = layers.size() - 1;
+  SmallVector<Value> tiles(layers.size());
+  for (unsigned l = 0; l <= last; ++l) {
+    const FusedLayer &layer = layers[l];
+    const LayerNode &node = graph.node(layer.node);
+    Operation *op = node.op;
+    Location loc = op->getLoc();
+
+    // The rolling buffer this layer writes: make room before it runs.
+    int written = stream.bufferOf(l);
+    if (written >= 0) {
+      const BufferStep &step = stripe.buffers[written];
+      const RollingBuffer &buffer = stream.buffers()[written];
+      Value &w = state[1 + written];
+      if (step.moves()) {
+        Value kept = slice4(b, loc, w, b.getIndexAttr(step.keepFrom),
+                            b.getIndexAttr(0), step.keep, buffer.cols);
+        auto keptType = cast<RankedTensorType>(kept.getType());
+        Value tmp = tensor::EmptyOp::create(b, loc, keptType.getShape(),
+                                            keptType.getElementType());
+        Value copied = linalg::CopyOp::create(b, loc, kept, tmp).getResult(0);
+        w = insert4(b, loc, copied, w, b.getIndexAttr(0), b.getIndexAttr(0));
+      }
+      if (step.padRows > 0) {
+        Value rows = slice4(b, loc, w, b.getIndexAttr(step.padAt),
+                            b.getIndexAttr(0), step.padRows, buffer.cols);
+        Value filled = linalg::FillOp::create(b, loc, padValues[written], rows)
+                           .getResult(0);
+        w = insert4(b, loc, filled, w, b.getIndexAttr(step.padAt),
+                    b.getIndexAttr(0));
+      }
+    }
+    Interval rows = stripe.rows[l];
+    if (rows.isEmpty())
+      continue;
+    Interval spanC = cols.span[0][l];
+    int read = stream.bufferReadBy(l);
+
+    // Operand i: the producer's rolling buffer window (padded already), its
+    // fresh tile, or a slice of a map from outside the group.
+    auto operandTile = [&](unsigned i) -> Value {
+      int p = layer.operandLayer[i];
+      if (p >= 0) {
+        if (read >= 0 && i == 0) {
+          const BufferStep &step = stripe.buffers[read];
+          return slice4(b, loc, state[1 + read], b.getIndexAttr(0),
+                        b.getIndexAttr(0), step.window.size(),
+                        stream.buffers()[read].cols);
+        }
+        return tiles[p];
+      }
+      Interval readR = stripe.externalRead[l][i];
+      Interval readC = cols.read[0][l][i];
+      Value rowOff = offset(b, loc, run, iv, [&](const Stripe &s) {
+        return s.externalRead[l][i].lo;
+      });
+      return slice4(b, loc, fullValue(node.operands[i].producer), rowOff,
+                    b.getIndexAttr(readC.lo), readR.size(), readC.size());
+    };
+    auto padTile = [&](unsigned i, Value tile, tensor::PadOp pad) -> Value {
+      int64_t lowR = stripe.externalPadLow[l][i];
+      int64_t highR = stripe.externalPadHigh[l][i];
+      int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
+      if (lowR == 0 && highR == 0 && lowC == 0 && highC == 0)
+        return tile;
+      auto srcType = cast<RankedTensorType>(tile.getType());
+      SmallVector<int64_t> shape(srcType.getShape());
+      shape[1] += lowR + highR;
+      shape[2] += lowC + highC;
+      auto type = RankedTensorType::get(shape, srcType.getElementType());
+      auto newPad = tensor::PadOp::create(
+          b, pad.getLoc(), type, tile, ArrayRef<int64_t>{0, lowR, lowC, 0},
+          ArrayRef<int64_t>{0, highR, highC, 0}, ValueRange{}, ValueRange{});
+      IRMapping map;
+      pad.getRegion().cloneInto(&newPad.getRegion(), map);
+      return newPad.getResult();
+    };
+    // The init: a slice of the rolling buffer or of the output map, or a
+    // fresh tile; the layer writes it in place.
+    SmallVector<int64_t> outShape = {1, rows.size(), spanC.size(),
+                                     node.outputShape[3]};
+    auto initTile = [&](Value init) -> FailureOr<Value> {
+      auto fill = init.getDefiningOp<linalg::FillOp>();
+      Value empty = fill ? fill.getDpsInitOperand(0)->get() : init;
+      if (!empty.getDefiningOp<tensor::EmptyOp>()) {
+        error(op) << "cannot tile the init of layer '" << node.name << "'";
+        return failure();
+      }
+      Type elemType = cast<RankedTensorType>(empty.getType()).getElementType();
+      Value tile;
+      if (l == last) {
+        Value rowOff = offset(b, loc, run, iv,
+                              [&](const Stripe &s) { return s.rows[l].lo; });
+        tile = slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
+                      rows.size(), spanC.size());
+      } else if (written >= 0) {
+        const BufferStep &step = stripe.buffers[written];
+        tile = slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
+                      b.getIndexAttr(stream.buffers()[written].colPadLow),
+                      rows.size(), spanC.size());
+      } else {
+        tile = tensor::EmptyOp::create(b, empty.getLoc(), outShape, elemType);
+      }
+      if (!fill)
+        return tile;
+      return linalg::FillOp::create(b, fill.getLoc(),
+                                    fill.getDpsInputOperand(0)->get(), tile)
+          .getResult(0);
+    };
+
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp)
+      return error(op) << "layer '" << node.name << "' (" << op->getName()
+                       << ") cannot be streamed";
+    DenseMap<Value, unsigned> operandOf;
+    for (auto [i, operand] : llvm::enumerate(node.operands))
+      operandOf.try_emplace(fullValue(operand.producer), i);
+    IRMapping map;
+    for (OpOperand *input : linalgOp.getDpsInputOperands()) {
+      Value v = input->get();
+      if (auto it = operandOf.find(v); it != operandOf.end()) {
+        map.map(v, operandTile(it->second));
+        continue;
+      }
+      if (auto pad = v.getDefiningOp<tensor::PadOp>()) {
+        auto it = operandOf.find(pad.getSource());
+        if (it != operandOf.end()) {
+          unsigned i = it->second;
+          Value tile = operandTile(i);
+          // A rolling buffer holds the padded window already.
+          bool padded = read >= 0 && i == 0 && layer.operandLayer[i] >= 0;
+          map.map(v, padded ? tile : padTile(i, tile, pad));
+          continue;
+        }
+      }
+      if (!fromConstants(v))
+        return error(op) << "layer '" << node.name
+                         << "' reads a value that is neither a layer output "
+                            "nor a constant; it cannot be streamed";
+      // A constant read per position (an average pool's divisor map) is
+      // sliced like the layer's rows; weights are used whole.
+      if (!isa<linalg::GenericOp>(op))
+        continue;
+      AffineMap m = linalgOp.getMatchingIndexingMap(input);
+      auto vType = cast<RankedTensorType>(v.getType());
+      bool spatial = false;
+      for (AffineExpr e : m.getResults())
+        if (auto d = dyn_cast<AffineDimExpr>(e))
+          spatial |= d.getPosition() == 1 || d.getPosition() == 2;
+      if (!spatial)
+        continue;
+      if (!m.isProjectedPermutation() || linalgOp.getNumLoops() != 4)
+        return error(op) << "layer '" << node.name
+                         << "' reads a constant through a map stripes cannot "
+                            "follow";
+      SmallVector<OpFoldResult> offsets, sizes,
+          strides(vType.getRank(), b.getIndexAttr(1));
+      for (auto [k, e] : llvm::enumerate(m.getResults())) {
+        unsigned dim = cast<AffineDimExpr>(e).getPosition();
+        if (dim == 1) {
+          offsets.push_back(offset(
+              b, loc, run, iv, [&](const Stripe &s) { return s.rows[l].lo; }));
+          sizes.push_back(b.getIndexAttr(rows.size()));
+        } else if (dim == 2) {
+          offsets.push_back(b.getIndexAttr(spanC.lo));
+          sizes.push_back(b.getIndexAttr(spanC.size()));
+        } else {
+          offsets.push_back(b.getIndexAttr(0));
+          sizes.push_back(b.getIndexAttr(vType.getDimSize(k)));
+        }
+      }
+      map.map(v,
+              tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides)
+                  .getResult());
+    }
+    for (OpOperand &init : linalgOp.getDpsInitsMutable()) {
+      FailureOr<Value> tile = initTile(init.get());
+      if (failed(tile))
+        return failure();
+      map.map(init.get(), *tile);
+    }
+    Operation *clone = b.clone(*op, map);
+    for (auto [res, init] : llvm::zip(
+             clone->getResults(), cast<linalg::LinalgOp>(clone).getDpsInits()))
+      res.setType(init.getType());
+    Value out = clone->getResult(0);
+    auto outType = cast<RankedTensorType>(out.getType());
+    if (outType.getShape() != ArrayRef<int64_t>(outShape))
+      return error(op) << "layer '" << node.name << "' stripe has type "
+                       << outType;
+    tiles[l] = out;
+    if (written >= 0)
+      state[1 + written] =
+          insert4(b, loc, out, state[1 + written],
+                  b.getIndexAttr(stripe.buffers[written].newAt),
+                  b.getIndexAttr(stream.buffers()[written].colPadLow));
+    if (l == last) {
+      Value rowOff = offset(b, loc, run, iv,
+                            [&](const Stripe &s) { return s.rows[l].lo; });
+      state[0] =
+          insert4(b, loc, out, state[0], rowOff, b.getIndexAttr(spanC.lo));
+    }
+  }
+  return success();
+}
+
+LogicalResult StreamRewriter::rewrite() {
+  const LayerNode &outNode = graph.node(group.outputLayer().node);
+  Value oldResult = outNode.result;
+  Operation *anchor = oldResult.getDefiningOp();
+  Location loc = anchor->getLoc();
+  OpBuilder b(anchor);
+  auto type = cast<RankedTensorType>(oldResult.getType());
+  // alloc_tensor, not tensor.empty: CSE must not merge the output map or a
+  // rolling buffer with anything else.
+  SmallVector<Value> state;
+  state.push_back(
+      bufferization::AllocTensorOp::create(b, loc, type, ValueRange{}));
+  for (const RollingBuffer &buffer : stream.buffers()) {
+    Operation *reader = graph.node(group.layers()[buffer.consumer].node).op;
+    Value input = cast<linalg::LinalgOp>(reader).getDpsInputOperand(0)->get();
+    Type elemType = cast<RankedTensorType>(input.getType()).getElementType();
+    // A fresh constant at the anchor: the pad's own value may live in its
+    // region.
+    TypedAttr padAttr = b.getZeroAttr(elemType);
+    if (auto pad = input.getDefiningOp<tensor::PadOp>()) {
+      Value value = pad.getConstantPaddingValue();
+      if (!value || !matchPattern(value, m_Constant(&padAttr)))
+        return error(reader)
+               << "the padding of '"
+               << graph.node(group.layers()[buffer.consumer].node).name
+               << "' is not a constant";
+    }
+    Value padValue = arith::ConstantOp::create(b, loc, padAttr);
+    padValues.push_back(padValue);
+    auto bufferType = RankedTensorType::get(
+        {1, buffer.rows, buffer.cols, buffer.channels}, elemType);
+    Value w =
+        bufferization::AllocTensorOp::create(b, loc, bufferType, ValueRange{});
+    // Column padding and the first stripe's top padding stay in place for
+    // good: shifts move whole rows, producers write inside the columns.
+    state.push_back(linalg::FillOp::create(b, loc, padValue, w).getResult(0));
+  }
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  for (StripeRun run : stream.runs()) {
+    Value count = arith::ConstantIndexOp::create(b, loc, run.count);
+    LogicalResult status = success();
+    SmallVector<Type> types;
+    for (Value v : state)
+      types.push_back(v.getType());
+    auto loop = scf::ForOp::create(
+        b, loc, c0, count, c1, state,
+        [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
+          // One region per stripe body, packed on its own by the memory
+          // planner, kept when a one-stripe class's loop folds away.
+          auto body = scf::ExecuteRegionOp::create(lb, lloc, types);
+          body.setNoInline(true);
+          Block *block = &body.getRegion().emplaceBlock();
+          OpBuilder bb = OpBuilder::atBlockBegin(block);
+          SmallVector<Value> inner(args.begin(), args.end());
+          if (failed(emitStripe(bb, run, iv, inner))) {
+            status = failure();
+            inner.assign(args.begin(), args.end());
+          }
+          scf::YieldOp::create(bb, lloc, inner);
+          scf::YieldOp::create(lb, lloc, body.getResults());
+        });
+    if (failed(status))
+      return failure();
+    state.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  oldResult.replaceAllUsesWith(state[0]);
+  currentValue[group.outputLayer().node] = state[0];
+  return success();
+}
+
+} // namespace
+
+LogicalResult
+mafat::rewriteStreamGroup(const LayerGraph &graph, const FusionGroup &group,
+                          DenseMap<unsigned, Value> &currentValue) {
+  std::string message;
+  std::optional<StreamGroup> stream = StreamGroup::build(graph, group, message);
+  if (!stream)
+    return graph.node(group.outputLayer().node)
+               .op->emitError("mafat-fuse-tile: ")
+           << message;
+  StreamRewriter rewriter(graph, group, *stream, currentValue);
+  return rewriter.rewrite();
+}

@@ -1,0 +1,69 @@
+// RUN: mafat-opt %s --split-input-file --mafat-fuse-tile -verify-diagnostics
+
+// Stream groups the stream transform cannot run are errors at the function,
+// naming the group and the layer (FusionGroup::build runs
+// Analysis/StreamGroup.h's checks, so mafat-plan rejects the same plans).
+
+// A residual add inside the group: L0:relu is read by L1:conv and L2:add.
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu", "L1:conv", "L2:add"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]], mode = stream, stripe_rows = 4>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L0:relu' is read by 'L1:conv' and 'L2:add'; a stream group is a chain (residual adds and concats inside a stream group are not supported yet)}}
+  func.func @residual(%x: tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> {
+    %zero = arith.constant 0.0 : f32
+    %pad0 = tensor.pad %x low[0, 1, 1, 0] high[0, 1, 1, 0] {
+    ^bb0(%a: index, %b: index, %c: index, %d: index):
+      tensor.yield %zero : f32
+    } : tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32> loc("L0:pad")
+    %w0 = arith.constant dense<0.5> : tensor<3x3x4x4xf32>
+    %e0 = tensor.empty() : tensor<1x8x8x4xf32>
+    %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32>
+    %conv0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%pad0, %w0 : tensor<1x10x10x4xf32>, tensor<3x3x4x4xf32>) outs(%f0 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> loc("L0:conv")
+    %e1 = tensor.empty() : tensor<1x8x8x4xf32>
+    %relu = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%conv0 : tensor<1x8x8x4xf32>) outs(%e1 : tensor<1x8x8x4xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %r = arith.maximumf %in, %zero : f32
+      linalg.yield %r : f32
+    } -> tensor<1x8x8x4xf32> loc("L0:relu")
+    %pad1 = tensor.pad %relu low[0, 1, 1, 0] high[0, 1, 1, 0] {
+    ^bb0(%a: index, %b: index, %c: index, %d: index):
+      tensor.yield %zero : f32
+    } : tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32> loc("L1:pad")
+    %w1 = arith.constant dense<0.25> : tensor<3x3x4x4xf32>
+    %e2 = tensor.empty() : tensor<1x8x8x4xf32>
+    %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32>
+    %conv1 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%pad1, %w1 : tensor<1x10x10x4xf32>, tensor<3x3x4x4xf32>) outs(%f2 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> loc("L1:conv")
+    %e3 = tensor.empty() : tensor<1x8x8x4xf32>
+    %add = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%conv1, %relu : tensor<1x8x8x4xf32>, tensor<1x8x8x4xf32>) outs(%e3 : tensor<1x8x8x4xf32>) {
+    ^bb0(%a: f32, %b: f32, %out: f32):
+      %s = arith.addf %a, %b : f32
+      linalg.yield %s : f32
+    } -> tensor<1x8x8x4xf32> loc("L2:add")
+    return %add : tensor<1x8x8x4xf32>
+  }
+}
+
+// -----
+
+// A channel concat (with the model input) inside the group.
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L1:concat"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]], mode = stream, stripe_rows = 4>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L1:concat' (concat) is not supported by the stream transform yet; give it a recompute group or its own group}}
+  func.func @concat(%x: tensor<1x8x8x4xf32>) -> tensor<1x8x8x8xf32> {
+    %zero = arith.constant 0.0 : f32
+    %pad0 = tensor.pad %x low[0, 1, 1, 0] high[0, 1, 1, 0] {
+    ^bb0(%a: index, %b: index, %c: index, %d: index):
+      tensor.yield %zero : f32
+    } : tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32> loc("L0:pad")
+    %w0 = arith.constant dense<0.5> : tensor<3x3x4x4xf32>
+    %e0 = tensor.empty() : tensor<1x8x8x4xf32>
+    %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32>
+    %conv0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%pad0, %w0 : tensor<1x10x10x4xf32>, tensor<3x3x4x4xf32>) outs(%f0 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> loc("L0:conv")
+    %cat = tensor.concat dim(3) %conv0, %x : (tensor<1x8x8x4xf32>, tensor<1x8x8x4xf32>) -> tensor<1x8x8x8xf32> loc("L1:concat")
+    return %cat : tensor<1x8x8x8xf32>
+  }
+}
