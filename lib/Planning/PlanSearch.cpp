@@ -108,8 +108,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
   }
   unsigned maxGrid = std::max(1u, space.maxGrid);
   auto priceGroup = [&](unsigned i, unsigned j, int64_t rows, int64_t cols,
-                        int64_t outRows, int64_t outCols,
-                        int64_t slots = 1,
+                        int64_t outRows, int64_t outCols, int64_t slots = 1,
                         int64_t stripeRows = 0) -> std::optional<Candidate> {
     PlanGroup group;
     group.name = "candidate";

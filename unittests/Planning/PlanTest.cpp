@@ -543,6 +543,12 @@ TEST(StreamPlan, Errors) {
   g.stripeRows = 0;
   EXPECT_EQ(check(g),
             "group 's': a stream group needs stripe_rows >= 1, got 0");
+  // Concurrent tiles need independent tiles; stripes read what the one
+  // before left in the rolling buffers.
+  g = streamGroup();
+  g.slots = 2;
+  EXPECT_EQ(check(g), "group 's': a stream group runs its stripes in order: "
+                      "slots must be 1, got 2");
   g = streamGroup();
   g.gridCols = 2;
   EXPECT_EQ(check(g), "group 's': a stream group streams full-width stripes: "

@@ -109,7 +109,6 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
   // Recompute groups leave the mode out, one-slot groups the slots.
   GroupMode mode = GroupMode::Recompute;
   int64_t stripeRows = 0;
-  int64_t slots = 1;
   while (succeeded(parser.parseOptionalComma())) {
     SMLoc keyLoc = parser.getCurrentLocation();
     StringRef key;
@@ -242,9 +241,9 @@ PlanAttr mafat::toAttr(MLIRContext *context, const Plan &plan) {
     SmallVector<StringAttr> layers;
     for (const std::string &layer : group.layers)
       layers.push_back(StringAttr::get(context, layer));
-    groups.push_back(GroupAttr::get(context, group.name, layers,
-                                    group.gridRows, group.gridCols,
-                                    group.rowTiles, group.colTiles, group.mode,
+    groups.push_back(GroupAttr::get(context, group.name, layers, group.gridRows,
+                                    group.gridCols, group.rowTiles,
+                                    group.colTiles, group.mode,
                                     group.stripeRows, group.slots));
   }
   return PlanAttr::get(context, groups);
