@@ -30,6 +30,7 @@
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/Dialect/Mafat/AttrNames.h"
+#include "mafat/Transforms/LayerTile.h"
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/Transforms/PlannedModule.h"
@@ -54,17 +55,6 @@ using mafat::LayerNode;
 using mafat::TileAxis;
 
 namespace {
-
-/// Constants and values computed from constants alone (a transposed
-/// filter, a broadcast bias, a pool's window shape): the same for every tile.
-bool isComputedFromConstants(Value value) {
-  Operation *def = value.getDefiningOp();
-  if (!def)
-    return false;
-  if (def->hasTrait<OpTrait::ConstantLike>() || isa<tensor::EmptyOp>(def))
-    return true;
-  return llvm::all_of(def->getOperands(), isComputedFromConstants);
-}
 
 class GroupRewriter {
 public:
@@ -235,76 +225,20 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
       }
       out = tensor::ConcatOp::create(b, opLoc, concat.getDim(), inputs);
     } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-      IRMapping map;
-      for (OpOperand *input : linalgOp.getDpsInputOperands()) {
-        Value v = input->get();
-        if (auto it = operandOf.find(v); it != operandOf.end()) {
-          map.map(v, operandTile(it->second));
-          continue;
-        }
-        // A folded pad in front of a window op.
-        if (auto pad = v.getDefiningOp<tensor::PadOp>()) {
-          auto it = operandOf.find(pad.getSource());
-          if (it != operandOf.end()) {
-            map.map(v, padTile(operandTile(it->second), pad));
-            continue;
-          }
-        }
-        // Weights, biases and pool windows are used whole; a constant read
-        // per position (an average pool's divisor map) is sliced like the
-        // tile; anything else would be read at the wrong place by a tile.
-        if (isComputedFromConstants(v) && isa<linalg::GenericOp>(op)) {
-          AffineMap m = linalgOp.getMatchingIndexingMap(input);
-          auto vType = cast<RankedTensorType>(v.getType());
-          bool spatial = false, simple = m.isProjectedPermutation();
-          for (AffineExpr e : m.getResults())
-            if (auto d = dyn_cast<AffineDimExpr>(e))
-              spatial |= d.getPosition() == 1 || d.getPosition() == 2;
-          if (spatial && (!simple || linalgOp.getNumLoops() != 4))
-            return error(op) << "layer '" << node.name
-                             << "' reads a constant through a map tiles "
-                                "cannot follow";
-          if (spatial) {
-            SmallVector<OpFoldResult> offsets, sizes,
-                strides(vType.getRank(), b.getIndexAttr(1));
-            for (auto [k, e] : llvm::enumerate(m.getResults())) {
-              unsigned dim = cast<AffineDimExpr>(e).getPosition();
-              if (dim == 1) {
-                offsets.push_back(
-                    offset(b, opLoc, rows, rowFirst, rowIv, l, -1));
-                sizes.push_back(b.getIndexAttr(spanR.size()));
-              } else if (dim == 2) {
-                offsets.push_back(
-                    offset(b, opLoc, cols, colFirst, colIv, l, -1));
-                sizes.push_back(b.getIndexAttr(spanC.size()));
-              } else {
-                offsets.push_back(b.getIndexAttr(0));
-                sizes.push_back(b.getIndexAttr(vType.getDimSize(k)));
-              }
-            }
-            map.map(v, tensor::ExtractSliceOp::create(b, opLoc, v, offsets,
-                                                      sizes, strides)
-                           .getResult());
-          }
-          continue;
-        }
-        if (!isComputedFromConstants(v))
-          return error(op) << "layer '" << node.name
-                           << "' reads a value that is neither a layer "
-                              "output nor a constant; it cannot be tiled";
-      }
-      for (OpOperand &init : linalgOp.getDpsInitsMutable()) {
-        FailureOr<Value> tile = initTile(init.get());
-        if (failed(tile))
-          return failure();
-        map.map(init.get(), *tile);
-      }
-      Operation *clone = b.clone(*op, map);
-      for (auto [res, init] :
-           llvm::zip(clone->getResults(),
-                     cast<linalg::LinalgOp>(clone).getDpsInits()))
-        res.setType(init.getType());
-      out = clone->getResult(0);
+      auto padded = [&](unsigned, Value tile, tensor::PadOp pad) {
+        return padTile(tile, pad);
+      };
+      auto outputOffset = [&](unsigned dim) -> OpFoldResult {
+        return dim == 1 ? offset(b, opLoc, rows, rowFirst, rowIv, l, -1)
+                        : offset(b, opLoc, cols, colFirst, colIv, l, -1);
+      };
+      mafat::LayerTileSources sources{operandTile,  padded,   initTile,
+                                      outputOffset, outShape, "tile"};
+      FailureOr<Value> piece = mafat::cloneLayerOnPiece(
+          b, linalgOp, node, operandOf, sources, [&] { return error(op); });
+      if (failed(piece))
+        return failure();
+      out = *piece;
     } else {
       return error(op) << "layer '" << node.name << "' (" << op->getName()
                        << ") cannot be tiled";

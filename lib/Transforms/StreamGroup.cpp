@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Transforms/StreamGroup.h"
+#include "mafat/Transforms/LayerTile.h"
 
 #include "mafat/Analysis/StreamGroup.h"
 
@@ -44,15 +45,6 @@ using namespace mlir;
 using namespace mafat;
 
 namespace {
-
-bool fromConstants(Value value) {
-  Operation *def = value.getDefiningOp();
-  if (!def)
-    return false;
-  if (def->hasTrait<OpTrait::ConstantLike>() || isa<tensor::EmptyOp>(def))
-    return true;
-  return llvm::all_of(def->getOperands(), fromConstants);
-}
 
 /// A static-size slice of rank-4 `full` at (row, col).
 Value slice4(OpBuilder &b, Location loc, Value full, OpFoldResult row,
@@ -243,75 +235,24 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
     DenseMap<Value, unsigned> operandOf;
     for (auto [i, operand] : llvm::enumerate(node.operands))
       operandOf.try_emplace(fullValue(operand.producer), i);
-    IRMapping map;
-    for (OpOperand *input : linalgOp.getDpsInputOperands()) {
-      Value v = input->get();
-      if (auto it = operandOf.find(v); it != operandOf.end()) {
-        map.map(v, operandTile(it->second));
-        continue;
-      }
-      if (auto pad = v.getDefiningOp<tensor::PadOp>()) {
-        auto it = operandOf.find(pad.getSource());
-        if (it != operandOf.end()) {
-          unsigned i = it->second;
-          Value tile = operandTile(i);
-          // A rolling buffer holds the padded window already.
-          bool padded = read >= 0 && i == 0 && layer.operandLayer[i] >= 0;
-          map.map(v, padded ? tile : padTile(i, tile, pad));
-          continue;
-        }
-      }
-      if (!fromConstants(v))
-        return error(op) << "layer '" << node.name
-                         << "' reads a value that is neither a layer output "
-                            "nor a constant; it cannot be streamed";
-      // A constant read per position (an average pool's divisor map) is
-      // sliced like the layer's rows; weights are used whole.
-      if (!isa<linalg::GenericOp>(op))
-        continue;
-      AffineMap m = linalgOp.getMatchingIndexingMap(input);
-      auto vType = cast<RankedTensorType>(v.getType());
-      bool spatial = false;
-      for (AffineExpr e : m.getResults())
-        if (auto d = dyn_cast<AffineDimExpr>(e))
-          spatial |= d.getPosition() == 1 || d.getPosition() == 2;
-      if (!spatial)
-        continue;
-      if (!m.isProjectedPermutation() || linalgOp.getNumLoops() != 4)
-        return error(op) << "layer '" << node.name
-                         << "' reads a constant through a map stripes cannot "
-                            "follow";
-      SmallVector<OpFoldResult> offsets, sizes,
-          strides(vType.getRank(), b.getIndexAttr(1));
-      for (auto [k, e] : llvm::enumerate(m.getResults())) {
-        unsigned dim = cast<AffineDimExpr>(e).getPosition();
-        if (dim == 1) {
-          offsets.push_back(offset(
-              b, loc, run, iv, [&](const Stripe &s) { return s.rows[l].lo; }));
-          sizes.push_back(b.getIndexAttr(rows.size()));
-        } else if (dim == 2) {
-          offsets.push_back(b.getIndexAttr(spanC.lo));
-          sizes.push_back(b.getIndexAttr(spanC.size()));
-        } else {
-          offsets.push_back(b.getIndexAttr(0));
-          sizes.push_back(b.getIndexAttr(vType.getDimSize(k)));
-        }
-      }
-      map.map(v,
-              tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides)
-                  .getResult());
-    }
-    for (OpOperand &init : linalgOp.getDpsInitsMutable()) {
-      FailureOr<Value> tile = initTile(init.get());
-      if (failed(tile))
-        return failure();
-      map.map(init.get(), *tile);
-    }
-    Operation *clone = b.clone(*op, map);
-    for (auto [res, init] : llvm::zip(
-             clone->getResults(), cast<linalg::LinalgOp>(clone).getDpsInits()))
-      res.setType(init.getType());
-    Value out = clone->getResult(0);
+    // A rolling buffer holds the padded window already.
+    auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
+      bool inBuffer = read >= 0 && i == 0 && layer.operandLayer[i] >= 0;
+      return inBuffer ? tile : padTile(i, tile, pad);
+    };
+    auto outputOffset = [&](unsigned dim) -> OpFoldResult {
+      if (dim == 2)
+        return b.getIndexAttr(spanC.lo);
+      return offset(b, loc, run, iv,
+                    [&](const Stripe &s) { return s.rows[l].lo; });
+    };
+    mafat::LayerTileSources sources{operandTile,  padded,   initTile,
+                                    outputOffset, outShape, "stripe"};
+    FailureOr<Value> piece = mafat::cloneLayerOnPiece(
+        b, linalgOp, node, operandOf, sources, [&] { return error(op); });
+    if (failed(piece))
+      return failure();
+    Value out = *piece;
     auto outType = cast<RankedTensorType>(out.getType());
     if (outType.getShape() != ArrayRef<int64_t>(outShape))
       return error(op) << "layer '" << node.name << "' stripe has type "

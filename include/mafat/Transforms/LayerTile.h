@@ -1,0 +1,63 @@
+//===- LayerTile.h - One layer cloned onto tile operands --------*- C++ -*-===//
+//
+// Both ways mafat runs a fused group piece by piece - recomputed tiles
+// (mafat-fuse-tile) and streamed stripes (StreamGroup.h) - compute each
+// layer of a piece by cloning the layer's linalg op onto the piece's
+// operands: its activation operands and init replaced by tiles, weights
+// used whole, a constant read per output position (an average pool's
+// divisor map) sliced like the output. What differs between the two is
+// where those tiles come from, which the callbacks say; the cloning rules
+// live here once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MAFAT_TRANSFORMS_LAYERTILE_H
+#define MAFAT_TRANSFORMS_LAYERTILE_H
+
+#include "mafat/Analysis/LayerGraph.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace mafat {
+
+/// Constants and values computed from constants alone (a transposed filter,
+/// a broadcast bias, a pool's window shape): the same for every piece.
+bool isComputedFromConstants(mlir::Value value);
+
+/// Where one piece of a layer reads from and writes to.
+struct LayerTileSources {
+  /// The piece of activation operand `i` (the layer graph's operand order).
+  llvm::function_ref<mlir::Value(unsigned i)> operand;
+  /// The piece of operand `i` read through the folded pad `pad` in front of
+  /// the layer, given the operand's piece.
+  llvm::function_ref<mlir::Value(unsigned i, mlir::Value piece,
+                                 mlir::tensor::PadOp pad)>
+      padded;
+  /// The piece's init for the layer's init `init` (failure: diagnosed).
+  llvm::function_ref<mlir::FailureOr<mlir::Value>(mlir::Value init)> init;
+  /// The piece's offset along output dimension `dim` (1 rows, 2 columns).
+  llvm::function_ref<mlir::OpFoldResult(unsigned dim)> outputOffset;
+  /// The piece's output shape (NHWC).
+  llvm::ArrayRef<int64_t> outputShape;
+  /// "tile" or "stripe", for diagnostics.
+  llvm::StringRef noun;
+};
+
+/// Clones linalg layer `op` (node `node`, whose activation operands are
+/// `operandOf`: the full value each operand reads -> its operand index) onto
+/// the piece `sources` describe and returns the piece's result. Errors
+/// (a value that is neither a layer output nor a constant, a constant read
+/// through a map the piece cannot follow, a result of the wrong shape) are
+/// emitted through `error` and return failure.
+mlir::FailureOr<mlir::Value>
+cloneLayerOnPiece(mlir::OpBuilder &b, mlir::linalg::LinalgOp op,
+                  const LayerNode &node,
+                  const llvm::DenseMap<mlir::Value, unsigned> &operandOf,
+                  const LayerTileSources &sources,
+                  llvm::function_ref<mlir::InFlightDiagnostic()> error);
+
+} // namespace mafat
+
+#endif // MAFAT_TRANSFORMS_LAYERTILE_H

@@ -1,0 +1,91 @@
+//===- LayerTile.cpp - One layer cloned onto tile operands ----------------===//
+
+#include "mafat/Transforms/LayerTile.h"
+
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+
+bool mafat::isComputedFromConstants(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return false;
+  if (def->hasTrait<OpTrait::ConstantLike>() || isa<tensor::EmptyOp>(def))
+    return true;
+  return llvm::all_of(def->getOperands(), isComputedFromConstants);
+}
+
+FailureOr<Value> mafat::cloneLayerOnPiece(
+    OpBuilder &b, linalg::LinalgOp op, const LayerNode &node,
+    const llvm::DenseMap<Value, unsigned> &operandOf,
+    const LayerTileSources &sources, function_ref<InFlightDiagnostic()> error) {
+  Location loc = op->getLoc();
+  IRMapping map;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value v = input->get();
+    if (auto it = operandOf.find(v); it != operandOf.end()) {
+      map.map(v, sources.operand(it->second));
+      continue;
+    }
+    // A folded pad in front of a window op.
+    if (auto pad = v.getDefiningOp<tensor::PadOp>()) {
+      auto it = operandOf.find(pad.getSource());
+      if (it != operandOf.end()) {
+        unsigned i = it->second;
+        map.map(v, sources.padded(i, sources.operand(i), pad));
+        continue;
+      }
+    }
+    if (!isComputedFromConstants(v)) {
+      error() << "layer '" << node.name
+              << "' reads a value that is neither a layer output nor a "
+                 "constant; it cannot be split into "
+              << sources.noun << "s";
+      return failure();
+    }
+    // Weights, biases and pool windows are used whole; a constant read per
+    // position (an average pool's divisor map) is sliced like the piece;
+    // anything else would be read at the wrong place by a piece.
+    if (!isa<linalg::GenericOp>(op.getOperation()))
+      continue;
+    AffineMap m = op.getMatchingIndexingMap(input);
+    auto vType = cast<RankedTensorType>(v.getType());
+    bool spatial = false;
+    for (AffineExpr e : m.getResults())
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        spatial |= d.getPosition() == 1 || d.getPosition() == 2;
+    if (!spatial)
+      continue;
+    if (!m.isProjectedPermutation() || op.getNumLoops() != 4) {
+      error() << "layer '" << node.name << "' reads a constant through a map "
+              << sources.noun << "s cannot follow";
+      return failure();
+    }
+    SmallVector<OpFoldResult> offsets, sizes,
+        strides(vType.getRank(), b.getIndexAttr(1));
+    for (auto [k, e] : llvm::enumerate(m.getResults())) {
+      unsigned dim = cast<AffineDimExpr>(e).getPosition();
+      if (dim == 1 || dim == 2) {
+        offsets.push_back(sources.outputOffset(dim));
+        sizes.push_back(b.getIndexAttr(sources.outputShape[dim]));
+      } else {
+        offsets.push_back(b.getIndexAttr(0));
+        sizes.push_back(b.getIndexAttr(vType.getDimSize(k)));
+      }
+    }
+    map.map(v,
+            tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides)
+                .getResult());
+  }
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    FailureOr<Value> piece = sources.init(init.get());
+    if (failed(piece))
+      return failure();
+    map.map(init.get(), *piece);
+  }
+  Operation *clone = b.clone(*op, map);
+  for (auto [res, init] : llvm::zip(
+           clone->getResults(), cast<linalg::LinalgOp>(clone).getDpsInits()))
+    res.setType(init.getType());
+  return clone->getResult(0);
+}
