@@ -161,21 +161,9 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
     // Pads the tile where it sticks out of the image, with the layer's own
     // padding value.
     auto padTile = [&](Value tile, tensor::PadOp pad) -> Value {
-      int64_t lowR = rows.padLow[r][l], highR = rows.padHigh[r][l];
-      int64_t lowC = cols.padLow[c][l], highC = cols.padHigh[c][l];
-      if (lowR == 0 && highR == 0 && lowC == 0 && highC == 0)
-        return tile;
-      auto srcType = cast<RankedTensorType>(tile.getType());
-      SmallVector<int64_t> shape(srcType.getShape());
-      shape[1] += lowR + highR;
-      shape[2] += lowC + highC;
-      auto type = RankedTensorType::get(shape, srcType.getElementType());
-      auto newPad = tensor::PadOp::create(
-          b, pad.getLoc(), type, tile, ArrayRef<int64_t>{0, lowR, lowC, 0},
-          ArrayRef<int64_t>{0, highR, highC, 0}, ValueRange{}, ValueRange{});
-      IRMapping map;
-      pad.getRegion().cloneInto(&newPad.getRegion(), map);
-      return newPad.getResult();
+      return mafat::padPiece(b, tile, pad, rows.padLow[r][l],
+                             rows.padHigh[r][l], cols.padLow[c][l],
+                             cols.padHigh[c][l]);
     };
 
     SmallVector<int64_t> outShape = {1, spanR.size(), spanC.size(),

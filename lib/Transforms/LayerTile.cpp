@@ -15,6 +15,24 @@ bool mafat::isComputedFromConstants(Value value) {
   return llvm::all_of(def->getOperands(), isComputedFromConstants);
 }
 
+Value mafat::padPiece(OpBuilder &b, Value piece, tensor::PadOp pad,
+                      int64_t lowRows, int64_t highRows, int64_t lowCols,
+                      int64_t highCols) {
+  if (lowRows == 0 && highRows == 0 && lowCols == 0 && highCols == 0)
+    return piece;
+  auto srcType = cast<RankedTensorType>(piece.getType());
+  SmallVector<int64_t> shape(srcType.getShape());
+  shape[1] += lowRows + highRows;
+  shape[2] += lowCols + highCols;
+  auto type = RankedTensorType::get(shape, srcType.getElementType());
+  auto newPad = tensor::PadOp::create(
+      b, pad.getLoc(), type, piece, ArrayRef<int64_t>{0, lowRows, lowCols, 0},
+      ArrayRef<int64_t>{0, highRows, highCols, 0}, ValueRange{}, ValueRange{});
+  IRMapping map;
+  pad.getRegion().cloneInto(&newPad.getRegion(), map);
+  return newPad.getResult();
+}
+
 FailureOr<Value> mafat::cloneLayerOnPiece(
     OpBuilder &b, linalg::LinalgOp op, const LayerNode &node,
     const llvm::DenseMap<Value, unsigned> &operandOf,

@@ -178,22 +178,9 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
                     b.getIndexAttr(readC.lo), readR.size(), readC.size());
     };
     auto padTile = [&](unsigned i, Value tile, tensor::PadOp pad) -> Value {
-      int64_t lowR = stripe.externalPadLow[l][i];
-      int64_t highR = stripe.externalPadHigh[l][i];
-      int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
-      if (lowR == 0 && highR == 0 && lowC == 0 && highC == 0)
-        return tile;
-      auto srcType = cast<RankedTensorType>(tile.getType());
-      SmallVector<int64_t> shape(srcType.getShape());
-      shape[1] += lowR + highR;
-      shape[2] += lowC + highC;
-      auto type = RankedTensorType::get(shape, srcType.getElementType());
-      auto newPad = tensor::PadOp::create(
-          b, pad.getLoc(), type, tile, ArrayRef<int64_t>{0, lowR, lowC, 0},
-          ArrayRef<int64_t>{0, highR, highC, 0}, ValueRange{}, ValueRange{});
-      IRMapping map;
-      pad.getRegion().cloneInto(&newPad.getRegion(), map);
-      return newPad.getResult();
+      return mafat::padPiece(b, tile, pad, stripe.externalPadLow[l][i],
+                             stripe.externalPadHigh[l][i], cols.padLow[0][l],
+                             cols.padHigh[0][l]);
     };
     // The init: a slice of the rolling buffer or of the output map, or a
     // fresh tile; the layer writes it in place.

@@ -45,6 +45,13 @@ struct LayerTileSources {
   llvm::StringRef noun;
 };
 
+/// `piece` padded by the given rows and columns with `pad`'s own padding
+/// value (a layer's pad, applied only where the piece meets the image
+/// border); `piece` itself when every amount is 0.
+mlir::Value padPiece(mlir::OpBuilder &b, mlir::Value piece,
+                     mlir::tensor::PadOp pad, int64_t lowRows, int64_t highRows,
+                     int64_t lowCols, int64_t highCols);
+
 /// Clones linalg layer `op` (node `node`, whose activation operands are
 /// `operandOf`: the full value each operand reads -> its operand index) onto
 /// the piece `sources` describe and returns the piece's result. Errors
