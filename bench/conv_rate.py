@@ -149,6 +149,13 @@ BENCHES = [
     conv_bench("conv1x1_384x96_14", 14, 384, 96, 1, 0),
     conv_bench("conv1x1_256x255_26", 26, 256, 255, 1, 0),
     conv_bench("conv1x1_1024x425_13", 13, 1024, 425, 1, 0),
+    # Deep 3x3 layers, where the filters outgrow the L2 and the maps are a few
+    # registers wide: resnet18's layer2-4 and YOLOv2-416's 13x13 stage.
+    conv_bench("conv3x3_128x128_28", 28, 128, 128, 3, 1),
+    conv_bench("conv3x3_256x512_26", 26, 256, 512, 3, 1),
+    conv_bench("conv3x3_256x256_14", 14, 256, 256, 3, 1),
+    conv_bench("conv3x3_512x512_7", 7, 512, 512, 3, 1),
+    conv_bench("conv3x3_512x1024_13", 13, 512, 1024, 3, 1),
 ]
 
 
