@@ -67,7 +67,8 @@ std::pair<int64_t, int64_t> widthChannelBlock(int64_t width, int64_t channels,
   int64_t lanes = t.lanes;
   int64_t tc = chooseVectorBlock(channels, channelVectors * lanes, lanes);
   int64_t vecs = (tc + lanes - 1) / lanes;
-  int64_t cap = std::min(width, std::max<int64_t>(1, accumulatorBudget(t) / vecs));
+  int64_t cap =
+      std::min(width, std::max<int64_t>(1, accumulatorBudget(t) / vecs));
   // A divisor keeps every tile identical; when the best one wastes more
   // than half the registers (13 columns: only 1), take the full block and
   // let the pass peel the remainder into its own static tile.
@@ -135,8 +136,8 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
     // must not depend on the width (a fused tile is narrower than the map):
     // size it for the widest filter block the channels allow, whatever
     // block the width picked, so fused and unfused builds stay bit-identical.
-    int64_t nominalF = chooseVectorBlock(r[3], fVectors * target.lanes,
-                                         target.lanes);
+    int64_t nominalF =
+        chooseVectorBlock(r[3], fVectors * target.lanes, target.lanes);
     int64_t sliceBytes = r[4] * r[5] * nominalF * 4;
     if (sliceBytes * r[6] > kFilterCacheBytes) {
       int64_t cBlock = chooseDivisor(
