@@ -48,16 +48,19 @@ bool isMultipleOf(OpFoldResult v, int64_t tf) {
   return lb && step && *lb % tf == 0 && *step % tf == 0;
 }
 
-/// Builds the packed [F/tf][KH][KW][C][tf] copy of an HWCF constant.
+/// Builds the packed copy of an HWCF constant: [F/tf][C/cb][KH][KW][cb][tf],
+/// or [F/tf][KH][KW][C][tf] when cb == C (the packed type's rank says which).
 Attribute packFilter(ArrayRef<float> w, ArrayRef<int64_t> shape, int64_t tf,
-                     RankedTensorType packedType) {
+                     int64_t cb, RankedTensorType packedType) {
   int64_t kh = shape[0], kw = shape[1], c = shape[2], f = shape[3];
   std::vector<float> packed(w.size());
   int64_t i = 0;
   for (int64_t fb = 0; fb < f / tf; ++fb)
-    for (int64_t a = 0; a < kh * kw * c; ++a)
-      for (int64_t j = 0; j < tf; ++j)
-        packed[i++] = w[a * f + fb * tf + j];
+    for (int64_t cblk = 0; cblk < c / cb; ++cblk)
+      for (int64_t a = 0; a < kh * kw; ++a)
+        for (int64_t ci = cblk * cb; ci < (cblk + 1) * cb; ++ci)
+          for (int64_t j = 0; j < tf; ++j)
+            packed[i++] = w[(a * c + ci) * f + fb * tf + j];
   // Large filters stay blobs, as the importers emit them.
   if (packed.size() * sizeof(float) > (64u << 10))
     return DenseF32ResourceElementsAttr::get(
@@ -65,6 +68,48 @@ Attribute packFilter(ArrayRef<float> w, ArrayRef<int64_t> shape, int64_t tf,
         HeapAsmResourceBlob::allocateAndCopyInferAlign(
             ArrayRef<float>(packed)));
   return DenseElementsAttr::get(packedType, ArrayRef<float>(packed));
+}
+
+/// offset / size as an index value (offset is a multiple of size).
+OpFoldResult blockIndex(RewriterBase &rewriter, Location loc,
+                        OpFoldResult offset, int64_t size) {
+  if (std::optional<int64_t> c = getConstantIntValue(offset))
+    return rewriter.getIndexAttr(*c / size);
+  return arith::DivUIOp::create(
+             rewriter, loc, cast<Value>(offset),
+             arith::ConstantIndexOp::create(rewriter, loc, size))
+      .getResult();
+}
+
+/// The channel block of a filter-block slice whose every user is a
+/// channel-block slice [0, 0, c, 0][KH, KW, cb, tf] (the cache level of a
+/// deep conv, RegisterBlock.h), or nullopt.
+std::optional<int64_t> channelBlockOf(tensor::ExtractSliceOp slice) {
+  auto type = cast<RankedTensorType>(slice.getType());
+  if (type.getRank() != 4 || slice->use_empty())
+    return std::nullopt;
+  std::optional<int64_t> cb;
+  for (Operation *user : slice->getUsers()) {
+    auto inner = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!inner || inner.getSource() != slice.getResult() ||
+        !inner.hasUnitStride() ||
+        cast<RankedTensorType>(inner.getType()).getRank() != 4)
+      return std::nullopt;
+    SmallVector<OpFoldResult> offsets = inner.getMixedOffsets();
+    std::optional<SmallVector<int64_t>> sizes =
+        getConstantIntValues(inner.getMixedSizes());
+    if (!sizes || (*sizes)[0] != type.getDimSize(0) ||
+        (*sizes)[1] != type.getDimSize(1) ||
+        (*sizes)[3] != type.getDimSize(3) || !isZeroInteger(offsets[0]) ||
+        !isZeroInteger(offsets[1]) || !isZeroInteger(offsets[3]))
+      return std::nullopt;
+    int64_t size = (*sizes)[2];
+    if ((cb && *cb != size) || size >= type.getDimSize(2) ||
+        type.getDimSize(2) % size != 0 || !isMultipleOf(offsets[2], size))
+      return std::nullopt;
+    cb = size;
+  }
+  return cb;
 }
 
 } // namespace
@@ -82,7 +127,8 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
       return isa<linalg::Conv2DNhwcHwcfOp, tensor::ExtractSliceOp>(user);
     });
     bool isFilter = llvm::any_of(cst->getUsers(), [&](Operation *user) {
-      return user == slice.getOperation() || isa<linalg::Conv2DNhwcHwcfOp>(user);
+      return user == slice.getOperation() ||
+             isa<linalg::Conv2DNhwcHwcfOp>(user);
     });
     if (!feedsConv || !isFilter)
       return;
@@ -94,38 +140,71 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
     slices.push_back(slice);
   });
 
-  DenseMap<std::pair<Operation *, int64_t>, Value> packedOf;
+  // One packed copy per (constant, filter block, channel block).
+  DenseMap<std::tuple<Operation *, int64_t, int64_t>, Value> packedOf;
   for (tensor::ExtractSliceOp slice : slices) {
     auto cst = slice.getSource().getDefiningOp<arith::ConstantOp>();
     auto type = cast<RankedTensorType>(slice.getSourceType());
     int64_t tf = *getConstantIntValue(slice.getMixedSizes()[3]);
     ArrayRef<int64_t> shape = type.getShape();
-    Value &packed = packedOf[{cst, tf}];
+    // A cache-blocked conv reads its filter block one channel block at a
+    // time: make each channel block contiguous too, so the weights, streamed
+    // from memory once per inference, arrive as one sequential run instead
+    // of KH*KW strided pieces (resnet18's deep convs waited on them).
+    int64_t cb = channelBlockOf(slice).value_or(shape[2]);
+    bool channelBlocked = cb < shape[2];
+    Value &packed = packedOf[{cst, tf, cb}];
     if (!packed) {
       SmallVector<float> storage;
-      std::optional<ArrayRef<float>> data = constantData(cst.getValue(), storage);
+      std::optional<ArrayRef<float>> data =
+          constantData(cst.getValue(), storage);
       if (!data)
         continue;
-      auto packedType = RankedTensorType::get(
-          {shape[3] / tf, shape[0], shape[1], shape[2], tf},
-          type.getElementType());
+      SmallVector<int64_t> packedShape =
+          channelBlocked ? SmallVector<int64_t>{shape[3] / tf,
+                                                shape[2] / cb,
+                                                shape[0],
+                                                shape[1],
+                                                cb,
+                                                tf}
+                         : SmallVector<int64_t>{shape[3] / tf, shape[0],
+                                                shape[1], shape[2], tf};
+      auto packedType =
+          RankedTensorType::get(packedShape, type.getElementType());
       rewriter.setInsertionPoint(cst);
       packed = arith::ConstantOp::create(
           rewriter, cst.getLoc(), packedType,
-          cast<TypedAttr>(packFilter(*data, shape, tf, packedType)));
+          cast<TypedAttr>(packFilter(*data, shape, tf, cb, packedType)));
+    }
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+    SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+    if (channelBlocked) {
+      // Each channel-block slice reads packed[f/tf][c/cb]; the filter-block
+      // slice dies with them.
+      for (Operation *user : llvm::make_early_inc_range(slice->getUsers())) {
+        auto inner = cast<tensor::ExtractSliceOp>(user);
+        rewriter.setInsertionPoint(inner);
+        Location loc = inner.getLoc();
+        SmallVector<OpFoldResult> newOffsets(6, rewriter.getIndexAttr(0));
+        newOffsets[0] = blockIndex(rewriter, loc, offsets[3], tf);
+        newOffsets[1] =
+            blockIndex(rewriter, loc, inner.getMixedOffsets()[2], cb);
+        SmallVector<OpFoldResult> newSizes{
+            rewriter.getIndexAttr(1),        rewriter.getIndexAttr(1),
+            rewriter.getIndexAttr(shape[0]), rewriter.getIndexAttr(shape[1]),
+            rewriter.getIndexAttr(cb),       rewriter.getIndexAttr(tf)};
+        SmallVector<OpFoldResult> strides(6, rewriter.getIndexAttr(1));
+        auto replacement = tensor::ExtractSliceOp::create(
+            rewriter, loc, inner.getType(), packed, newOffsets, newSizes,
+            strides);
+        rewriter.replaceOp(inner, replacement.getResult());
+      }
+      rewriter.eraseOp(slice);
+      continue;
     }
     rewriter.setInsertionPoint(slice);
     Location loc = slice.getLoc();
-    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
-    SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
-    OpFoldResult block;
-    if (std::optional<int64_t> c = getConstantIntValue(offsets[3]))
-      block = rewriter.getIndexAttr(*c / tf);
-    else
-      block = arith::DivUIOp::create(
-                  rewriter, loc, cast<Value>(offsets[3]),
-                  arith::ConstantIndexOp::create(rewriter, loc, tf))
-                  .getResult();
+    OpFoldResult block = blockIndex(rewriter, loc, offsets[3], tf);
     SmallVector<OpFoldResult> newOffsets{block, offsets[0], offsets[1],
                                          offsets[2], rewriter.getIndexAttr(0)};
     SmallVector<OpFoldResult> newSizes{rewriter.getIndexAttr(1), sizes[0],

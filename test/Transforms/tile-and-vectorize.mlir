@@ -237,15 +237,22 @@ func.func @packed_filter(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x128xf32> {
 
 // Deep convs whose filter slice (3x3x512 x 64 filters = 1.2 MB) would not
 // stay in cache get a cache level: filters, then blocks of 64 channels
-// (3x3x64x64 = 144 KiB), then the register block inside.
+// (3x3x64x64 = 144 KiB), then the register block inside. A constant filter
+// is packed so that each channel block of each filter block is one
+// contiguous run, [F/64][C/64][KH][KW][64][64], read at [f/64, c/64, ...].
 // AVX512-LABEL: func.func @cache_blocked
-// AVX512:       scf.for %{{.*}} = %c0 to %c128 step %c64
-// AVX512:         scf.for %{{.*}} = %c0 to %c512 step %c64
+// AVX512:       %[[W:.*]] = arith.constant dense_resource<mafat_packed_filter> : tensor<2x8x3x3x64x64xf32>
+// AVX512:       scf.for %[[F:.*]] = %c0 to %c128 step %c64
+// AVX512:         scf.for %[[C:.*]] = %c0 to %c512 step %c64
+// AVX512:           %[[FB:.*]] = arith.divui %[[F]], %c64
+// AVX512:           %[[CB:.*]] = arith.divui %[[C]], %c64
 // AVX512:           scf.for %{{.*}} = %c0 to %c8 step %c1
 // AVX512:             scf.for %{{.*}} = %c0 to %c8 step %c4
+// AVX512:               vector.transfer_read %[[W]][%[[FB]], %[[CB]], %{{.*}}, %{{.*}}, %{{.*}}, %c0], {{.*}} : tensor<2x8x3x3x64x64xf32>, vector<1x4x64xf32>
 // AVX512:               vector.contract
-func.func @cache_blocked(%x: tensor<1x10x10x512xf32>, %w: tensor<3x3x512x128xf32>) -> tensor<1x8x8x128xf32> {
+func.func @cache_blocked(%x: tensor<1x10x10x512xf32>) -> tensor<1x8x8x128xf32> {
   %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<0.5> : tensor<3x3x512x128xf32>
   %e = tensor.empty() : tensor<1x8x8x128xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x8x8x128xf32>) -> tensor<1x8x8x128xf32>
   %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}

