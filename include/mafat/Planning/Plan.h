@@ -20,7 +20,7 @@
 #ifndef MAFAT_PLANNING_PLAN_H
 #define MAFAT_PLANNING_PLAN_H
 
-#include "mafat/Analysis/ReceptiveField.h"
+#include "mafat/Geometry/ReceptiveField.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
