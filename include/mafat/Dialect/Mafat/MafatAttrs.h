@@ -11,7 +11,7 @@
 
 #include "mafat/Dialect/Mafat/MafatDialect.h"
 #include "mafat/Geometry/ReceptiveField.h"
-#include "mafat/Planning/Plan.h"
+#include "mafat/Plan/Plan.h"
 
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinAttributes.h"

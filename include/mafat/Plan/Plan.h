@@ -17,8 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MAFAT_PLANNING_PLAN_H
-#define MAFAT_PLANNING_PLAN_H
+#ifndef MAFAT_PLAN_PLAN_H
+#define MAFAT_PLAN_PLAN_H
 
 #include "mafat/Geometry/ReceptiveField.h"
 
@@ -217,4 +217,4 @@ std::optional<Plan> planFromJson(llvm::StringRef text, std::string &error);
 
 } // namespace mafat
 
-#endif // MAFAT_PLANNING_PLAN_H
+#endif // MAFAT_PLAN_PLAN_H
