@@ -14,7 +14,7 @@
 #include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/TargetProfile.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
-#include "mafat/Planning/Plan.h"
+#include "mafat/Plan/Plan.h"
 #include "mafat/Planning/PlanReport.h"
 #include "mafat/Planning/PlanSearch.h"
 #include "mafat/Support/ByteSize.h"

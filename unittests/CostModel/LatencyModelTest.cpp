@@ -6,7 +6,7 @@
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/Analysis/StreamGroup.h"
-#include "mafat/Planning/Plan.h"
+#include "mafat/Plan/Plan.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

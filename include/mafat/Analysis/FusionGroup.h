@@ -22,7 +22,7 @@
 #define MAFAT_ANALYSIS_FUSIONGROUP_H
 
 #include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Planning/Plan.h"
+#include "mafat/Plan/Plan.h"
 
 #include <string>
 #include <vector>

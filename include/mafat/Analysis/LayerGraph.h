@@ -27,7 +27,7 @@
 #ifndef MAFAT_ANALYSIS_LAYERGRAPH_H
 #define MAFAT_ANALYSIS_LAYERGRAPH_H
 
-#include "mafat/Analysis/ReceptiveField.h"
+#include "mafat/Geometry/ReceptiveField.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Value.h"

@@ -16,7 +16,7 @@
 
 #include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Planning/Plan.h"
+#include "mafat/Plan/Plan.h"
 #include "mafat/Support/ArenaPacker.h"
 
 #include <cstdint>

@@ -40,8 +40,8 @@
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/CostModel/TargetProfile.h"
+#include "mafat/Plan/Plan.h"
 #include "mafat/Planning/ExecutionOrder.h"
-#include "mafat/Planning/Plan.h"
 
 #include <cstdint>
 #include <functional>

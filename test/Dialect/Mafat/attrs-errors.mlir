@@ -1,8 +1,9 @@
 // RUN: mafat-opt %s --split-input-file --verify-diagnostics
 
 // The attribute verifiers run mafat::checkPlanStructure, so these are the
-// same messages a JSON plan gets (unittests/Planning/PlanTest.cpp covers
-// every one); here: that the IR reports them, and where.
+// same messages a JSON plan gets (unittests/Plan/PlanTest.cpp covers every
+// one, unittests/Dialect/PlanAttrTest.cpp the verifiers); here: that the IR
+// reports them, and where.
 
 // expected-error @below {{group 'g0': grid 0x1 must be at least 1x1}}
 module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv"], grid = [0, 1], row_tiles = [], col_tiles = [[0, 3]]>]>} {

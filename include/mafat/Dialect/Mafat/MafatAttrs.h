@@ -9,9 +9,9 @@
 #ifndef MAFAT_DIALECT_MAFAT_MAFATATTRS_H
 #define MAFAT_DIALECT_MAFAT_MAFATATTRS_H
 
-#include "mafat/Analysis/ReceptiveField.h"
 #include "mafat/Dialect/Mafat/MafatDialect.h"
-#include "mafat/Planning/Plan.h"
+#include "mafat/Geometry/ReceptiveField.h"
+#include "mafat/Plan/Plan.h"
 
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinAttributes.h"

@@ -1,7 +1,7 @@
 //===- MafatAttrs.td - Plan and group attributes -----------*- tablegen -*-===//
 //
 // The plan as IR data. The fields mirror mafat::PlanGroup / mafat::Plan
-// (mafat/Planning/Plan.h) one to one, and the verifiers call the same
+// (mafat/Plan/Plan.h) one to one, and the verifiers call the same
 // structural checks as the JSON reader, so a plan means the same thing and
 // fails with the same words whichever way it arrives.
 //

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Analysis/ReceptiveField.h"
+#include "mafat/Geometry/ReceptiveField.h"
 
 #include "gtest/gtest.h"
 

@@ -15,8 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MAFAT_ANALYSIS_RECEPTIVEFIELD_H
-#define MAFAT_ANALYSIS_RECEPTIVEFIELD_H
+#ifndef MAFAT_GEOMETRY_RECEPTIVEFIELD_H
+#define MAFAT_GEOMETRY_RECEPTIVEFIELD_H
 
 #include <cstdint>
 #include <string>
@@ -293,4 +293,4 @@ int64_t ceilDiv(int64_t a, int64_t b);
 
 } // namespace mafat
 
-#endif // MAFAT_ANALYSIS_RECEPTIVEFIELD_H
+#endif // MAFAT_GEOMETRY_RECEPTIVEFIELD_H

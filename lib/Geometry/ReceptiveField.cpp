@@ -2,11 +2,11 @@
 //
 // Closed forms for the receptive-field algebra. Every function here is
 // cross-checked against direct enumeration in
-// unittests/Analysis/ReceptiveFieldTest.cpp.
+// unittests/Geometry/ReceptiveFieldTest.cpp.
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Analysis/ReceptiveField.h"
+#include "mafat/Geometry/ReceptiveField.h"
 
 #include <algorithm>
 

@@ -17,10 +17,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MAFAT_PLANNING_PLAN_H
-#define MAFAT_PLANNING_PLAN_H
+#ifndef MAFAT_PLAN_PLAN_H
+#define MAFAT_PLAN_PLAN_H
 
-#include "mafat/Analysis/ReceptiveField.h"
+#include "mafat/Geometry/ReceptiveField.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
@@ -217,4 +217,4 @@ std::optional<Plan> planFromJson(llvm::StringRef text, std::string &error);
 
 } // namespace mafat
 
-#endif // MAFAT_PLANNING_PLAN_H
+#endif // MAFAT_PLAN_PLAN_H
