@@ -188,7 +188,22 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   for (auto [b, buffer] : llvm::enumerate(sg.bufferList))
     content[b] = Interval(0, buffer.rowPadLow - 1);
   const std::vector<Interval> &stripes = group.rows().tiles;
-  unsigned nextStripe = 0;
+  // The output layer and the layers it reads pointwise (through pointwise
+  // layers only) compute whole stripes of the plan, in the same step: a
+  // pointwise reader takes its producer's fresh rows of the step, so they
+  // must be the stripe. (Computing at their rate instead, a producer could
+  // spread a short last stripe over two steps: YOLOv2-608 L8-L15 in stripes
+  // of 8 rows gave L15:leaky a 1-row tile of L15:conv for a 6-row stripe.)
+  std::vector<bool> byStripe(n, false);
+  byStripe[n - 1] = true;
+  for (int l = (int)n - 2; l >= 0; --l) {
+    int c = consumer[l];
+    byStripe[l] =
+        byStripe[c] &&
+        graph.node(layers[c].node).operands[consumerOperand[l]].access !=
+            SpatialAccess::Window;
+  }
+  std::vector<unsigned> nextStripe(n, 0);
   int64_t maxSteps = 4;
   for (int64_t e : extent)
     maxSteps += 2 * e;
@@ -199,9 +214,10 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     stripe.rows.assign(n, Interval());
     for (unsigned l = 0; l < n; ++l) {
       int64_t avail = available(l, done);
-      if (l + 1 == n) {
-        if (nextStripe < stripes.size() && stripes[nextStripe].hi <= avail)
-          stripe.rows[l] = stripes[nextStripe++];
+      if (byStripe[l]) {
+        unsigned &k = nextStripe[l];
+        if (k < stripes.size() && stripes[k].hi <= avail)
+          stripe.rows[l] = stripes[k++];
       } else {
         int64_t hi = std::min(done[l] + rate[l], avail);
         // The last row is the reader's whatever its alignment (its bottom
@@ -216,6 +232,15 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     }
     for (unsigned l = 0; l < n; ++l) {
       const LayerNode &node = graph.node(layers[l].node);
+      // What the transform relies on: a pointwise reader reads its
+      // producer's fresh tile of the step.
+      for (auto [i, p] : llvm::enumerate(layers[l].operandLayer))
+        if (p >= 0 && node.operands[i].access != SpatialAccess::Window &&
+            !stripe.rows[l].isEmpty() && stripe.rows[l] != stripe.rows[p])
+          return fail("internal error: layer '" + node.name +
+                      "' computes rows " + stripe.rows[l].str() + " but '" +
+                      graph.node(layers[p].node).name + "' computes " +
+                      stripe.rows[p].str() + " in the same step");
       stripe.externalRead.emplace_back();
       stripe.externalPadLow.emplace_back();
       stripe.externalPadHigh.emplace_back();
@@ -285,7 +310,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     }
     sg.stripeList.push_back(std::move(stripe));
   }
-  if (nextStripe != stripes.size())
+  if (nextStripe[n - 1] != stripes.size())
     return fail("internal error: the stream pipeline skipped a stripe");
 
   // A buffer that never keeps a row and never holds padding (a 2x2 pool of

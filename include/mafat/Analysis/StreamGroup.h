@@ -15,7 +15,8 @@
 // The schedule is a pipeline of *steps*. In each step every layer, in
 // order, computes the rows its producers have made available, but at most
 // its steady-state rate (S times the row strides of the windows below it),
-// and the output layer computes one whole stripe once it is available. The
+// and the output layer (with the layers it reads pointwise, whose fresh
+// rows it reads) computes one whole stripe once it is available. The
 // first steps fill the pipeline (the output computes nothing); after that
 // every step produces one stripe. The rate limit is what keeps the buffers
 // small: a pull schedule that computes the whole receptive field of the
