@@ -8,7 +8,10 @@ weights) this
   static memory planner's buffer reuse) and planned binaries at budgets from
   unconstrained down to the smallest workspace the search reaches, in the full
   search space and in the paper's restricted one (``--max-groups=2
-  --cuts-after-pool-only --square-grids --max-grid=5``);
+  --cuts-after-pool-only --square-grids --max-grid=5``), and (issue 12) in the
+  full space with stream groups (``--stream``: stripes with rolling buffers) at
+  budgets down to the smallest workspace it reaches -- three fronts: recompute
+  only ("full"), the paper's space ("paper") and streaming ("stream");
 * runs every binary with ``mafat-run --json`` in interleaved rounds (so the
   ratio to the unfused build is measured side by side, round by round) and
   records the workspace it declares, its peak RSS (VmHWM) and its latency;
@@ -58,7 +61,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "build", "bin")
+# MAFAT_BIN: another build's bin directory (e.g. a second build dir of a clone)
+BIN = os.environ.get("MAFAT_BIN") or os.path.join(ROOT, "build", "bin")
 DARKNET = os.path.join(ROOT, "models", "darknet")
 MIB = 2**20
 PAPER_FLAGS = ["--max-groups=2", "--cuts-after-pool-only", "--square-grids", "--max-grid=5"]
@@ -152,12 +156,13 @@ class Spec:
     space), 'none', or a plan JSON file."""
 
     def __init__(self, label: str, plan: str = "auto", budget: int | None = None, paper: bool = False,
-                 threads: int = 1):
+                 threads: int = 1, stream: bool = False):
         self.label, self.plan, self.budget, self.paper = label, plan, budget, paper
         self.threads = threads  # planned, compiled and run for this many threads
+        self.stream = stream    # the search also proposes stream groups (--stream)
 
     def with_threads(self, threads: int) -> "Spec":
-        return Spec(self.label, self.plan, self.budget, self.paper, threads)
+        return Spec(self.label, self.plan, self.budget, self.paper, threads, self.stream)
 
     @property
     def space(self) -> str:
@@ -165,6 +170,8 @@ class Spec:
             return "unfused"
         if self.plan != "auto":
             return "fixed"
+        if self.stream:
+            return "stream"
         return "paper" if self.paper else "full"
 
     def pass_options(self) -> str:
@@ -173,6 +180,8 @@ class Spec:
             opts.append(f"memory-budget={self.budget}")
         if self.paper:
             opts.append(PAPER_PASS)
+        if self.stream:
+            opts.append("stream")
         if self.threads != 1:
             opts.append(f"threads={self.threads}")
         return " ".join(opts)
@@ -183,6 +192,8 @@ class Spec:
             flags.append(f"--memory-budget={self.budget}")
         if self.paper:
             flags += PAPER_FLAGS
+        if self.stream:
+            flags.append("--stream")
         if self.threads != 1:
             flags.append(f"--threads={self.threads}")
         return flags
@@ -227,6 +238,9 @@ def preplan(model: str, spec: Spec, path: str) -> tuple:
 
 def plan_identity(report: dict) -> str:
     groups = [[g["layers"], g["grid"], g.get("row_tiles"), g.get("col_tiles")] for g in report["groups"]]
+    # a stream group and a recompute group of the same grid are different builds
+    if any(g.get("mode", "recompute") != "recompute" for g in report["groups"]):
+        groups = [x + [g.get("mode"), g.get("stripe_rows")] for x, g in zip(groups, report["groups"])]
     return json.dumps({"order": report.get("order"), "groups": groups}, sort_keys=True)
 
 
@@ -507,7 +521,9 @@ def plot(path: str, title: str, rows: list, base: dict | None) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
-    styles = {"full": ("o", "C0", "full search"), "paper": ("s", "C1", "paper's space (2 groups, pool cuts, NxN<=5)"),
+    styles = {"full": ("o", "C0", "full search, recompute only"),
+              "paper": ("s", "C1", "paper's space (2 groups, pool cuts, NxN<=5)"),
+              "stream": ("D", "C4", "full search with streaming (--stream)"),
               "unfused": ("*", "C3", "mafat unfused (--plan=none)"), "fixed": ("^", "C2", "fixed plan")}
     tcs = sorted({r.get("threads", 1) for r in rows})
     main_t = tcs[-1]
@@ -559,10 +575,14 @@ def plot(path: str, title: str, rows: list, base: dict | None) -> None:
 # ---------------------------------------------------------------- the experiment
 
 
-def budget_specs(model_name: str, unfused_ws: int, min_ws: int, paper_min: int | None, quick: bool) -> list:
+def budget_specs(model_name: str, unfused_ws: int, min_ws: int, paper_min: int | None, quick: bool,
+                 stream_min: int | None = None) -> list:
     L = unfused_ws
     fr = lambda d: int(L / d)
     full, paper = [], []
+    # the stream front: from budgets the recompute-only search also meets down to its own minimum
+    stream = [("L/8", fr(8)), ("L/16", fr(16)), ("stream-min", stream_min)] if quick else \
+        [("L/4", fr(4)), ("L/8", fr(8)), ("L/16", fr(16)), ("stream-min", stream_min)]
     if model_name == "yolov2-608":
         if quick:
             full = [("none", None), ("L/2", fr(2)), ("L/8", fr(8)), ("min", min_ws)]
@@ -588,6 +608,10 @@ def budget_specs(model_name: str, unfused_ws: int, min_ws: int, paper_min: int |
         if paper_min is None or (b is None and lab != "none") or (b is not None and b < paper_min):
             continue
         specs.append(Spec(lab, "auto", b, True))
+    for lab, b in stream:
+        if stream_min is None or b is None or b < stream_min:
+            continue
+        specs.append(Spec(lab, "auto", b, stream=True))
     return specs
 
 
@@ -620,6 +644,13 @@ def check_targets(rows: list, unfused: dict) -> list:
 
     target(1 / 8, 1.05, "L/8", "1/8")
     target(1 / 2, 1.01, "L/2", "1/2")
+    target(1 / 16, 1.05, "L/16", "1/16 (issue 12)")
+    sm = find("stream-min", "stream")
+    if sm:
+        lines.append(f"  [info] smallest workspace with streaming: {mib(sm['meas_ws'])} MiB "
+                     f"({L / sm['meas_ws']:.1f}x below layer by layer) at {sm['lat_min']:.1f} ms min = "
+                     f"{sm['ratio_min']:.3f}x unfused min/min (paired medians {sm['ratio_median']:.3f}x); "
+                     f"a 2 MiB budget is {'feasible' if sm['meas_ws'] <= 2 * MIB else 'NOT feasible'}")
     r = find("min")
     if r:
         lines.append(f"  [info] smallest workspace any plan reaches: {mib(r['meas_ws'])} MiB "
@@ -748,8 +779,13 @@ def run_experiment(args) -> int:
     print(f"== paper experiment: {name}  (rounds {args.rounds} x mafat-run --repeat {args.repeat} --warmup 1{tn})")
     model = make_model(name, work)
     # The search's reach, in both spaces (pre-plans only), on every thread count: budgets must be reachable on all.
-    min_ws, paper_min = 0, 0
+    min_ws, paper_min, stream_min = 0, 0, 0
     for t in tcs:
+        stop, serr = preplan(model, Spec("none", "auto", threads=t, stream=True),
+                             os.path.join(out, f"_stop-{os.getpid()}.json"))
+        if os.path.exists(os.path.join(out, f"_stop-{os.getpid()}.json")):
+            os.remove(os.path.join(out, f"_stop-{os.getpid()}.json"))
+        stream_min = None if stop is None or stream_min is None else max(stream_min, stop["min_workspace_bytes"])
         top, err = preplan(model, Spec("none", "auto", threads=t), os.path.join(out, f"_top-{os.getpid()}.json"))
         if top is None:
             print(f"ERROR: unconstrained search failed ({t} thread(s)): {err}")
@@ -773,7 +809,8 @@ def run_experiment(args) -> int:
             print(f"  NOTE: the {t}-thread unfused workspace is {mib(w)} MiB, the {tcs[0]}-thread one {mib(unfused_ws)} MiB; "
                   f"budgets are fractions of the latter")
     print(f"  layer-by-layer (unfused) workspace {mib(unfused_ws)} MiB; the search reaches {mib(min_ws)} MiB "
-          f"(full space), {mib(paper_min)} MiB (paper's space, mafat-compile's default halo cap 1.0)")
+          f"(full space), {mib(paper_min)} MiB (paper's space, mafat-compile's default halo cap 1.0), "
+          f"{mib(stream_min)} MiB (full space with streaming)")
     if name == "yolov2-608":
         # mafat-compile has no --max-halo-overhead; mafat-opt does (see bench/pareto.py)
         o = [os.path.join(BIN, "mafat-opt"), model, "--mafat-normalize",
@@ -783,7 +820,7 @@ def run_experiment(args) -> int:
             with open(os.path.join(cache, "paper-halo3.json")) as f:
                 p3 = json.load(f)
             print(f"  (with max-halo-overhead=3, mafat-opt only, the paper's space reaches {mib(p3['min_workspace_bytes'])} MiB)")
-    specs = budget_specs(name, unfused_ws, min_ws, paper_min, args.quick)
+    specs = budget_specs(name, unfused_ws, min_ws, paper_min, args.quick, stream_min)
     builds = {t: prepare(model, [s.with_threads(t) for s in specs], cache) for t in tcs}
     for t in tcs:
         for b in builds[t]:
@@ -811,6 +848,7 @@ def run_experiment(args) -> int:
     with open(res, "w") as f:
         json.dump({"model": name, "rounds": args.rounds, "repeat": args.repeat, "quick": args.quick,
                    "threads": tcs, "unfused_ws": unfused_ws, "min_ws": min_ws, "paper_min_ws": paper_min,
+                   "stream_min_ws": stream_min,
                    "naive_bytes": unf[tcs[-1]][0].report.get("naive_bytes"), "rows": rows}, f, indent=1)
     print(f"results: {res}  ({time.time() - t0:.0f} s)")
     return 0

@@ -126,6 +126,29 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
       stride = reader.window->rows.stride;
     rate[l] = rate[consumer[l]] * stride;
   }
+  // Where each layer should stop in a step: at a row that ends a window of
+  // its reader (d = o * stride - padLow + extent - 1 for some output o).
+  // Stopping elsewhere leaves rows the reader cannot use yet, which then
+  // need a rolling buffer: a 2x2 pool of stride 2 reading a 3x3 conv that
+  // lags its producer by one row keeps one row per step, and on YOLOv2-608
+  // layers 0-15 those full-width buffers were 1.04 MiB of 3.72. An
+  // elementwise reader computes the same rows as the layer, so the layer
+  // inherits the reader's alignment. rate[l] is a multiple of alignMod[l],
+  // so an aligned layer stays aligned.
+  std::vector<int64_t> alignMod(n, 1), alignRes(n, 0);
+  for (int l = (int)n - 2; l >= 0; --l) {
+    int c = consumer[l];
+    const LayerNode &reader = graph.node(layers[c].node);
+    if (reader.operands[consumerOperand[l]].access != SpatialAccess::Window) {
+      alignMod[l] = alignMod[c];
+      alignRes[l] = alignRes[c];
+      continue;
+    }
+    const Window1D &w = reader.window->rows;
+    alignMod[l] = w.stride;
+    alignRes[l] = w.extent() - 1 - w.padLow -
+                  floorDiv(w.extent() - 1 - w.padLow, w.stride) * w.stride;
+  }
   std::vector<int64_t> extent(n);
   for (unsigned l = 0; l < n; ++l)
     extent[l] = graph.node(layers[l].node).outputShape[1];
@@ -165,7 +188,22 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   for (auto [b, buffer] : llvm::enumerate(sg.bufferList))
     content[b] = Interval(0, buffer.rowPadLow - 1);
   const std::vector<Interval> &stripes = group.rows().tiles;
-  unsigned nextStripe = 0;
+  // The output layer and the layers it reads pointwise (through pointwise
+  // layers only) compute whole stripes of the plan, in the same step: a
+  // pointwise reader takes its producer's fresh rows of the step, so they
+  // must be the stripe. (Computing at their rate instead, a producer could
+  // spread a short last stripe over two steps: YOLOv2-608 L8-L15 in stripes
+  // of 8 rows gave L15:leaky a 1-row tile of L15:conv for a 6-row stripe.)
+  std::vector<bool> byStripe(n, false);
+  byStripe[n - 1] = true;
+  for (int l = (int)n - 2; l >= 0; --l) {
+    int c = consumer[l];
+    byStripe[l] =
+        byStripe[c] &&
+        graph.node(layers[c].node).operands[consumerOperand[l]].access !=
+            SpatialAccess::Window;
+  }
+  std::vector<unsigned> nextStripe(n, 0);
   int64_t maxSteps = 4;
   for (int64_t e : extent)
     maxSteps += 2 * e;
@@ -176,18 +214,33 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     stripe.rows.assign(n, Interval());
     for (unsigned l = 0; l < n; ++l) {
       int64_t avail = available(l, done);
-      if (l + 1 == n) {
-        if (nextStripe < stripes.size() && stripes[nextStripe].hi <= avail)
-          stripe.rows[l] = stripes[nextStripe++];
+      if (byStripe[l]) {
+        unsigned &k = nextStripe[l];
+        if (k < stripes.size() && stripes[k].hi <= avail)
+          stripe.rows[l] = stripes[k++];
       } else {
-        stripe.rows[l] =
-            Interval(done[l] + 1, std::min(done[l] + rate[l], avail));
+        int64_t hi = std::min(done[l] + rate[l], avail);
+        // The last row is the reader's whatever its alignment (its bottom
+        // padding follows).
+        if (hi < extent[l] - 1)
+          hi -= hi - alignRes[l] -
+                floorDiv(hi - alignRes[l], alignMod[l]) * alignMod[l];
+        stripe.rows[l] = Interval(done[l] + 1, hi);
       }
       if (!stripe.rows[l].isEmpty())
         done[l] = stripe.rows[l].hi;
     }
     for (unsigned l = 0; l < n; ++l) {
       const LayerNode &node = graph.node(layers[l].node);
+      // What the transform relies on: a pointwise reader reads its
+      // producer's fresh tile of the step.
+      for (auto [i, p] : llvm::enumerate(layers[l].operandLayer))
+        if (p >= 0 && node.operands[i].access != SpatialAccess::Window &&
+            !stripe.rows[l].isEmpty() && stripe.rows[l] != stripe.rows[p])
+          return fail("internal error: layer '" + node.name +
+                      "' computes rows " + stripe.rows[l].str() + " but '" +
+                      graph.node(layers[p].node).name + "' computes " +
+                      stripe.rows[p].str() + " in the same step");
       stripe.externalRead.emplace_back();
       stripe.externalPadLow.emplace_back();
       stripe.externalPadHigh.emplace_back();
@@ -257,7 +310,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     }
     sg.stripeList.push_back(std::move(stripe));
   }
-  if (nextStripe != stripes.size())
+  if (nextStripe[n - 1] != stripes.size())
     return fail("internal error: the stream pipeline skipped a stripe");
 
   // A buffer that never keeps a row and never holds padding (a 2x2 pool of

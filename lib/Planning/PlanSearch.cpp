@@ -488,9 +488,13 @@ mafat::pickExecutionOrder(const LayerGraph &graph,
   return orders[best];
 }
 
+namespace {
+
+/// searchPlan over `options.space` alone. On an infeasible budget the
+/// outcome so far (smallest workspace, front, stats) goes to `*partial`.
 std::optional<PlanSearchOutcome>
-mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
-                  std::string &error, PriceCache *cache) {
+searchSpace(const LayerGraph &graph, const PlanSearchOptions &options,
+            std::string &error, PriceCache *cache, PlanSearchOutcome *partial) {
   auto start = std::chrono::steady_clock::now();
   PlanSearch search(
       graph, options.space,
@@ -566,6 +570,8 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
     return outcome;
   };
   auto infeasible = [&]() -> std::optional<PlanSearchOutcome> {
+    if (partial)
+      *partial = outcome;
     error = "memory budget " + formatBytes(*options.budget) +
             " is infeasible: the smallest workspace any plan in the search "
             "space reaches is " +
@@ -632,4 +638,76 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
   if (best)
     return accept(*best, *bestMemory);
   return infeasible();
+}
+
+/// `a` and `b` merged into one front (by increasing workspace, each point
+/// faster than every smaller one).
+std::vector<ParetoPoint> mergeFronts(std::vector<ParetoPoint> a,
+                                     llvm::ArrayRef<ParetoPoint> b) {
+  llvm::append_range(a, b);
+  llvm::stable_sort(a, [](const ParetoPoint &x, const ParetoPoint &y) {
+    return x.workspaceBytes < y.workspaceBytes ||
+           (x.workspaceBytes == y.workspaceBytes && x.latencyMs < y.latencyMs);
+  });
+  std::vector<ParetoPoint> front;
+  for (const ParetoPoint &p : a)
+    if (front.empty() || p.latencyMs < front.back().latencyMs)
+      front.push_back(p);
+  return front;
+}
+
+} // namespace
+
+std::optional<PlanSearchOutcome>
+mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
+                  std::string &error, PriceCache *cache) {
+  PlanSearchOutcome partial;
+  std::optional<PlanSearchOutcome> outcome =
+      searchSpace(graph, options, error, cache, &partial);
+  if (!options.space.stream || (!outcome && partial.minWorkspaceBytes == 0))
+    return outcome;
+  // The space with stream groups holds every recompute-only plan too, but
+  // the DP ranks plans by their group-by-group peak, and exact packing can
+  // put a recompute-only plan below every plan the larger space keeps
+  // (mobile_net: 13312 bytes against 13504). So the recompute-only search
+  // competes: the smallest workspace of the space is the smaller of the two
+  // (what an infeasible budget is told), and a budget only that search
+  // meets is met.
+  PlanSearchOptions recomputeOnly = options;
+  recomputeOnly.space.stream = false;
+  PlanSearchOutcome recomputePartial;
+  std::string recomputeError;
+  std::optional<PlanSearchOutcome> recompute = searchSpace(
+      graph, recomputeOnly, recomputeError, cache, &recomputePartial);
+  if (!recompute && recomputePartial.minWorkspaceBytes == 0) {
+    error = recomputeError;
+    return std::nullopt;
+  }
+  const PlanSearchOutcome &all = outcome ? *outcome : partial;
+  const PlanSearchOutcome &sub = recompute ? *recompute : recomputePartial;
+  uint64_t minWorkspace = all.minWorkspaceBytes;
+  if (sub.minWorkspaceBytes && sub.minWorkspaceBytes < minWorkspace)
+    minWorkspace = sub.minWorkspaceBytes;
+  std::vector<ParetoPoint> pareto = mergeFronts(all.pareto, sub.pareto);
+  if (!outcome && !recompute) {
+    error = "memory budget " + formatBytes(*options.budget) +
+            " is infeasible: the smallest workspace any plan in the search "
+            "space reaches is " +
+            formatBytes(minWorkspace);
+    return std::nullopt;
+  }
+  // The faster plan that fits (ties: the smaller workspace, then streaming's).
+  bool takeRecompute =
+      !outcome ||
+      (recompute &&
+       (recompute->latencyMs < outcome->latencyMs ||
+        (recompute->latencyMs == outcome->latencyMs &&
+         recompute->memory.workspaceBytes < outcome->memory.workspaceBytes)));
+  PlanSearchOutcome result = takeRecompute ? *recompute : *outcome;
+  result.minWorkspaceBytes = minWorkspace;
+  result.pareto = std::move(pareto);
+  result.searches = all.searches + sub.searches;
+  result.searchSeconds = all.searchSeconds + sub.searchSeconds;
+  result.stats = all.stats;
+  return result;
 }

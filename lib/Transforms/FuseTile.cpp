@@ -168,30 +168,15 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
 
     SmallVector<int64_t> outShape = {1, spanR.size(), spanC.size(),
                                      node.outputShape[3]};
-    // The init of the layer's output tile: a fresh tile, or for the last
+    // Where the layer's output tile goes: a fresh tile, or for the last
     // layer the group's output map, written in place.
-    auto initTile = [&](Value init) -> FailureOr<Value> {
-      auto fill = init.getDefiningOp<linalg::FillOp>();
-      Value empty = fill ? fill.getDpsInitOperand(0)->get() : init;
-      if (!empty.getDefiningOp<tensor::EmptyOp>()) {
-        error(op) << "cannot tile the init of layer '" << node.name << "'";
-        return failure();
-      }
-      auto elemType = cast<RankedTensorType>(empty.getType()).getElementType();
-      Value tile;
-      if (l == last) {
-        Value rowOff = offset(b, opLoc, rows, rowFirst, rowIv, l, -1);
-        Value colOff = offset(b, opLoc, cols, colFirst, colIv, l, -1);
-        tile = sliceTile(b, opLoc, acc, rowOff, colOff, spanR.size(),
-                         spanC.size());
-      } else {
-        tile = tensor::EmptyOp::create(b, empty.getLoc(), outShape, elemType);
-      }
-      if (!fill)
-        return tile;
-      return linalg::FillOp::create(b, fill.getLoc(),
-                                    fill.getDpsInputOperand(0)->get(), tile)
-          .getResult(0);
+    auto destination = [&]() -> Value {
+      if (l != last)
+        return {};
+      Value rowOff = offset(b, opLoc, rows, rowFirst, rowIv, l, -1);
+      Value colOff = offset(b, opLoc, cols, colFirst, colIv, l, -1);
+      return sliceTile(b, opLoc, acc, rowOff, colOff, spanR.size(),
+                       spanC.size());
     };
 
     // Operands by value: which operand of the op reads which activation.
@@ -220,7 +205,7 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
         return dim == 1 ? offset(b, opLoc, rows, rowFirst, rowIv, l, -1)
                         : offset(b, opLoc, cols, colFirst, colIv, l, -1);
       };
-      mafat::LayerTileSources sources{operandTile,  padded,   initTile,
+      mafat::LayerTileSources sources{operandTile,  padded,   destination,
                                       outputOffset, outShape, "tile"};
       FailureOr<Value> piece = mafat::cloneLayerOnPiece(
           b, linalgOp, node, operandOf, sources, [&] { return error(op); });

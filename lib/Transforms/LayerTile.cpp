@@ -95,11 +95,26 @@ FailureOr<Value> mafat::cloneLayerOnPiece(
             tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides)
                 .getResult());
   }
+  // The init: only its element type and fill value carry over to the piece,
+  // so anything but a (filled) empty tensor would be lost.
   for (OpOperand &init : op.getDpsInitsMutable()) {
-    FailureOr<Value> piece = sources.init(init.get());
-    if (failed(piece))
+    auto fill = init.get().getDefiningOp<linalg::FillOp>();
+    Value empty = fill ? fill.getDpsInitOperand(0)->get() : init.get();
+    if (!empty.getDefiningOp<tensor::EmptyOp>()) {
+      error() << "cannot tile the init of layer '" << node.name << "'";
       return failure();
-    map.map(init.get(), *piece);
+    }
+    Value piece = sources.destination();
+    if (!piece) {
+      Type elemType = cast<RankedTensorType>(empty.getType()).getElementType();
+      piece = tensor::EmptyOp::create(b, empty.getLoc(), sources.outputShape,
+                                      elemType);
+    }
+    if (fill)
+      piece = linalg::FillOp::create(b, fill.getLoc(),
+                                     fill.getDpsInputOperand(0)->get(), piece)
+                  .getResult(0);
+    map.map(init.get(), piece);
   }
   Operation *clone = b.clone(*op, map);
   for (auto [res, init] : llvm::zip(

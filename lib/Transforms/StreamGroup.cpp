@@ -182,37 +182,23 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
                              stripe.externalPadHigh[l][i], cols.padLow[0][l],
                              cols.padHigh[0][l]);
     };
-    // The init: a slice of the rolling buffer or of the output map, or a
-    // fresh tile; the layer writes it in place.
+    // Where the output goes: a slice of the rolling buffer or of the output
+    // map, or a fresh tile; the layer writes it in place.
     SmallVector<int64_t> outShape = {1, rows.size(), spanC.size(),
                                      node.outputShape[3]};
-    auto initTile = [&](Value init) -> FailureOr<Value> {
-      auto fill = init.getDefiningOp<linalg::FillOp>();
-      Value empty = fill ? fill.getDpsInitOperand(0)->get() : init;
-      if (!empty.getDefiningOp<tensor::EmptyOp>()) {
-        error(op) << "cannot tile the init of layer '" << node.name << "'";
-        return failure();
-      }
-      Type elemType = cast<RankedTensorType>(empty.getType()).getElementType();
-      Value tile;
+    auto destination = [&]() -> Value {
       if (l == last) {
         Value rowOff = offset(b, loc, run, iv,
                               [&](const Stripe &s) { return s.rows[l].lo; });
-        tile = slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
+        return slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
                       rows.size(), spanC.size());
-      } else if (written >= 0) {
-        const BufferStep &step = stripe.buffers[written];
-        tile = slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
-                      b.getIndexAttr(stream.buffers()[written].colPadLow),
-                      rows.size(), spanC.size());
-      } else {
-        tile = tensor::EmptyOp::create(b, empty.getLoc(), outShape, elemType);
       }
-      if (!fill)
-        return tile;
-      return linalg::FillOp::create(b, fill.getLoc(),
-                                    fill.getDpsInputOperand(0)->get(), tile)
-          .getResult(0);
+      if (written < 0)
+        return {};
+      const BufferStep &step = stripe.buffers[written];
+      return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
+                    b.getIndexAttr(stream.buffers()[written].colPadLow),
+                    rows.size(), spanC.size());
     };
 
     auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
@@ -233,7 +219,7 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
       return offset(b, loc, run, iv,
                     [&](const Stripe &s) { return s.rows[l].lo; });
     };
-    mafat::LayerTileSources sources{operandTile,  padded,   initTile,
+    mafat::LayerTileSources sources{operandTile,  padded,   destination,
                                     outputOffset, outShape, "stripe"};
     FailureOr<Value> piece = mafat::cloneLayerOnPiece(
         b, linalgOp, node, operandOf, sources, [&] { return error(op); });

@@ -15,13 +15,16 @@
 // The schedule is a pipeline of *steps*. In each step every layer, in
 // order, computes the rows its producers have made available, but at most
 // its steady-state rate (S times the row strides of the windows below it),
-// and the output layer computes one whole stripe once it is available. The
+// and the output layer (with the layers it reads pointwise, whose fresh
+// rows it reads) computes one whole stripe once it is available. The
 // first steps fill the pipeline (the output computes nothing); after that
 // every step produces one stripe. The rate limit is what keeps the buffers
 // small: a pull schedule that computes the whole receptive field of the
 // first stripe at once needs buffers of that height (on YOLOv2-608 layers
 // 0-15 in one-row stripes, 74 rows of the first map: 9.75 MiB instead of
-// 3.72 MiB).
+// 3.72 MiB). A layer also stops each step at a row that ends one of its
+// reader's windows, so that a non-overlapping reader (a 2x2 pool of stride
+// 2) consumes every row it gets and needs no buffer (2.75 MiB).
 //
 // The fuse-tile transform (Transforms/StreamGroup.cpp) emits exactly this,
 // and the memory model prices exactly this, so it is computed in one place.

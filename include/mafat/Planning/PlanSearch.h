@@ -249,7 +249,9 @@ GroupPricer modelPricer(const LayerGraph &graph,
 /// exact workspace fits wins (a re-run can overshoot downwards, and a front
 /// plan priced over the budget group by group can pack under it). Fails
 /// with a message stating the smallest workspace the search reaches if the
-/// budget is infeasible.
+/// budget is infeasible. With `space.stream` the recompute-only space is
+/// searched too and competes (docs/Plans.md, "Stream candidates"), so adding
+/// stream candidates never raises the smallest workspace.
 std::optional<PlanSearchOutcome> searchPlan(const LayerGraph &graph,
                                             const PlanSearchOptions &options,
                                             std::string &error,

@@ -35,8 +35,11 @@ struct LayerTileSources {
   llvm::function_ref<mlir::Value(unsigned i, mlir::Value piece,
                                  mlir::tensor::PadOp pad)>
       padded;
-  /// The piece's init for the layer's init `init` (failure: diagnosed).
-  llvm::function_ref<mlir::FailureOr<mlir::Value>(mlir::Value init)> init;
+  /// Where the piece's output goes: a slice of a map or rolling buffer the
+  /// layer writes in place, or null for a fresh tile. The layer's init must
+  /// be a `tensor.empty`, maybe filled (an accumulator's start value);
+  /// cloneLayerOnPiece puts the same fill on the destination.
+  llvm::function_ref<mlir::Value()> destination;
   /// The piece's offset along output dimension `dim` (1 rows, 2 columns).
   llvm::function_ref<mlir::OpFoldResult(unsigned dim)> outputOffset;
   /// The piece's output shape (NHWC).
@@ -56,7 +59,8 @@ mlir::Value padPiece(mlir::OpBuilder &b, mlir::Value piece,
 /// `operandOf`: the full value each operand reads -> its operand index) onto
 /// the piece `sources` describe and returns the piece's result. Errors
 /// (a value that is neither a layer output nor a constant, a constant read
-/// through a map the piece cannot follow, a result of the wrong shape) are
+/// through a map the piece cannot follow, an init that is not a filled or
+/// bare `tensor.empty`) are
 /// emitted through `error` and return failure.
 mlir::FailureOr<mlir::Value>
 cloneLayerOnPiece(mlir::OpBuilder &b, mlir::linalg::LinalgOp op,
