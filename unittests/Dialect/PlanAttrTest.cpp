@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Plan/PlanFixtures.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Plan/Plan.h"
 
@@ -16,40 +17,9 @@
 #include "gtest/gtest.h"
 
 using namespace mafat;
+using namespace mafat::fixtures;
 
 namespace {
-
-PlanGroup group(std::string name, std::vector<std::string> layers, int64_t rows,
-                int64_t cols, std::vector<Interval> rowTiles,
-                std::vector<Interval> colTiles) {
-  PlanGroup g;
-  g.name = std::move(name);
-  g.layers = std::move(layers);
-  g.gridRows = rows;
-  g.gridCols = cols;
-  g.rowTiles = std::move(rowTiles);
-  g.colTiles = std::move(colTiles);
-  return g;
-}
-
-/// The valid plan of unittests/Plan/PlanTest.cpp, over a chain L0:conv (8x8)
-/// -> L1:maxpool (4x4) -> L2:conv (4x4) -> L3:conv (2x3).
-Plan validPlan() {
-  Plan plan;
-  plan.groups.push_back(group("g0", {"L0:conv", "L1:maxpool"}, 2, 2,
-                              {{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}));
-  plan.groups.push_back(group("g1", {"L2:conv", "L3:conv"}, 1, 3, {{0, 1}},
-                              {{0, 0}, {1, 1}, {2, 2}}));
-  return plan;
-}
-
-/// L0:conv (8 rows) in stripes of 3: [0, 2], [3, 5], [6, 7].
-PlanGroup streamGroup() {
-  PlanGroup g = group("s", {"L0:conv"}, 3, 1, {}, {});
-  g.mode = GroupMode::Stream;
-  g.stripeRows = 3;
-  return g;
-}
 
 TEST(PlanAttr, RoundTripThroughTheIR) {
   mlir::MLIRContext context;

@@ -10,12 +10,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Plan/Plan.h"
+#include "Plan/PlanFixtures.h"
 
 #include "gtest/gtest.h"
 
 #include <map>
 
 using namespace mafat;
+using namespace mafat::fixtures;
 
 namespace {
 
@@ -24,19 +26,6 @@ std::vector<int64_t> sizes(const std::vector<Interval> &tiles) {
   for (Interval tile : tiles)
     result.push_back(tile.size());
   return result;
-}
-
-PlanGroup group(std::string name, std::vector<std::string> layers, int64_t rows,
-                int64_t cols, std::vector<Interval> rowTiles,
-                std::vector<Interval> colTiles) {
-  PlanGroup g;
-  g.name = std::move(name);
-  g.layers = std::move(layers);
-  g.gridRows = rows;
-  g.gridCols = cols;
-  g.rowTiles = std::move(rowTiles);
-  g.colTiles = std::move(colTiles);
-  return g;
 }
 
 /// A chain L0:conv (8x8) -> L1:maxpool (4x4) -> L2:conv (4x4) -> L3:conv
@@ -56,16 +45,6 @@ std::optional<LayerExtent> lookup(llvm::StringRef name) {
   if (it == extents().end())
     return std::nullopt;
   return it->second;
-}
-
-/// A valid plan over the chain above.
-Plan validPlan() {
-  Plan plan;
-  plan.groups.push_back(group("g0", {"L0:conv", "L1:maxpool"}, 2, 2,
-                              {{0, 1}, {2, 3}}, {{0, 1}, {2, 3}}));
-  plan.groups.push_back(group("g1", {"L2:conv", "L3:conv"}, 1, 3, {{0, 1}},
-                              {{0, 0}, {1, 1}, {2, 2}}));
-  return plan;
 }
 
 std::string validate(const Plan &plan) { return validatePlan(plan, lookup); }
@@ -423,18 +402,6 @@ TEST(PlanJson, SyntaxErrors) {
 //===----------------------------------------------------------------------===//
 // Stream groups
 //===----------------------------------------------------------------------===//
-
-namespace {
-
-/// L0:conv (8 rows) in stripes of 3: [0, 2], [3, 5], [6, 7].
-PlanGroup streamGroup() {
-  PlanGroup g = group("s", {"L0:conv"}, 3, 1, {}, {});
-  g.mode = GroupMode::Stream;
-  g.stripeRows = 3;
-  return g;
-}
-
-} // namespace
 
 TEST(StreamPlan, StripesAreAssignedAndValidated) {
   EXPECT_EQ(stripeSplit(8, 3), (std::vector<Interval>{{0, 2}, {3, 5}, {6, 7}}));
