@@ -32,15 +32,14 @@ func.func @conv(%x: tensor<1x18x18x64xf32>, %w: tensor<3x3x64x64xf32>) -> tensor
 
 // -----
 
-// A prime width of 13 has no useful divisor. Two vectors of 32 filters
-// would take 10 columns and leave a block of 3 with too few accumulators to
-// hide the FMA latency (RegisterBlock.cpp convBlockCycles); one vector of 16
-// filters covers all 13 columns in one block, the f loop outside.
+// A prime width of 13 has no useful divisor: the ow block takes the full
+// register budget (10 columns of 2 vectors for 32 filters) and the partial
+// block is peeled into its own static tile of 3 columns, so both vectorize.
+// (The ow loop of the full block has one trip and folds away.)
 // AVX512-LABEL: func.func @awkward
-// AVX512:       scf.for %{{.*}} = %c0 to %c32 step %c16
-// AVX512:         scf.for %{{.*}} = %c0 to %c13 step %c1
-// AVX512:           vector.contract {{.*}} : vector<1x13x3xf32>, vector<3x16xf32> into vector<1x13x16xf32>
-// AVX512-NOT:     vector.contract
+// AVX512:       scf.for %{{.*}} = %c0 to %c13 step %c1
+// AVX512:         vector.contract {{.*}} : vector<1x10x3xf32>, vector<3x32xf32> into vector<1x10x32xf32>
+// AVX512:         vector.contract {{.*}} : vector<1x3x3xf32>, vector<3x32xf32> into vector<1x3x32xf32>
 // AVX512-NOT:     linalg.conv
 func.func @awkward(%x: tensor<1x15x15x3xf32>, %w: tensor<3x3x3x32xf32>) -> tensor<1x13x13x32xf32> {
   %zero = arith.constant 0.0 : f32
@@ -258,4 +257,29 @@ func.func @cache_blocked(%x: tensor<1x10x10x512xf32>) -> tensor<1x8x8x128xf32> {
   %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
          ins(%x, %w : tensor<1x10x10x512xf32>, tensor<3x3x512x128xf32>) outs(%f : tensor<1x8x8x128xf32>) -> tensor<1x8x8x128xf32>
   return %c : tensor<1x8x8x128xf32>
+}
+
+// -----
+
+// 1000 filters (squeezenet's classifier, ImageNet logits): no whole-register
+// power of two divides, but 32 leaves a remainder of 8, itself a clean
+// vector: 31 blocks of 32 filters (ow 10 + 3) and a peeled block of 8,
+// instead of 62 blocks of one register, where ow 13 x f 16 issues one
+// broadcast per FMA.
+// AVX512-LABEL: func.func @thousand
+// AVX512:       scf.for %{{.*}} = %c0 to %c992 step %c32
+// AVX512:         scf.for %{{.*}} = %c0 to %c13 step %c1
+// AVX512:           vector.contract {{.*}} : vector<1x10x8xf32>, vector<8x32xf32> into vector<1x10x32xf32>
+// AVX512:           vector.contract {{.*}} : vector<1x3x8xf32>, vector<8x32xf32> into vector<1x3x32xf32>
+// AVX512:       scf.for %{{.*}} = %c0 to %c13 step %c1
+// AVX512:         vector.contract {{.*}} : vector<1x10x8xf32>, vector<8x8xf32> into vector<1x10x8xf32>
+// AVX512:         vector.contract {{.*}} : vector<1x3x8xf32>, vector<8x8xf32> into vector<1x3x8xf32>
+// AVX512-NOT:     linalg.conv
+func.func @thousand(%x: tensor<1x13x13x8xf32>, %w: tensor<1x1x8x1000xf32>) -> tensor<1x13x13x1000xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x13x13x1000xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x13x13x1000xf32>) -> tensor<1x13x13x1000xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x13x13x8xf32>, tensor<1x1x8x1000xf32>) outs(%f : tensor<1x13x13x1000xf32>) -> tensor<1x13x13x1000xf32>
+  return %c : tensor<1x13x13x1000xf32>
 }
