@@ -120,6 +120,7 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
     // accumulator reads over, so they take a longer channel step.
     int64_t fVectors = target.registers >= 32 ? 4 : 2;
     auto [tw, tf] = widthChannelBlock(r[2], r[3], fVectors, target);
+    const int64_t widestF = tf;
     // Narrow maps (7 or 13 columns) leave a remainder block with too few
     // accumulators to hide the FMA latency: fewer filter vectors and a
     // wider block may cover the width in fewer, fuller blocks (7x7x512:
@@ -143,9 +144,7 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
     // must not depend on the width (a fused tile is narrower than the map):
     // size it for the widest filter block the channels allow, whatever
     // block the width picked, so fused and unfused builds stay bit-identical.
-    int64_t nominalF =
-        chooseVectorBlock(r[3], fVectors * target.lanes, target.lanes);
-    int64_t sliceBytes = r[4] * r[5] * nominalF * 4;
+    int64_t sliceBytes = r[4] * r[5] * widestF * 4;
     if (sliceBytes * r[6] > kFilterCacheBytes) {
       int64_t cBlock = chooseDivisor(
           r[6], std::max<int64_t>(tc, kFilterCacheBytes / sliceBytes), tc);
