@@ -48,19 +48,21 @@ bool isMultipleOf(OpFoldResult v, int64_t tf) {
   return lb && step && *lb % tf == 0 && *step % tf == 0;
 }
 
-/// Builds the packed copy of an HWCF constant: [F/tf][C/cb][KH][KW][cb][tf],
-/// or [F/tf][KH][KW][C][tf] when cb == C (the packed type's rank says which).
-Attribute packFilter(ArrayRef<float> w, ArrayRef<int64_t> shape, int64_t tf,
-                     int64_t cb, RankedTensorType packedType) {
+/// Builds the packed copy of `nb` filter blocks of an HWCF constant, from
+/// filter f0 on: [nb][C/cb][KH][KW][cb][tf], or [nb][KH][KW][C][tf] when
+/// cb == C (the packed type's rank says which).
+Attribute packFilter(ArrayRef<float> w, ArrayRef<int64_t> shape, int64_t f0,
+                     int64_t nb, int64_t tf, int64_t cb,
+                     RankedTensorType packedType) {
   int64_t kh = shape[0], kw = shape[1], c = shape[2], f = shape[3];
-  std::vector<float> packed(w.size());
+  std::vector<float> packed(nb * tf * kh * kw * c);
   int64_t i = 0;
-  for (int64_t fb = 0; fb < f / tf; ++fb)
+  for (int64_t fb = 0; fb < nb; ++fb)
     for (int64_t cblk = 0; cblk < c / cb; ++cblk)
       for (int64_t a = 0; a < kh * kw; ++a)
         for (int64_t ci = cblk * cb; ci < (cblk + 1) * cb; ++ci)
           for (int64_t j = 0; j < tf; ++j)
-            packed[i++] = w[(a * c + ci) * f + fb * tf + j];
+            packed[i++] = w[(a * c + ci) * f + f0 + fb * tf + j];
   // Large filters stay blobs, as the importers emit them.
   if (packed.size() * sizeof(float) > (64u << 10))
     return DenseF32ResourceElementsAttr::get(
@@ -70,11 +72,13 @@ Attribute packFilter(ArrayRef<float> w, ArrayRef<int64_t> shape, int64_t tf,
   return DenseElementsAttr::get(packedType, ArrayRef<float>(packed));
 }
 
-/// offset / size as an index value (offset is a multiple of size).
+/// (offset - first) / size as an index value (offset is a multiple of size;
+/// first is 0 unless offset is a constant).
 OpFoldResult blockIndex(RewriterBase &rewriter, Location loc,
-                        OpFoldResult offset, int64_t size) {
+                        OpFoldResult offset, int64_t first, int64_t size) {
   if (std::optional<int64_t> c = getConstantIntValue(offset))
-    return rewriter.getIndexAttr(*c / size);
+    return rewriter.getIndexAttr((*c - first) / size);
+  assert(first == 0 && "a loop's block indexes a pack from filter 0");
   return arith::DivUIOp::create(
              rewriter, loc, cast<Value>(offset),
              arith::ConstantIndexOp::create(rewriter, loc, size))
@@ -134,15 +138,30 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
       return;
     std::optional<int64_t> tf = getConstantIntValue(slice.getMixedSizes()[3]);
     int64_t f = type.getDimSize(3);
-    if (!tf || *tf >= f || f % *tf != 0 ||
-        !isMultipleOf(slice.getMixedOffsets()[3], *tf))
+    // A loop's blocks must start at multiples of tf to index a pack; a
+    // constant-offset block can always have a pack of its own.
+    OpFoldResult offset = slice.getMixedOffsets()[3];
+    if (!tf || *tf >= f ||
+        (!getConstantIntValue(offset) && !isMultipleOf(offset, *tf)))
       return;
     slices.push_back(slice);
   });
+  // Loop blocks first: a constant-offset block (a peeled remainder, an
+  // unrolled block) then reads the loop's pack if it lies inside it.
+  SmallVector<tensor::ExtractSliceOp> ordered;
+  for (bool constantOffset : {false, true})
+    for (tensor::ExtractSliceOp slice : slices)
+      if (getConstantIntValue(slice.getMixedOffsets()[3]).has_value() ==
+          constantOffset)
+        ordered.push_back(slice);
 
-  // One packed copy per (constant, filter block, channel block).
-  DenseMap<std::tuple<Operation *, int64_t, int64_t>, Value> packedOf;
-  for (tensor::ExtractSliceOp slice : slices) {
+  // One packed copy per (constant, filter block, channel block, first
+  // filter). A loop's blocks are packed from filter 0, as many whole blocks
+  // as F holds: its in-bounds slices lie inside them. A constant-offset
+  // block outside every such pack gets a pack of its own, so that a
+  // remainder of 8 filters does not copy the whole filter 8 wide.
+  DenseMap<std::tuple<Operation *, int64_t, int64_t, int64_t>, Value> packedOf;
+  for (tensor::ExtractSliceOp slice : ordered) {
     auto cst = slice.getSource().getDefiningOp<arith::ConstantOp>();
     auto type = cast<RankedTensorType>(slice.getSourceType());
     int64_t tf = *getConstantIntValue(slice.getMixedSizes()[3]);
@@ -153,7 +172,16 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
     // of KH*KW strided pieces (resnet18's deep convs waited on them).
     int64_t cb = channelBlockOf(slice).value_or(shape[2]);
     bool channelBlocked = cb < shape[2];
-    Value &packed = packedOf[{cst, tf, cb}];
+    std::optional<int64_t> constOffset =
+        getConstantIntValue(slice.getMixedOffsets()[3]);
+    int64_t wholeBlocks = shape[3] / tf;
+    int64_t first = 0, blocks = wholeBlocks;
+    if (constOffset &&
+        (*constOffset % tf != 0 || !packedOf.count({cst, tf, cb, 0}))) {
+      first = *constOffset;
+      blocks = 1;
+    }
+    Value &packed = packedOf[{cst, tf, cb, first}];
     if (!packed) {
       SmallVector<float> storage;
       std::optional<ArrayRef<float>> data =
@@ -161,20 +189,18 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
       if (!data)
         continue;
       SmallVector<int64_t> packedShape =
-          channelBlocked ? SmallVector<int64_t>{shape[3] / tf,
-                                                shape[2] / cb,
-                                                shape[0],
-                                                shape[1],
-                                                cb,
-                                                tf}
-                         : SmallVector<int64_t>{shape[3] / tf, shape[0],
-                                                shape[1], shape[2], tf};
+          channelBlocked
+              ? SmallVector<int64_t>{blocks,   shape[2] / cb,
+                                     shape[0], shape[1],
+                                     cb,       tf}
+              : SmallVector<int64_t>{blocks, shape[0], shape[1], shape[2], tf};
       auto packedType =
           RankedTensorType::get(packedShape, type.getElementType());
       rewriter.setInsertionPoint(cst);
       packed = arith::ConstantOp::create(
           rewriter, cst.getLoc(), packedType,
-          cast<TypedAttr>(packFilter(*data, shape, tf, cb, packedType)));
+          cast<TypedAttr>(
+              packFilter(*data, shape, first, blocks, tf, cb, packedType)));
     }
     SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
     SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
@@ -186,9 +212,9 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
         rewriter.setInsertionPoint(inner);
         Location loc = inner.getLoc();
         SmallVector<OpFoldResult> newOffsets(6, rewriter.getIndexAttr(0));
-        newOffsets[0] = blockIndex(rewriter, loc, offsets[3], tf);
+        newOffsets[0] = blockIndex(rewriter, loc, offsets[3], first, tf);
         newOffsets[1] =
-            blockIndex(rewriter, loc, inner.getMixedOffsets()[2], cb);
+            blockIndex(rewriter, loc, inner.getMixedOffsets()[2], 0, cb);
         SmallVector<OpFoldResult> newSizes{
             rewriter.getIndexAttr(1),        rewriter.getIndexAttr(1),
             rewriter.getIndexAttr(shape[0]), rewriter.getIndexAttr(shape[1]),
@@ -204,7 +230,7 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
     }
     rewriter.setInsertionPoint(slice);
     Location loc = slice.getLoc();
-    OpFoldResult block = blockIndex(rewriter, loc, offsets[3], tf);
+    OpFoldResult block = blockIndex(rewriter, loc, offsets[3], first, tf);
     SmallVector<OpFoldResult> newOffsets{block, offsets[0], offsets[1],
                                          offsets[2], rewriter.getIndexAttr(0)};
     SmallVector<OpFoldResult> newSizes{rewriter.getIndexAttr(1), sizes[0],

@@ -283,3 +283,61 @@ func.func @thousand(%x: tensor<1x13x13x8xf32>, %w: tensor<1x1x8x1000xf32>) -> te
          ins(%x, %w : tensor<1x13x13x8xf32>, tensor<1x1x8x1000xf32>) outs(%f : tensor<1x13x13x1000xf32>) -> tensor<1x13x13x1000xf32>
   return %c : tensor<1x13x13x1000xf32>
 }
+
+// -----
+
+// A filter count no block divides: the peeled last block (8 of 40) is packed
+// on its own instead of reading 8 floats every 160 bytes, and the first 32
+// filters get the loop's pack; the HWCF constant itself is left unused.
+// AVX512-LABEL: func.func @peeled_packed
+// AVX512-NOT:   tensor<1x1x1x40xf32>
+// AVX512:       arith.constant dense<{{\[\[\[\[\[}}0.000000e+00, {{.*}}, 3.100000e+01]]]]]> : tensor<1x1x1x1x32xf32>
+// AVX512-NOT:   tensor<1x1x1x40xf32>
+// AVX512:       arith.constant dense<{{\[\[\[\[\[}}3.200000e+01, {{.*}}, 3.900000e+01]]]]]> : tensor<1x1x1x1x8xf32>
+// AVX512-NOT:   tensor<1x1x1x40xf32>
+// AVX512:       scf.for
+func.func @peeled_packed(%x: tensor<1x13x13x1xf32>) -> tensor<1x13x13x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<[[[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0]]]]> : tensor<1x1x1x40xf32>
+  %e = tensor.empty() : tensor<1x13x13x40xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x13x13x40xf32>) -> tensor<1x13x13x40xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x13x13x1xf32>, tensor<1x1x1x40xf32>) outs(%f : tensor<1x13x13x40xf32>) -> tensor<1x13x13x40xf32>
+  return %c : tensor<1x13x13x40xf32>
+}
+
+// -----
+
+// A conv whose register block is peeled (ow 13 = 10 + 3) and fused with its
+// bias + activation epilogue keeps its accumulators in registers across the
+// kh, kw and channel loops: the loops carry vectors, not the tile in memory.
+// AVX512-LABEL: func.func @epilogue_hoisted
+// AVX512:       scf.for {{.*}} step %c5
+// AVX512:         scf.for {{.*}} -> (vector<1x5x64xf32>)
+// AVX512:           scf.for {{.*}} -> (vector<1x5x64xf32>)
+// AVX512:             scf.for {{.*}} -> (vector<1x5x64xf32>)
+// AVX512-NOT:           vector.transfer_write
+// AVX512:               vector.contract {{.*}} into vector<1x5x64xf32>
+// AVX512:         arith.maximumf
+// AVX512:       scf.for {{.*}} -> (vector<1x3x64xf32>)
+// AVX512:         scf.for {{.*}} -> (vector<1x3x64xf32>)
+// AVX512:           scf.for {{.*}} -> (vector<1x3x64xf32>)
+// AVX512-NOT:         vector.transfer_write
+// AVX512:             vector.contract {{.*}} into vector<1x3x64xf32>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#ch = affine_map<(d0, d1, d2, d3) -> (d3)>
+func.func @epilogue_hoisted(%x: tensor<1x15x15x16xf32>, %w: tensor<3x3x16x64xf32>, %b: tensor<64xf32>) -> tensor<1x13x13x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x13x13x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x13x13x64xf32>) -> tensor<1x13x13x64xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x15x15x16xf32>, tensor<3x3x16x64xf32>) outs(%f : tensor<1x13x13x64xf32>) -> tensor<1x13x13x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #ch, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%c, %b : tensor<1x13x13x64xf32>, tensor<64xf32>) outs(%e : tensor<1x13x13x64xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x13x13x64xf32>
+  return %r : tensor<1x13x13x64xf32>
+}

@@ -1,4 +1,5 @@
-//===- FilterPacking.h - Contiguous filter blocks for conv tiles -*- C++ -*-===//
+//===- FilterPacking.h - Contiguous filter blocks for conv tiles -*- C++
+//-*-===//
 //
 // A conv tiled over filters reads, for each (kh, kw, c), tf consecutive
 // floats of an HWCF filter whose rows are F floats apart: with F = 1024 one
@@ -22,10 +23,15 @@
 namespace mafat {
 
 /// Rewrites every filter-block slice `tensor.extract_slice %W[.., f][.., tf]`
-/// of a constant HWCF filter %W, where f is a multiple of tf < F (the tile
-/// loop's induction variable), into a rank-reducing slice of a packed
-/// constant; when every user of such a slice is a channel-block slice, those
-/// are rewritten instead. Values and their order are unchanged; only addresses move.
+/// of a constant HWCF filter %W, tf < F, into a rank-reducing slice of a
+/// packed constant; when every user of such a slice is a channel-block
+/// slice, those are rewritten instead. A block at a loop's induction
+/// variable (a multiple of tf) reads a pack of the F/tf whole blocks; a
+/// block at a constant offset (the peeled last block of 1000 = 31 x 32 + 8)
+/// reads that pack if it lies in it, else a pack of its own. Slices of
+/// dynamic size are left alone: mafat-tile-and-vectorize calls this again
+/// once peeling has made them static. Values and their order are unchanged;
+/// only addresses move.
 void packConvFilterSlices(mlir::func::FuncOp func,
                           mlir::RewriterBase &rewriter);
 
