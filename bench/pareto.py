@@ -7,7 +7,10 @@ real pass, with ``report=FILE.json``) and
 * prints the Pareto front of the full search (every budget from the fastest
   plan down to the smallest workspace), and, for YOLOv2-608 layers 0-15, the
   front of the paper's restricted space (``max-groups=2 cuts-after-pool-only
-  square-grids max-grid=5``) next to it;
+  square-grids max-grid=5``) next to it, and the front of the full search
+  with stream groups (``stream``: stripes with rolling buffers, issue 12) --
+  three fronts, as bench/paper_experiment.py measures them: recompute only,
+  the paper's space, full search with streaming;
 * plans the model at a sweep of budgets from unconstrained down to the
   minimum (geometric steps) and keeps every report, so that each point is a
   real plan with its own report (``OUT/<model>/budget-<bytes>.json``);
@@ -156,8 +159,8 @@ def main() -> int:
         if not full:
             failures += 1
             continue
-        fronts["full search"] = full
-        print_front("full search", full)
+        fronts["recompute only (full search)"] = full
+        print_front("recompute only (full search)", full)
         if name == "yolov2-608-0-15":
             paper = plan(args.opt, model, f"{base} {PAPER_SPACE}", os.path.join(rdir, "paper-space.json"))
             if paper:
@@ -170,6 +173,14 @@ def main() -> int:
                       f"{min(p['latency_ms'] for p in paper['pareto'] if p['workspace_bytes'] <= lo):.2f} ms")
             else:
                 failures += 1
+        streamed = plan(args.opt, model, f"{base} stream", os.path.join(rdir, "stream.json"))
+        if streamed:
+            fronts["full search with streaming"] = streamed
+            print_front("full search with streaming", streamed)
+            print(f"  smallest workspace: recompute only {mib(full['min_workspace_bytes'])} MiB, "
+                  f"with streaming {mib(streamed['min_workspace_bytes'])} MiB")
+        else:
+            failures += 1
         # Real plans at budgets from unconstrained down to the minimum.
         hi, lo = full["predicted_workspace_bytes"], full["min_workspace_bytes"]
         sweep = []

@@ -101,6 +101,104 @@ Pricing pricingOf(LayerKind kind) {
   return Pricing::Compute;
 }
 
+/// Seconds, by term.
+struct Seconds {
+  double compute = 0, copy = 0, memory = 0, overhead = 0;
+  double total() const { return compute + copy + memory + overhead; }
+};
+
+/// The one formula for a step of a layer: a tile of a recompute group, or
+/// the rows a layer computes in one step of a stream group. The callers
+/// differ only in what the step reads (a tile's input region, a rolling
+/// buffer's window) and in which padding it copies.
+class StepPricer {
+public:
+  /// `parallel` decides which steps split (CodegenRules.h); a group whose
+  /// tiles run in slots splits none and passes one thread.
+  StepPricer(const TargetProfile &profile, const ParallelOptions &parallel)
+      : profile(profile), parallel(parallel),
+        secPerCopyByte(1e-9 / profile.copyGBps) {}
+
+  /// Seconds per byte of a working set of `bytes` at its memory level.
+  double secPerByte(double bytes) const {
+    double gbps = bytes <= profile.cacheBytes ? profile.cacheGBps
+                  : bytes <= profile.llcBytes ? profile.llcGBps
+                                              : profile.memoryGBps;
+    return 1e-9 / gbps;
+  }
+  /// A copy runs at copy bandwidth, or slower where its data lives.
+  double copySeconds(double bytes) const {
+    return bytes * std::max(secPerCopyByte, secPerByte(bytes));
+  }
+
+  /// Adds to `into` one step of `node` computing `h` x `w` output positions
+  /// and reading `inBytes` of operands; returns whether the step is split
+  /// across the threads.
+  bool layerStep(const LayerNode &node, Pricing pricing, int64_t h, int64_t w,
+                 double inBytes, Seconds &into) const {
+    const double positions = double(h) * w;
+    const double flops = flopsPerPosition(node) * positions;
+    if (pricing == Pricing::Epilogue) {
+      into.compute += flops * 1e-9 / profile.epilogueGflops;
+      return false;
+    }
+    into.overhead += profile.layerOverheadUs * 1e-6;
+    const double outBytes = bytesPerPosition(node.outputShape) * positions;
+    if (pricing == Pricing::Copy) {
+      into.copy += copySeconds(inBytes + outBytes);
+      return false;
+    }
+    double tCompute = flops * 1e-9 / rateGflops(node, profile);
+    if (node.outputShape.size() == 4 && profile.tileWidthPenalty > 0)
+      tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
+    const double bytes = inBytes + outBytes + node.weightBytes;
+    double tTraffic = bytes * secPerByte(bytes);
+    // flops count a multiply-accumulate as two: iterations = flops / 2.
+    bool split = splitsAcrossThreads(parallel, int64_t(flops / 2));
+    if (split) {
+      double speedup = parallel.threads * profile.parallelEfficiency;
+      tCompute /= speedup;
+      if (bytes <= profile.llcBytes)
+        tTraffic /= speedup;
+      into.overhead += profile.parallelLaunchUs * 1e-6;
+      // Split by filter blocks (weights outweigh the input: the rowsFirst
+      // test of ParallelMarks.cpp), every thread reads the whole input,
+      // which the previous split step left spread over the cores' caches:
+      // (T - 1) / T of it crosses cores before the step's compute can
+      // overlap it, at about memory speed on the 2-core VMs measured. Split
+      // by rows, a thread reads the rows it wrote. This is why the short
+      // steps of stream groups (few rows, weights re-read per step) scale
+      // worse than whole layers (docs/CostModel.md).
+      if (node.weightBytes > inBytes)
+        into.memory += inBytes * (parallel.threads - 1) / parallel.threads *
+                       1e-9 / profile.memoryGBps;
+    }
+    into.compute += tCompute;
+    into.memory += std::max(0.0, tTraffic - tCompute);
+    return split;
+  }
+
+  /// The padded copy of operand 0 a step makes: `readRows` x `readCols`
+  /// positions read, written with `padRows` x `padCols` more.
+  double padCopySeconds(double readRows, double readCols, int64_t padRows,
+                        int64_t padCols, double bytesPerPos) const {
+    if (padRows <= 0 && padCols <= 0)
+      return 0;
+    double written = (readRows + padRows) * (readCols + padCols) * bytesPerPos;
+    return copySeconds(written + readRows * readCols * bytesPerPos);
+  }
+
+  static double flopsPerPosition(const LayerNode &node) {
+    return node.flops /
+           std::max<int64_t>(1, spatialExtent(node.outputShape).size());
+  }
+
+private:
+  const TargetProfile &profile;
+  ParallelOptions parallel;
+  double secPerCopyByte;
+};
+
 } // namespace
 
 namespace {
@@ -118,23 +216,14 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
                                   const StreamGroup &stream,
                                   const TargetProfile &profile,
                                   const ParallelOptions &parallel) {
-  double compute = 0, copy = 0, memory = 0, overhead = 0;
+  Seconds s;
   unsigned splitSteps = 0;
   const TileAxis &cols = group.cols();
-  const double secPerCopyByte = 1e-9 / profile.copyGBps;
-  auto secPerByte = [&](double bytes) {
-    double gbps = bytes <= profile.cacheBytes ? profile.cacheGBps
-                  : bytes <= profile.llcBytes ? profile.llcGBps
-                                              : profile.memoryGBps;
-    return 1e-9 / gbps;
-  };
-  auto copySeconds = [&](double bytes) {
-    return bytes * std::max(secPerCopyByte, secPerByte(bytes));
-  };
+  const StepPricer pricer(profile, parallel);
   for (const RollingBuffer &buffer : stream.buffers())
-    copy += copySeconds(double(buffer.bytes()));
+    s.copy += pricer.copySeconds(double(buffer.bytes()));
   for (const Stripe &step : stream.stripes()) {
-    overhead += profile.tileOverheadUs * 1e-6;
+    s.overhead += profile.tileOverheadUs * 1e-6;
     for (auto [l, layer] : llvm::enumerate(group.layers())) {
       const LayerNode &node = graph.node(layer.node);
       int written = stream.bufferOf(l);
@@ -143,29 +232,22 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
         const RollingBuffer &buffer = stream.buffers()[written];
         double rowBytes = double(buffer.cols) * buffer.channels * kElementBytes;
         if (b.moves())
-          copy += 2 * copySeconds(2 * b.keep * rowBytes);
+          s.copy += 2 * pricer.copySeconds(2 * b.keep * rowBytes);
         if (b.padRows > 0)
-          copy += copySeconds(b.padRows * rowBytes);
+          s.copy += pricer.copySeconds(b.padRows * rowBytes);
       }
       const int64_t h = step.rows[l].size();
       if (h == 0)
         continue;
       const int64_t w = cols.span[0][l].size();
-      const double area =
-          std::max<int64_t>(1, spatialExtent(node.outputShape).size());
-      const double flops = node.flops / area * double(h) * w;
-      bool epilogue = isFusedEpilogue(graph, node, layer, /*tiled=*/true);
-      const double secPerFlop = 1e-9 / (epilogue ? profile.epilogueGflops
-                                                 : rateGflops(node, profile));
-      if (epilogue) {
-        compute += flops * secPerFlop;
-        continue;
-      }
-      overhead += profile.layerOverheadUs * 1e-6;
+      // Stream groups hold windowed and elementwise layers only.
+      Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
+                            ? Pricing::Epilogue
+                            : Pricing::Compute;
+      int read = stream.bufferReadBy(l);
       double inBytes = 0;
       for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
         double perPos = bytesPerPosition(node.operands[i].shape);
-        int read = stream.bufferReadBy(l);
         if (read >= 0 && i == 0)
           inBytes += double(step.buffers[read].window.size()) *
                      stream.buffers()[read].cols * perPos;
@@ -175,45 +257,25 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
           inBytes += double(step.externalRead[l][i].size()) *
                      cols.read[0][l][i].size() * perPos;
       }
-      const double outBytes =
-          bytesPerPosition(node.outputShape) * double(h) * w;
-      double tCompute = flops * secPerFlop;
-      if (profile.tileWidthPenalty > 0)
-        tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
-      const double bytes = inBytes + outBytes + node.weightBytes;
-      double tTraffic = bytes * secPerByte(bytes);
-      if (splitsAcrossThreads(parallel, int64_t(flops / 2))) {
-        double speedup = parallel.threads * profile.parallelEfficiency;
-        tCompute /= speedup;
-        if (bytes <= profile.llcBytes)
-          tTraffic /= speedup;
-        overhead += profile.parallelLaunchUs * 1e-6;
+      if (pricer.layerStep(node, pricing, h, w, inBytes, s))
         ++splitSteps;
-      }
-      compute += tCompute;
-      memory += std::max(0.0, tTraffic - tCompute);
+      if (pricing == Pricing::Epilogue)
+        continue;
       // The padded copy of an operand from outside the group.
       if (layer.operandLayer[0] < 0 && node.window &&
-          node.operands[0].access == SpatialAccess::Window) {
-        int64_t padRows =
-            step.externalPadLow[l][0] + step.externalPadHigh[l][0];
-        int64_t padCols = cols.padLow[0][l] + cols.padHigh[0][l];
-        if (padRows > 0 || padCols > 0) {
-          double perPos = bytesPerPosition(node.operands[0].shape);
-          double readRows = step.externalRead[l][0].size();
-          double readCols = cols.read[0][l][0].size();
-          copy +=
-              copySeconds((readRows + padRows) * (readCols + padCols) * perPos +
-                          readRows * readCols * perPos);
-        }
-      }
+          node.operands[0].access == SpatialAccess::Window)
+        s.copy += pricer.padCopySeconds(
+            step.externalRead[l][0].size(), cols.read[0][l][0].size(),
+            step.externalPadLow[l][0] + step.externalPadHigh[l][0],
+            cols.padLow[0][l] + cols.padHigh[0][l],
+            bytesPerPosition(node.operands[0].shape));
     }
   }
   GroupLatency result;
-  result.computeMs = compute * 1e3;
-  result.copyMs = copy * 1e3;
-  result.memoryMs = memory * 1e3;
-  result.overheadMs = overhead * 1e3;
+  result.computeMs = s.compute * 1e3;
+  result.copyMs = s.copy * 1e3;
+  result.memoryMs = s.memory * 1e3;
+  result.overheadMs = s.overhead * 1e3;
   result.ms =
       result.computeMs + result.copyMs + result.memoryMs + result.overheadMs;
   result.haloOverhead = 0;
@@ -234,36 +296,21 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
       return predictStreamLatency(graph, group, *stream, profile, parallel);
   }
   // Everything in seconds until the end.
-  double compute = 0, copy = 0, memory = 0, overhead = 0;
+  Seconds s;
   double flopsOnce = 0, flopsComputed = 0;
   unsigned splitSteps = 0;
   const TileAxis &rows = group.rows();
   const TileAxis &cols = group.cols();
   const bool tiled = group.isTiled();
-  const double secPerCopyByte = 1e-9 / profile.copyGBps;
-  const double secPerCacheByte = 1e-9 / profile.cacheGBps;
-  const double secPerLlcByte = 1e-9 / profile.llcGBps;
-  const double secPerMemoryByte = 1e-9 / profile.memoryGBps;
   const double layerOverhead = profile.layerOverheadUs * 1e-6;
-  // Seconds per byte of a working set of `bytes` at its memory level.
-  auto secPerByte = [&](double bytes) {
-    return bytes <= profile.cacheBytes ? secPerCacheByte
-           : bytes <= profile.llcBytes ? secPerLlcByte
-                                       : secPerMemoryByte;
-  };
-  // A copy runs at copy bandwidth, or slower where its data lives.
-  auto copySeconds = [&](double bytes) {
-    return bytes * std::max(secPerCopyByte, secPerByte(bytes));
-  };
 
   // Concurrent tiles: each tile runs whole on one thread, so no step of it
   // is split; its time is accounted per tile and the slots share them out
   // at the end.
   const int64_t slots = tiled ? group.plan().slots : 1;
-  const ParallelOptions stepParallel =
-      slots > 1 ? ParallelOptions{1, parallel.minWork} : parallel;
+  const StepPricer pricer(
+      profile, slots > 1 ? ParallelOptions{1, parallel.minWork} : parallel);
   std::vector<double> tileSeconds(slots > 1 ? group.numTiles() : 0, 0.0);
-  auto total = [&] { return compute + copy + memory + overhead; };
 
   for (auto [l, layer] : llvm::enumerate(group.layers())) {
     const LayerNode &node = graph.node(layer.node);
@@ -275,96 +322,45 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
       flopsOnce += node.flops;
     if (pricing == Pricing::None) {
       if (node.kind != LayerKind::Input) {
-        overhead += layerOverhead * group.numTiles();
+        s.overhead += layerOverhead * group.numTiles();
         for (double &t : tileSeconds)
           t += layerOverhead;
       }
       continue;
     }
 
-    const bool spatial = node.outputShape.size() == 4;
-    const double area =
-        std::max<int64_t>(1, spatialExtent(node.outputShape).size());
-    const double flopsPerPos = node.flops / area;
-    const double secPerFlop =
-        1e-9 / (pricing == Pricing::Epilogue ? profile.epilogueGflops
-                                             : rateGflops(node, profile));
-    const double outBytesPerPos = bytesPerPosition(node.outputShape);
-    const double weightBytes = node.weightBytes;
+    const double flopsPerPos = StepPricer::flopsPerPosition(node);
     // Padding only exists where the window reads operand 0 with one.
     const bool padded = node.kind != LayerKind::Pad && node.window &&
                         !node.operands.empty() &&
                         node.operands[0].access == SpatialAccess::Window;
-    const double padBytesPerPos =
-        padded ? bytesPerPosition(node.operands[0].shape) : 0;
 
     for (unsigned r = 0; r < rows.size(); ++r) {
       const int64_t h = rows.span[r][l].size();
       for (unsigned c = 0; c < cols.size(); ++c) {
-        auto priceTile = [&] {
-          const int64_t w = cols.span[c][l].size();
-          const double positions = double(h) * w;
-          const double flops = flopsPerPos * positions;
-          flopsComputed += flops;
-          if (pricing == Pricing::Epilogue) {
-            compute += flops * secPerFlop;
-            return;
-          }
-          overhead += layerOverhead;
-
-          double inBytes = 0;
-          for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
-            int64_t readRows = rows.read[r][l][i].size();
-            int64_t readCols = cols.read[c][l][i].size();
-            inBytes += double(readRows) * readCols *
-                       bytesPerPosition(node.operands[i].shape);
-          }
-          const double outBytes = outBytesPerPos * positions;
-
-          if (pricing == Pricing::Copy) {
-            copy += copySeconds(inBytes + outBytes);
-            return;
-          }
-
-          double tCompute = flops * secPerFlop;
-          if (spatial && profile.tileWidthPenalty > 0)
-            tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
-          const double bytes = inBytes + outBytes + weightBytes;
-          double tTraffic = bytes * secPerByte(bytes);
-          // flops count a multiply-accumulate as two: iterations = flops / 2.
-          if (splitsAcrossThreads(stepParallel, int64_t(flops / 2))) {
-            double speedup = parallel.threads * profile.parallelEfficiency;
-            tCompute /= speedup;
-            if (bytes <= profile.llcBytes)
-              tTraffic /= speedup;
-            overhead += profile.parallelLaunchUs * 1e-6;
-            ++splitSteps;
-          }
-          compute += tCompute;
-          memory += std::max(0.0, tTraffic - tCompute);
-
-          if (padded) {
-            int64_t padRows = rows.padLow[r][l] + rows.padHigh[r][l];
-            int64_t padCols = cols.padLow[c][l] + cols.padHigh[c][l];
-            if (padRows > 0 || padCols > 0) {
-              double readRows = rows.read[r][l][0].size();
-              double readCols = cols.read[c][l][0].size();
-              double written =
-                  (readRows + padRows) * (readCols + padCols) * padBytesPerPos;
-              double read = readRows * readCols * padBytesPerPos;
-              copy += copySeconds(written + read);
-            }
-          }
-        };
-        const double before = total();
-        priceTile();
+        const double before = s.total();
+        const int64_t w = cols.span[c][l].size();
+        flopsComputed += flopsPerPos * double(h) * w;
+        double inBytes = 0;
+        for (unsigned i = 0, e = node.operands.size(); i < e; ++i)
+          inBytes += double(rows.read[r][l][i].size()) *
+                     cols.read[c][l][i].size() *
+                     bytesPerPosition(node.operands[i].shape);
+        if (pricer.layerStep(node, pricing, h, w, inBytes, s))
+          ++splitSteps;
+        if (padded && pricing == Pricing::Compute)
+          s.copy += pricer.padCopySeconds(
+              rows.read[r][l][0].size(), cols.read[c][l][0].size(),
+              rows.padLow[r][l] + rows.padHigh[r][l],
+              cols.padLow[c][l] + cols.padHigh[c][l],
+              bytesPerPosition(node.operands[0].shape));
         if (!tileSeconds.empty())
-          tileSeconds[r * cols.size() + c] += total() - before;
+          tileSeconds[r * cols.size() + c] += s.total() - before;
       }
     }
   }
   if (tiled) {
-    overhead += profile.tileOverheadUs * 1e-6 * group.numTiles();
+    s.overhead += profile.tileOverheadUs * 1e-6 * group.numTiles();
     for (double &t : tileSeconds)
       t += profile.tileOverheadUs * 1e-6;
   }
@@ -379,7 +375,7 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
     const int64_t tiles = tileSeconds.size();
     for (int64_t t = 0; t < tiles; ++t)
       slotSeconds[slotOfTile(t, tiles, slots)] += tileSeconds[t];
-    double serial = total();
+    double serial = s.total();
     slotThreads = std::min<int64_t>(slots, parallel.threads);
     if (slotThreads > 1 && serial > 0) {
       double slowest =
@@ -387,18 +383,18 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
       double parallelSeconds =
           std::max(slowest, serial / slotThreads) / profile.parallelEfficiency;
       double scale = parallelSeconds / serial;
-      compute *= scale;
-      copy *= scale;
-      memory *= scale;
-      overhead = overhead * scale + profile.parallelLaunchUs * 1e-6;
+      s.compute *= scale;
+      s.copy *= scale;
+      s.memory *= scale;
+      s.overhead = s.overhead * scale + profile.parallelLaunchUs * 1e-6;
     }
   }
 
   GroupLatency result;
-  result.computeMs = compute * 1e3;
-  result.copyMs = copy * 1e3;
-  result.memoryMs = memory * 1e3;
-  result.overheadMs = overhead * 1e3;
+  result.computeMs = s.compute * 1e3;
+  result.copyMs = s.copy * 1e3;
+  result.memoryMs = s.memory * 1e3;
+  result.overheadMs = s.overhead * 1e3;
   result.ms =
       result.computeMs + result.copyMs + result.memoryMs + result.overheadMs;
   result.haloOverhead = flopsOnce > 0 ? flopsComputed / flopsOnce - 1.0 : 0.0;

@@ -392,6 +392,28 @@ TEST_F(LatencyModelTest, SplitStepsScaleBigLayersOnly) {
   EXPECT_DOUBLE_EQ(small.ms, serial.ms);
 }
 
+// A split step whose weights outweigh its input is split by filter blocks:
+// each thread reads the whole input, (T - 1) / T of it from another core,
+// priced at memory bandwidth and not overlapped. Split by rows (input
+// larger than weights) it pays nothing more.
+TEST_F(LatencyModelTest, FilterSplitStepsReadTheirInputAcrossCores) {
+  TargetProfile p = plainProfile();
+  p.parallelEfficiency = 1;
+  ParallelOptions two{2, 1};
+  // 6x6x64 input (9216 B), 3x3 conv to 256 filters (590 KB of weights).
+  const LayerGraph &deep = graphOf(chainModel(6, 6, 64, {{256, 3, 0}}));
+  GroupLatency serial = predictGroupLatency(deep, group(deep, {"L0:conv"}), p);
+  GroupLatency split =
+      predictGroupLatency(deep, group(deep, {"L0:conv"}), p, two);
+  EXPECT_EQ(split.splitSteps, 1u);
+  EXPECT_DOUBLE_EQ(serial.memoryMs, 0);
+  EXPECT_NEAR(split.memoryMs, 6 * 6 * 64 * 4 / 2.0 / 10e9 * 1e3, 1e-12);
+  // 34x34x16 input (74 KB), 32 filters (18 KB): rows, nothing crosses.
+  const LayerGraph &wide = graphOf(chainModel(34, 34, 16, {{32, 3, 0}}));
+  EXPECT_DOUBLE_EQ(
+      predictGroupLatency(wide, group(wide, {"L0:conv"}), p, two).memoryMs, 0);
+}
+
 TEST_F(LatencyModelTest, MonotoneInFlops) {
   TargetProfile p = defaultProfile("x86_64-linux-gnu");
   double last = 0;
