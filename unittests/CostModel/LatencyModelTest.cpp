@@ -3,9 +3,9 @@
 #include "mafat/CostModel/LatencyModel.h"
 #include "mafat/CostModel/TargetProfile.h"
 
-#include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Analysis/StreamGroup.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/StreamGroup.h"
 #include "mafat/Plan/Plan.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -291,9 +291,9 @@ protected:
     modules.push_back(mlir::parseSourceString<mlir::ModuleOp>(mlir, &context));
     EXPECT_TRUE(modules.back()) << mlir;
     auto func = *modules.back()->getOps<mlir::func::FuncOp>().begin();
-    auto graph = LayerGraph::build(func);
-    EXPECT_TRUE(succeeded(graph)) << mlir;
-    graphs.push_back(std::make_unique<LayerGraph>(std::move(*graph)));
+    auto built = mafat::buildLayerGraph(func);
+    EXPECT_TRUE(succeeded(built)) << mlir;
+    graphs.push_back(std::make_unique<LayerGraph>(std::move(built->graph)));
     return *graphs.back();
   }
 
@@ -562,7 +562,7 @@ TEST_F(LatencyModelTest, StreamComputesEveryRowOnce) {
   EXPECT_GT(stream(1).memoryMs, stream(4).memoryMs);
 }
 
-// The stream geometry (Analysis/StreamGroup.h) both models price: over all
+// The stream geometry (Graph/StreamGroup.h) both models price: over all
 // steps every layer computes each of its rows exactly once, in order, the
 // output layer exactly the plan's stripes, every reader's window fits its
 // rolling buffer, and in the steady state no layer computes more than its

@@ -10,8 +10,8 @@
 
 #include "mafat/CostModel/MemoryModel.h"
 
-#include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Plan/Plan.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -87,11 +87,12 @@ parseGraph(mlir::MLIRContext &context, const char *text,
   EXPECT_TRUE(module);
   if (!module)
     return nullptr;
-  auto built = LayerGraph::build(*module->getOps<mlir::func::FuncOp>().begin());
+  auto built =
+      mafat::buildLayerGraph(*module->getOps<mlir::func::FuncOp>().begin());
   EXPECT_TRUE(succeeded(built));
   if (failed(built))
     return nullptr;
-  return std::make_unique<LayerGraph>(std::move(*built));
+  return std::make_unique<LayerGraph>(std::move(built->graph));
 }
 
 class MemoryModelTest : public ::testing::Test {
@@ -134,8 +135,8 @@ TEST_F(MemoryModelTest, GeometryMatchesBruteForce) {
   for (int64_t rows = 1; rows <= 2; ++rows)
     for (int64_t cols = 1; cols <= 2; ++cols) {
       std::string error;
-      std::optional<FusionGroup> group = FusionGroup::build(
-          *graph, planGroup(layers, rows, cols), error);
+      std::optional<FusionGroup> group =
+          FusionGroup::build(*graph, planGroup(layers, rows, cols), error);
       ASSERT_TRUE(group) << error;
       for (bool alongRows : {true, false}) {
         const TileAxis &axis = alongRows ? group->rows() : group->cols();
@@ -178,11 +179,9 @@ TEST_F(MemoryModelTest, GeometryMatchesBruteForce) {
         }
         // Every layer is covered by the union of the tiles' spans.
         for (unsigned l = 0; l < layers.size(); ++l) {
-          int64_t extent = alongRows
-                               ? graph->node(group->layers()[l].node)
-                                     .outputShape[1]
-                               : graph->node(group->layers()[l].node)
-                                     .outputShape[2];
+          int64_t extent =
+              alongRows ? graph->node(group->layers()[l].node).outputShape[1]
+                        : graph->node(group->layers()[l].node).outputShape[2];
           std::vector<bool> seen(extent, false);
           for (unsigned t = 0; t < axis.size(); ++t)
             for (int64_t i = axis.span[t][l].lo; i <= axis.span[t][l].hi; ++i)
@@ -264,8 +263,8 @@ TEST_F(MemoryModelTest, FusedChainByHand) {
   std::vector<uint64_t> sizes;
   for (const BufferRequest &r : tiles)
     sizes.push_back(r.size);
-  EXPECT_EQ(sizes, (std::vector<uint64_t>{960, 1024, 256, 480, 1280, 1536,
-                                          384, 480}));
+  EXPECT_EQ(sizes,
+            (std::vector<uint64_t>{960, 1024, 256, 480, 1280, 1536, 384, 480}));
 }
 
 // A map a group reads last dies inside it, at its last read: here L1's pad

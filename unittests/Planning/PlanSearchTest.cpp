@@ -13,6 +13,8 @@
 
 #include "mafat/Planning/PlanSearch.h"
 
+#include "mafat/Analysis/LayerGraph.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -176,12 +178,12 @@ struct Model {
       return;
     }
     auto func = *module->getOps<mlir::func::FuncOp>().begin();
-    mlir::FailureOr<LayerGraph> g = LayerGraph::build(func);
+    mlir::FailureOr<mafat::IRLayerGraph> g = mafat::buildLayerGraph(func);
     if (failed(g)) {
       ADD_FAILURE() << "no layer graph:\n" << text;
       return;
     }
-    graph = std::move(*g);
+    graph = std::move(g->graph);
   }
 };
 
