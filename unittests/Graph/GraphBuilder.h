@@ -14,6 +14,8 @@
 
 #include "mafat/Graph/LayerGraph.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
