@@ -15,7 +15,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Analysis/LayerGraphJson.h"
 #include "mafat/Dialect/Mafat/AttrNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -46,95 +45,6 @@ std::optional<LayerKind> namedLayerKind(Operation *op) {
       .Case<linalg::PoolingNhwcSumOp>([](auto) { return LayerKind::SumPool; })
       .Case<linalg::MatmulOp>([](auto) { return LayerKind::Matmul; })
       .Default([](Operation *) { return std::nullopt; });
-}
-
-llvm::StringRef stringifyLayerKind(LayerKind kind) {
-  switch (kind) {
-  case LayerKind::Input:
-    return "input";
-  case LayerKind::Conv:
-    return "conv";
-  case LayerKind::DepthwiseConv:
-    return "dwconv";
-  case LayerKind::MaxPool:
-    return "maxpool";
-  case LayerKind::SumPool:
-    return "sumpool";
-  case LayerKind::Elementwise:
-    return "eltwise";
-  case LayerKind::Matmul:
-    return "matmul";
-  case LayerKind::Concat:
-    return "concat";
-  case LayerKind::Pad:
-    return "pad";
-  case LayerKind::Slice:
-    return "slice";
-  case LayerKind::Reshape:
-    return "reshape";
-  case LayerKind::Transpose:
-    return "transpose";
-  case LayerKind::Upsample:
-    return "upsample";
-  case LayerKind::Reorg:
-    return "reorg";
-  }
-  return "?";
-}
-
-llvm::StringRef stringifySpatialAccess(SpatialAccess access) {
-  switch (access) {
-  case SpatialAccess::Pointwise:
-    return "pointwise";
-  case SpatialAccess::Window:
-    return "window";
-  case SpatialAccess::Upsample:
-    return "upsample";
-  case SpatialAccess::SpaceToDepth:
-    return "space-to-depth";
-  case SpatialAccess::DarknetReorg:
-    return "darknet-reorg";
-  case SpatialAccess::Slice:
-    return "slice";
-  case SpatialAccess::Whole:
-    return "whole";
-  }
-  return "?";
-}
-
-Region spatialExtent(llvm::ArrayRef<int64_t> shape) {
-  if (shape.size() == 4)
-    return Region::whole(shape[1], shape[2]);
-  return Region::whole(1, 1);
-}
-
-Region LayerNode::operandRegion(unsigned i, const Region &out) const {
-  const LayerOperand &operand = operands[i];
-  Region extent = spatialExtent(operand.shape);
-  if (out.isEmpty())
-    return Region();
-  switch (operand.access) {
-  case SpatialAccess::Pointwise:
-    return out.intersect(extent);
-  case SpatialAccess::Window:
-    return windowInput(*window, out).clipped();
-  case SpatialAccess::Upsample:
-    return upsampleInput(factorRows, factorCols, out).intersect(extent);
-  case SpatialAccess::SpaceToDepth:
-    return spaceToDepthInput(reorgStride, out).intersect(extent);
-  case SpatialAccess::DarknetReorg: {
-    DarknetReorg reorg{operand.shape[1], operand.shape[2], operand.shape[3],
-                       reorgStride};
-    return reorg.inputHull(out);
-  }
-  case SpatialAccess::Slice:
-    return Region(out.rows.shift(sliceOffsets[1]),
-                  out.cols.shift(sliceOffsets[2]))
-        .intersect(extent);
-  case SpatialAccess::Whole:
-    return extent;
-  }
-  return extent;
 }
 
 //===----------------------------------------------------------------------===//
@@ -603,8 +513,8 @@ struct Composite {
 
 class LayerGraphBuilder {
 public:
-  LayerGraphBuilder(func::FuncOp func, LayerGraph &graph)
-      : func(func), graph(graph) {}
+  LayerGraphBuilder(func::FuncOp func, LayerGraph &graph, LayerIRMap &ir)
+      : func(func), graph(graph), ir(ir) {}
 
   LogicalResult build();
 
@@ -638,6 +548,10 @@ private:
 
   func::FuncOp func;
   LayerGraph &graph;
+  LayerIRMap &ir;
+  /// Constants some node reads, each counted once into weightTotal.
+  llvm::DenseSet<Operation *> countedConstants;
+  int64_t weightTotal = 0;
   llvm::DenseSet<Operation *> staticOps;
   llvm::DenseSet<Operation *> absorbed;
   llvm::DenseMap<Operation *, Composite> composites; // keyed by last op
@@ -925,10 +839,8 @@ void LayerGraphBuilder::recogniseInsertConcat(tensor::InsertSliceOp first) {
 LayerNode &LayerGraphBuilder::addNode(LayerKind kind, Operation *nameOp,
                                       Value result) {
   LayerNode node;
-  node.id = graph.nodeList.size();
+  node.id = graph.size();
   node.kind = kind;
-  node.op = nameOp;
-  node.result = result;
   std::optional<std::string> name =
       nameOp ? findName(nameOp->getLoc()) : std::nullopt;
   std::string base = name ? *name
@@ -938,17 +850,17 @@ LayerNode &LayerGraphBuilder::addNode(LayerKind kind, Operation *nameOp,
   unsigned count = ++nameCount[base];
   node.name = count == 1 ? base : base + "#" + std::to_string(count);
   // A generated suffix could collide with a real name; keep counting.
-  while (graph.nameToNode.count(node.name))
+  while (graph.lookup(node.name))
     node.name = base + "#" + std::to_string(++nameCount[base]);
   if (isStaticShaped(result)) {
     node.outputShape = shapeOf(result);
     node.outputBytes = tensorBytes(result.getType());
   }
-  graph.nameToNode[node.name] = node.id;
-  graph.valueToNode[result] = node.id;
-  graph.nodeList.push_back(std::move(node));
-  graph.nodeConstants.emplace_back();
-  return graph.nodeList.back();
+  ir.ops.push_back(nameOp);
+  ir.folded.emplace_back();
+  ir.results.push_back(result);
+  ir.valueToNode[result] = node.id;
+  return graph.addNode(std::move(node));
 }
 
 void LayerGraphBuilder::addOperand(
@@ -956,14 +868,13 @@ void LayerGraphBuilder::addOperand(
     std::optional<llvm::SmallVector<int64_t, 4>> shape) {
   if (isStatic(value))
     return;
-  auto it = graph.valueToNode.find(value);
-  if (it == graph.valueToNode.end() &&
-      failedOps.contains(value.getDefiningOp()))
+  auto it = ir.valueToNode.find(value);
+  if (it == ir.valueToNode.end() && failedOps.contains(value.getDefiningOp()))
     return;
-  if (it == graph.valueToNode.end()) {
+  if (it == ir.valueToNode.end()) {
     // Only an op absorbed into another layer can produce a value without a
     // node; reading it from elsewhere means the idiom was misrecognised.
-    Operation *user = node.op ? node.op : func.getOperation();
+    Operation *user = ir.ops[node.id] ? ir.ops[node.id] : func.getOperation();
     (void)error(user, "operand produced by an op outside the layer graph");
     return;
   }
@@ -992,9 +903,9 @@ void LayerGraphBuilder::finishNode(LayerNode &node) {
       if (isStatic(v))
         worklist.push_back(v);
   };
-  if (node.op)
-    visitOp(node.op);
-  for (Operation *op : node.foldedOps)
+  if (Operation *op = ir.ops[node.id])
+    visitOp(op);
+  for (Operation *op : ir.folded[node.id])
     visitOp(op);
   while (!worklist.empty()) {
     Operation *def = worklist.pop_back_val().getDefiningOp();
@@ -1005,13 +916,12 @@ void LayerGraphBuilder::finishNode(LayerNode &node) {
     visitOp(def);
   }
   node.weightBytes = 0;
-  for (Operation *c : constants)
-    node.weightBytes += tensorBytes(c->getResult(0).getType());
-  graph.nodeConstants[node.id].assign(constants.begin(), constants.end());
-  for (const LayerOperand &operand : node.operands) {
-    auto &users = graph.nodeList[operand.producer].users;
-    if (!llvm::is_contained(users, node.id))
-      users.push_back(node.id);
+  for (Operation *c : constants) {
+    int64_t bytes = tensorBytes(c->getResult(0).getType());
+    node.weightBytes += bytes;
+    // A constant shared by two layers counts once in the graph's total.
+    if (countedConstants.insert(c).second)
+      weightTotal += bytes;
   }
 }
 
@@ -1025,7 +935,7 @@ LogicalResult LayerGraphBuilder::buildComposite(const Composite &c) {
   LayerNode &node = addNode(c.kind, nameOp, c.ops.back()->getResult(0));
   for (Operation *op : c.ops)
     if (op != nameOp)
-      node.foldedOps.push_back(op);
+      ir.folded[node.id].push_back(op);
   for (Value source : c.sources)
     addOperand(node, source, c.access);
   node.reorgStride = c.stride;
@@ -1079,7 +989,7 @@ LogicalResult LayerGraphBuilder::buildWindowOp(OpTy op, LayerKind kind) {
 
   LayerNode &node = addNode(kind, op, result);
   if (pad)
-    node.foldedOps.push_back(pad);
+    ir.folded[node.id].push_back(pad);
   node.window = window;
   addOperand(node, image, SpatialAccess::Window, in);
   // A filter computed at run time, or an accumulator that is an activation
@@ -1300,7 +1210,7 @@ LogicalResult LayerGraphBuilder::buildDataMovement(Operation *op) {
 }
 
 LogicalResult LayerGraphBuilder::build() {
-  graph.funcName = func.getSymName().str();
+  graph.setFunctionName(func.getSymName().str());
   if (!func.getBody().hasOneBlock())
     return error(func, "function body must be a single block");
   Block &body = func.getBody().front();
@@ -1335,9 +1245,7 @@ LogicalResult LayerGraphBuilder::build() {
       return error(func, "argument #" + llvm::Twine(arg.getArgNumber()) +
                              " is not a statically shaped tensor");
     LayerNode node;
-    node.id = graph.nodeList.size();
     node.kind = LayerKind::Input;
-    node.result = arg;
     StringAttr given;
     if (inputNames && arg.getArgNumber() < inputNames.size())
       given = dyn_cast<StringAttr>(inputNames[arg.getArgNumber()]);
@@ -1346,18 +1254,18 @@ LogicalResult LayerGraphBuilder::build() {
     node.outputShape = shapeOf(arg);
     node.outputBytes = tensorBytes(arg.getType());
     ++nameCount[node.name];
-    graph.nameToNode[node.name] = node.id;
-    graph.valueToNode[arg] = node.id;
-    graph.inputIds.push_back(node.id);
-    graph.nodeList.push_back(std::move(node));
-    graph.nodeConstants.emplace_back();
+    ir.ops.push_back(nullptr);
+    ir.folded.emplace_back();
+    ir.results.push_back(arg);
+    ir.valueToNode[arg] = graph.size();
+    graph.addNode(std::move(node));
   }
 
   auto outputNames = func->getAttrOfType<ArrayAttr>(mafat::kOutputNamesAttr);
   for (Operation &op : body) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
-        std::optional<unsigned> id = graph.producerOf(value);
+        std::optional<unsigned> id = ir.producerOf(value);
         if (!id && failedOps.contains(value.getDefiningOp()))
           continue;
         if (!id) {
@@ -1365,12 +1273,11 @@ LogicalResult LayerGraphBuilder::build() {
                                " is not produced by a layer");
           continue;
         }
-        graph.outputIds.push_back(*id);
         StringAttr given;
         if (outputNames && i < outputNames.size())
           given = dyn_cast<StringAttr>(outputNames[i]);
-        graph.outputNameList.push_back(given ? given.str()
-                                             : "output" + std::to_string(i));
+        graph.addOutput(*id,
+                        given ? given.str() : "output" + std::to_string(i));
       }
       continue;
     }
@@ -1381,6 +1288,8 @@ LogicalResult LayerGraphBuilder::build() {
     else
       (void)buildOp(&op);
   }
+  graph.setTotalWeightBytes(weightTotal);
+  graph.finalize();
   return failure(anyError);
 }
 
@@ -1388,200 +1297,19 @@ LogicalResult LayerGraphBuilder::build() {
 // LayerGraph
 //===----------------------------------------------------------------------===//
 
-FailureOr<LayerGraph> LayerGraph::build(func::FuncOp func) {
-  LayerGraph graph;
-  LayerGraphBuilder builder(func, graph);
+FailureOr<IRLayerGraph> buildLayerGraph(func::FuncOp func) {
+  IRLayerGraph built;
+  LayerGraphBuilder builder(func, built.graph, built.ir);
   if (failed(builder.build()))
     return failure();
-  for (LayerNode &node : graph.nodeList)
-    llvm::sort(node.users);
-  return graph;
+  return built;
 }
 
-std::optional<unsigned> LayerGraph::lookup(llvm::StringRef name) const {
-  auto it = nameToNode.find(name);
-  if (it == nameToNode.end())
-    return std::nullopt;
-  return it->second;
-}
-
-std::optional<unsigned> LayerGraph::producerOf(Value value) const {
+std::optional<unsigned> LayerIRMap::producerOf(Value value) const {
   auto it = valueToNode.find(value);
   if (it == valueToNode.end())
     return std::nullopt;
   return it->second;
-}
-
-std::vector<unsigned> LayerGraph::topologicalOrder() const {
-  // `users` lists each consumer once, so indegrees count distinct
-  // producers, not operands.
-  std::vector<unsigned> indegree(nodeList.size(), 0), order;
-  for (const LayerNode &node : nodeList)
-    for (unsigned user : node.users)
-      ++indegree[user];
-  std::priority_queue<unsigned, std::vector<unsigned>, std::greater<unsigned>>
-      ready;
-  for (const LayerNode &node : nodeList)
-    if (indegree[node.id] == 0)
-      ready.push(node.id);
-  while (!ready.empty()) {
-    unsigned id = ready.top();
-    ready.pop();
-    order.push_back(id);
-    for (unsigned user : nodeList[id].users)
-      if (--indegree[user] == 0)
-        ready.push(user);
-  }
-  return order;
-}
-
-int64_t LayerGraph::totalFlops() const {
-  int64_t total = 0;
-  for (const LayerNode &node : nodeList)
-    total += node.flops;
-  return total;
-}
-
-int64_t LayerGraph::totalMacs() const {
-  int64_t total = 0;
-  for (const LayerNode &node : nodeList)
-    total += node.macs;
-  return total;
-}
-
-int64_t LayerGraph::totalWeightBytes() const {
-  llvm::DenseSet<Operation *> seen;
-  int64_t total = 0;
-  for (const auto &constants : nodeConstants)
-    for (Operation *c : constants)
-      if (seen.insert(c).second)
-        total += tensorBytes(c->getResult(0).getType());
-  return total;
-}
-
-/// How a reorg node moves channels, as print and layerGraphToJson name it.
-static llvm::StringRef reorgMode(const LayerNode &node) {
-  if (!node.spaceToDepthOrder)
-    return "darknet";
-  if (*node.spaceToDepthOrder == SpaceToDepthOrder::BlockMajor)
-    return "space-to-depth";
-  return "space-to-depth-channel-major";
-}
-
-void LayerGraph::print(llvm::raw_ostream &os) const {
-  os << "layer-graph @" << funcName << ": " << nodeList.size() << " nodes, "
-     << totalFlops() << " flops, " << totalWeightBytes() << " weight bytes\n";
-  for (const LayerNode &node : nodeList) {
-    os << "  #" << node.id << " \"" << node.name << "\" "
-       << stringifyLayerKind(node.kind);
-    if (node.kind != LayerKind::Input) {
-      os << " in=[";
-      llvm::interleave(
-          node.operands, os,
-          [&](const LayerOperand &o) { os << shapeStr(o.shape); }, ", ");
-      os << "]";
-    }
-    os << " out=" << shapeStr(node.outputShape);
-    if (node.kind == LayerKind::Input) {
-      os << "\n";
-      continue;
-    }
-    os << " flops=" << node.flops << " weights=" << node.weightBytes;
-    if (node.window) {
-      const Window1D &r = node.window->rows, &c = node.window->cols;
-      os << " window={k=" << r.kernel << "x" << c.kernel << " s=" << r.stride
-         << "x" << c.stride << " d=" << r.dilation << "x" << c.dilation
-         << " pad=t" << r.padLow << ",b" << r.padHigh << ",l" << c.padLow
-         << ",r" << c.padHigh << "}";
-    }
-    if (node.kind == LayerKind::Upsample)
-      os << " factor=" << node.factorRows << "x" << node.factorCols;
-    if (node.kind == LayerKind::Reorg)
-      os << " stride=" << node.reorgStride << " mode=" << reorgMode(node);
-    if (node.kind == LayerKind::Concat)
-      os << " dim=" << node.concatDim;
-    if (node.kind == LayerKind::Slice) {
-      os << " offsets=";
-      llvm::interleave(node.sliceOffsets, os, ",");
-    }
-    os << " operands=[";
-    llvm::interleave(
-        node.operands, os,
-        [&](const LayerOperand &o) {
-          os << "\"" << nodeList[o.producer].name
-             << "\":" << stringifySpatialAccess(o.access);
-        },
-        ", ");
-    os << "]\n";
-  }
-  os << "  outputs:";
-  for (auto [i, id] : llvm::enumerate(outputIds))
-    os << " \"" << outputNameList[i] << "\"=\"" << nodeList[id].name << "\"";
-  os << "\n  order:";
-  for (unsigned id : topologicalOrder())
-    os << " " << id;
-  os << "\n";
-}
-
-llvm::json::Object layerGraphToJson(const LayerGraph &graph) {
-  auto ints = [](llvm::ArrayRef<int64_t> values) {
-    return llvm::json::Array(values);
-  };
-  llvm::json::Array nodesJson;
-  for (const LayerNode &node : graph.nodes()) {
-    llvm::json::Array operandsJson;
-    for (const LayerOperand &o : node.operands)
-      operandsJson.push_back(
-          llvm::json::Object{{"producer", (int64_t)o.producer},
-                             {"access", stringifySpatialAccess(o.access)},
-                             {"shape", ints(o.shape)},
-                             {"init", o.init},
-                             {"identity_input", o.identityInput}});
-    llvm::json::Object json{{"id", (int64_t)node.id},
-                            {"name", node.name},
-                            {"kind", stringifyLayerKind(node.kind)},
-                            {"operands", std::move(operandsJson)},
-                            {"output_shape", ints(node.outputShape)},
-                            {"output_bytes", node.outputBytes},
-                            {"flops", node.flops},
-                            {"macs", node.macs},
-                            {"weight_bytes", node.weightBytes},
-                            {"users", llvm::json::Array(node.users)}};
-    if (node.window) {
-      const Window1D &r = node.window->rows, &c = node.window->cols;
-      json["window"] =
-          llvm::json::Object{{"kernel", ints({r.kernel, c.kernel})},
-                             {"stride", ints({r.stride, c.stride})},
-                             {"dilation", ints({r.dilation, c.dilation})},
-                             {"pad", llvm::json::Object{{"top", r.padLow},
-                                                        {"bottom", r.padHigh},
-                                                        {"left", c.padLow},
-                                                        {"right", c.padHigh}}}};
-    }
-    if (node.kind == LayerKind::Upsample)
-      json["factor"] = ints({node.factorRows, node.factorCols});
-    if (node.kind == LayerKind::Reorg)
-      json["reorg"] = llvm::json::Object{{"stride", node.reorgStride},
-                                         {"mode", reorgMode(node)}};
-    if (node.kind == LayerKind::Concat)
-      json["concat_dim"] = node.concatDim;
-    if (node.kind == LayerKind::Slice)
-      json["slice_offsets"] = ints(node.sliceOffsets);
-    nodesJson.push_back(std::move(json));
-  }
-  llvm::json::Array outputsJson;
-  for (auto [i, id] : llvm::enumerate(graph.outputs()))
-    outputsJson.push_back(llvm::json::Object{{"name", graph.outputNames()[i]},
-                                             {"node", (int64_t)id}});
-  return llvm::json::Object{
-      {"function", graph.functionName()},
-      {"flops", graph.totalFlops()},
-      {"macs", graph.totalMacs()},
-      {"weight_bytes", graph.totalWeightBytes()},
-      {"inputs", llvm::json::Array(graph.inputs())},
-      {"outputs", std::move(outputsJson)},
-      {"order", llvm::json::Array(graph.topologicalOrder())},
-      {"nodes", std::move(nodesJson)}};
 }
 
 } // namespace mafat

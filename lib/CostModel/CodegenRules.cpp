@@ -2,7 +2,7 @@
 
 #include "mafat/CostModel/CodegenRules.h"
 
-#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/LayerGraph.h"
 
 #include "llvm/ADT/STLExtras.h"
 

@@ -8,7 +8,7 @@
 
 #include "mafat/CostModel/LatencyModel.h"
 
-#include "mafat/Analysis/StreamGroup.h"
+#include "mafat/Graph/StreamGroup.h"
 
 #include <algorithm>
 
@@ -203,7 +203,7 @@ private:
 
 namespace {
 
-/// A stream group (Analysis/StreamGroup.h), priced step by step with the same
+/// A stream group (Graph/StreamGroup.h), priced step by step with the same
 /// terms as a tile: every row is computed once, but each step re-reads the
 /// weights of every layer that runs in it (deep layers with large filters
 /// want taller stripes), readers of a rolling buffer read its whole padded

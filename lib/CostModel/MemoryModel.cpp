@@ -32,8 +32,8 @@
 
 #include "mafat/CostModel/MemoryModel.h"
 
-#include "mafat/Analysis/StreamGroup.h"
 #include "mafat/CostModel/CodegenRules.h"
+#include "mafat/Graph/StreamGroup.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"

@@ -25,11 +25,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/Dialect/Mafat/AttrNames.h"
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Transforms/LayerTile.h"
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
@@ -58,9 +58,10 @@ namespace {
 
 class GroupRewriter {
 public:
-  GroupRewriter(const LayerGraph &graph, const FusionGroup &group,
+  GroupRewriter(const LayerGraph &graph, const mafat::LayerIRMap &ir,
+                const FusionGroup &group,
                 DenseMap<unsigned, Value> &currentValue)
-      : graph(graph), group(group), currentValue(currentValue) {}
+      : graph(graph), ir(ir), group(group), currentValue(currentValue) {}
 
   LogicalResult rewrite();
 
@@ -88,13 +89,14 @@ private:
   /// that group is rewritten).
   Value fullValue(unsigned node) {
     auto it = currentValue.find(node);
-    return it != currentValue.end() ? it->second : graph.node(node).result;
+    return it != currentValue.end() ? it->second : ir.result(node);
   }
   InFlightDiagnostic error(Operation *op) {
     return op->emitError("mafat-fuse-tile: group '") << group.name() << "': ";
   }
 
   const LayerGraph &graph;
+  const mafat::LayerIRMap &ir;
   const FusionGroup &group;
   DenseMap<unsigned, Value> &currentValue;
 };
@@ -135,7 +137,7 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
   for (unsigned l = 0; l <= last; ++l) {
     const mafat::FusedLayer &layer = group.layers()[l];
     const LayerNode &node = graph.node(layer.node);
-    Operation *op = node.op;
+    Operation *op = ir.op(layer.node);
     Location opLoc = op->getLoc();
     Interval spanR = rows.span[r][l], spanC = cols.span[c][l];
 
@@ -226,7 +228,7 @@ LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
   }
 
   // The last layer's tile into the group's output map.
-  Location lastLoc = graph.node(group.outputLayer().node).op->getLoc();
+  Location lastLoc = ir.op(group.outputLayer().node)->getLoc();
   Value rowOff = offset(b, lastLoc, rows, rowFirst, rowIv, last, -1);
   Value colOff = offset(b, lastLoc, cols, colFirst, colIv, last, -1);
   auto tileType = cast<RankedTensorType>(tiles.back().getType());
@@ -353,7 +355,7 @@ Value GroupRewriter::emitSlotLoop(OpBuilder &b, Location loc, Value acc,
 
 LogicalResult GroupRewriter::rewrite() {
   const LayerNode &outNode = graph.node(group.outputLayer().node);
-  Value oldResult = outNode.result;
+  Value oldResult = ir.result(outNode.id);
   Operation *anchor = oldResult.getDefiningOp();
   Location loc = anchor->getLoc();
   OpBuilder b(anchor);
@@ -405,11 +407,12 @@ struct MafatFuseTilePass
       if (!group.isTiled())
         continue;
       if (group.plan().isStream()) {
-        if (failed(mafat::rewriteStreamGroup(graph, group, currentValue)))
+        if (failed(mafat::rewriteStreamGroup(graph, planned->ir, group,
+                                             currentValue)))
           return signalPassFailure();
         continue;
       }
-      GroupRewriter rewriter(graph, group, currentValue);
+      GroupRewriter rewriter(graph, planned->ir, group, currentValue);
       if (failed(rewriter.rewrite()))
         return signalPassFailure();
     }

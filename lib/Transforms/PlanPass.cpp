@@ -9,11 +9,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/TargetProfile.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Plan/Plan.h"
 #include "mafat/Planning/PlanReport.h"
 #include "mafat/Planning/PlanSearch.h"
@@ -44,27 +44,26 @@ namespace {
 /// needs, to the end of the entry block in `order`. Returns false (and
 /// leaves the IR alone) if some op outside every layer reads a layer's
 /// result, so that moving would break dominance.
-bool reorderLayers(func::FuncOp func, const LayerGraph &graph,
+bool reorderLayers(func::FuncOp func, const LayerIRMap &ir,
                    llvm::ArrayRef<unsigned> order) {
   Block &block = func.getBody().front();
   llvm::DenseMap<Operation *, unsigned> position;
   for (auto [i, op] : llvm::enumerate(block.getOperations()))
     position[&op] = i;
   llvm::DenseSet<Operation *> layerOps;
-  for (const LayerNode &node : graph.nodes()) {
-    if (node.op)
-      layerOps.insert(node.op);
-    for (Operation *op : node.foldedOps)
+  for (unsigned id = 0, e = ir.size(); id < e; ++id) {
+    if (Operation *op = ir.op(id))
+      layerOps.insert(op);
+    for (Operation *op : ir.foldedOps(id))
       layerOps.insert(op);
   }
   llvm::DenseSet<Operation *> moved;
   std::vector<Operation *> sequence;
   for (unsigned id : order) {
-    const LayerNode &node = graph.node(id);
     SmallVector<Operation *> worklist;
-    if (node.op)
-      worklist.push_back(node.op);
-    worklist.append(node.foldedOps.begin(), node.foldedOps.end());
+    if (Operation *op = ir.op(id))
+      worklist.push_back(op);
+    worklist.append(ir.foldedOps(id).begin(), ir.foldedOps(id).end());
     std::vector<Operation *> group;
     while (!worklist.empty()) {
       Operation *op = worklist.pop_back_val();
@@ -121,9 +120,9 @@ private:
   /// before any work.
   FailureOr<PlanSearchOptions> readOptions();
   /// plan=auto: picks the execution order, moves the layers of `func` into
-  /// it (rebuilding `graph`) and searches.
+  /// it (rebuilding `built`) and searches.
   FailureOr<PlanSearchOutcome> search(func::FuncOp func,
-                                      FailureOr<LayerGraph> &graph,
+                                      FailureOr<IRLayerGraph> &built,
                                       const PlanSearchOptions &options);
   /// plan=none or a file: the complete plan (layers a file leaves out run
   /// in their own groups, in the order the groups will run) and its exact
@@ -177,21 +176,23 @@ FailureOr<PlanSearchOptions> MafatPlanPass::readOptions() {
 }
 
 FailureOr<PlanSearchOutcome>
-MafatPlanPass::search(func::FuncOp func, FailureOr<LayerGraph> &graph,
+MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
                       const PlanSearchOptions &options) {
   PriceCache cache;
   auto start = std::chrono::steady_clock::now();
-  std::vector<unsigned> order = pickExecutionOrder(*graph, options, cache);
-  if (order != programOrder(*graph) && reorderLayers(func, *graph, order)) {
-    graph = LayerGraph::build(func);
-    if (failed(graph)) {
+  std::vector<unsigned> order =
+      pickExecutionOrder(built->graph, options, cache);
+  if (order != programOrder(built->graph) &&
+      reorderLayers(func, built->ir, order)) {
+    built = buildLayerGraph(func);
+    if (failed(built)) {
       signalPassFailure();
       return failure();
     }
   }
   std::string error;
   std::optional<PlanSearchOutcome> outcome =
-      searchPlan(*graph, options, error, &cache);
+      searchPlan(built->graph, options, error, &cache);
   if (!outcome)
     return fail(func, error);
   // The search time includes choosing the order.
@@ -276,21 +277,21 @@ void MafatPlanPass::runOnOperation() {
   func::FuncOp func = mafat::findEntry(module, entry, "mafat-plan: ");
   if (!func)
     return signalPassFailure();
-  FailureOr<LayerGraph> graph = LayerGraph::build(func);
-  if (failed(graph))
+  FailureOr<IRLayerGraph> built = buildLayerGraph(func);
+  if (failed(built))
     return signalPassFailure();
 
   Plan plan;
   MemoryPrediction memory;
   std::optional<PlanSearchOutcome> outcome;
   if (planSource == "auto") {
-    FailureOr<PlanSearchOutcome> found = search(func, graph, *options);
+    FailureOr<PlanSearchOutcome> found = search(func, built, *options);
     if (failed(found))
       return;
     outcome = std::move(*found);
     plan = outcome->plan;
     memory = outcome->memory;
-  } else if (failed(loadPlan(func, *graph, *options, plan, memory))) {
+  } else if (failed(loadPlan(func, built->graph, *options, plan, memory))) {
     return;
   }
   module->setAttr(kPlanAttrName, toAttr(module.getContext(), plan));
@@ -299,7 +300,7 @@ void MafatPlanPass::runOnOperation() {
     return;
   std::string error;
   std::optional<PlanReport> report = buildPlanReport(
-      *graph, plan, memory, *options, planSource, outcome, error);
+      built->graph, plan, memory, *options, planSource, outcome, error);
   if (!report) {
     (void)fail(module, error);
     return;

@@ -16,7 +16,7 @@ LogicalResult mafat::readPlannedModule(ModuleOp module, StringRef entry,
   result.reset();
   auto planAttr = module->getAttrOfType<PlanAttr>(kPlanAttrName);
   func::FuncOp func;
-  FailureOr<LayerGraph> graph = failure();
+  FailureOr<IRLayerGraph> built = failure();
   {
     // Without a plan, what cannot be planned is not an error here.
     std::optional<ScopedDiagnosticHandler> quiet;
@@ -26,17 +26,21 @@ LogicalResult mafat::readPlannedModule(ModuleOp module, StringRef entry,
     func = findEntry(module, entry, who);
     if (!func)
       return success(!planAttr);
-    graph = LayerGraph::build(func);
-    if (failed(graph))
+    built = buildLayerGraph(func);
+    if (failed(built))
       return success(!planAttr);
   }
-  Plan plan = planAttr ? fromAttr(planAttr) : layerByLayerPlan(*graph);
+  Plan plan = planAttr ? fromAttr(planAttr) : layerByLayerPlan(built->graph);
   std::string error;
   std::optional<std::vector<FusionGroup>> groups =
-      buildPlanGroups(*graph, plan, error);
+      buildPlanGroups(built->graph, plan, error);
   if (!groups)
     return func.emitError(who) << error;
-  result = PlannedModule{func, std::move(*graph), std::move(plan),
-                         (bool)planAttr, std::move(*groups)};
+  result = PlannedModule{func,
+                         std::move(built->graph),
+                         std::move(built->ir),
+                         std::move(plan),
+                         (bool)planAttr,
+                         std::move(*groups)};
   return success();
 }

@@ -10,8 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Analysis/LayerGraphJson.h"
 #include "mafat/CostModel/CodegenRules.h"
+#include "mafat/Graph/LayerGraphJson.h"
 #include "mafat/Transforms/Passes.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -39,17 +39,18 @@ struct MafatPrintLayerGraphPass
     }
     if (func.isExternal())
       return markAllAnalysesPreserved();
-    FailureOr<mafat::LayerGraph> graph = mafat::LayerGraph::build(func);
-    if (failed(graph))
+    FailureOr<mafat::IRLayerGraph> built = mafat::buildLayerGraph(func);
+    if (failed(built))
       return signalPassFailure();
+    const mafat::LayerGraph &graph = built->graph;
     // Functions run in parallel: print each graph in one write so lines of
     // different graphs never interleave.
     std::string text;
     llvm::raw_string_ostream os(text);
     if (format == "json")
-      printJson(*graph, os);
+      printJson(graph, os);
     else
-      printText(*graph, os);
+      printText(graph, os);
     llvm::outs() << text;
     llvm::outs().flush();
     markAllAnalysesPreserved();

@@ -37,11 +37,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Transforms/Passes.h"
 #include "mafat/runtime.h"
 
@@ -84,9 +84,9 @@ ProfileSymbols createSymbols(ModuleOp module, ArrayRef<std::string> names) {
 
   // Weak: two profiled models linked into one program share one hook
   // instead of failing to link.
-  auto hook = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
-                                     LLVM::Linkage::Weak, kHookName,
-                                     Attribute());
+  auto hook =
+      LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
+                             LLVM::Linkage::Weak, kHookName, Attribute());
   {
     Block *init = b.createBlock(&hook.getInitializerRegion());
     OpBuilder ib = OpBuilder::atBlockEnd(init);
@@ -135,10 +135,10 @@ void insertMark(Operation *before, const ProfileSymbols &symbols,
   Location loc = before->getLoc();
   auto ptr = LLVM::LLVMPointerType::get(b.getContext());
   Value index = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(group));
-  Value name = group < symbols.names.size()
-                   ? Value(LLVM::AddressOfOp::create(b, loc,
-                                                     symbols.names[group]))
-                   : Value(LLVM::ZeroOp::create(b, loc, ptr));
+  Value name =
+      group < symbols.names.size()
+          ? Value(LLVM::AddressOfOp::create(b, loc, symbols.names[group]))
+          : Value(LLVM::ZeroOp::create(b, loc, ptr));
   LLVM::CallOp::create(b, loc, symbols.mark, ValueRange{index, name});
 }
 
@@ -146,8 +146,9 @@ void insertMark(Operation *before, const ProfileSymbols &symbols,
 /// do its work: its layers' ops and folded ops, and the non-constant ops
 /// that only prepare their operands (inits, fills, a transposed filter).
 /// An op several groups use goes to the first.
-std::vector<SmallVector<Operation *>>
-groupOps(const LayerGraph &graph, ArrayRef<FusionGroup> groups, Block &body) {
+std::vector<SmallVector<Operation *>> groupOps(const mafat::LayerIRMap &ir,
+                                               ArrayRef<FusionGroup> groups,
+                                               Block &body) {
   DenseMap<Operation *, unsigned> owner;
   std::vector<SmallVector<Operation *>> ops(groups.size());
   auto claim = [&](Operation *op, unsigned g) {
@@ -157,9 +158,8 @@ groupOps(const LayerGraph &graph, ArrayRef<FusionGroup> groups, Block &body) {
   };
   for (auto [g, group] : llvm::enumerate(groups))
     for (const mafat::FusedLayer &layer : group.layers()) {
-      const mafat::LayerNode &node = graph.node(layer.node);
-      claim(node.op, g);
-      for (Operation *folded : node.foldedOps)
+      claim(ir.op(layer.node), g);
+      for (Operation *folded : ir.foldedOps(layer.node))
         claim(folded, g);
     }
   for (unsigned g = 0; g < groups.size(); ++g) {
@@ -170,7 +170,7 @@ groupOps(const LayerGraph &graph, ArrayRef<FusionGroup> groups, Block &body) {
           Operation *def = operand.getDefiningOp();
           // Another layer's result is another group's work; constants are
           // hoisted and cost nothing at run time.
-          if (!def || graph.producerOf(operand) ||
+          if (!def || ir.producerOf(operand) ||
               def->hasTrait<OpTrait::ConstantLike>())
             continue;
           claim(def, g);
@@ -223,16 +223,16 @@ struct MafatProfileGroupsPass
 
     auto planAttr =
         module->getAttrOfType<mafat::PlanAttr>(mafat::kPlanAttrName);
-    FailureOr<LayerGraph> graph = failure();
+    FailureOr<mafat::IRLayerGraph> built = failure();
     {
       // Without a plan, a model the layer graph does not cover is timed as
       // one group (below), as it also runs unplanned.
       std::optional<ScopedDiagnosticHandler> quiet;
       if (!planAttr)
         quiet.emplace(&getContext(), [](Diagnostic &) { return success(); });
-      graph = LayerGraph::build(entry);
+      built = mafat::buildLayerGraph(entry);
     }
-    if (failed(graph)) {
+    if (failed(built)) {
       if (planAttr)
         return signalPassFailure();
       entry.emitWarning("mafat-profile-groups: the layer graph does not "
@@ -246,16 +246,16 @@ struct MafatProfileGroupsPass
 
     // The same groups, in the same order, that mafat-fuse-tile executes.
     std::string error;
-    mafat::Plan plan =
-        planAttr ? mafat::fromAttr(planAttr) : mafat::layerByLayerPlan(*graph);
+    mafat::Plan plan = planAttr ? mafat::fromAttr(planAttr)
+                                : mafat::layerByLayerPlan(built->graph);
     std::optional<std::vector<FusionGroup>> groups =
-        mafat::buildPlanGroups(*graph, plan, error);
+        mafat::buildPlanGroups(built->graph, plan, error);
     if (!groups) {
       entry.emitError("mafat-profile-groups: ") << error;
       return signalPassFailure();
     }
     std::vector<SmallVector<Operation *>> ops =
-        groupOps(*graph, *groups, body);
+        groupOps(built->ir, *groups, body);
 
     DenseMap<Operation *, unsigned> position;
     for (Operation &op : body)
@@ -287,7 +287,7 @@ struct MafatProfileGroupsPass
 
     // A group whose layer is fused into the next group's shares its mark:
     // one timed unit, named "<group> + <group>" (scripts split on " + ").
-    std::vector<int> groupOfNode(graph->size(), -1);
+    std::vector<int> groupOfNode(built->graph.size(), -1);
     for (auto [g, group] : llvm::enumerate(*groups))
       for (const mafat::FusedLayer &layer : group.layers())
         groupOfNode[layer.node] = g;
@@ -295,7 +295,7 @@ struct MafatProfileGroupsPass
     SmallVector<Operation *> unitAnchors;
     for (unsigned g = 0; g < groups->size(); ++g) {
       bool joinsPrevious =
-          g > 0 && fusesIntoNext(*graph, *groups, groupOfNode, g - 1);
+          g > 0 && fusesIntoNext(built->graph, *groups, groupOfNode, g - 1);
       if (joinsPrevious) {
         names.back() += " + " + (*groups)[g].name().str();
         continue;

@@ -1,6 +1,6 @@
 //===- StreamGroup.cpp - A stream group becomes stripe loops --------------===//
 //
-// The geometry is Analysis/StreamGroup.h's. Emitted IR, per stream group:
+// The geometry is Graph/StreamGroup.h's. Emitted IR, per stream group:
 //
 //   %acc = bufferization.alloc_tensor()            the group's output map
 //   %w_b = linalg.fill(pad_b, alloc_tensor())      one per rolling buffer
@@ -30,7 +30,7 @@
 #include "mafat/Transforms/StreamGroup.h"
 #include "mafat/Transforms/LayerTile.h"
 
-#include "mafat/Analysis/StreamGroup.h"
+#include "mafat/Graph/StreamGroup.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -74,11 +74,11 @@ Value insert4(OpBuilder &b, Location loc, Value tile, Value into,
 
 class StreamRewriter {
 public:
-  StreamRewriter(const LayerGraph &graph, const FusionGroup &group,
-                 const StreamGroup &stream,
+  StreamRewriter(const LayerGraph &graph, const LayerIRMap &ir,
+                 const FusionGroup &group, const StreamGroup &stream,
                  DenseMap<unsigned, Value> &currentValue)
-      : graph(graph), group(group), stream(stream), currentValue(currentValue) {
-  }
+      : graph(graph), ir(ir), group(group), stream(stream),
+        currentValue(currentValue) {}
 
   LogicalResult rewrite();
 
@@ -99,13 +99,14 @@ private:
   }
   Value fullValue(unsigned node) {
     auto it = currentValue.find(node);
-    return it != currentValue.end() ? it->second : graph.node(node).result;
+    return it != currentValue.end() ? it->second : ir.result(node);
   }
   InFlightDiagnostic error(Operation *op) {
     return op->emitError("mafat-fuse-tile: group '") << group.name() << "': ";
   }
 
   const LayerGraph &graph;
+  const LayerIRMap &ir;
   const FusionGroup &group;
   const StreamGroup &stream;
   DenseMap<unsigned, Value> &currentValue;
@@ -123,7 +124,7 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
   for (unsigned l = 0; l <= last; ++l) {
     const FusedLayer &layer = layers[l];
     const LayerNode &node = graph.node(layer.node);
-    Operation *op = node.op;
+    Operation *op = ir.op(layer.node);
     Location loc = op->getLoc();
 
     // The rolling buffer this layer writes: make room before it runs.
@@ -248,7 +249,7 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
 
 LogicalResult StreamRewriter::rewrite() {
   const LayerNode &outNode = graph.node(group.outputLayer().node);
-  Value oldResult = outNode.result;
+  Value oldResult = ir.result(outNode.id);
   Operation *anchor = oldResult.getDefiningOp();
   Location loc = anchor->getLoc();
   OpBuilder b(anchor);
@@ -259,7 +260,7 @@ LogicalResult StreamRewriter::rewrite() {
   state.push_back(
       bufferization::AllocTensorOp::create(b, loc, type, ValueRange{}));
   for (const RollingBuffer &buffer : stream.buffers()) {
-    Operation *reader = graph.node(group.layers()[buffer.consumer].node).op;
+    Operation *reader = ir.op(group.layers()[buffer.consumer].node);
     Value input = cast<linalg::LinalgOp>(reader).getDpsInputOperand(0)->get();
     Type elemType = cast<RankedTensorType>(input.getType()).getElementType();
     // A fresh constant at the anchor: the pad's own value may live in its
@@ -320,14 +321,14 @@ LogicalResult StreamRewriter::rewrite() {
 } // namespace
 
 LogicalResult
-mafat::rewriteStreamGroup(const LayerGraph &graph, const FusionGroup &group,
+mafat::rewriteStreamGroup(const LayerGraph &graph, const LayerIRMap &ir,
+                          const FusionGroup &group,
                           DenseMap<unsigned, Value> &currentValue) {
   std::string message;
   std::optional<StreamGroup> stream = StreamGroup::build(graph, group, message);
   if (!stream)
-    return graph.node(group.outputLayer().node)
-               .op->emitError("mafat-fuse-tile: ")
+    return ir.op(group.outputLayer().node)->emitError("mafat-fuse-tile: ")
            << message;
-  StreamRewriter rewriter(graph, group, *stream, currentValue);
+  StreamRewriter rewriter(graph, ir, group, *stream, currentValue);
   return rewriter.rewrite();
 }

@@ -2,7 +2,7 @@
 
 // Stream groups the stream transform cannot run are errors at the function,
 // naming the group and the layer (FusionGroup::build runs
-// Analysis/StreamGroup.h's checks, so mafat-plan rejects the same plans).
+// Graph/StreamGroup.h's checks, so mafat-plan rejects the same plans).
 
 // A residual add inside the group: L0:relu is read by L1:conv and L2:add.
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>

@@ -390,7 +390,7 @@ int compile(MLIRContext &context) {
     // layers); others run layer by layer, as asking for a plan would say.
     ScopedDiagnosticHandler quiet(&context,
                                   [](Diagnostic &) { return success(); });
-    plan = succeeded(mafat::LayerGraph::build(entry));
+    plan = succeeded(mafat::buildLayerGraph(entry));
   }
   if (!plan)
     options.plan = "keep";

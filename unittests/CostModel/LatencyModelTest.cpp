@@ -3,20 +3,15 @@
 #include "mafat/CostModel/LatencyModel.h"
 #include "mafat/CostModel/TargetProfile.h"
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/LayerGraph.h"
-#include "mafat/Analysis/StreamGroup.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/LayerGraph.h"
+#include "mafat/Graph/StreamGroup.h"
 #include "mafat/Plan/Plan.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+
+#include "Graph/GraphBuilder.h"
 
 #include "gtest/gtest.h"
 
@@ -201,99 +196,31 @@ TEST(TargetProfile, DefaultsEqualShippedProfiles) {
 // The latency model
 //===----------------------------------------------------------------------===//
 
-/// Canonical MLIR for a chain of 3x3 (or 1x1) convs, each followed by a
-/// bias + leaky epilogue: layer i is "L<i>:conv" and "L<i>:leaky".
+/// A chain of 3x3 (or 1x1) convs, each followed by a bias + leaky epilogue,
+/// as canonical MLIR writes it (a tensor.pad folded into the conv; the
+/// epilogue a generic of four arith ops reading the conv and a bias
+/// constant): layer i is "L<i>:conv" and "L<i>:leaky".
 struct ConvSpec {
   int64_t filters, kernel, pad;
 };
 
-std::string chainModel(int64_t h, int64_t w, int64_t c,
-                       llvm::ArrayRef<ConvSpec> convs) {
-  auto t = [](int64_t a, int64_t b, int64_t d) {
-    return "tensor<1x" + std::to_string(a) + "x" + std::to_string(b) + "x" +
-           std::to_string(d) + "xf32>";
-  };
-  std::string body;
-  std::string in = "%arg0";
-  int64_t oh = h, ow = w, ch = c;
-  std::string inputType = t(h, w, c);
+LayerGraph chainModel(int64_t h, int64_t w, int64_t c,
+                      llvm::ArrayRef<ConvSpec> convs) {
+  test::GraphBuilder b;
+  test::MapValue x = b.input(h, w, c);
   for (auto [i, spec] : llvm::enumerate(convs)) {
-    std::string n = std::to_string(i);
-    std::string L = "\"L" + n + ":";
-    std::string src = in;
-    int64_t ph = oh + 2 * spec.pad, pw = ow + 2 * spec.pad;
-    if (spec.pad) {
-      std::string p = std::to_string(spec.pad);
-      body += "  %pad" + n + " = tensor.pad " + in + " low[0, " + p + ", " + p +
-              ", 0] high[0, " + p + ", " + p +
-              ", 0] {\n  ^bb0(%a: index, %b: index, %c: index, %d: index):\n"
-              "    tensor.yield %zero : f32\n  } : " +
-              t(oh, ow, ch) + " to " + t(ph, pw, ch) + " loc(" + L + "pad\")\n";
-      src = "%pad" + n;
-    }
-    int64_t k = spec.kernel, f = spec.filters;
-    int64_t nh = ph - k + 1, nw = pw - k + 1;
-    std::string filterType = "tensor<" + std::to_string(k) + "x" +
-                             std::to_string(k) + "x" + std::to_string(ch) +
-                             "x" + std::to_string(f) + "xf32>";
-    body +=
-        "  %f" + n + " = arith.constant dense<1.0e-02> : " + filterType + "\n";
-    body += "  %e" + n + " = tensor.empty() : " + t(nh, nw, f) + "\n";
-    body += "  %acc" + n + " = linalg.fill ins(%zero : f32) outs(%e" + n +
-            " : " + t(nh, nw, f) + ") -> " + t(nh, nw, f) + " loc(" + L +
-            "fill\")\n";
-    body += "  %conv" + n +
-            " = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : "
-            "tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(" +
-            src + ", %f" + n + " : " + t(ph, pw, ch) + ", " + filterType +
-            ") outs(%acc" + n + " : " + t(nh, nw, f) + ") -> " + t(nh, nw, f) +
-            " loc(" + L + "conv\")\n";
-    body += "  %bias" + n + " = arith.constant dense<5.0e-01> : tensor<" +
-            std::to_string(f) + "xf32>\n";
-    body += "  %le" + n + " = tensor.empty() : " + t(nh, nw, f) + "\n";
-    body += "  %leaky" + n +
-            " = linalg.generic {indexing_maps = [#id4, #ch4, #id4], "
-            "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
-            "\"parallel\"]} ins(%conv" +
-            n + ", %bias" + n + " : " + t(nh, nw, f) + ", tensor<" +
-            std::to_string(f) + "xf32>) outs(%le" + n + " : " + t(nh, nw, f) +
-            ") {\n  ^bb0(%x: f32, %y: f32, %o: f32):\n"
-            "    %0 = arith.addf %x, %y : f32\n"
-            "    %1 = arith.cmpf ogt, %0, %zero : f32\n"
-            "    %2 = arith.mulf %0, %slope : f32\n"
-            "    %3 = arith.select %1, %0, %2 : f32\n"
-            "    linalg.yield %3 : f32\n  } -> " +
-            t(nh, nw, f) + " loc(" + L + "leaky\")\n";
-    in = "%leaky" + n;
-    oh = nh;
-    ow = nw;
-    ch = f;
+    std::string L = "L" + std::to_string(i) + ":";
+    x = b.conv(L + "conv", x, spec.kernel, spec.filters, 1, spec.pad);
+    x = b.eltwise(L + "leaky", {x}, 4, spec.filters * 4);
   }
-  return "#ch4 = affine_map<(d0, d1, d2, d3) -> (d3)>\n"
-         "#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>\n"
-         "func.func @m(%arg0: " +
-         inputType + ") -> " + t(oh, ow, ch) +
-         " {\n  %zero = arith.constant 0.0 : f32\n"
-         "  %slope = arith.constant 0.1 : f32\n" +
-         body + "  return " + in + " : " + t(oh, ow, ch) + "\n}\n";
+  return b.finish({x});
 }
 
 class LatencyModelTest : public ::testing::Test {
 protected:
-  LatencyModelTest() {
-    context.loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                        mlir::linalg::LinalgDialect,
-                        mlir::tensor::TensorDialect>();
-  }
-
-  /// Parses the model and builds its layer graph (kept alive in the test).
-  const LayerGraph &graphOf(const std::string &mlir) {
-    modules.push_back(mlir::parseSourceString<mlir::ModuleOp>(mlir, &context));
-    EXPECT_TRUE(modules.back()) << mlir;
-    auto func = *modules.back()->getOps<mlir::func::FuncOp>().begin();
-    auto graph = LayerGraph::build(func);
-    EXPECT_TRUE(succeeded(graph)) << mlir;
-    graphs.push_back(std::make_unique<LayerGraph>(std::move(*graph)));
+  /// Keeps the graph alive for the rest of the test.
+  const LayerGraph &graphOf(LayerGraph graph) {
+    graphs.push_back(std::make_unique<LayerGraph>(std::move(graph)));
     return *graphs.back();
   }
 
@@ -314,8 +241,6 @@ protected:
     return std::move(*group);
   }
 
-  mlir::MLIRContext context;
-  std::vector<mlir::OwningOpRef<mlir::ModuleOp>> modules;
   std::vector<std::unique_ptr<LayerGraph>> graphs;
 };
 
@@ -584,7 +509,7 @@ TEST_F(LatencyModelTest, StreamComputesEveryRowOnce) {
   EXPECT_GT(stream(1).memoryMs, stream(4).memoryMs);
 }
 
-// The stream geometry (Analysis/StreamGroup.h) both models price: over all
+// The stream geometry (Graph/StreamGroup.h) both models price: over all
 // steps every layer computes each of its rows exactly once, in order, the
 // output layer exactly the plan's stripes, every reader's window fits its
 // rolling buffer, and in the steady state no layer computes more than its

@@ -10,17 +10,11 @@
 
 #include "mafat/CostModel/MemoryModel.h"
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/LayerGraph.h"
 #include "mafat/Plan/Plan.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
+#include "Graph/GraphBuilder.h"
 
 #include "gtest/gtest.h"
 
@@ -33,70 +27,21 @@ namespace {
 
 /// conv3x3 s1 p1 (8x8x4 -> 8x8x8) + bias/relu, max pool 2x2 s2 (-> 4x4x8),
 /// conv3x3 s2 p1 dilation 1 (-> 2x2x8): strides, pads and a pool in a chain.
-const char *kChain = R"mlir(
-#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-#ch4 = affine_map<(d0, d1, d2, d3) -> (d3)>
-func.func @chain(%x: tensor<1x8x8x4xf32>) -> tensor<1x2x2x8xf32> {
-  %zero = arith.constant 0.0 : f32
-  %ninf = arith.constant 0xFF800000 : f32
-  %pad = tensor.pad %x low[0, 1, 1, 0] high[0, 1, 1, 0] {
-  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):
-    tensor.yield %zero : f32
-  } : tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32>
-  %w = arith.constant dense<0.5> : tensor<3x3x4x8xf32>
-  %e0 = tensor.empty() : tensor<1x8x8x8xf32>
-  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
-  %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
-    ins(%pad, %w : tensor<1x10x10x4xf32>, tensor<3x3x4x8xf32>) outs(%f0 : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> loc("L0:conv")
-  %b = arith.constant dense<0.25> : tensor<8xf32>
-  %e1 = tensor.empty() : tensor<1x8x8x8xf32>
-  %relu = linalg.generic {indexing_maps = [#id4, #ch4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
-    ins(%conv, %b : tensor<1x8x8x8xf32>, tensor<8xf32>) outs(%e1 : tensor<1x8x8x8xf32>) {
-  ^bb0(%in: f32, %bias: f32, %out: f32):
-    %s = arith.addf %in, %bias : f32
-    %r = arith.maximumf %s, %zero : f32
-    linalg.yield %r : f32
-  } -> tensor<1x8x8x8xf32> loc("L0:relu")
-  %win = tensor.empty() : tensor<2x2xf32>
-  %e2 = tensor.empty() : tensor<1x4x4x8xf32>
-  %f2 = linalg.fill ins(%ninf : f32) outs(%e2 : tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
-  %pool = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
-    ins(%relu, %win : tensor<1x8x8x8xf32>, tensor<2x2xf32>) outs(%f2 : tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> loc("L1:maxpool")
-  %pad2 = tensor.pad %pool low[0, 1, 1, 0] high[0, 1, 1, 0] {
-  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):
-    tensor.yield %zero : f32
-  } : tensor<1x4x4x8xf32> to tensor<1x6x6x8xf32>
-  %w2 = arith.constant dense<0.5> : tensor<3x3x8x8xf32>
-  %e3 = tensor.empty() : tensor<1x2x2x8xf32>
-  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<1x2x2x8xf32>) -> tensor<1x2x2x8xf32>
-  %conv2 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
-    ins(%pad2, %w2 : tensor<1x6x6x8xf32>, tensor<3x3x8x8xf32>) outs(%f3 : tensor<1x2x2x8xf32>) -> tensor<1x2x2x8xf32> loc("L2:conv")
-  return %conv2 : tensor<1x2x2x8xf32>
-}
-)mlir";
-
-/// The layer graph of the first function of `text`, parsed into `module`;
-/// null (after a failed expectation) if it does not parse or build.
-std::unique_ptr<LayerGraph>
-parseGraph(mlir::MLIRContext &context, const char *text,
-           mlir::OwningOpRef<mlir::ModuleOp> &module) {
-  context
-      .loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                   mlir::linalg::LinalgDialect, mlir::tensor::TensorDialect>();
-  module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
-  EXPECT_TRUE(module);
-  if (!module)
-    return nullptr;
-  auto built = LayerGraph::build(*module->getOps<mlir::func::FuncOp>().begin());
-  EXPECT_TRUE(succeeded(built));
-  if (failed(built))
-    return nullptr;
-  return std::make_unique<LayerGraph>(std::move(*built));
+/// As canonical MLIR: each pad a tensor.pad folded into its conv, the
+/// bias/relu a generic of addf + maximumf reading a bias constant.
+std::unique_ptr<LayerGraph> chainGraph() {
+  test::GraphBuilder b("chain");
+  test::MapValue x = b.input(8, 8, 4);
+  x = b.conv("L0:conv", x, 3, 8, 1, 1);
+  x = b.eltwise("L0:relu", {x}, 2, 8 * 4);
+  x = b.maxpool("L1:maxpool", x);
+  x = b.conv("L2:conv", x, 3, 8, 2, 1);
+  return std::make_unique<LayerGraph>(b.finish({x}));
 }
 
 class MemoryModelTest : public ::testing::Test {
 protected:
-  MemoryModelTest() { graph = parseGraph(context, kChain, module); }
+  MemoryModelTest() { graph = chainGraph(); }
 
   PlanGroup planGroup(std::vector<std::string> layers, int64_t rows,
                       int64_t cols) {
@@ -111,8 +56,6 @@ protected:
     return plan;
   }
 
-  mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
   std::unique_ptr<LayerGraph> graph;
 };
 
@@ -134,8 +77,8 @@ TEST_F(MemoryModelTest, GeometryMatchesBruteForce) {
   for (int64_t rows = 1; rows <= 2; ++rows)
     for (int64_t cols = 1; cols <= 2; ++cols) {
       std::string error;
-      std::optional<FusionGroup> group = FusionGroup::build(
-          *graph, planGroup(layers, rows, cols), error);
+      std::optional<FusionGroup> group =
+          FusionGroup::build(*graph, planGroup(layers, rows, cols), error);
       ASSERT_TRUE(group) << error;
       for (bool alongRows : {true, false}) {
         const TileAxis &axis = alongRows ? group->rows() : group->cols();
@@ -178,11 +121,9 @@ TEST_F(MemoryModelTest, GeometryMatchesBruteForce) {
         }
         // Every layer is covered by the union of the tiles' spans.
         for (unsigned l = 0; l < layers.size(); ++l) {
-          int64_t extent = alongRows
-                               ? graph->node(group->layers()[l].node)
-                                     .outputShape[1]
-                               : graph->node(group->layers()[l].node)
-                                     .outputShape[2];
+          int64_t extent =
+              alongRows ? graph->node(group->layers()[l].node).outputShape[1]
+                        : graph->node(group->layers()[l].node).outputShape[2];
           std::vector<bool> seen(extent, false);
           for (unsigned t = 0; t < axis.size(); ++t)
             for (int64_t i = axis.span[t][l].lo; i <= axis.span[t][l].hi; ++i)
@@ -264,8 +205,8 @@ TEST_F(MemoryModelTest, FusedChainByHand) {
   std::vector<uint64_t> sizes;
   for (const BufferRequest &r : tiles)
     sizes.push_back(r.size);
-  EXPECT_EQ(sizes, (std::vector<uint64_t>{960, 1024, 256, 480, 1280, 1536,
-                                          384, 480}));
+  EXPECT_EQ(sizes,
+            (std::vector<uint64_t>{960, 1024, 256, 480, 1280, 1536, 384, 480}));
 }
 
 // A map a group reads last dies inside it, at its last read: here L1's pad
@@ -275,37 +216,17 @@ TEST_F(MemoryModelTest, FusedChainByHand) {
 // step, then the pad copy and L1's output (5248 B). Priced alone with L0's
 // map live throughout, L1's group would need 2048 + 3200 + 2048 = 7296 B;
 // with the map consumed, what the code needs: 5248 B.
-const char *kConsumed = R"mlir(
-func.func @consumed(%x: tensor<1x8x8x4xf32>) -> tensor<1x4x4x8xf32> {
-  %zero = arith.constant 0.0 : f32
-  %ninf = arith.constant 0xFF800000 : f32
-  %w0 = arith.constant dense<0.5> : tensor<1x1x4x8xf32>
-  %e0 = tensor.empty() : tensor<1x8x8x8xf32>
-  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
-  %c0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
-    ins(%x, %w0 : tensor<1x8x8x4xf32>, tensor<1x1x4x8xf32>) outs(%f0 : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> loc("L0:conv")
-  %pad = tensor.pad %c0 low[0, 1, 1, 0] high[0, 1, 1, 0] {
-  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):
-    tensor.yield %zero : f32
-  } : tensor<1x8x8x8xf32> to tensor<1x10x10x8xf32>
-  %w1 = arith.constant dense<0.5> : tensor<3x3x8x8xf32>
-  %e1 = tensor.empty() : tensor<1x8x8x8xf32>
-  %f1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
-  %c1 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
-    ins(%pad, %w1 : tensor<1x10x10x8xf32>, tensor<3x3x8x8xf32>) outs(%f1 : tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> loc("L1:conv")
-  %win = tensor.empty() : tensor<2x2xf32>
-  %e2 = tensor.empty() : tensor<1x4x4x8xf32>
-  %f2 = linalg.fill ins(%ninf : f32) outs(%e2 : tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
-  %p = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
-    ins(%c1, %win : tensor<1x8x8x8xf32>, tensor<2x2xf32>) outs(%f2 : tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> loc("L2:maxpool")
-  return %p : tensor<1x4x4x8xf32>
+std::unique_ptr<LayerGraph> consumedGraph() {
+  test::GraphBuilder b("consumed");
+  test::MapValue x = b.input(8, 8, 4);
+  x = b.conv("L0:conv", x, 1, 8, 1, 0);
+  x = b.conv("L1:conv", x, 3, 8, 1, 1);
+  x = b.maxpool("L2:maxpool", x);
+  return std::make_unique<LayerGraph>(b.finish({x}));
 }
-)mlir";
 
 TEST(MemoryModelConsumed, ConsumedMapDiesInsideTheGroup) {
-  mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  std::unique_ptr<LayerGraph> built = parseGraph(context, kConsumed, module);
+  std::unique_ptr<LayerGraph> built = consumedGraph();
   ASSERT_TRUE(built);
   const LayerGraph &graph = *built;
   std::string error;

@@ -6,20 +6,15 @@
 // costs but with the live maps worked out from the plan itself (not from the
 // DP's position rule), and compare: the fastest plan under every budget that
 // matters, the smallest feasible budget and the whole Pareto front, with and
-// without the paper's limits. The layer graphs come from canonical MLIR
-// written by a small emitter below.
+// without the paper's limits. The layer graphs are built without MLIR
+// (unittests/Graph/GraphBuilder.h), as the layer-graph builder recognises
+// the canonical ops named below.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mafat/Planning/PlanSearch.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
+#include "Graph/GraphBuilder.h"
 
 #include "gtest/gtest.h"
 
@@ -33,156 +28,45 @@ using namespace mafat;
 namespace {
 
 //===----------------------------------------------------------------------===//
-// A tiny emitter of canonical MLIR
+// The test models, built without IR
 //===----------------------------------------------------------------------===//
 
-struct Value {
-  std::string ssa;
-  int64_t h = 0, w = 0, c = 0;
-  std::string type() const {
-    return "tensor<1x" + std::to_string(h) + "x" + std::to_string(w) + "x" +
-           std::to_string(c) + "xf32>";
-  }
-};
+using Value = test::MapValue;
 
+/// The layers the models are made of, as canonical MLIR would write them:
+/// k x k convs with "same" padding for stride 1, 2 x 2 max pools, ReLU (one
+/// body op) or add + ReLU (two), channel concats.
 class Emitter {
 public:
-  Value input(int64_t h, int64_t w, int64_t c) {
-    Value v{"%arg" + std::to_string(args.size()), h, w, c};
-    args.push_back(v);
-    return v;
-  }
-  /// k x k conv, "same" padding for stride 1.
+  Value input(int64_t h, int64_t w, int64_t c) { return b.input(h, w, c); }
   Value conv(const std::string &name, const Value &x, int64_t k, int64_t cout,
              int64_t stride = 1) {
-    int64_t p = (k - 1) / 2;
-    Value in = x;
-    if (p > 0) {
-      Value padded{fresh(), x.h + 2 * p, x.w + 2 * p, x.c};
-      body += "    " + padded.ssa + " = tensor.pad " + x.ssa + " low[0, " +
-              std::to_string(p) + ", " + std::to_string(p) + ", 0] high[0, " +
-              std::to_string(p) + ", " + std::to_string(p) +
-              ", 0] {\n    ^bb0(%i0: index, %i1: index, %i2: index, %i3: "
-              "index):\n      tensor.yield %zero : f32\n    } : " +
-              x.type() + " to " + padded.type() + " loc(\"" + name +
-              ":pad\")\n";
-      in = padded;
-    }
-    Value out{fresh(), (in.h - k) / stride + 1, (in.w - k) / stride + 1, cout};
-    std::string filter = fresh(), init = fresh(), acc = fresh();
-    std::string ftype = "tensor<" + std::to_string(k) + "x" +
-                        std::to_string(k) + "x" + std::to_string(x.c) + "x" +
-                        std::to_string(cout) + "xf32>";
-    body += "    " + filter + " = arith.constant dense<1.0> : " + ftype + "\n";
-    body += "    " + init + " = tensor.empty() : " + out.type() + "\n";
-    body += "    " + acc + " = linalg.fill ins(%zero : f32) outs(" + init +
-            " : " + out.type() + ") -> " + out.type() + "\n";
-    body += "    " + out.ssa +
-            " = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : "
-            "tensor<2xi64>, strides = dense<" +
-            std::to_string(stride) + "> : tensor<2xi64>} ins(" + in.ssa + ", " +
-            filter + " : " + in.type() + ", " + ftype + ") outs(" + acc +
-            " : " + out.type() + ") -> " + out.type() + " loc(\"" + name +
-            "\")\n";
-    return out;
+    return b.conv(name, x, k, cout, stride, (k - 1) / 2);
   }
   Value maxpool(const std::string &name, const Value &x) {
-    Value out{fresh(), x.h / 2, x.w / 2, x.c};
-    std::string window = fresh(), init = fresh(), acc = fresh();
-    body += "    " + window + " = tensor.empty() : tensor<2x2xf32>\n";
-    body += "    " + init + " = tensor.empty() : " + out.type() + "\n";
-    body += "    " + acc + " = linalg.fill ins(%ninf : f32) outs(" + init +
-            " : " + out.type() + ") -> " + out.type() + "\n";
-    body += "    " + out.ssa +
-            " = linalg.pooling_nhwc_max {dilations = dense<1> : "
-            "tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(" +
-            x.ssa + ", " + window + " : " + x.type() +
-            ", tensor<2x2xf32>) outs(" + acc + " : " + out.type() + ") -> " +
-            out.type() + " loc(\"" + name + "\")\n";
-    return out;
+    return b.maxpool(name, x);
   }
-  /// ReLU of one operand, or add + ReLU of two.
   Value eltwise(const std::string &name, const Value &a,
-                const Value *b = nullptr) {
-    Value out{fresh(), a.h, a.w, a.c};
-    std::string init = fresh();
-    body += "    " + init + " = tensor.empty() : " + out.type() + "\n";
-    std::string ins = a.ssa, types = a.type(), maps = "#id4, #id4";
-    std::string args = "%x: f32, ";
-    std::string compute = "      %r = arith.maximumf %x, %zero : f32\n";
-    if (b) {
-      ins += ", " + b->ssa;
-      types += ", " + b->type();
-      maps += ", #id4";
-      args += "%y: f32, ";
-      compute = "      %s = arith.addf %x, %y : f32\n      %r = "
-                "arith.maximumf %s, %zero : f32\n";
-    }
-    body += "    " + out.ssa + " = linalg.generic {indexing_maps = [" + maps +
-            "], iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
-            "\"parallel\"]} ins(" +
-            ins + " : " + types + ") outs(" + init + " : " + out.type() +
-            ") {\n    ^bb0(" + args + "%o: f32):\n" + compute +
-            "      linalg.yield %r : f32\n    } -> " + out.type() + " loc(\"" +
-            name + "\")\n";
-    return out;
+                const Value *other = nullptr) {
+    if (other)
+      return b.eltwise(name, {a, *other}, 2);
+    return b.eltwise(name, {a}, 1);
   }
-  Value concat(const std::string &name, const Value &a, const Value &b) {
-    Value out{fresh(), a.h, a.w, a.c + b.c};
-    body += "    " + out.ssa + " = tensor.concat dim(3) " + a.ssa + ", " +
-            b.ssa + " : (" + a.type() + ", " + b.type() + ") -> " + out.type() +
-            " loc(\"" + name + "\")\n";
-    return out;
+  Value concat(const std::string &name, const Value &a, const Value &c) {
+    return b.concat(name, {a, c});
   }
-  std::string module(const std::vector<Value> &results) const {
-    std::string text = "#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, "
-                       "d3)>\nmodule {\n  func.func @m(";
-    for (auto [i, a] : llvm::enumerate(args))
-      text += (i ? ", " : "") + a.ssa + ": " + a.type();
-    text += ") -> (";
-    for (auto [i, r] : llvm::enumerate(results))
-      text += (i ? ", " : "") + r.type();
-    text += ") {\n    %zero = arith.constant 0.0 : f32\n    %ninf = "
-            "arith.constant 0xFF800000 : f32\n";
-    text += body + "    return ";
-    for (auto [i, r] : llvm::enumerate(results))
-      text += (i ? ", " : "") + r.ssa;
-    text += " : ";
-    for (auto [i, r] : llvm::enumerate(results))
-      text += (i ? ", " : "") + r.type();
-    return text + "\n  }\n}\n";
+  LayerGraph module(const std::vector<Value> &results) {
+    return b.finish(results);
   }
 
 private:
-  std::string fresh() { return "%v" + std::to_string(counter++); }
-  std::vector<Value> args;
-  std::string body;
-  int counter = 0;
+  test::GraphBuilder b;
 };
 
-/// Parses a model and keeps the module alive as long as the graph.
 struct Model {
-  mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
   std::optional<LayerGraph> graph;
 
-  explicit Model(const std::string &text) {
-    context.loadDialect<mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                        mlir::linalg::LinalgDialect,
-                        mlir::tensor::TensorDialect>();
-    module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
-    if (!module) {
-      ADD_FAILURE() << "cannot parse:\n" << text;
-      return;
-    }
-    auto func = *module->getOps<mlir::func::FuncOp>().begin();
-    mlir::FailureOr<LayerGraph> g = LayerGraph::build(func);
-    if (failed(g)) {
-      ADD_FAILURE() << "no layer graph:\n" << text;
-      return;
-    }
-    graph = std::move(*g);
-  }
+  explicit Model(LayerGraph g) : graph(std::move(g)) {}
 };
 
 //===----------------------------------------------------------------------===//
@@ -405,7 +289,7 @@ void expectOptimal(const LayerGraph &g, const SearchSpace &space) {
   EXPECT_GE(dp.size(), 2u);
 }
 
-std::string chainModel() {
+LayerGraph chainModel() {
   Emitter e;
   Value x = e.input(16, 16, 3);
   x = e.conv("L0:conv", x, 3, 8);
@@ -487,7 +371,7 @@ TEST(PlanSearch, LimitsShapeThePlans) {
 
 /// A residual block and a two-branch concat: maps read by non-adjacent
 /// layers force cuts and stay live.
-std::string dagModel() {
+LayerGraph dagModel() {
   Emitter e;
   Value x = e.input(16, 16, 3);
   Value a = e.conv("L0:conv", x, 3, 8);
@@ -563,7 +447,7 @@ TEST(PlanSearch, BranchesKeepMapsLive) {
 
 /// YOLOv2's passthrough: a big map feeds a long trunk and a small branch
 /// that shrinks it; the branch should run first.
-std::string routeModel() {
+LayerGraph routeModel() {
   Emitter e;
   Value x = e.input(16, 16, 4);
   Value f = e.conv("L0:conv", x, 3, 32);

@@ -16,11 +16,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Dialect/Mafat/MafatDialect.h"
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Pipelines/Pipelines.h"
 #include "mafat/Transforms/Passes.h"
 
@@ -68,10 +68,11 @@ protected:
   std::map<std::string, std::string> ruleAnswer(ModuleOp module) {
     std::map<std::string, std::string> fused;
     func::FuncOp func = *module.getOps<func::FuncOp>().begin();
-    FailureOr<LayerGraph> graph = LayerGraph::build(func);
-    EXPECT_TRUE(succeeded(graph));
-    if (failed(graph))
+    FailureOr<IRLayerGraph> built = buildLayerGraph(func);
+    EXPECT_TRUE(succeeded(built));
+    if (failed(built))
       return fused;
+    const LayerGraph *graph = &built->graph;
     auto attr = module->getAttrOfType<PlanAttr>(kPlanAttrName);
     Plan plan = attr ? fromAttr(attr) : layerByLayerPlan(*graph);
     std::string error;
@@ -173,8 +174,9 @@ protected:
     llvm::StringSet<> blocked;
     {
       func::FuncOp func = *module->getOps<func::FuncOp>().begin();
-      FailureOr<LayerGraph> graph = LayerGraph::build(func);
-      ASSERT_TRUE(succeeded(graph));
+      FailureOr<IRLayerGraph> built = buildLayerGraph(func);
+      ASSERT_TRUE(succeeded(built));
+      const LayerGraph *graph = &built->graph;
       for (const LayerNode &node : graph->nodes())
         if (isBlockedKind(node.kind))
           blocked.insert(node.name);

@@ -50,10 +50,10 @@
 #ifndef MAFAT_COSTMODEL_LATENCYMODEL_H
 #define MAFAT_COSTMODEL_LATENCYMODEL_H
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/TargetProfile.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/LayerGraph.h"
 
 namespace mafat {
 

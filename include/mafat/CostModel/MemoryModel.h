@@ -1,4 +1,5 @@
-//===- MemoryModel.h - The workspace a plan's generated code uses -*- C++ -*-===//
+//===- MemoryModel.h - The workspace a plan's generated code uses -*- C++
+//-*-===//
 //
 // The memory predictor. A plan fixes the exact list of buffers the generated
 // code allocates: per fusion group, the tile buffers its loop bodies need,
@@ -14,8 +15,8 @@
 #ifndef MAFAT_COSTMODEL_MEMORYMODEL_H
 #define MAFAT_COSTMODEL_MEMORYMODEL_H
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/LayerGraph.h"
 #include "mafat/Plan/Plan.h"
 #include "mafat/Support/ArenaPacker.h"
 
@@ -92,9 +93,10 @@ GroupMemory predictGroupMemory(const LayerGraph &graph,
 /// Predicts the workspace of `plan` (whose groups must cover every layer of
 /// the graph, in an execution order). Fails with a message naming the group
 /// if a group cannot be built.
-std::optional<MemoryPrediction>
-predictMemory(const LayerGraph &graph, const Plan &plan,
-              const MemoryModelOptions &options, std::string &error);
+std::optional<MemoryPrediction> predictMemory(const LayerGraph &graph,
+                                              const Plan &plan,
+                                              const MemoryModelOptions &options,
+                                              std::string &error);
 
 } // namespace mafat
 

@@ -11,8 +11,8 @@
 #ifndef MAFAT_PLANNING_EXECUTIONORDER_H
 #define MAFAT_PLANNING_EXECUTIONORDER_H
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/LayerGraph.h"
 
 #include <cstdint>
 #include <vector>

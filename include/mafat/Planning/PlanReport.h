@@ -13,10 +13,10 @@
 #ifndef MAFAT_PLANNING_PLANREPORT_H
 #define MAFAT_PLANNING_PLANREPORT_H
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/LatencyModel.h"
 #include "mafat/CostModel/MemoryModel.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/LayerGraph.h"
 #include "mafat/Planning/PlanSearch.h"
 
 #include "llvm/Support/JSON.h"

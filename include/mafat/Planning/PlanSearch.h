@@ -35,11 +35,11 @@
 #ifndef MAFAT_PLANNING_PLANSEARCH_H
 #define MAFAT_PLANNING_PLANSEARCH_H
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/CodegenRules.h"
 #include "mafat/CostModel/MemoryModel.h"
 #include "mafat/CostModel/TargetProfile.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/LayerGraph.h"
 #include "mafat/Plan/Plan.h"
 #include "mafat/Planning/ExecutionOrder.h"
 

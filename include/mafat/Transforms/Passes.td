@@ -230,7 +230,7 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     borders, corners, the longer and shorter tiles of a balanced split), and
     each class becomes an `scf.for` nest whose body computes, for one tile,
     exactly the region of every layer its receptive field needs
-    (`mafat/Analysis/FusionGroup.h`), with static shapes throughout. Window
+    (`mafat/Graph/FusionGroup.h`), with static shapes throughout. Window
     layers pad their tile input only where the tile touches the image
     border, with their own padding value. The last layer writes straight into
     the group's full output map. Groups with a 1x1 grid are left as they
@@ -248,7 +248,7 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     A stream group (`mode = stream`) instead becomes a pipeline of steps
     that computes every row once, in full-width stripes, with a rolling
     buffer per window edge carried through the step loops
-    (`mafat/Analysis/StreamGroup.h`, docs/Fusion.md "Streaming").
+    (`mafat/Graph/StreamGroup.h`, docs/Fusion.md "Streaming").
 
     The plan applies to the entry function (`entry`, or else the only
     public function with a body: the rule `mafat-plan` and `mafat-compile`

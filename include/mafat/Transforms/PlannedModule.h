@@ -11,8 +11,8 @@
 #ifndef MAFAT_TRANSFORMS_PLANNEDMODULE_H
 #define MAFAT_TRANSFORMS_PLANNEDMODULE_H
 
-#include "mafat/Analysis/FusionGroup.h"
 #include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Plan/Plan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,6 +26,8 @@ namespace mafat {
 struct PlannedModule {
   mlir::func::FuncOp entry;
   LayerGraph graph;
+  /// Where the graph's nodes are in `entry`.
+  LayerIRMap ir;
   /// The module's #mafat.plan, or layer by layer if it has none.
   Plan plan;
   bool hasPlan = false;

@@ -3,14 +3,15 @@
 // The stream half of mafat-fuse-tile (docs/Fusion.md, "Streaming"): a group
 // whose plan mode is stream becomes one scf.for per stripe class, carrying
 // the group's output map and one rolling buffer per window edge
-// (Analysis/StreamGroup.h) as iter_args.
+// (Graph/StreamGroup.h) as iter_args.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef MAFAT_TRANSFORMS_STREAMGROUP_H
 #define MAFAT_TRANSFORMS_STREAMGROUP_H
 
-#include "mafat/Analysis/FusionGroup.h"
+#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/FusionGroup.h"
 
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LogicalResult.h"
@@ -18,11 +19,13 @@
 
 namespace mafat {
 
-/// Rewrites stream group `group` in place. `currentValue` maps the output
+/// Rewrites stream group `group` (of `graph`, whose ops `ir` finds) in
+/// place. `currentValue` maps the output
 /// layers of groups rewritten so far to their new values, and gets this
 /// group's output. Fails with a diagnostic naming the group and the layer.
 mlir::LogicalResult
-rewriteStreamGroup(const LayerGraph &graph, const FusionGroup &group,
+rewriteStreamGroup(const LayerGraph &graph, const LayerIRMap &ir,
+                   const FusionGroup &group,
                    llvm::DenseMap<unsigned, mlir::Value> &currentValue);
 
 } // namespace mafat

@@ -1,7 +1,7 @@
 //===- FusionGroup.cpp - What each tile of a fusion group computes --------===//
 
-#include "mafat/Analysis/FusionGroup.h"
-#include "mafat/Analysis/StreamGroup.h"
+#include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/StreamGroup.h"
 
 #include "llvm/ADT/DenseMap.h"
 
@@ -47,8 +47,8 @@ std::string projectAxis(const LayerGraph &graph,
                "' computes nothing for a tile (its consumers in the group "
                "read none of it)";
       Region whole = spatialExtent(node.outputShape);
-      Region out = rowsAxis ? Region(span, whole.cols)
-                            : Region(whole.rows, span);
+      Region out =
+          rowsAxis ? Region(span, whole.cols) : Region(whole.rows, span);
       for (unsigned i = 0; i < node.operands.size(); ++i) {
         Interval read = along(node.operandRegion(i, out));
         axis.read[t][l].push_back(read);
@@ -58,8 +58,8 @@ std::string projectAxis(const LayerGraph &graph,
       }
       if (node.window && !node.operands.empty() &&
           node.operands[0].access == SpatialAccess::Window) {
-        WindowInput in = windowInput(
-            rowsAxis ? node.window->rows : node.window->cols, span);
+        WindowInput in =
+            windowInput(rowsAxis ? node.window->rows : node.window->cols, span);
         axis.padLow[t][l] = in.padLow;
         axis.padHigh[t][l] = in.padHigh;
       }
@@ -175,8 +175,8 @@ std::optional<FusionGroup> FusionGroup::build(const LayerGraph &graph,
     }
     if (next != size)
       return std::string(what) + " tiles end at " + std::to_string(next - 1) +
-             " but layer '" + out.name + "' has " + std::to_string(size) +
-             " " + what;
+             " but layer '" + out.name + "' has " + std::to_string(size) + " " +
+             what;
     return "";
   };
   if (std::string e = checkCover(group.rowTiles, extent.rows.size(), "rows");
@@ -277,14 +277,14 @@ mafat::buildPlanGroups(const LayerGraph &graph, const Plan &plan,
   }
   Plan full;
   full.groups = std::move(groups);
-  assignMissingTiles(full, [&](llvm::StringRef name)
-                               -> std::optional<LayerExtent> {
-    std::optional<unsigned> id = graph.lookup(name);
-    if (!id)
-      return std::nullopt;
-    Region r = spatialExtent(graph.node(*id).outputShape);
-    return LayerExtent{r.rows.size(), r.cols.size()};
-  });
+  assignMissingTiles(full,
+                     [&](llvm::StringRef name) -> std::optional<LayerExtent> {
+                       std::optional<unsigned> id = graph.lookup(name);
+                       if (!id)
+                         return std::nullopt;
+                       Region r = spatialExtent(graph.node(*id).outputShape);
+                       return LayerExtent{r.rows.size(), r.cols.size()};
+                     });
   std::vector<FusionGroup> built;
   for (const PlanGroup &group : full.groups) {
     std::optional<FusionGroup> fg = FusionGroup::build(graph, group, error);

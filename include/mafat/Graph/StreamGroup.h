@@ -40,10 +40,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MAFAT_ANALYSIS_STREAMGROUP_H
-#define MAFAT_ANALYSIS_STREAMGROUP_H
+#ifndef MAFAT_GRAPH_STREAMGROUP_H
+#define MAFAT_GRAPH_STREAMGROUP_H
 
-#include "mafat/Analysis/FusionGroup.h"
+#include "mafat/Graph/FusionGroup.h"
 
 #include <optional>
 #include <string>
@@ -148,4 +148,4 @@ std::string checkStreamable(const LayerGraph &graph, const FusionGroup &group);
 
 } // namespace mafat
 
-#endif // MAFAT_ANALYSIS_STREAMGROUP_H
+#endif // MAFAT_GRAPH_STREAMGROUP_H

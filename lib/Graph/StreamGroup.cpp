@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Analysis/StreamGroup.h"
+#include "mafat/Graph/StreamGroup.h"
 
 #include <algorithm>
 

@@ -1,4 +1,5 @@
-//===- FusionGroup.h - What each tile of a fusion group computes -*- C++ -*-===//
+//===- FusionGroup.h - What each tile of a fusion group computes -*- C++
+//-*-===//
 //
 // The geometry of one fusion group of a plan: for every output tile, the
 // region of every layer of the group that the tile computes (back-projected
@@ -18,10 +19,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MAFAT_ANALYSIS_FUSIONGROUP_H
-#define MAFAT_ANALYSIS_FUSIONGROUP_H
+#ifndef MAFAT_GRAPH_FUSIONGROUP_H
+#define MAFAT_GRAPH_FUSIONGROUP_H
 
-#include "mafat/Analysis/LayerGraph.h"
+#include "mafat/Graph/LayerGraph.h"
 #include "mafat/Plan/Plan.h"
 
 #include <string>
@@ -80,9 +81,8 @@ public:
   /// or do not cover the output layer, the group is not connected, a layer
   /// other than the last is read outside the group, or - for grids other
   /// than 1x1 - a layer cannot be tiled (kind, rank, non-channel concat).
-  static std::optional<FusionGroup> build(const LayerGraph &graph,
-                                          const PlanGroup &group,
-                                          std::string &error);
+  static std::optional<FusionGroup>
+  build(const LayerGraph &graph, const PlanGroup &group, std::string &error);
 
   const PlanGroup &plan() const { return planGroup; }
   llvm::StringRef name() const { return planGroup.name; }
@@ -132,4 +132,4 @@ Plan layerByLayerPlan(const LayerGraph &graph);
 
 } // namespace mafat
 
-#endif // MAFAT_ANALYSIS_FUSIONGROUP_H
+#endif // MAFAT_GRAPH_FUSIONGROUP_H

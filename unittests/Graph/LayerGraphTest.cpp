@@ -1,0 +1,189 @@
+//===- LayerGraphTest.cpp - The layer graph as data -----------------------===//
+//
+// Building a graph without IR (users, lookup, the order), its JSON round
+// trip and the reader's error paths. That the graph buildLayerGraph
+// recognises in IR is what it should be is the lit suite's
+// (test/Analysis, mafat-print-layer-graph).
+//
+//===----------------------------------------------------------------------===//
+
+#include "mafat/Graph/LayerGraph.h"
+#include "mafat/Graph/LayerGraphJson.h"
+
+#include "Graph/GraphBuilder.h"
+
+#include "gtest/gtest.h"
+
+#include <string>
+
+using namespace mafat;
+
+namespace {
+
+/// input -> 3x3 conv (pad 1) -> relu, a 1x1 conv of the input, their sum
+/// (reading the 1x1 conv twice: one edge, two operands), a pool of the sum
+/// and one of the relu, concatenated; the sum's pool is a second output.
+LayerGraph branchGraph() {
+  test::GraphBuilder b("branch");
+  test::MapValue x = b.input(8, 8, 4);
+  test::MapValue c = b.conv("L0:conv", x, 3, 8, 1, 1);
+  test::MapValue r = b.eltwise("L0:relu", {c}, 2, 32);
+  test::MapValue s = b.conv("L1:conv", x, 1, 8, 1, 0);
+  test::MapValue a = b.eltwise("L2:add", {r, s, s}, 2);
+  test::MapValue p = b.maxpool("L3:maxpool", a);
+  test::MapValue q = b.maxpool("L4:maxpool", r);
+  test::MapValue cat = b.concat("L5:concat", {p, q});
+  return b.finish({cat, p});
+}
+
+std::string jsonText(const LayerGraph &graph) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(layerGraphToJson(graph));
+  return text;
+}
+
+std::string printed(const LayerGraph &graph) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  graph.print(os);
+  return text;
+}
+
+TEST(LayerGraph, FinalizeDerivesUsers) {
+  LayerGraph g = branchGraph();
+  ASSERT_EQ(g.size(), 8u);
+  EXPECT_EQ(g.inputs().size(), 1u);
+  unsigned input = g.inputs()[0];
+  EXPECT_EQ(g.node(input).users,
+            (llvm::SmallVector<unsigned, 2>{*g.lookup("L0:conv"),
+                                            *g.lookup("L1:conv")}));
+  // L2:add reads L1:conv twice: one user.
+  EXPECT_EQ(g.node(*g.lookup("L1:conv")).users,
+            (llvm::SmallVector<unsigned, 2>{*g.lookup("L2:add")}));
+  EXPECT_EQ(g.node(*g.lookup("L0:relu")).users,
+            (llvm::SmallVector<unsigned, 2>{*g.lookup("L2:add"),
+                                            *g.lookup("L4:maxpool")}));
+  EXPECT_EQ(g.outputs().size(), 2u);
+  EXPECT_EQ(g.outputNames()[1], "output1");
+  EXPECT_EQ(g.functionName(), "branch");
+  EXPECT_EQ(g.topologicalOrder(),
+            (std::vector<unsigned>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(g.totalWeightBytes(), 3 * 3 * 4 * 8 * 4 + 32 + 4 * 8 * 4);
+  EXPECT_FALSE(g.lookup("L9:none"));
+}
+
+TEST(LayerGraph, JsonRoundTrip) {
+  LayerGraph g = branchGraph();
+  std::string text = jsonText(g);
+  std::string error;
+  std::optional<LayerGraph> back = parseLayerGraphJson(text, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(jsonText(*back), text);
+  EXPECT_EQ(printed(*back), printed(g));
+  // What JSON does not spell out is derived again: the window's input size.
+  const LayerNode &conv = back->node(*back->lookup("L0:conv"));
+  ASSERT_TRUE(conv.window);
+  EXPECT_EQ(conv.window->rows.inputSize, 8);
+  EXPECT_EQ(conv.window->cols.padHigh, 1);
+  EXPECT_EQ(back->totalWeightBytes(), g.totalWeightBytes());
+}
+
+TEST(LayerGraph, JsonKeepsKindSpecificFields) {
+  LayerGraph g;
+  g.setFunctionName("f");
+  LayerNode in;
+  in.name = "x";
+  in.kind = LayerKind::Input;
+  in.outputShape = {1, 4, 4, 8};
+  in.outputBytes = 512;
+  g.addNode(in);
+  LayerNode reorg;
+  reorg.name = "r";
+  reorg.kind = LayerKind::Reorg;
+  reorg.reorgStride = 2;
+  reorg.spaceToDepthOrder = SpaceToDepthOrder::ChannelMajor;
+  reorg.operands.push_back({0, SpatialAccess::SpaceToDepth, {1, 4, 4, 8}});
+  reorg.outputShape = {1, 2, 2, 32};
+  reorg.outputBytes = 512;
+  g.addNode(reorg);
+  LayerNode up;
+  up.name = "u";
+  up.kind = LayerKind::Upsample;
+  up.factorRows = 2;
+  up.factorCols = 3;
+  up.operands.push_back({1, SpatialAccess::Upsample, {1, 2, 2, 32}});
+  up.outputShape = {1, 4, 6, 32};
+  up.outputBytes = 3072;
+  up.flops = 768;
+  g.addNode(up);
+  LayerNode slice;
+  slice.name = "s";
+  slice.kind = LayerKind::Slice;
+  slice.sliceOffsets = {0, 1, 1, 0};
+  slice.operands.push_back({2, SpatialAccess::Slice, {1, 4, 6, 32}});
+  slice.outputShape = {1, 2, 2, 32};
+  slice.outputBytes = 512;
+  g.addNode(slice);
+  g.addOutput(3, "y");
+  g.finalize();
+
+  std::string error;
+  std::optional<LayerGraph> back = parseLayerGraphJson(jsonText(g), error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(jsonText(*back), jsonText(g));
+  EXPECT_EQ(back->node(1).spaceToDepthOrder, SpaceToDepthOrder::ChannelMajor);
+  EXPECT_EQ(back->node(2).factorCols, 3);
+  EXPECT_EQ(back->node(3).sliceOffsets,
+            (llvm::SmallVector<int64_t, 4>{0, 1, 1, 0}));
+  EXPECT_EQ(back->outputNames()[0], "y");
+}
+
+/// The reader's message for `text`, "" if it reads.
+std::string readError(const std::string &text) {
+  std::string error;
+  std::optional<LayerGraph> g = parseLayerGraphJson(text, error);
+  EXPECT_EQ(!g, !error.empty());
+  return error;
+}
+
+/// The branch graph's JSON with `from` replaced by `to` (once).
+std::string edited(const std::string &from, const std::string &to) {
+  std::string text = jsonText(branchGraph());
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos)
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST(LayerGraph, JsonErrors) {
+  EXPECT_EQ(readError(jsonText(branchGraph())), "");
+  EXPECT_NE(readError("{").find("invalid JSON"), std::string::npos);
+  EXPECT_EQ(readError("[]"), "the layer graph is not a JSON object");
+  EXPECT_EQ(readError("{}"), "\"nodes\" is not an array");
+  EXPECT_EQ(readError(edited("\"kind\":\"conv\"", "\"kind\":\"fft\"")),
+            "nodes[1]: unknown kind \"fft\"");
+  EXPECT_EQ(readError(edited("\"producer\":0", "\"producer\":7")),
+            "nodes[1].operands[0]: producer 7 is not an earlier node");
+  EXPECT_EQ(readError(edited("\"access\":\"window\"", "\"access\":\"any\"")),
+            "nodes[1].operands[0]: \"access\" is not a known access");
+  EXPECT_EQ(readError(edited("\"name\":\"L0:relu\"", "\"name\":\"L0:conv\"")),
+            "nodes[2]: name \"L0:conv\" is not unique");
+  EXPECT_EQ(readError(edited("\"id\":1", "\"id\":5")),
+            "nodes[1]: \"id\" is 5, not its index");
+  EXPECT_EQ(readError(edited("\"output_bytes\":",
+                             "\"output_bytes\":\"many\",\"x\":")),
+            "nodes[0]: \"output_bytes\" is not an integer");
+  EXPECT_EQ(readError(edited("\"kernel\":[3,3]", "\"kernel\":[3]")),
+            "nodes[1].window: kernel, stride and dilation are pairs");
+  Window2D bad{Window1D{0, 1, 1, 1, 1, 8}, Window1D{3, 1, 1, 1, 1, 8}};
+  EXPECT_EQ(readError(edited("\"kernel\":[3,3]", "\"kernel\":[0,3]")),
+            "nodes[1].window: invalid window " + bad.str());
+  EXPECT_EQ(readError(edited("\"inputs\":[0]", "\"inputs\":[1]")),
+            "\"inputs\" are not the input nodes in order");
+  EXPECT_EQ(readError(edited("\"node\":7", "\"node\":8")),
+            "outputs[0]: no node 8");
+}
+
+} // namespace
