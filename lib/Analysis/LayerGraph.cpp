@@ -67,15 +67,6 @@ std::optional<std::string> findName(Location loc) {
   return std::nullopt;
 }
 
-std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
-  if (shape.empty())
-    return "()";
-  std::string s;
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "x" : "") + std::to_string(d);
-  return s;
-}
-
 int64_t product(llvm::ArrayRef<int64_t> values) {
   int64_t p = 1;
   for (int64_t v : values)
@@ -984,8 +975,8 @@ LogicalResult LayerGraphBuilder::buildWindowOp(OpTy op, LayerKind kind) {
   if (!window.rows.isValid() || !window.cols.isValid() ||
       out[1] > window.rows.outputSize() || out[2] > window.cols.outputSize())
     return error(op, "window (" + window.str() + ") does not produce the " +
-                         shapeStr(out) + " result from its " + shapeStr(in) +
-                         " input");
+                         formatShape(out) + " result from its " +
+                         formatShape(in) + " input");
 
   LayerNode &node = addNode(kind, op, result);
   if (pad)

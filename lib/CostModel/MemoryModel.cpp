@@ -101,13 +101,6 @@ bool hasPad(const LayerNode &node) {
   return w.rows.padLow || w.rows.padHigh || w.cols.padLow || w.cols.padHigh;
 }
 
-int64_t shapeBytes(llvm::ArrayRef<int64_t> shape) {
-  int64_t bytes = kFloatBytes;
-  for (int64_t d : shape)
-    bytes *= d;
-  return bytes;
-}
-
 /// Buffers on one clock, with readers extending live ranges.
 class BufferList {
 public:

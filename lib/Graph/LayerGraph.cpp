@@ -97,9 +97,7 @@ Region LayerNode::operandRegion(unsigned i, const Region &out) const {
   return extent;
 }
 
-namespace {
-
-std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
+std::string formatShape(llvm::ArrayRef<int64_t> shape) {
   if (shape.empty())
     return "()";
   std::string s;
@@ -107,8 +105,6 @@ std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
     s += (i ? "x" : "") + std::to_string(d);
   return s;
 }
-
-} // namespace
 
 std::optional<unsigned> LayerGraph::lookup(llvm::StringRef name) const {
   auto it = nameToNode.find(name);
@@ -199,10 +195,10 @@ void LayerGraph::print(llvm::raw_ostream &os) const {
       os << " in=[";
       llvm::interleave(
           node.operands, os,
-          [&](const LayerOperand &o) { os << shapeStr(o.shape); }, ", ");
+          [&](const LayerOperand &o) { os << formatShape(o.shape); }, ", ");
       os << "]";
     }
-    os << " out=" << shapeStr(node.outputShape);
+    os << " out=" << formatShape(node.outputShape);
     if (node.kind == LayerKind::Input) {
       os << "\n";
       continue;

@@ -44,7 +44,8 @@ parameter group at a time against the benchmarks that isolate it:
                                  launch (needs 2 cores; else the built-in values)
 
 Each fit uses the current values of the others, and the whole sequence runs
-twice. cache_bytes and llc_bytes are the L2 and L3 sizes sysfs reports.
+twice. cache_bytes and llc_bytes are the L2 and L3 sizes sysfs reports (else getconf's;
+--l2-bytes/--llc-bytes override both: a VM may report the whole socket's L3).
 
 The layers come as JSON (``--mafat-print-layer-graph=format=json``), with
 the epilogues the compiler fuses. A Python mirror of the model's formula for
@@ -782,8 +783,22 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def parse_bytes(text: str) -> int:
+    """'1048576', '1024K', '1M' or '1MiB' as bytes (argparse type)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
+    try:
+        n = int(t[:-1] if mult > 1 else t) * mult
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive byte size: {text!r}")
+    return n
+
+
 def cache_bytes(level: int) -> int:
-    """Size of the data/unified cache of `level` sysfs reports (0 if none)."""
+    """Size of the data/unified cache of `level` sysfs reports, else sysconf's
+    (0 if neither)."""
     base = "/sys/devices/system/cpu/cpu0/cache"
     try:
         for idx in sorted(os.listdir(base)):
@@ -800,7 +815,12 @@ def cache_bytes(level: int) -> int:
             return int(s.rstrip("KM")) * mult
     except (OSError, ValueError):
         pass
-    return 0
+    try:  # glibc's getconf (CPUID): VMs without sysfs cache entries
+        out = subprocess.run(["getconf", f"LEVEL{level}_CACHE_SIZE"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        return max(0, int(out or 0))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0
 
 
 def main(argv=None) -> int:
@@ -818,6 +838,12 @@ def main(argv=None) -> int:
                     help="also time held-out models and print predicted vs measured")
     ap.add_argument("--json-report", metavar="FILE", help="write all timings and predictions here")
     ap.add_argument("--workdir", help="keep generated files here (default: a temp dir)")
+    ap.add_argument("--l2-bytes", type=parse_bytes, default=None,
+                    help="L2 size (e.g. 1M) when sysfs does not report it (VMs); else sysfs, then "
+                         "sysconf, then 1 MiB")
+    ap.add_argument("--llc-bytes", type=parse_bytes, default=None,
+                    help="last-level cache size one core sees (e.g. 32M); else as --l2-bytes. A VM's "
+                         "sysconf may report the whole socket's L3")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -867,8 +893,8 @@ def main(argv=None) -> int:
             for b in ready:
                 runner.time(b)
 
-        l2 = cache_bytes(2) or (1 << 20)
-        p = Params(cache_bytes=l2, llc_bytes=max(l2, cache_bytes(3)))
+        l2 = args.l2_bytes or cache_bytes(2) or (1 << 20)
+        p = Params(cache_bytes=l2, llc_bytes=max(l2, args.llc_bytes or cache_bytes(3)))
         fit([b for b in ready if b.role != "heldout"], runner, p)
         tile_us = fit_tile_overhead(ready, p, runner)
         tile_note = ""

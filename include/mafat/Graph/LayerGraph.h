@@ -140,6 +140,10 @@ llvm::StringRef stringifyReorgMode(const LayerNode &node);
 /// H x W of a rank-4 NHWC shape as a region; [0, 0] x [0, 0] for other ranks.
 Region spatialExtent(llvm::ArrayRef<int64_t> shape);
 
+/// "1x13x13x64" ("()" for a scalar): how the printed graph and the
+/// diagnostics write a shape.
+std::string formatShape(llvm::ArrayRef<int64_t> shape);
+
 /// Limits on what mafat compiles (docs/Hardening.md). The targets are edge
 /// boards with megabytes of RAM, and every byte and FLOP figure of the
 /// analysis is an int64_t: below these caps no product or sum overflows.
