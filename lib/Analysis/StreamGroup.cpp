@@ -11,6 +11,7 @@
 #include "mafat/Analysis/StreamGroup.h"
 
 #include <algorithm>
+#include <functional>
 
 using namespace mafat;
 
@@ -342,12 +343,104 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     stripe.buffers = std::move(steps);
   }
   sg.bufferList = std::move(kept);
+
+  if (int64_t chunk = group.plan().chunkRows; chunk > 0) {
+    std::string why = sg.chunkHead(graph, consumer, consumerOperand, chunk);
+    if (!why.empty())
+      return fail(why);
+  }
   return sg;
 }
 
+std::string StreamGroup::chunkHead(const LayerGraph &graph,
+                                   llvm::ArrayRef<int> consumer,
+                                   llvm::ArrayRef<int> consumerOperand,
+                                   int64_t chunk) {
+  llvm::ArrayRef<FusedLayer> layers = fusion->layers();
+  unsigned n = layers.size();
+  auto name = [&](unsigned l) { return graph.node(layers[l].node).name; };
+  std::string prefix = "chunk_rows " + std::to_string(chunk) + ": ";
+  if (bufferList.empty())
+    return prefix + "the group has no rolling buffer, so it has no head to "
+                    "run in pieces";
+  // The head: up to the writer of the first rolling buffer (buffers are in
+  // producer order). Its layers read no buffer and pass their fresh tiles
+  // to readers inside the head only.
+  unsigned h = bufferList.front().producer;
+  for (unsigned l = 0; l < h; ++l)
+    if (consumer[l] > (int)h)
+      return prefix + "layer '" + name(l) + "' of the head is read by '" +
+             name(consumer[l]) + "' after the head's last layer '" + name(h) +
+             "'";
+  for (Stripe &stripe : stripeList) {
+    Interval rows = stripe.rows[h];
+    if (rows.isEmpty()) {
+      for (unsigned l = 0; l < h; ++l)
+        if (!stripe.rows[l].isEmpty())
+          return prefix + "layer '" + name(l) + "' runs in a step in which '" +
+                 name(h) + "' does not";
+      continue;
+    }
+    for (int64_t lo = rows.lo; lo <= rows.hi; lo += chunk) {
+      Stripe piece;
+      piece.rows.assign(n, Interval());
+      piece.rows[h] = Interval(lo, std::min(rows.hi, lo + chunk - 1));
+      // Backwards through the head: the rows each reader's piece reads,
+      // which must need no padding (the reader takes the fresh tile).
+      for (int l = (int)h - 1; l >= 0; --l) {
+        int c = consumer[l];
+        WindowInput in = rowsRead(graph.node(layers[c].node),
+                                  consumerOperand[l], piece.rows[c]);
+        if (in.padLow || in.padHigh)
+          return prefix + "layer '" + name(c) + "' reads '" + name(l) +
+                 "' with row padding";
+        piece.rows[l] = in.clipped;
+      }
+      for (unsigned l = 0; l < n; ++l) {
+        const LayerNode &node = graph.node(layers[l].node);
+        piece.externalRead.emplace_back();
+        piece.externalPadLow.emplace_back();
+        piece.externalPadHigh.emplace_back();
+        for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
+          WindowInput in;
+          if (p < 0 && !piece.rows[l].isEmpty())
+            in = rowsRead(node, i, piece.rows[l]);
+          piece.externalRead[l].push_back(p < 0 ? in.clipped : Interval());
+          piece.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
+          piece.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
+        }
+      }
+      piece.buffers.assign(bufferList.size(), BufferStep());
+      piece.buffers[0].newAt = stripe.buffers[0].newAt + (lo - rows.lo);
+      stripe.pieces.push_back(std::move(piece));
+    }
+    // The pieces must split every head layer's rows of the step exactly:
+    // each row computed once, by one piece, in order.
+    for (unsigned l = 0; l < h; ++l) {
+      int64_t next = stripe.rows[l].lo;
+      for (const Stripe &piece : stripe.pieces) {
+        if (piece.rows[l].isEmpty() || piece.rows[l].lo != next)
+          return prefix + "the pieces of '" + name(h) +
+                 "' do not split the "
+                 "rows of '" +
+                 name(l) + "' (" + stripe.rows[l].str() + " in one step)";
+        next = piece.rows[l].hi + 1;
+      }
+      if (next != stripe.rows[l].hi + 1)
+        return prefix + "the pieces of '" + name(h) +
+               "' do not split the "
+               "rows of '" +
+               name(l) + "' (" + stripe.rows[l].str() + " in one step)";
+    }
+  }
+  head = h + 1;
+  return "";
+}
+
 std::vector<StripeRun> StreamGroup::runs() const {
-  // Static facts of a stripe, and its absolute offsets.
-  auto shape = [&](const Stripe &s) {
+  // Static facts of a stripe, and its absolute offsets (pieces included).
+  std::function<std::vector<int64_t>(const Stripe &)> shape, offsets;
+  shape = [&](const Stripe &s) {
     std::vector<int64_t> key;
     for (Interval r : s.rows)
       key.push_back(r.size());
@@ -365,15 +458,20 @@ std::vector<StripeRun> StreamGroup::runs() const {
       key.push_back(b.padRows);
       key.push_back(b.newAt);
     }
+    key.push_back(s.pieces.size());
+    for (const Stripe &piece : s.pieces)
+      llvm::append_range(key, shape(piece));
     return key;
   };
-  auto offsets = [&](const Stripe &s) {
+  offsets = [&](const Stripe &s) {
     std::vector<int64_t> key;
     for (Interval r : s.rows)
       key.push_back(r.isEmpty() ? 0 : r.lo);
     for (const auto &reads : s.externalRead)
       for (Interval r : reads)
         key.push_back(r.isEmpty() ? 0 : r.lo);
+    for (const Stripe &piece : s.pieces)
+      llvm::append_range(key, offsets(piece));
     return key;
   };
   std::vector<StripeRun> result;

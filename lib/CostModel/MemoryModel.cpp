@@ -271,58 +271,98 @@ std::vector<ScopeLayer> tileScope(const LayerGraph &graph,
   return layers;
 }
 
-/// The scope layers of a stripe class of a stream group (first stripe `t`),
-/// mirroring Transforms/StreamGroup.cpp: per layer, the shift copy of the
-/// rolling buffer it writes, the padded copy of an external window operand,
-/// and a fresh output tile unless it writes a rolling buffer, is the last
-/// layer or a fused producer. Rolling buffers themselves are top-level
-/// buffers (streamTopLevel). Layers that do not run in the stripe take a
-/// step with no buffers.
-std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
-                                    const StreamGroup &stream, unsigned t) {
+/// The scope layer of layer `l` of a stream group in `stripe` (a step or
+/// one piece of a chunked head), mirroring Transforms/StreamGroup.cpp: the
+/// shift copy of the rolling buffer it writes (`withShift`), the padded copy
+/// of an external window operand, and a fresh output tile unless it writes a
+/// rolling buffer, is the last layer or a fused producer. Rolling buffers
+/// themselves are top-level buffers (streamTopLevel). A layer that does not
+/// run takes a step with no buffers. Indices are group positions.
+ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
+                       const Stripe &stripe, unsigned l, bool withShift) {
   const FusionGroup &group = stream.group();
   llvm::ArrayRef<FusedLayer> fused = group.layers();
-  const Stripe &stripe = stream.stripes()[t];
   const TileAxis &cols = group.cols();
   unsigned last = fused.size() - 1;
-  llvm::DenseMap<unsigned, int> position;
-  for (auto [l, layer] : llvm::enumerate(fused))
-    position[layer.node] = l;
-  auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
-  std::vector<ScopeLayer> layers(fused.size());
-  for (unsigned l = 0; l <= last; ++l) {
-    const LayerNode &node = graph.node(fused[l].node);
-    ScopeLayer &layer = layers[l];
-    layer.node = fused[l].node;
-    int written = stream.bufferOf(l);
-    if (written >= 0 && stripe.buffers[written].moves()) {
-      const RollingBuffer &buffer = stream.buffers()[written];
-      layer.shiftBytes = kFloatBytes * stripe.buffers[written].keep *
-                         buffer.cols * buffer.channels;
-    }
-    bool runs = !stripe.rows[l].isEmpty();
-    int read = stream.bufferReadBy(l);
-    for (auto [i, p] : llvm::enumerate(fused[l].operandLayer))
-      layer.operandIndex.push_back(!runs || (read >= 0 && i == 0) ? -1 : p);
-    if (!runs)
-      continue;
-    if (fused[l].operandLayer[0] < 0 &&
-        node.operands[0].access == SpatialAccess::Window) {
-      int64_t lowR = stripe.externalPadLow[l][0];
-      int64_t highR = stripe.externalPadHigh[l][0];
-      int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
-      if (lowR || highR || lowC || highC)
-        layer.padBytes = kFloatBytes * node.operands[0].shape[3] *
-                         (stripe.externalRead[l][0].size() + lowR + highR) *
-                         (cols.read[0][l][0].size() + lowC + highC);
-    }
-    if (l < last)
-      if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
-        layer.epilogue = position[*e];
-    if (layer.epilogue < 0 && l != last && written < 0)
-      layer.outBytes = kFloatBytes * stripe.rows[l].size() *
-                       cols.span[0][l].size() * node.outputShape[3];
+  const LayerNode &node = graph.node(fused[l].node);
+  ScopeLayer layer;
+  layer.node = fused[l].node;
+  int written = stream.bufferOf(l);
+  if (withShift && written >= 0 && stripe.buffers[written].moves()) {
+    const RollingBuffer &buffer = stream.buffers()[written];
+    layer.shiftBytes = kFloatBytes * stripe.buffers[written].keep *
+                       buffer.cols * buffer.channels;
   }
+  bool runs = !stripe.rows[l].isEmpty();
+  int read = stream.bufferReadBy(l);
+  for (auto [i, p] : llvm::enumerate(fused[l].operandLayer))
+    layer.operandIndex.push_back(!runs || (read >= 0 && i == 0) ? -1 : p);
+  if (!runs)
+    return layer;
+  if (fused[l].operandLayer[0] < 0 &&
+      node.operands[0].access == SpatialAccess::Window) {
+    int64_t lowR = stripe.externalPadLow[l][0];
+    int64_t highR = stripe.externalPadHigh[l][0];
+    int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
+    if (lowR || highR || lowC || highC)
+      layer.padBytes = kFloatBytes * node.operands[0].shape[3] *
+                       (stripe.externalRead[l][0].size() + lowR + highR) *
+                       (cols.read[0][l][0].size() + lowC + highC);
+  }
+  if (l < last) {
+    llvm::DenseMap<unsigned, int> position;
+    for (auto [k, other] : llvm::enumerate(fused))
+      position[other.node] = k;
+    auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
+    if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
+      layer.epilogue = position[*e];
+  }
+  if (layer.epilogue < 0 && l != last && written < 0)
+    layer.outBytes = kFloatBytes * stripe.rows[l].size() *
+                     cols.span[0][l].size() * node.outputShape[3];
+  return layer;
+}
+
+/// The scope layers of a stripe class of a stream group (first stripe `t`),
+/// in the transform's order. A chunked head: the head's buffer shifts first
+/// (charged to the first piece's first layer), then every piece runs the
+/// head's layers, then the rest of the group.
+std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
+                                    const StreamGroup &stream, unsigned t) {
+  const Stripe &stripe = stream.stripes()[t];
+  unsigned n = stream.group().layers().size();
+  unsigned head = stripe.pieces.empty() ? 0 : stream.headSize();
+  std::vector<ScopeLayer> layers;
+  // Scope index of group position p at piece k (the head) or after them.
+  auto index = [&](int p, unsigned k) -> int {
+    if (p < 0)
+      return p;
+    if ((unsigned)p < head)
+      return k * head + p;
+    return p + (stripe.pieces.size() - (head ? 1 : 0)) * head;
+  };
+  auto remap = [&](ScopeLayer layer, unsigned k) {
+    for (int &p : layer.operandIndex)
+      p = index(p, k);
+    layer.epilogue = index(layer.epilogue, k);
+    return layer;
+  };
+  for (unsigned k = 0; head && k < stripe.pieces.size(); ++k)
+    for (unsigned l = 0; l < head; ++l)
+      layers.push_back(remap(
+          stripeLayer(graph, stream, stripe.pieces[k], l, /*withShift=*/false),
+          k));
+  if (head) {
+    int written = stream.bufferOf(head - 1);
+    if (stripe.buffers[written].moves()) {
+      const RollingBuffer &buffer = stream.buffers()[written];
+      layers.front().shiftBytes = kFloatBytes * stripe.buffers[written].keep *
+                                  buffer.cols * buffer.channels;
+    }
+  }
+  for (unsigned l = head; l < n; ++l)
+    layers.push_back(
+        remap(stripeLayer(graph, stream, stripe, l, /*withShift=*/true), 0));
   return layers;
 }
 

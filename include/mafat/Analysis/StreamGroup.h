@@ -38,6 +38,14 @@
 // exceeds their extent and column tiles (the hybrid mode) are not supported
 // yet.
 //
+// Chunked heads (PlanGroup::chunkRows = C): the *head*, the layers up to
+// the writer of the first rolling buffer, reads no rolling buffer and
+// passes fresh tiles along; its rows of a step (16 conv rows of YOLOv2-608's
+// L0 at S = 1) dominate the step's arena. With C it runs in pieces of C rows
+// of its last layer, each writing its rows into the buffer below the last
+// piece's, so only one piece's tiles are live at a time. Every row is still
+// computed once, by the same layer, so the output is bit-identical.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef MAFAT_ANALYSIS_STREAMGROUP_H
@@ -105,6 +113,12 @@ struct Stripe {
   std::vector<llvm::SmallVector<int64_t, 2>> externalPadLow, externalPadHigh;
   /// Per rolling buffer.
   std::vector<BufferStep> buffers;
+  /// Chunked heads (PlanGroup::chunkRows), when the head runs in this step:
+  /// its pieces in order, each with the rows of the head's layers only
+  /// (other layers' rows empty) and, for the head's rolling buffer, where
+  /// the piece's rows go (newAt; the step itself shifts and pads the buffer
+  /// once, before the first piece).
+  std::vector<Stripe> pieces;
 };
 
 /// Consecutive steps sharing one static-shaped body: every size, padding
@@ -132,14 +146,24 @@ public:
   int bufferOf(unsigned layer) const { return writes[layer]; }
   /// Per layer: the rolling buffer its operand 0 is read from, or -1.
   int bufferReadBy(unsigned layer) const { return reads[layer]; }
+  /// Chunked heads: the number of layers in the head (layers [0, head):
+  /// up to the writer of the first rolling buffer), which run in the
+  /// steps' pieces; 0 if the head is not chunked.
+  unsigned headSize() const { return head; }
   /// The step classes, in order.
   std::vector<StripeRun> runs() const;
 
 private:
+  /// Splits the head's rows of every step into pieces of `chunk` rows of
+  /// its last layer; "" or why it cannot.
+  std::string chunkHead(const LayerGraph &graph, llvm::ArrayRef<int> consumer,
+                        llvm::ArrayRef<int> consumerOperand, int64_t chunk);
+
   const FusionGroup *fusion = nullptr;
   std::vector<Stripe> stripeList;
   std::vector<RollingBuffer> bufferList;
   std::vector<int> writes, reads;
+  unsigned head = 0;
 };
 
 /// The checks of StreamGroup::build alone, for FusionGroup::build: "" or
