@@ -345,54 +345,94 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   sg.bufferList = std::move(kept);
 
   if (int64_t chunk = group.plan().chunkRows; chunk > 0) {
-    std::string why = sg.chunkHead(graph, consumer, consumerOperand, chunk);
+    std::string why = sg.chunkSegments(graph, consumer, chunk);
     if (!why.empty())
       return fail(why);
   }
   return sg;
 }
 
-std::string StreamGroup::chunkHead(const LayerGraph &graph,
-                                   llvm::ArrayRef<int> consumer,
-                                   llvm::ArrayRef<int> consumerOperand,
-                                   int64_t chunk) {
-  llvm::ArrayRef<FusedLayer> layers = fusion->layers();
-  unsigned n = layers.size();
-  auto name = [&](unsigned l) { return graph.node(layers[l].node).name; };
+std::string StreamGroup::chunkSegments(const LayerGraph &graph,
+                                       llvm::ArrayRef<int> consumer,
+                                       int64_t chunk) {
   std::string prefix = "chunk_rows " + std::to_string(chunk) + ": ";
   if (bufferList.empty())
     return prefix + "the group has no rolling buffer, so it has no head to "
                     "run in pieces";
-  // The head: up to the writer of the first rolling buffer (buffers are in
-  // producer order). Its layers read no buffer and pass their fresh tiles
-  // to readers inside the head only.
-  unsigned h = bufferList.front().producer;
-  for (unsigned l = 0; l < h; ++l)
-    if (consumer[l] > (int)h)
-      return prefix + "layer '" + name(l) + "' of the head is read by '" +
-             name(consumer[l]) + "' after the head's last layer '" + name(h) +
-             "'";
-  for (Stripe &stripe : stripeList) {
-    Interval rows = stripe.rows[h];
+  // Segments end at the writers of the rolling buffers (in producer order).
+  // The head must split; a later segment that cannot keeps whole steps.
+  std::vector<std::vector<Stripe>> pieces(stripeList.size());
+  unsigned first = 0;
+  for (const RollingBuffer &buffer : bufferList) {
+    unsigned last = buffer.producer;
+    std::vector<std::vector<Stripe>> more(stripeList.size());
+    std::string why = chunkSegment(graph, consumer, chunk, first, last,
+                                   segmentList.size(), more);
+    if (!why.empty() && first == 0)
+      return prefix + why;
+    if (why.empty()) {
+      for (auto [t, list] : llvm::enumerate(more))
+        for (Stripe &piece : list)
+          pieces[t].push_back(std::move(piece));
+      segmentList.push_back(Segment{first, last});
+    }
+    first = last + 1;
+  }
+  for (auto [t, list] : llvm::enumerate(pieces))
+    stripeList[t].pieces = std::move(list);
+  return "";
+}
+
+std::string StreamGroup::chunkSegment(const LayerGraph &graph,
+                                      llvm::ArrayRef<int> consumer,
+                                      int64_t chunk, unsigned first,
+                                      unsigned last, int segment,
+                                      std::vector<std::vector<Stripe>> &out) {
+  llvm::ArrayRef<FusedLayer> layers = fusion->layers();
+  unsigned n = layers.size();
+  auto name = [&](unsigned l) { return graph.node(layers[l].node).name; };
+  // Inside the segment, layers pass fresh tiles to readers inside it.
+  for (unsigned l = first; l < last; ++l)
+    if (consumer[l] > (int)last)
+      return "layer '" + name(l) + "' is read by '" + name(consumer[l]) +
+             "' after '" + name(last) + "', the writer of a rolling buffer";
+  for (unsigned l = first + 1; l <= last; ++l)
+    if (reads[l] >= 0)
+      return "layer '" + name(l) + "' reads a rolling buffer after '" +
+             name(first) + "'";
+  int bufferIn = reads[first], bufferOut = writes[last];
+  // The operand of each layer its in-group producer feeds.
+  std::vector<int> operandOf(n, -1);
+  for (unsigned l = first; l <= last; ++l)
+    for (auto [i, p] : llvm::enumerate(layers[l].operandLayer))
+      if (p >= 0)
+        operandOf[p] = i;
+  for (auto [t, stripe] : llvm::enumerate(stripeList)) {
+    Interval rows = stripe.rows[last];
     if (rows.isEmpty()) {
-      for (unsigned l = 0; l < h; ++l)
+      for (unsigned l = first; l < last; ++l)
         if (!stripe.rows[l].isEmpty())
-          return prefix + "layer '" + name(l) + "' runs in a step in which '" +
-                 name(h) + "' does not";
+          return "layer '" + name(l) + "' runs in a step in which '" +
+                 name(last) + "' does not";
       continue;
     }
+    // One piece would be the step itself.
+    if (rows.size() <= chunk)
+      continue;
+    std::vector<Stripe> &list = out[t];
     for (int64_t lo = rows.lo; lo <= rows.hi; lo += chunk) {
       Stripe piece;
+      piece.segment = segment;
       piece.rows.assign(n, Interval());
-      piece.rows[h] = Interval(lo, std::min(rows.hi, lo + chunk - 1));
-      // Backwards through the head: the rows each reader's piece reads,
+      piece.rows[last] = Interval(lo, std::min(rows.hi, lo + chunk - 1));
+      // Backwards through the segment: the rows each reader's piece reads,
       // which must need no padding (the reader takes the fresh tile).
-      for (int l = (int)h - 1; l >= 0; --l) {
+      for (int l = (int)last - 1; l >= (int)first; --l) {
         int c = consumer[l];
-        WindowInput in = rowsRead(graph.node(layers[c].node),
-                                  consumerOperand[l], piece.rows[c]);
+        WindowInput in =
+            rowsRead(graph.node(layers[c].node), operandOf[l], piece.rows[c]);
         if (in.padLow || in.padHigh)
-          return prefix + "layer '" + name(c) + "' reads '" + name(l) +
+          return "layer '" + name(c) + "' reads '" + name(l) +
                  "' with row padding";
         piece.rows[l] = in.clipped;
       }
@@ -411,29 +451,36 @@ std::string StreamGroup::chunkHead(const LayerGraph &graph,
         }
       }
       piece.buffers.assign(bufferList.size(), BufferStep());
-      piece.buffers[0].newAt = stripe.buffers[0].newAt + (lo - rows.lo);
-      stripe.pieces.push_back(std::move(piece));
+      piece.buffers[bufferOut].newAt =
+          stripe.buffers[bufferOut].newAt + (lo - rows.lo);
+      if (bufferIn >= 0) {
+        // The piece's window inside the step's window (from buffer row 0).
+        const Window1D &w = graph.node(layers[first].node).window->rows;
+        Interval step = stripe.buffers[bufferIn].window;
+        Interval window = windowInput(w, piece.rows[first])
+                              .full.shift(bufferList[bufferIn].rowPadLow);
+        if (window.lo < step.lo || window.hi > step.hi)
+          return "internal error: a piece of '" + name(first) +
+                 "' reads outside the step's window";
+        piece.buffers[bufferIn].window = window;
+        piece.buffers[bufferIn].readAt = window.lo - step.lo;
+      }
+      list.push_back(std::move(piece));
     }
-    // The pieces must split every head layer's rows of the step exactly:
-    // each row computed once, by one piece, in order.
-    for (unsigned l = 0; l < h; ++l) {
+    // The pieces must split every layer's rows of the step exactly: each
+    // row computed once, by one piece, in order.
+    for (unsigned l = first; l < last; ++l) {
       int64_t next = stripe.rows[l].lo;
-      for (const Stripe &piece : stripe.pieces) {
-        if (piece.rows[l].isEmpty() || piece.rows[l].lo != next)
-          return prefix + "the pieces of '" + name(h) +
-                 "' do not split the "
-                 "rows of '" +
-                 name(l) + "' (" + stripe.rows[l].str() + " in one step)";
+      bool split = true;
+      for (const Stripe &piece : list) {
+        split &= !piece.rows[l].isEmpty() && piece.rows[l].lo == next;
         next = piece.rows[l].hi + 1;
       }
-      if (next != stripe.rows[l].hi + 1)
-        return prefix + "the pieces of '" + name(h) +
-               "' do not split the "
-               "rows of '" +
+      if (!split || next != stripe.rows[l].hi + 1)
+        return "the pieces of '" + name(last) + "' do not split the rows of '" +
                name(l) + "' (" + stripe.rows[l].str() + " in one step)";
     }
   }
-  head = h + 1;
   return "";
 }
 
@@ -450,8 +497,10 @@ std::vector<StripeRun> StreamGroup::runs() const {
         key.push_back(s.externalPadLow[l][i]);
         key.push_back(s.externalPadHigh[l][i]);
       }
+    key.push_back(s.segment);
     for (const BufferStep &b : s.buffers) {
       key.push_back(b.window.size());
+      key.push_back(b.readAt);
       key.push_back(b.keep);
       key.push_back(b.keepFrom);
       key.push_back(b.padAt);

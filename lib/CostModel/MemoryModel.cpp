@@ -324,45 +324,48 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
 }
 
 /// The scope layers of a stripe class of a stream group (first stripe `t`),
-/// in the transform's order. A chunked head: the head's buffer shifts first
+/// in the transform's order. A chunked segment: its buffer shifts first
 /// (charged to the first piece's first layer), then every piece runs the
-/// head's layers, then the rest of the group.
+/// segment's layers.
 std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
                                     const StreamGroup &stream, unsigned t) {
   const Stripe &stripe = stream.stripes()[t];
   unsigned n = stream.group().layers().size();
-  unsigned head = stripe.pieces.empty() ? 0 : stream.headSize();
   std::vector<ScopeLayer> layers;
-  // Scope index of group position p at piece k (the head) or after them.
-  auto index = [&](int p, unsigned k) -> int {
-    if (p < 0)
-      return p;
-    if ((unsigned)p < head)
-      return k * head + p;
-    return p + (stripe.pieces.size() - (head ? 1 : 0)) * head;
-  };
-  auto remap = [&](ScopeLayer layer, unsigned k) {
+  // Scope index of each group position's latest run: operands and
+  // epilogues are in the same piece, or whole steps.
+  std::vector<int> latest(n, -1);
+  auto push = [&](const Stripe &geometry, unsigned l, bool withShift) {
+    ScopeLayer layer = stripeLayer(graph, stream, geometry, l, withShift);
     for (int &p : layer.operandIndex)
-      p = index(p, k);
-    layer.epilogue = index(layer.epilogue, k);
-    return layer;
+      if (p >= 0)
+        p = latest[p];
+    latest[l] = layers.size();
+    if (layer.epilogue >= 0)
+      layer.epilogue = layers.size() + (layer.epilogue - l);
+    layers.push_back(layer);
   };
-  for (unsigned k = 0; head && k < stripe.pieces.size(); ++k)
-    for (unsigned l = 0; l < head; ++l)
-      layers.push_back(remap(
-          stripeLayer(graph, stream, stripe.pieces[k], l, /*withShift=*/false),
-          k));
-  if (head) {
-    int written = stream.bufferOf(head - 1);
+  unsigned l = 0;
+  for (auto [index, segment] : llvm::enumerate(stream.segments())) {
+    for (; l < segment.first; ++l)
+      push(stripe, l, /*withShift=*/true);
+    size_t start = layers.size();
+    for (const Stripe &piece : stripe.pieces)
+      if (piece.segment == (int)index)
+        for (unsigned m = segment.first; m <= segment.last; ++m)
+          push(piece, m, /*withShift=*/false);
+    if (layers.size() == start)
+      continue;
+    int written = stream.bufferOf(segment.last);
     if (stripe.buffers[written].moves()) {
       const RollingBuffer &buffer = stream.buffers()[written];
-      layers.front().shiftBytes = kFloatBytes * stripe.buffers[written].keep *
-                                  buffer.cols * buffer.channels;
+      layers[start].shiftBytes = kFloatBytes * stripe.buffers[written].keep *
+                                 buffer.cols * buffer.channels;
     }
+    l = segment.last + 1;
   }
-  for (unsigned l = head; l < n; ++l)
-    layers.push_back(
-        remap(stripeLayer(graph, stream, stripe, l, /*withShift=*/true), 0));
+  for (; l < n; ++l)
+    push(stripe, l, /*withShift=*/true);
   return layers;
 }
 

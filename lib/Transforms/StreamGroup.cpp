@@ -87,7 +87,7 @@ private:
   /// buffers...) in and out.
   LogicalResult emitStripe(OpBuilder &b, StripeRun run, Value iv,
                            SmallVectorImpl<Value> &state);
-  /// The geometry a layer runs in: a step, or one piece of a chunked head.
+  /// The geometry a layer runs in: a step, or a piece of a chunked segment.
   using Pick = llvm::function_ref<const Stripe &(const Stripe &)>;
   /// Layer `l` in `pick` of the stripe class; `tiles` holds the fresh tiles.
   LogicalResult emitLayer(OpBuilder &b, StripeRun run, Value iv, unsigned l,
@@ -129,21 +129,33 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
   unsigned last = group.layers().size() - 1;
   SmallVector<Value> tiles(group.layers().size());
   auto whole = [](const Stripe &s) -> const Stripe & { return s; };
-  unsigned head = stripe.pieces.empty() ? 0 : stream.headSize();
-  if (head > 0) {
-    // A chunked head: its buffer makes room once, then the pieces run one
-    // after another, each writing its rows below the previous piece's.
-    makeRoom(b, head - 1, stripe, state);
+  unsigned l = 0;
+  for (unsigned index = 0, e = stream.segments().size(); index < e; ++index) {
+    const Segment &segment = stream.segments()[index];
+    for (; l < segment.first; ++l)
+      if (failed(emitLayer(b, run, iv, l, whole, tiles, state)))
+        return failure();
+    bool chunked = llvm::any_of(stripe.pieces, [&](const Stripe &piece) {
+      return piece.segment == (int)index;
+    });
+    if (!chunked)
+      continue;
+    // A chunked segment: its buffer makes room once, then the pieces run
+    // one after another, each writing its rows below the previous piece's.
+    makeRoom(b, segment.last, stripe, state);
     for (unsigned k = 0; k < stripe.pieces.size(); ++k) {
+      if (stripe.pieces[k].segment != (int)index)
+        continue;
       auto piece = [k](const Stripe &s) -> const Stripe & {
         return s.pieces[k];
       };
-      for (unsigned l = 0; l < head; ++l)
-        if (failed(emitLayer(b, run, iv, l, piece, tiles, state)))
+      for (unsigned m = segment.first; m <= segment.last; ++m)
+        if (failed(emitLayer(b, run, iv, m, piece, tiles, state)))
           return failure();
     }
+    l = segment.last + 1;
   }
-  for (unsigned l = head; l <= last; ++l)
+  for (; l <= last; ++l)
     if (failed(emitLayer(b, run, iv, l, whole, tiles, state)))
       return failure();
   return success();
@@ -205,7 +217,7 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     if (p >= 0) {
       if (read >= 0 && i == 0) {
         const BufferStep &step = stripe.buffers[read];
-        return slice4(b, loc, state[1 + read], b.getIndexAttr(0),
+        return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAt),
                       b.getIndexAttr(0), step.window.size(),
                       stream.buffers()[read].cols);
       }
