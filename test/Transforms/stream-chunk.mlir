@@ -1,7 +1,7 @@
 // RUN: mafat-opt %s --mafat-fuse-tile --canonicalize --cse | FileCheck %s
 // RUN: mafat-opt %s --mafat-tensor-codegen --mafat-bufferize="verify-prediction=true" | FileCheck %s --check-prefix=MEM
 
-// A chunked head (chunk_rows, docs/Fusion.md "Chunked heads"): the group of
+// A chunked head (chunk_rows, docs/Fusion.md "Chunked segments"): the group of
 // stream-align.mlir, whose head (L0:conv and L0:relu, before the first
 // rolling buffer) computes 2 rows per step, runs in pieces of one row, each
 // written below the last into the L0->L1 buffer. Everything after the head

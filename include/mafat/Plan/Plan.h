@@ -76,11 +76,11 @@ struct PlanGroup {
   /// (the last one may be shorter). 0 for recompute groups.
   GroupMode mode = GroupMode::Recompute;
   int64_t stripeRows = 0;
-  /// Stream groups: the head (the layers before the first rolling buffer,
-  /// which read none) runs each step in pieces of `chunkRows` rows of its
-  /// last layer, written one after another into that buffer, so only one
-  /// piece's tiles are live at once (docs/Fusion.md, "Chunked heads"). 0
-  /// runs the head's rows of a step at once.
+  /// Stream groups: every segment (the layers up to the writer of a rolling
+  /// buffer, after the writer of the one before) runs each step in pieces
+  /// of `chunkRows` rows of its last layer, written one after another into
+  /// that buffer, so only one piece's tiles are live at once (docs/Fusion.md,
+  /// "Chunked segments"). 0 runs a segment's rows of a step at once.
   int64_t chunkRows = 0;
 
   bool isStream() const { return mode == GroupMode::Stream; }
