@@ -222,10 +222,47 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
   const StepPricer pricer(profile, parallel);
   for (const RollingBuffer &buffer : stream.buffers())
     s.copy += pricer.copySeconds(double(buffer.bytes()));
+  // One run of layer `l` on the rows of `step` (a step or a piece).
+  auto priceLayer = [&](const Stripe &step, unsigned l) {
+    const FusedLayer &layer = group.layers()[l];
+    const LayerNode &node = graph.node(layer.node);
+    const int64_t h = step.rows[l].size();
+    if (h == 0)
+      return;
+    const int64_t w = cols.span[0][l].size();
+    // Stream groups hold windowed and elementwise layers only.
+    Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
+                          ? Pricing::Epilogue
+                          : Pricing::Compute;
+    int read = stream.bufferReadBy(l);
+    double inBytes = 0;
+    for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
+      double perPos = bytesPerPosition(node.operands[i].shape);
+      if (read >= 0 && i == 0)
+        inBytes += double(step.buffers[read].window.size()) *
+                   stream.buffers()[read].cols * perPos;
+      else if (layer.operandLayer[i] >= 0)
+        inBytes += double(h) * cols.read[0][l][i].size() * perPos;
+      else
+        inBytes += double(step.externalRead[l][i].size()) *
+                   cols.read[0][l][i].size() * perPos;
+    }
+    if (pricer.layerStep(node, pricing, h, w, inBytes, s))
+      ++splitSteps;
+    if (pricing == Pricing::Epilogue)
+      return;
+    // The padded copy of an operand from outside the group.
+    if (layer.operandLayer[0] < 0 && node.window &&
+        node.operands[0].access == SpatialAccess::Window)
+      s.copy += pricer.padCopySeconds(
+          step.externalRead[l][0].size(), cols.read[0][l][0].size(),
+          step.externalPadLow[l][0] + step.externalPadHigh[l][0],
+          cols.padLow[0][l] + cols.padHigh[0][l],
+          bytesPerPosition(node.operands[0].shape));
+  };
   for (const Stripe &step : stream.stripes()) {
     s.overhead += profile.tileOverheadUs * 1e-6;
-    for (auto [l, layer] : llvm::enumerate(group.layers())) {
-      const LayerNode &node = graph.node(layer.node);
+    for (unsigned l = 0, e = group.layers().size(); l < e; ++l) {
       int written = stream.bufferOf(l);
       if (written >= 0) {
         const BufferStep &b = step.buffers[written];
@@ -236,39 +273,16 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
         if (b.padRows > 0)
           s.copy += pricer.copySeconds(b.padRows * rowBytes);
       }
-      const int64_t h = step.rows[l].size();
-      if (h == 0)
-        continue;
-      const int64_t w = cols.span[0][l].size();
-      // Stream groups hold windowed and elementwise layers only.
-      Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
-                            ? Pricing::Epilogue
-                            : Pricing::Compute;
-      int read = stream.bufferReadBy(l);
-      double inBytes = 0;
-      for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
-        double perPos = bytesPerPosition(node.operands[i].shape);
-        if (read >= 0 && i == 0)
-          inBytes += double(step.buffers[read].window.size()) *
-                     stream.buffers()[read].cols * perPos;
-        else if (layer.operandLayer[i] >= 0)
-          inBytes += double(h) * cols.read[0][l][i].size() * perPos;
-        else
-          inBytes += double(step.externalRead[l][i].size()) *
-                     cols.read[0][l][i].size() * perPos;
-      }
-      if (pricer.layerStep(node, pricing, h, w, inBytes, s))
-        ++splitSteps;
-      if (pricing == Pricing::Epilogue)
-        continue;
-      // The padded copy of an operand from outside the group.
-      if (layer.operandLayer[0] < 0 && node.window &&
-          node.operands[0].access == SpatialAccess::Window)
-        s.copy += pricer.padCopySeconds(
-            step.externalRead[l][0].size(), cols.read[0][l][0].size(),
-            step.externalPadLow[l][0] + step.externalPadHigh[l][0],
-            cols.padLow[0][l] + cols.padHigh[0][l],
-            bytesPerPosition(node.operands[0].shape));
+      // A chunked segment runs each layer once per piece: the small steps
+      // pay the per-layer overhead and re-read the weights each time.
+      llvm::SmallVector<const Stripe *, 8> runs;
+      for (const Stripe &piece : step.pieces)
+        if (!piece.rows[l].isEmpty())
+          runs.push_back(&piece);
+      if (runs.empty())
+        runs.push_back(&step);
+      for (const Stripe *run : runs)
+        priceLayer(*run, l);
     }
   }
   GroupLatency result;

@@ -264,58 +264,101 @@ std::vector<ScopeLayer> tileScope(const LayerGraph &graph,
   return layers;
 }
 
-/// The scope layers of a stripe class of a stream group (first stripe `t`),
-/// mirroring Transforms/StreamGroup.cpp: per layer, the shift copy of the
-/// rolling buffer it writes, the padded copy of an external window operand,
-/// and a fresh output tile unless it writes a rolling buffer, is the last
-/// layer or a fused producer. Rolling buffers themselves are top-level
-/// buffers (streamTopLevel). Layers that do not run in the stripe take a
-/// step with no buffers.
-std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
-                                    const StreamGroup &stream, unsigned t) {
+/// The scope layer of layer `l` of a stream group in `stripe` (a step or
+/// one piece of a chunked head), mirroring Transforms/StreamGroup.cpp: the
+/// shift copy of the rolling buffer it writes (`withShift`), the padded copy
+/// of an external window operand, and a fresh output tile unless it writes a
+/// rolling buffer, is the last layer or a fused producer. Rolling buffers
+/// themselves are top-level buffers (streamTopLevel). A layer that does not
+/// run takes a step with no buffers. Indices are group positions.
+ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
+                       const Stripe &stripe, unsigned l, bool withShift) {
   const FusionGroup &group = stream.group();
   llvm::ArrayRef<FusedLayer> fused = group.layers();
-  const Stripe &stripe = stream.stripes()[t];
   const TileAxis &cols = group.cols();
   unsigned last = fused.size() - 1;
-  llvm::DenseMap<unsigned, int> position;
-  for (auto [l, layer] : llvm::enumerate(fused))
-    position[layer.node] = l;
-  auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
-  std::vector<ScopeLayer> layers(fused.size());
-  for (unsigned l = 0; l <= last; ++l) {
-    const LayerNode &node = graph.node(fused[l].node);
-    ScopeLayer &layer = layers[l];
-    layer.node = fused[l].node;
-    int written = stream.bufferOf(l);
-    if (written >= 0 && stripe.buffers[written].moves()) {
-      const RollingBuffer &buffer = stream.buffers()[written];
-      layer.shiftBytes = kFloatBytes * stripe.buffers[written].keep *
-                         buffer.cols * buffer.channels;
-    }
-    bool runs = !stripe.rows[l].isEmpty();
-    int read = stream.bufferReadBy(l);
-    for (auto [i, p] : llvm::enumerate(fused[l].operandLayer))
-      layer.operandIndex.push_back(!runs || (read >= 0 && i == 0) ? -1 : p);
-    if (!runs)
-      continue;
-    if (fused[l].operandLayer[0] < 0 &&
-        node.operands[0].access == SpatialAccess::Window) {
-      int64_t lowR = stripe.externalPadLow[l][0];
-      int64_t highR = stripe.externalPadHigh[l][0];
-      int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
-      if (lowR || highR || lowC || highC)
-        layer.padBytes = kFloatBytes * node.operands[0].shape[3] *
-                         (stripe.externalRead[l][0].size() + lowR + highR) *
-                         (cols.read[0][l][0].size() + lowC + highC);
-    }
-    if (l < last)
-      if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
-        layer.epilogue = position[*e];
-    if (layer.epilogue < 0 && l != last && written < 0)
-      layer.outBytes = kFloatBytes * stripe.rows[l].size() *
-                       cols.span[0][l].size() * node.outputShape[3];
+  const LayerNode &node = graph.node(fused[l].node);
+  ScopeLayer layer;
+  layer.node = fused[l].node;
+  int written = stream.bufferOf(l);
+  if (withShift && written >= 0 && stripe.buffers[written].moves()) {
+    const RollingBuffer &buffer = stream.buffers()[written];
+    layer.shiftBytes = kFloatBytes * stripe.buffers[written].keep *
+                       buffer.cols * buffer.channels;
   }
+  bool runs = !stripe.rows[l].isEmpty();
+  int read = stream.bufferReadBy(l);
+  for (auto [i, p] : llvm::enumerate(fused[l].operandLayer))
+    layer.operandIndex.push_back(!runs || (read >= 0 && i == 0) ? -1 : p);
+  if (!runs)
+    return layer;
+  if (fused[l].operandLayer[0] < 0 &&
+      node.operands[0].access == SpatialAccess::Window) {
+    int64_t lowR = stripe.externalPadLow[l][0];
+    int64_t highR = stripe.externalPadHigh[l][0];
+    int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
+    if (lowR || highR || lowC || highC)
+      layer.padBytes = kFloatBytes * node.operands[0].shape[3] *
+                       (stripe.externalRead[l][0].size() + lowR + highR) *
+                       (cols.read[0][l][0].size() + lowC + highC);
+  }
+  if (l < last) {
+    llvm::DenseMap<unsigned, int> position;
+    for (auto [k, other] : llvm::enumerate(fused))
+      position[other.node] = k;
+    auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
+    if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
+      layer.epilogue = position[*e];
+  }
+  if (layer.epilogue < 0 && l != last && written < 0)
+    layer.outBytes = kFloatBytes * stripe.rows[l].size() *
+                     cols.span[0][l].size() * node.outputShape[3];
+  return layer;
+}
+
+/// The scope layers of a stripe class of a stream group (first stripe `t`),
+/// in the transform's order. A chunked segment: its buffer shifts first
+/// (charged to the first piece's first layer), then every piece runs the
+/// segment's layers.
+std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
+                                    const StreamGroup &stream, unsigned t) {
+  const Stripe &stripe = stream.stripes()[t];
+  unsigned n = stream.group().layers().size();
+  std::vector<ScopeLayer> layers;
+  // Scope index of each group position's latest run: operands and
+  // epilogues are in the same piece, or whole steps.
+  std::vector<int> latest(n, -1);
+  auto push = [&](const Stripe &geometry, unsigned l, bool withShift) {
+    ScopeLayer layer = stripeLayer(graph, stream, geometry, l, withShift);
+    for (int &p : layer.operandIndex)
+      if (p >= 0)
+        p = latest[p];
+    latest[l] = layers.size();
+    if (layer.epilogue >= 0)
+      layer.epilogue = layers.size() + (layer.epilogue - l);
+    layers.push_back(layer);
+  };
+  unsigned l = 0;
+  for (auto [index, segment] : llvm::enumerate(stream.segments())) {
+    for (; l < segment.first; ++l)
+      push(stripe, l, /*withShift=*/true);
+    size_t start = layers.size();
+    for (const Stripe &piece : stripe.pieces)
+      if (piece.segment == (int)index)
+        for (unsigned m = segment.first; m <= segment.last; ++m)
+          push(piece, m, /*withShift=*/false);
+    if (layers.size() == start)
+      continue;
+    int written = stream.bufferOf(segment.last);
+    if (stripe.buffers[written].moves()) {
+      const RollingBuffer &buffer = stream.buffers()[written];
+      layers[start].shiftBytes = kFloatBytes * stripe.buffers[written].keep *
+                                 buffer.cols * buffer.channels;
+    }
+    l = segment.last + 1;
+  }
+  for (; l < n; ++l)
+    push(stripe, l, /*withShift=*/true);
   return layers;
 }
 

@@ -11,6 +11,7 @@
 #include "mafat/Graph/StreamGroup.h"
 
 #include <algorithm>
+#include <functional>
 
 using namespace mafat;
 
@@ -342,12 +343,151 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     stripe.buffers = std::move(steps);
   }
   sg.bufferList = std::move(kept);
+
+  if (int64_t chunk = group.plan().chunkRows; chunk > 0) {
+    std::string why = sg.chunkSegments(graph, consumer, chunk);
+    if (!why.empty())
+      return fail(why);
+  }
   return sg;
 }
 
+std::string StreamGroup::chunkSegments(const LayerGraph &graph,
+                                       llvm::ArrayRef<int> consumer,
+                                       int64_t chunk) {
+  std::string prefix = "chunk_rows " + std::to_string(chunk) + ": ";
+  if (bufferList.empty())
+    return prefix + "the group has no rolling buffer, so it has no head to "
+                    "run in pieces";
+  // Segments end at the writers of the rolling buffers (in producer order).
+  // The head must split; a later segment that cannot keeps whole steps.
+  std::vector<std::vector<Stripe>> pieces(stripeList.size());
+  unsigned first = 0;
+  for (const RollingBuffer &buffer : bufferList) {
+    unsigned last = buffer.producer;
+    std::vector<std::vector<Stripe>> more(stripeList.size());
+    std::string why = chunkSegment(graph, consumer, chunk, first, last,
+                                   segmentList.size(), more);
+    if (!why.empty() && first == 0)
+      return prefix + why;
+    if (why.empty()) {
+      for (auto [t, list] : llvm::enumerate(more))
+        for (Stripe &piece : list)
+          pieces[t].push_back(std::move(piece));
+      segmentList.push_back(Segment{first, last});
+    }
+    first = last + 1;
+  }
+  for (auto [t, list] : llvm::enumerate(pieces))
+    stripeList[t].pieces = std::move(list);
+  return "";
+}
+
+std::string StreamGroup::chunkSegment(const LayerGraph &graph,
+                                      llvm::ArrayRef<int> consumer,
+                                      int64_t chunk, unsigned first,
+                                      unsigned last, int segment,
+                                      std::vector<std::vector<Stripe>> &out) {
+  llvm::ArrayRef<FusedLayer> layers = fusion->layers();
+  unsigned n = layers.size();
+  auto name = [&](unsigned l) { return graph.node(layers[l].node).name; };
+  // Inside the segment, layers pass fresh tiles to readers inside it.
+  for (unsigned l = first; l < last; ++l)
+    if (consumer[l] > (int)last)
+      return "layer '" + name(l) + "' is read by '" + name(consumer[l]) +
+             "' after '" + name(last) + "', the writer of a rolling buffer";
+  for (unsigned l = first + 1; l <= last; ++l)
+    if (reads[l] >= 0)
+      return "layer '" + name(l) + "' reads a rolling buffer after '" +
+             name(first) + "'";
+  int bufferIn = reads[first], bufferOut = writes[last];
+  // The operand of each layer its in-group producer feeds.
+  std::vector<int> operandOf(n, -1);
+  for (unsigned l = first; l <= last; ++l)
+    for (auto [i, p] : llvm::enumerate(layers[l].operandLayer))
+      if (p >= 0)
+        operandOf[p] = i;
+  for (auto [t, stripe] : llvm::enumerate(stripeList)) {
+    Interval rows = stripe.rows[last];
+    if (rows.isEmpty()) {
+      for (unsigned l = first; l < last; ++l)
+        if (!stripe.rows[l].isEmpty())
+          return "layer '" + name(l) + "' runs in a step in which '" +
+                 name(last) + "' does not";
+      continue;
+    }
+    // One piece would be the step itself.
+    if (rows.size() <= chunk)
+      continue;
+    std::vector<Stripe> &list = out[t];
+    for (int64_t lo = rows.lo; lo <= rows.hi; lo += chunk) {
+      Stripe piece;
+      piece.segment = segment;
+      piece.rows.assign(n, Interval());
+      piece.rows[last] = Interval(lo, std::min(rows.hi, lo + chunk - 1));
+      // Backwards through the segment: the rows each reader's piece reads,
+      // which must need no padding (the reader takes the fresh tile).
+      for (int l = (int)last - 1; l >= (int)first; --l) {
+        int c = consumer[l];
+        WindowInput in =
+            rowsRead(graph.node(layers[c].node), operandOf[l], piece.rows[c]);
+        if (in.padLow || in.padHigh)
+          return "layer '" + name(c) + "' reads '" + name(l) +
+                 "' with row padding";
+        piece.rows[l] = in.clipped;
+      }
+      for (unsigned l = 0; l < n; ++l) {
+        const LayerNode &node = graph.node(layers[l].node);
+        piece.externalRead.emplace_back();
+        piece.externalPadLow.emplace_back();
+        piece.externalPadHigh.emplace_back();
+        for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
+          WindowInput in;
+          if (p < 0 && !piece.rows[l].isEmpty())
+            in = rowsRead(node, i, piece.rows[l]);
+          piece.externalRead[l].push_back(p < 0 ? in.clipped : Interval());
+          piece.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
+          piece.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
+        }
+      }
+      piece.buffers.assign(bufferList.size(), BufferStep());
+      piece.buffers[bufferOut].newAt =
+          stripe.buffers[bufferOut].newAt + (lo - rows.lo);
+      if (bufferIn >= 0) {
+        // The piece's window inside the step's window (from buffer row 0).
+        const Window1D &w = graph.node(layers[first].node).window->rows;
+        Interval step = stripe.buffers[bufferIn].window;
+        Interval window = windowInput(w, piece.rows[first])
+                              .full.shift(bufferList[bufferIn].rowPadLow);
+        if (window.lo < step.lo || window.hi > step.hi)
+          return "internal error: a piece of '" + name(first) +
+                 "' reads outside the step's window";
+        piece.buffers[bufferIn].window = window;
+        piece.buffers[bufferIn].readAt = window.lo - step.lo;
+      }
+      list.push_back(std::move(piece));
+    }
+    // The pieces must split every layer's rows of the step exactly: each
+    // row computed once, by one piece, in order.
+    for (unsigned l = first; l < last; ++l) {
+      int64_t next = stripe.rows[l].lo;
+      bool split = true;
+      for (const Stripe &piece : list) {
+        split &= !piece.rows[l].isEmpty() && piece.rows[l].lo == next;
+        next = piece.rows[l].hi + 1;
+      }
+      if (!split || next != stripe.rows[l].hi + 1)
+        return "the pieces of '" + name(last) + "' do not split the rows of '" +
+               name(l) + "' (" + stripe.rows[l].str() + " in one step)";
+    }
+  }
+  return "";
+}
+
 std::vector<StripeRun> StreamGroup::runs() const {
-  // Static facts of a stripe, and its absolute offsets.
-  auto shape = [&](const Stripe &s) {
+  // Static facts of a stripe, and its absolute offsets (pieces included).
+  std::function<std::vector<int64_t>(const Stripe &)> shape, offsets;
+  shape = [&](const Stripe &s) {
     std::vector<int64_t> key;
     for (Interval r : s.rows)
       key.push_back(r.size());
@@ -357,23 +497,30 @@ std::vector<StripeRun> StreamGroup::runs() const {
         key.push_back(s.externalPadLow[l][i]);
         key.push_back(s.externalPadHigh[l][i]);
       }
+    key.push_back(s.segment);
     for (const BufferStep &b : s.buffers) {
       key.push_back(b.window.size());
+      key.push_back(b.readAt);
       key.push_back(b.keep);
       key.push_back(b.keepFrom);
       key.push_back(b.padAt);
       key.push_back(b.padRows);
       key.push_back(b.newAt);
     }
+    key.push_back(s.pieces.size());
+    for (const Stripe &piece : s.pieces)
+      llvm::append_range(key, shape(piece));
     return key;
   };
-  auto offsets = [&](const Stripe &s) {
+  offsets = [&](const Stripe &s) {
     std::vector<int64_t> key;
     for (Interval r : s.rows)
       key.push_back(r.isEmpty() ? 0 : r.lo);
     for (const auto &reads : s.externalRead)
       for (Interval r : reads)
         key.push_back(r.isEmpty() ? 0 : r.lo);
+    for (const Stripe &piece : s.pieces)
+      llvm::append_range(key, offsets(piece));
     return key;
   };
   std::vector<StripeRun> result;

@@ -112,8 +112,16 @@ std::optional<Problem> checkStreamStructure(size_t g, const PlanGroup &group) {
       return problem(g, "stripe_rows",
                      "stripe_rows is only meaningful for a stream group "
                      "(mode is recompute)");
+    if (group.chunkRows != 0)
+      return problem(g, "chunk_rows",
+                     "chunk_rows is only meaningful for a stream group "
+                     "(mode is recompute)");
     return std::nullopt;
   }
+  if (group.chunkRows < 0)
+    return problem(g, "chunk_rows",
+                   "chunk_rows must be >= 1 (0 or absent: no pieces), got " +
+                       std::to_string(group.chunkRows));
   if (group.stripeRows < 1)
     return problem(g, "stripe_rows",
                    "a stream group needs stripe_rows >= 1, got " +
@@ -400,7 +408,8 @@ void writeTiles(llvm::raw_ostream &os, llvm::StringRef key,
 }
 
 const char *const kGroupKeys =
-    "name, layers, grid, row_tiles, col_tiles, slots, mode, stripe_rows";
+    "name, layers, grid, row_tiles, col_tiles, slots, mode, stripe_rows, "
+    "chunk_rows";
 
 /// Reads one group. Returns the error message, "" on success.
 std::string readGroup(const llvm::json::Value &value, size_t g,
@@ -417,7 +426,7 @@ std::string readGroup(const llvm::json::Value &value, size_t g,
     llvm::StringRef key = entry.first;
     if (key != "name" && key != "layers" && key != "grid" &&
         key != "row_tiles" && key != "col_tiles" && key != "slots" &&
-        key != "mode" && key != "stripe_rows")
+        key != "mode" && key != "stripe_rows" && key != "chunk_rows")
       unknown.push_back(key.str());
   }
   if (!unknown.empty())
@@ -504,6 +513,12 @@ std::string readGroup(const llvm::json::Value &value, size_t g,
       return path + ".stripe_rows: expected an integer";
     group.stripeRows = *rows;
   }
+  if (const llvm::json::Value *chunk = obj->get("chunk_rows")) {
+    std::optional<int64_t> rows = chunk->getAsInteger();
+    if (!rows)
+      return path + ".chunk_rows: expected an integer";
+    group.chunkRows = *rows;
+  }
   return "";
 }
 
@@ -532,6 +547,8 @@ std::string mafat::planToJson(const Plan &plan) {
     if (group.isStream())
       os << ",\n      \"mode\": \"stream\",\n      \"stripe_rows\": "
          << group.stripeRows;
+    if (group.chunkRows != 0)
+      os << ",\n      \"chunk_rows\": " << group.chunkRows;
     os << "\n    }";
   }
   os << (plan.groups.empty() ? "]\n}\n" : "\n  ]\n}\n");

@@ -115,6 +115,10 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
         {"slots", row.latency.slots},
         {"split_steps", (int64_t)row.latency.splitSteps},
     });
+    // Written only when set, like the plan's JSON.
+    if (g.plan().chunkRows != 0)
+      groupsJson.back().getAsObject()->try_emplace("chunk_rows",
+                                                   g.plan().chunkRows);
   }
   llvm::json::Array paretoJson;
   if (report.search)
@@ -206,7 +210,10 @@ void mafat::printPlanReport(const PlanReport &report, llvm::raw_ostream &os) {
         std::to_string(g.plan().gridRows) + "x" +
             std::to_string(g.plan().gridCols) +
             (g.plan().isStream()
-                 ? " stream " + std::to_string(g.plan().stripeRows)
+                 ? " stream " + std::to_string(g.plan().stripeRows) +
+                       (g.plan().chunkRows
+                            ? "/" + std::to_string(g.plan().chunkRows)
+                            : std::string())
                  : std::string()),
         std::to_string(row.memory.maxTileRows) + "x" +
             std::to_string(row.memory.maxTileCols),

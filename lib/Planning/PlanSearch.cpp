@@ -109,7 +109,8 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
   unsigned maxGrid = std::max(1u, space.maxGrid);
   auto priceGroup = [&](unsigned i, unsigned j, int64_t rows, int64_t cols,
                         int64_t outRows, int64_t outCols, int64_t slots = 1,
-                        int64_t stripeRows = 0) -> std::optional<Candidate> {
+                        int64_t stripeRows = 0,
+                        int64_t chunkRows = 0) -> std::optional<Candidate> {
     PlanGroup group;
     group.name = "candidate";
     for (unsigned p = i; p < j; ++p)
@@ -120,6 +121,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     if (stripeRows > 0) {
       group.mode = GroupMode::Stream;
       group.stripeRows = stripeRows;
+      group.chunkRows = chunkRows;
     }
     std::string key;
     PriceCache::Entry entry;
@@ -133,7 +135,8 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       key += std::to_string(rows) + "x" + std::to_string(cols) + "/" +
              std::to_string(slots) + "\n";
       if (stripeRows > 0)
-        key += "stream " + std::to_string(stripeRows) + "\n";
+        key += "stream " + std::to_string(stripeRows) + " chunk " +
+               std::to_string(chunkRows) + "\n";
       for (unsigned id : live)
         key += graph.node(id).name + "\n";
       // Which of them die inside depends on the order after the group.
@@ -180,6 +183,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     c.cols = cols;
     c.slots = slots;
     c.stripeRows = stripeRows;
+    c.chunkRows = chunkRows;
     c.cost = entry.cost;
     return c;
   };
@@ -263,11 +267,21 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       for (auto it = stripes.begin(); it != stripes.end();) {
         unsigned before = searchStats.rejected;
         // Stream groups run their stripes in order: one slot.
-        if (std::optional<Candidate> c =
-                priceGroup(i, j, ceilDiv(outRows, *it), 1, outRows, outCols,
-                           /*slots=*/1, *it))
+        std::optional<Candidate> c =
+            priceGroup(i, j, ceilDiv(outRows, *it), 1, outRows, outCols,
+                       /*slots=*/1, *it);
+        bool rejected = searchStats.rejected != before;
+        if (c) {
           out.push_back(*c);
-        if (searchStats.rejected != before)
+          // The same stripes with every segment in pieces of one row
+          // (chunk_rows): smaller steps, more calls. A group without a
+          // rolling buffer has nothing to chunk; that rejects no stripe.
+          if (std::optional<Candidate> chunked =
+                  priceGroup(i, j, ceilDiv(outRows, *it), 1, outRows, outCols,
+                             /*slots=*/1, *it, /*chunkRows=*/1))
+            out.push_back(*chunked);
+        }
+        if (rejected)
           it = stripes.erase(it);
         else
           ++it;
@@ -321,6 +335,7 @@ PlanSearch::makeResult(llvm::ArrayRef<const Candidate *> path) const {
     if (c->stripeRows > 0) {
       group.mode = GroupMode::Stream;
       group.stripeRows = c->stripeRows;
+      group.chunkRows = c->chunkRows;
       group.rowTiles = stripeSplit(extent.rows.size(), c->stripeRows);
       group.colTiles = {Interval(0, extent.cols.size() - 1)};
     } else {

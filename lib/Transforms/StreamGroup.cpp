@@ -87,6 +87,16 @@ private:
   /// buffers...) in and out.
   LogicalResult emitStripe(OpBuilder &b, StripeRun run, Value iv,
                            SmallVectorImpl<Value> &state);
+  /// The geometry a layer runs in: a step, or a piece of a chunked segment.
+  using Pick = llvm::function_ref<const Stripe &(const Stripe &)>;
+  /// Layer `l` in `pick` of the stripe class; `tiles` holds the fresh tiles.
+  LogicalResult emitLayer(OpBuilder &b, StripeRun run, Value iv, unsigned l,
+                          Pick pick, SmallVectorImpl<Value> &tiles,
+                          SmallVectorImpl<Value> &state);
+  /// The shift and the bottom padding of the rolling buffer `l` writes in
+  /// `stripe`, if any.
+  void makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
+                SmallVectorImpl<Value> &state);
   /// base + iv * step of `at(stripe)` over the run.
   Value offset(OpBuilder &b, Location loc, StripeRun run, Value iv,
                llvm::function_ref<int64_t(const Stripe &)> at) {
@@ -117,132 +127,174 @@ private:
 LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
                                          SmallVectorImpl<Value> &state) {
   const Stripe &stripe = stream.stripes()[run.first];
+  unsigned last = group.layers().size() - 1;
+  SmallVector<Value> tiles(group.layers().size());
+  auto whole = [](const Stripe &s) -> const Stripe & { return s; };
+  unsigned l = 0;
+  for (unsigned index = 0, e = stream.segments().size(); index < e; ++index) {
+    const Segment &segment = stream.segments()[index];
+    for (; l < segment.first; ++l)
+      if (failed(emitLayer(b, run, iv, l, whole, tiles, state)))
+        return failure();
+    bool chunked = llvm::any_of(stripe.pieces, [&](const Stripe &piece) {
+      return piece.segment == (int)index;
+    });
+    if (!chunked)
+      continue;
+    // A chunked segment: its buffer makes room once, then the pieces run
+    // one after another, each writing its rows below the previous piece's.
+    makeRoom(b, segment.last, stripe, state);
+    for (unsigned k = 0; k < stripe.pieces.size(); ++k) {
+      if (stripe.pieces[k].segment != (int)index)
+        continue;
+      auto piece = [k](const Stripe &s) -> const Stripe & {
+        return s.pieces[k];
+      };
+      for (unsigned m = segment.first; m <= segment.last; ++m)
+        if (failed(emitLayer(b, run, iv, m, piece, tiles, state)))
+          return failure();
+    }
+    l = segment.last + 1;
+  }
+  for (; l <= last; ++l)
+    if (failed(emitLayer(b, run, iv, l, whole, tiles, state)))
+      return failure();
+  return success();
+}
+
+void StreamRewriter::makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
+                              SmallVectorImpl<Value> &state) {
+  int written = stream.bufferOf(l);
+  if (written < 0)
+    return;
+  Location loc = ir.op(group.layers()[l].node)->getLoc();
+  const BufferStep &step = stripe.buffers[written];
+  const RollingBuffer &buffer = stream.buffers()[written];
+  Value &w = state[1 + written];
+  if (step.moves()) {
+    Value kept = slice4(b, loc, w, b.getIndexAttr(step.keepFrom),
+                        b.getIndexAttr(0), step.keep, buffer.cols);
+    auto keptType = cast<RankedTensorType>(kept.getType());
+    Value tmp = tensor::EmptyOp::create(b, loc, keptType.getShape(),
+                                        keptType.getElementType());
+    Value copied = linalg::CopyOp::create(b, loc, kept, tmp).getResult(0);
+    w = insert4(b, loc, copied, w, b.getIndexAttr(0), b.getIndexAttr(0));
+  }
+  if (step.padRows > 0) {
+    Value rows = slice4(b, loc, w, b.getIndexAttr(step.padAt),
+                        b.getIndexAttr(0), step.padRows, buffer.cols);
+    Value filled =
+        linalg::FillOp::create(b, loc, padValues[written], rows).getResult(0);
+    w = insert4(b, loc, filled, w, b.getIndexAttr(step.padAt),
+                b.getIndexAttr(0));
+  }
+}
+
+LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
+                                        unsigned l, Pick pick,
+                                        SmallVectorImpl<Value> &tiles,
+                                        SmallVectorImpl<Value> &state) {
+  const Stripe &stripe = pick(stream.stripes()[run.first]);
   const TileAxis &cols = group.cols();
   llvm::ArrayRef<FusedLayer> layers = group.layers();
   unsigned last = layers.size() - 1;
-  SmallVector<Value> tiles(layers.size());
-  for (unsigned l = 0; l <= last; ++l) {
-    const FusedLayer &layer = layers[l];
-    const LayerNode &node = graph.node(layer.node);
-    Operation *op = ir.op(layer.node);
-    Location loc = op->getLoc();
+  const FusedLayer &layer = layers[l];
+  const LayerNode &node = graph.node(layer.node);
+  Operation *op = ir.op(layer.node);
+  Location loc = op->getLoc();
+  int written = stream.bufferOf(l);
+  // The rolling buffer this layer writes: make room before it runs.
+  makeRoom(b, l, stripe, state);
+  Interval rows = stripe.rows[l];
+  if (rows.isEmpty())
+    return success();
+  Interval spanC = cols.span[0][l];
+  int read = stream.bufferReadBy(l);
 
-    // The rolling buffer this layer writes: make room before it runs.
-    int written = stream.bufferOf(l);
-    if (written >= 0) {
-      const BufferStep &step = stripe.buffers[written];
-      const RollingBuffer &buffer = stream.buffers()[written];
-      Value &w = state[1 + written];
-      if (step.moves()) {
-        Value kept = slice4(b, loc, w, b.getIndexAttr(step.keepFrom),
-                            b.getIndexAttr(0), step.keep, buffer.cols);
-        auto keptType = cast<RankedTensorType>(kept.getType());
-        Value tmp = tensor::EmptyOp::create(b, loc, keptType.getShape(),
-                                            keptType.getElementType());
-        Value copied = linalg::CopyOp::create(b, loc, kept, tmp).getResult(0);
-        w = insert4(b, loc, copied, w, b.getIndexAttr(0), b.getIndexAttr(0));
+  // Operand i: the producer's rolling buffer window (padded already), its
+  // fresh tile, or a slice of a map from outside the group.
+  auto operandTile = [&](unsigned i) -> Value {
+    int p = layer.operandLayer[i];
+    if (p >= 0) {
+      if (read >= 0 && i == 0) {
+        const BufferStep &step = stripe.buffers[read];
+        return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAt),
+                      b.getIndexAttr(0), step.window.size(),
+                      stream.buffers()[read].cols);
       }
-      if (step.padRows > 0) {
-        Value rows = slice4(b, loc, w, b.getIndexAttr(step.padAt),
-                            b.getIndexAttr(0), step.padRows, buffer.cols);
-        Value filled = linalg::FillOp::create(b, loc, padValues[written], rows)
-                           .getResult(0);
-        w = insert4(b, loc, filled, w, b.getIndexAttr(step.padAt),
-                    b.getIndexAttr(0));
-      }
+      return tiles[p];
     }
-    Interval rows = stripe.rows[l];
-    if (rows.isEmpty())
-      continue;
-    Interval spanC = cols.span[0][l];
-    int read = stream.bufferReadBy(l);
-
-    // Operand i: the producer's rolling buffer window (padded already), its
-    // fresh tile, or a slice of a map from outside the group.
-    auto operandTile = [&](unsigned i) -> Value {
-      int p = layer.operandLayer[i];
-      if (p >= 0) {
-        if (read >= 0 && i == 0) {
-          const BufferStep &step = stripe.buffers[read];
-          return slice4(b, loc, state[1 + read], b.getIndexAttr(0),
-                        b.getIndexAttr(0), step.window.size(),
-                        stream.buffers()[read].cols);
-        }
-        return tiles[p];
-      }
-      Interval readR = stripe.externalRead[l][i];
-      Interval readC = cols.read[0][l][i];
-      Value rowOff = offset(b, loc, run, iv, [&](const Stripe &s) {
-        return s.externalRead[l][i].lo;
-      });
-      return slice4(b, loc, fullValue(node.operands[i].producer), rowOff,
-                    b.getIndexAttr(readC.lo), readR.size(), readC.size());
-    };
-    auto padTile = [&](unsigned i, Value tile, tensor::PadOp pad) -> Value {
-      return mafat::padPiece(b, tile, pad, stripe.externalPadLow[l][i],
-                             stripe.externalPadHigh[l][i], cols.padLow[0][l],
-                             cols.padHigh[0][l]);
-    };
-    // Where the output goes: a slice of the rolling buffer or of the output
-    // map, or a fresh tile; the layer writes it in place.
-    SmallVector<int64_t> outShape = {1, rows.size(), spanC.size(),
-                                     node.outputShape[3]};
-    auto destination = [&]() -> Value {
-      if (l == last) {
-        Value rowOff = offset(b, loc, run, iv,
-                              [&](const Stripe &s) { return s.rows[l].lo; });
-        return slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
-                      rows.size(), spanC.size());
-      }
-      if (written < 0)
-        return {};
-      const BufferStep &step = stripe.buffers[written];
-      return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
-                    b.getIndexAttr(stream.buffers()[written].colPadLow),
-                    rows.size(), spanC.size());
-    };
-
-    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-    if (!linalgOp)
-      return error(op) << "layer '" << node.name << "' (" << op->getName()
-                       << ") cannot be streamed";
-    DenseMap<Value, unsigned> operandOf;
-    for (auto [i, operand] : llvm::enumerate(node.operands))
-      operandOf.try_emplace(fullValue(operand.producer), i);
-    // A rolling buffer holds the padded window already.
-    auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
-      bool inBuffer = read >= 0 && i == 0 && layer.operandLayer[i] >= 0;
-      return inBuffer ? tile : padTile(i, tile, pad);
-    };
-    auto outputOffset = [&](unsigned dim) -> OpFoldResult {
-      if (dim == 2)
-        return b.getIndexAttr(spanC.lo);
-      return offset(b, loc, run, iv,
-                    [&](const Stripe &s) { return s.rows[l].lo; });
-    };
-    mafat::LayerTileSources sources{operandTile,  padded,   destination,
-                                    outputOffset, outShape, "stripe"};
-    FailureOr<Value> piece = mafat::cloneLayerOnPiece(
-        b, linalgOp, node, operandOf, sources, [&] { return error(op); });
-    if (failed(piece))
-      return failure();
-    Value out = *piece;
-    auto outType = cast<RankedTensorType>(out.getType());
-    if (outType.getShape() != ArrayRef<int64_t>(outShape))
-      return error(op) << "layer '" << node.name << "' stripe has type "
-                       << outType;
-    tiles[l] = out;
-    if (written >= 0)
-      state[1 + written] =
-          insert4(b, loc, out, state[1 + written],
-                  b.getIndexAttr(stripe.buffers[written].newAt),
-                  b.getIndexAttr(stream.buffers()[written].colPadLow));
+    Interval readR = stripe.externalRead[l][i];
+    Interval readC = cols.read[0][l][i];
+    Value rowOff = offset(b, loc, run, iv, [&](const Stripe &s) {
+      return pick(s).externalRead[l][i].lo;
+    });
+    return slice4(b, loc, fullValue(node.operands[i].producer), rowOff,
+                  b.getIndexAttr(readC.lo), readR.size(), readC.size());
+  };
+  auto padTile = [&](unsigned i, Value tile, tensor::PadOp pad) -> Value {
+    return mafat::padPiece(b, tile, pad, stripe.externalPadLow[l][i],
+                           stripe.externalPadHigh[l][i], cols.padLow[0][l],
+                           cols.padHigh[0][l]);
+  };
+  // Where the output goes: a slice of the rolling buffer or of the output
+  // map, or a fresh tile; the layer writes it in place.
+  SmallVector<int64_t> outShape = {1, rows.size(), spanC.size(),
+                                   node.outputShape[3]};
+  auto destination = [&]() -> Value {
     if (l == last) {
-      Value rowOff = offset(b, loc, run, iv,
-                            [&](const Stripe &s) { return s.rows[l].lo; });
-      state[0] =
-          insert4(b, loc, out, state[0], rowOff, b.getIndexAttr(spanC.lo));
+      Value rowOff = offset(
+          b, loc, run, iv, [&](const Stripe &s) { return pick(s).rows[l].lo; });
+      return slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
+                    rows.size(), spanC.size());
     }
+    if (written < 0)
+      return {};
+    const BufferStep &step = stripe.buffers[written];
+    return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
+                  b.getIndexAttr(stream.buffers()[written].colPadLow),
+                  rows.size(), spanC.size());
+  };
+
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp)
+    return error(op) << "layer '" << node.name << "' (" << op->getName()
+                     << ") cannot be streamed";
+  DenseMap<Value, unsigned> operandOf;
+  for (auto [i, operand] : llvm::enumerate(node.operands))
+    operandOf.try_emplace(fullValue(operand.producer), i);
+  // A rolling buffer holds the padded window already.
+  auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
+    bool inBuffer = read >= 0 && i == 0 && layer.operandLayer[i] >= 0;
+    return inBuffer ? tile : padTile(i, tile, pad);
+  };
+  auto outputOffset = [&](unsigned dim) -> OpFoldResult {
+    if (dim == 2)
+      return b.getIndexAttr(spanC.lo);
+    return offset(b, loc, run, iv,
+                  [&](const Stripe &s) { return pick(s).rows[l].lo; });
+  };
+  mafat::LayerTileSources sources{operandTile,  padded,   destination,
+                                  outputOffset, outShape, "stripe"};
+  FailureOr<Value> piece = mafat::cloneLayerOnPiece(
+      b, linalgOp, node, operandOf, sources, [&] { return error(op); });
+  if (failed(piece))
+    return failure();
+  Value out = *piece;
+  auto outType = cast<RankedTensorType>(out.getType());
+  if (outType.getShape() != ArrayRef<int64_t>(outShape))
+    return error(op) << "layer '" << node.name << "' stripe has type "
+                     << outType;
+  tiles[l] = out;
+  if (written >= 0)
+    state[1 + written] =
+        insert4(b, loc, out, state[1 + written],
+                b.getIndexAttr(stripe.buffers[written].newAt),
+                b.getIndexAttr(stream.buffers()[written].colPadLow));
+  if (l == last) {
+    Value rowOff = offset(b, loc, run, iv,
+                          [&](const Stripe &s) { return pick(s).rows[l].lo; });
+    state[0] = insert4(b, loc, out, state[0], rowOff, b.getIndexAttr(spanC.lo));
   }
   return success();
 }

@@ -89,9 +89,11 @@ _YOLOV2_0_15 = ("L0:conv L0:leaky L1:maxpool L2:conv L2:leaky L3:maxpool L4:conv
                 "L12:conv L12:leaky L13:conv L13:leaky L14:conv L14:leaky L15:conv L15:leaky").split()
 
 
-def yolov2_stream_plan(out_rows: int) -> dict:
-    return {"groups": [{"name": "g0", "layers": _YOLOV2_0_15, "grid": [out_rows, 1], "mode": "stream",
-                        "stripe_rows": 1}]}
+def yolov2_stream_plan(out_rows: int, chunk_rows: int = 0) -> dict:
+    group = {"name": "g0", "layers": _YOLOV2_0_15, "grid": [out_rows, 1], "mode": "stream", "stripe_rows": 1}
+    if chunk_rows:
+        group["chunk_rows"] = chunk_rows
+    return {"groups": [group]}
 
 
 def run(cmd: Sequence[str], what: str, timeout: float, env=None):
@@ -138,6 +140,10 @@ def main(argv=None) -> int:
     plans = dict(FIXED_PLANS.get(os.path.splitext(os.path.basename(args.cfg))[0], {}))
     if os.path.splitext(os.path.basename(args.cfg))[0] == "yolov2" and args.layers == "0-15":
         plans["stream"] = yolov2_stream_plan(parse_input_size(args.size)[0] // 16)
+        # The head (L0 conv, leaky, L1 maxpool) in pieces of one pool row, and
+        # of 3 (8 pool rows per step: 3, 3 and a short 2).
+        plans["stream-chunk1"] = yolov2_stream_plan(parse_input_size(args.size)[0] // 16, 1)
+        plans["stream-chunk3"] = yolov2_stream_plan(parse_input_size(args.size)[0] // 16, 3)
     try:
         fixed = select_fixed(args, plans)
     except Fatal as e:

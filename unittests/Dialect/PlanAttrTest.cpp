@@ -65,10 +65,11 @@ TEST(PlanAttr, VerifierUsesThePlanChecks) {
   // picks StorageUserBase's template, which needs the storage classes.
   auto checkedGroup = [&](const PlanGroup &g,
                           llvm::ArrayRef<mlir::StringAttr> layers) {
-    return GroupAttr::getChecked(
-        emit, &context, llvm::StringRef(g.name), layers, g.gridRows, g.gridCols,
-        llvm::ArrayRef<Interval>(g.rowTiles),
-        llvm::ArrayRef<Interval>(g.colTiles), g.mode, g.stripeRows, g.slots);
+    return GroupAttr::getChecked(emit, &context, llvm::StringRef(g.name),
+                                 layers, g.gridRows, g.gridCols,
+                                 llvm::ArrayRef<Interval>(g.rowTiles),
+                                 llvm::ArrayRef<Interval>(g.colTiles), g.mode,
+                                 g.stripeRows, g.slots, g.chunkRows);
   };
 
   Plan plan = validPlan();
@@ -111,6 +112,15 @@ TEST(StreamPlan, AttrRoundTrip) {
   EXPECT_EQ(text, "#mafat.group<name = \"s\", layers = [\"L0:conv\"], grid = "
                   "[3, 1], row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = "
                   "[[0, 7]], mode = stream, stripe_rows = 3>");
+  // Chunked heads print their chunk rows, and round-trip.
+  plan.groups[0].chunkRows = 1;
+  attr = toAttr(&context, plan);
+  EXPECT_EQ(fromAttr(attr), plan);
+  text.clear();
+  mlir::Attribute(attr.getGroups()[0]).print(os);
+  EXPECT_EQ(text, "#mafat.group<name = \"s\", layers = [\"L0:conv\"], grid = "
+                  "[3, 1], row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = "
+                  "[[0, 7]], mode = stream, stripe_rows = 3, chunk_rows = 1>");
 }
 
 } // namespace

@@ -302,10 +302,10 @@ TEST(PlanJson, EveryErrorNamesItsPath) {
       {"{}", "groups: missing (expected an array of groups)"},
       {R"({"groups": {}})", "groups: expected an array of groups"},
       {one("3"), "groups[0]: expected an object with name, layers, grid, "
-                 "row_tiles, col_tiles, slots, mode, stripe_rows"},
+                 "row_tiles, col_tiles, slots, mode, stripe_rows, chunk_rows"},
       {one("{" + ok + R"(, "row_tile": [[0, 0]], "col": 1})"),
        "groups[0].col: unknown key (a group has name, layers, grid, "
-       "row_tiles, col_tiles, slots, mode, stripe_rows)"},
+       "row_tiles, col_tiles, slots, mode, stripe_rows, chunk_rows)"},
       {one("{" + ok + R"(, "slots": 0})"),
        "groups[0].slots: expected a positive integer"},
       {one("{" + ok + R"(, "slots": "2"})"),
@@ -462,6 +462,14 @@ TEST(StreamPlan, Errors) {
   g.stripeRows = 4;
   EXPECT_EQ(check(g), "group 'r': stripe_rows is only meaningful for a stream "
                       "group (mode is recompute)");
+  g = group("r", {"L0:conv"}, 2, 1, {}, {});
+  g.chunkRows = 1;
+  EXPECT_EQ(check(g), "group 'r': chunk_rows is only meaningful for a stream "
+                      "group (mode is recompute)");
+  g = streamGroup();
+  g.chunkRows = -1;
+  EXPECT_EQ(check(g), "group 's': chunk_rows must be >= 1 (0 or absent: no "
+                      "pieces), got -1");
 }
 
 TEST(StreamPlan, JsonRoundTripAndErrors) {
@@ -479,6 +487,16 @@ TEST(StreamPlan, JsonRoundTripAndErrors) {
   std::optional<Plan> back = planFromJson(json, error);
   ASSERT_TRUE(back) << error;
   EXPECT_EQ(*back, plan);
+  // Chunked heads: written only when set, read back.
+  EXPECT_EQ(json.find("chunk_rows"), std::string::npos);
+  plan.groups.back().chunkRows = 2;
+  json = planToJson(plan);
+  EXPECT_NE(json.find("\"stripe_rows\": 3,\n      \"chunk_rows\": 2"),
+            std::string::npos)
+      << json;
+  back = planFromJson(json, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, plan);
 
   auto parse = [](const char *text) {
     std::string error;
@@ -491,6 +509,9 @@ TEST(StreamPlan, JsonRoundTripAndErrors) {
   EXPECT_EQ(parse(R"({"groups": [{"layers": ["a"], "grid": [2, 1],
                     "mode": "stream", "stripe_rows": "4"}]})"),
             "groups[0].stripe_rows: expected an integer");
+  EXPECT_EQ(parse(R"({"groups": [{"layers": ["a"], "grid": [2, 1],
+                    "mode": "stream", "stripe_rows": 4, "chunk_rows": "1"}]})"),
+            "groups[0].chunk_rows: expected an integer");
   EXPECT_EQ(parse(R"({"groups": [{"layers": ["a"], "grid": [2, 1],
                     "mode": "stream"}]})"),
             "groups[0].stripe_rows: a stream group needs stripe_rows >= 1, "

@@ -38,6 +38,16 @@
 // exceeds their extent and column tiles (the hybrid mode) are not supported
 // yet.
 //
+// Chunked segments (PlanGroup::chunkRows = C): a *segment* is a run of
+// layers ending at the writer of a rolling buffer and starting after the
+// writer of the one before (the first, the *head*, at layer 0), passing
+// fresh tiles along inside. A segment's rows of a step (16 conv rows of
+// YOLOv2-608's L0 at S = 1, 8 of L2) dominate the step's arena. With C it
+// runs in pieces of C rows of its last layer, each writing its rows into
+// the buffer below the last piece's and reading its window of the buffer
+// before, so only one piece's tiles are live at a time. Every row is still
+// computed once, by the same layer, so the output is bit-identical.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef MAFAT_GRAPH_STREAMGROUP_H
@@ -89,6 +99,9 @@ struct BufferStep {
   int64_t padRows = 0;
   /// Buffer row where the producer's new rows go.
   int64_t newAt = 0;
+  /// Buffer row where the consumer's window starts: 0 in a step, the
+  /// piece's offset in a piece of a chunked segment.
+  int64_t readAt = 0;
 
   bool moves() const { return keep > 0 && keepFrom > 0; }
 };
@@ -105,6 +118,24 @@ struct Stripe {
   std::vector<llvm::SmallVector<int64_t, 2>> externalPadLow, externalPadHigh;
   /// Per rolling buffer.
   std::vector<BufferStep> buffers;
+  /// Chunked segments (PlanGroup::chunkRows): the pieces of the segments
+  /// that run in this step in more than one piece, segment by segment, each
+  /// with the rows of its segment's layers only (other layers' rows empty).
+  /// Per rolling buffer: where the piece's rows go in the buffer its
+  /// segment writes (newAt; the step itself shifts and pads that buffer
+  /// once, before the first piece), and its window in the buffer its
+  /// segment reads (window, readAt).
+  std::vector<Stripe> pieces;
+  /// A piece: its segment (StreamGroup::segments()); -1 for a step.
+  int segment = -1;
+};
+
+/// Layers [first, last] of a stream group that run in pieces: `last`
+/// writes a rolling buffer, `first` follows the writer of the one before
+/// (or is layer 0), and inside them layers pass fresh tiles.
+struct Segment {
+  unsigned first = 0;
+  unsigned last = 0;
 };
 
 /// Consecutive steps sharing one static-shaped body: every size, padding
@@ -132,14 +163,28 @@ public:
   int bufferOf(unsigned layer) const { return writes[layer]; }
   /// Per layer: the rolling buffer its operand 0 is read from, or -1.
   int bufferReadBy(unsigned layer) const { return reads[layer]; }
+  /// Chunked segments, in order (empty unless PlanGroup::chunkRows).
+  llvm::ArrayRef<Segment> segments() const { return segmentList; }
   /// The step classes, in order.
   std::vector<StripeRun> runs() const;
 
 private:
+  /// Splits the rows of every segment in every step into pieces of `chunk`
+  /// rows of its last layer; "" or why the head cannot be (a later segment
+  /// that cannot keeps whole steps).
+  std::string chunkSegments(const LayerGraph &graph,
+                            llvm::ArrayRef<int> consumer, int64_t chunk);
+  /// One segment's pieces per step into `out`; "" or why it cannot.
+  std::string chunkSegment(const LayerGraph &graph,
+                           llvm::ArrayRef<int> consumer, int64_t chunk,
+                           unsigned first, unsigned last, int segment,
+                           std::vector<std::vector<Stripe>> &out);
+
   const FusionGroup *fusion = nullptr;
   std::vector<Stripe> stripeList;
   std::vector<RollingBuffer> bufferList;
   std::vector<int> writes, reads;
+  std::vector<Segment> segmentList;
 };
 
 /// The checks of StreamGroup::build alone, for FusionGroup::build: "" or

@@ -76,6 +76,12 @@ struct PlanGroup {
   /// (the last one may be shorter). 0 for recompute groups.
   GroupMode mode = GroupMode::Recompute;
   int64_t stripeRows = 0;
+  /// Stream groups: every segment (the layers up to the writer of a rolling
+  /// buffer, after the writer of the one before) runs each step in pieces
+  /// of `chunkRows` rows of its last layer, written one after another into
+  /// that buffer, so only one piece's tiles are live at once (docs/Fusion.md,
+  /// "Chunked segments"). 0 runs a segment's rows of a step at once.
+  int64_t chunkRows = 0;
 
   bool isStream() const { return mode == GroupMode::Stream; }
 
@@ -84,7 +90,7 @@ struct PlanGroup {
            gridRows == other.gridRows && gridCols == other.gridCols &&
            rowTiles == other.rowTiles && colTiles == other.colTiles &&
            slots == other.slots && mode == other.mode &&
-           stripeRows == other.stripeRows;
+           stripeRows == other.stripeRows && chunkRows == other.chunkRows;
   }
   bool operator!=(const PlanGroup &other) const { return !(*this == other); }
 };

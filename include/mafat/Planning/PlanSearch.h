@@ -177,6 +177,8 @@ private:
     int64_t slots = 1;
     /// A stream group's stripe height; 0 for a recompute group.
     int64_t stripeRows = 0;
+    /// A stream group's chunk rows (PlanGroup::chunkRows); 0: none.
+    int64_t chunkRows = 0;
     GroupCost cost;
     bool tiled() const { return rows * cols > 1; }
   };

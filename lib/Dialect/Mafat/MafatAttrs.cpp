@@ -24,7 +24,7 @@ namespace {
 PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
                   int64_t gridCols, ArrayRef<Interval> rowTiles,
                   ArrayRef<Interval> colTiles, GroupMode mode,
-                  int64_t stripeRows, int64_t slots) {
+                  int64_t stripeRows, int64_t slots, int64_t chunkRows) {
   PlanGroup group;
   group.name = name.str();
   for (StringAttr layer : layers)
@@ -36,13 +36,15 @@ PlanGroup toGroup(StringRef name, ArrayRef<StringAttr> layers, int64_t gridRows,
   group.mode = mode;
   group.stripeRows = stripeRows;
   group.slots = slots;
+  group.chunkRows = chunkRows;
   return group;
 }
 
 PlanGroup toGroup(GroupAttr attr) {
   return toGroup(attr.getName(), attr.getLayers(), attr.getGridRows(),
                  attr.getGridCols(), attr.getRowTiles(), attr.getColTiles(),
-                 attr.getMode(), attr.getStripeRows(), attr.getSlots());
+                 attr.getMode(), attr.getStripeRows(), attr.getSlots(),
+                 attr.getChunkRows());
 }
 
 /// `key =`
@@ -86,6 +88,7 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
   int64_t gridRows = 0, gridCols = 0;
   SmallVector<Interval> rowTiles, colTiles;
   int64_t slots = 1;
+  int64_t chunkRows = 0;
   if (parser.parseLess() || parseKey(parser, "name") ||
       parser.parseString(&name) || parser.parseComma() ||
       parseKey(parser, "layers") ||
@@ -119,8 +122,14 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
         return {};
       continue;
     }
+    if (key == "chunk_rows") {
+      if (parser.parseEqual() || parser.parseInteger(chunkRows))
+        return {};
+      continue;
+    }
     if (key != "mode") {
-      parser.emitError(keyLoc, "expected 'mode' or 'slots', got '")
+      parser.emitError(keyLoc,
+                       "expected 'mode', 'slots' or 'chunk_rows', got '")
           << key << "'";
       return {};
     }
@@ -143,7 +152,7 @@ Attribute GroupAttr::parse(AsmParser &parser, Type) {
     return {};
   return parser.getChecked<GroupAttr>(loc, context, name, layers, gridRows,
                                       gridCols, rowTiles, colTiles, mode,
-                                      stripeRows, slots);
+                                      stripeRows, slots, chunkRows);
 }
 
 void GroupAttr::print(AsmPrinter &printer) const {
@@ -163,6 +172,8 @@ void GroupAttr::print(AsmPrinter &printer) const {
             << ", stripe_rows = " << getStripeRows();
   if (getSlots() != 1)
     printer << ", slots = " << getSlots();
+  if (getChunkRows() != 0)
+    printer << ", chunk_rows = " << getChunkRows();
   printer << ">";
 }
 
@@ -171,10 +182,11 @@ LogicalResult GroupAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t gridRows, int64_t gridCols,
                                 ArrayRef<Interval> rowTiles,
                                 ArrayRef<Interval> colTiles, GroupMode mode,
-                                int64_t stripeRows, int64_t slots) {
+                                int64_t stripeRows, int64_t slots,
+                                int64_t chunkRows) {
   std::string message =
       checkGroupStructure(toGroup(name, layers, gridRows, gridCols, rowTiles,
-                                  colTiles, mode, stripeRows, slots),
+                                  colTiles, mode, stripeRows, slots, chunkRows),
                           /*requireTiles=*/true);
   if (!message.empty())
     return emitError() << message;
@@ -241,10 +253,10 @@ PlanAttr mafat::toAttr(MLIRContext *context, const Plan &plan) {
     SmallVector<StringAttr> layers;
     for (const std::string &layer : group.layers)
       layers.push_back(StringAttr::get(context, layer));
-    groups.push_back(GroupAttr::get(context, group.name, layers, group.gridRows,
-                                    group.gridCols, group.rowTiles,
-                                    group.colTiles, group.mode,
-                                    group.stripeRows, group.slots));
+    groups.push_back(GroupAttr::get(
+        context, group.name, layers, group.gridRows, group.gridCols,
+        group.rowTiles, group.colTiles, group.mode, group.stripeRows,
+        group.slots, group.chunkRows));
   }
   return PlanAttr::get(context, groups);
 }

@@ -42,11 +42,15 @@ module attributes {mafat.plan = #mafat.plan<groups = []>,
 // neither.
 // CHECK-LABEL: module attributes {mafat.plan = #mafat.plan<groups = [
 // CHECK-SAME: #mafat.group<name = "s", layers = ["L0:conv", "L1:conv"], grid = [3, 1], row_tiles = {{\[\[}}0, 2], [3, 5], [6, 7]], col_tiles = {{\[\[}}0, 7]], mode = stream, stripe_rows = 3>,
+// CHECK-SAME: #mafat.group<name = "c", layers = ["L3:conv"], grid = [3, 1], row_tiles = {{\[\[}}0, 2], [3, 5], [6, 7]], col_tiles = {{\[\[}}0, 7]], mode = stream, stripe_rows = 3, chunk_rows = 1>,
 // CHECK-SAME: #mafat.group<name = "r", layers = ["L2:conv"], grid = [1, 1], row_tiles = {{\[\[}}0, 7]], col_tiles = {{\[\[}}0, 7]]>]>}
 module attributes {mafat.plan = #mafat.plan<groups = [
     #mafat.group<name = "s", layers = ["L0:conv", "L1:conv"], grid = [3, 1],
                  row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = [[0, 7]],
                  mode = stream, stripe_rows = 3>,
+    #mafat.group<name = "c", layers = ["L3:conv"], grid = [3, 1],
+                 row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = [[0, 7]],
+                 mode = stream, stripe_rows = 3, chunk_rows = 1>,
     #mafat.group<name = "r", layers = ["L2:conv"], grid = [1, 1],
                  row_tiles = [[0, 7]], col_tiles = [[0, 7]],
                  mode = recompute, stripe_rows = 0>]>} {

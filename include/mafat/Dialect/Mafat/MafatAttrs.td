@@ -49,7 +49,8 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     A stream group (docs/Fusion.md, "Streaming") ends with
     `mode = stream, stripe_rows = S`: its row tiles are stripes of S output
     rows (the last may be shorter), at least two, and its grid has one
-    column. Recompute groups (the default) print no mode.
+    column. Recompute groups (the default) print no mode. `chunk_rows = C`
+    (printed when set) runs a stream group's head in pieces of C rows.
   }];
   let parameters = (ins
     StringRefParameter<"group name">:$name,
@@ -60,7 +61,8 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     Mafat_TileArrayParameter:$colTiles,
     "::mafat::GroupMode":$mode,
     "int64_t":$stripeRows,
-    DefaultValuedParameter<"int64_t", "1">:$slots
+    DefaultValuedParameter<"int64_t", "1">:$slots,
+    DefaultValuedParameter<"int64_t", "0">:$chunkRows
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
