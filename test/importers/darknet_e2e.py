@@ -223,6 +223,13 @@ def main(argv=None) -> int:
                 raise Fatal("the unfused build failed: nothing to compare the plans with")
             check_outputs(ck, base.outputs, refs, args.tol, "none: ")
             sweep.run_all(fixed, fractions)
+            # Chunked segments split across threads (split steps inside each
+            # piece): the same plan compiled for 2 threads, run on 2.
+            chunked = os.path.join(wd, "model-stream-chunk1.plan.json")
+            if "stream-chunk1" in fixed and os.path.exists(chunked):
+                b = sweep.build("stream-chunk1-t2", [f"--plan={chunked}", "--threads=2"])
+                if b is not None:
+                    sweep.compare(b)
             raise _Done
 
         # 5. Compile, run, compare.
