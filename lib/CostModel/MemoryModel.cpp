@@ -270,8 +270,10 @@ std::vector<ScopeLayer> tileScope(const LayerGraph &graph,
 /// of an external window operand, and a fresh output tile unless it writes a
 /// rolling buffer, is the last layer or a fused producer. Rolling buffers
 /// themselves are top-level buffers (streamTopLevel). A layer that does not
-/// run takes a step with no buffers. Indices are group positions.
+/// run takes a step with no buffers. Indices are group positions;
+/// `position` maps a node id of the group to its position.
 ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
+                       const llvm::DenseMap<unsigned, int> &position,
                        const Stripe &stripe, unsigned l, bool withShift) {
   const FusionGroup &group = stream.group();
   llvm::ArrayRef<FusedLayer> fused = group.layers();
@@ -303,12 +305,9 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
                        (cols.read[0][l][0].size() + lowC + highC);
   }
   if (l < last) {
-    llvm::DenseMap<unsigned, int> position;
-    for (auto [k, other] : llvm::enumerate(fused))
-      position[other.node] = k;
     auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
     if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
-      layer.epilogue = position[*e];
+      layer.epilogue = position.lookup(*e);
   }
   if (layer.epilogue < 0 && l != last && written < 0)
     layer.outBytes = kFloatBytes * stripe.rows[l].size() *
@@ -328,8 +327,12 @@ std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
   // Scope index of each group position's latest run: operands and
   // epilogues are in the same piece, or whole steps.
   std::vector<int> latest(n, -1);
+  llvm::DenseMap<unsigned, int> position;
+  for (auto [k, layer] : llvm::enumerate(stream.group().layers()))
+    position[layer.node] = k;
   auto push = [&](const Stripe &geometry, unsigned l, bool withShift) {
-    ScopeLayer layer = stripeLayer(graph, stream, geometry, l, withShift);
+    ScopeLayer layer =
+        stripeLayer(graph, stream, position, geometry, l, withShift);
     for (int &p : layer.operandIndex)
       if (p >= 0)
         p = latest[p];

@@ -42,6 +42,25 @@ WindowInput rowsRead(const LayerNode &node, unsigned i, Interval out) {
   return in;
 }
 
+/// Appends to `s` what layer `l` (`node`, `layer`) reads of each operand
+/// from outside the group for its rows in `s`: the clipped rows and the
+/// padding around them; empty for in-group operands and when it does not
+/// run. Steps and the pieces of chunked segments record them alike.
+void appendExternalReads(const LayerNode &node, const FusedLayer &layer,
+                         unsigned l, Stripe &s) {
+  s.externalRead.emplace_back();
+  s.externalPadLow.emplace_back();
+  s.externalPadHigh.emplace_back();
+  for (auto [i, p] : llvm::enumerate(layer.operandLayer)) {
+    WindowInput in;
+    if (p < 0 && !s.rows[l].isEmpty())
+      in = rowsRead(node, i, s.rows[l]);
+    s.externalRead[l].push_back(p < 0 ? in.clipped : Interval());
+    s.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
+    s.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
+  }
+}
+
 } // namespace
 
 std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
@@ -242,17 +261,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
                       "' computes rows " + stripe.rows[l].str() + " but '" +
                       graph.node(layers[p].node).name + "' computes " +
                       stripe.rows[p].str() + " in the same step");
-      stripe.externalRead.emplace_back();
-      stripe.externalPadLow.emplace_back();
-      stripe.externalPadHigh.emplace_back();
-      for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
-        WindowInput in;
-        if (p < 0 && !stripe.rows[l].isEmpty())
-          in = rowsRead(node, i, stripe.rows[l]);
-        stripe.externalRead[l].push_back(p < 0 ? in.clipped : Interval());
-        stripe.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
-        stripe.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
-      }
+      appendExternalReads(node, layers[l], l, stripe);
     }
     // Rolling buffers: what is kept, what enters, what the reader reads.
     for (auto [b, buffer] : llvm::enumerate(sg.bufferList)) {
@@ -436,20 +445,8 @@ std::string StreamGroup::chunkSegment(const LayerGraph &graph,
                  "' with row padding";
         piece.rows[l] = in.clipped;
       }
-      for (unsigned l = 0; l < n; ++l) {
-        const LayerNode &node = graph.node(layers[l].node);
-        piece.externalRead.emplace_back();
-        piece.externalPadLow.emplace_back();
-        piece.externalPadHigh.emplace_back();
-        for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
-          WindowInput in;
-          if (p < 0 && !piece.rows[l].isEmpty())
-            in = rowsRead(node, i, piece.rows[l]);
-          piece.externalRead[l].push_back(p < 0 ? in.clipped : Interval());
-          piece.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
-          piece.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
-        }
-      }
+      for (unsigned l = 0; l < n; ++l)
+        appendExternalReads(graph.node(layers[l].node), layers[l], l, piece);
       piece.buffers.assign(bufferList.size(), BufferStep());
       piece.buffers[bufferOut].newAt =
           stripe.buffers[bufferOut].newAt + (lo - rows.lo);
