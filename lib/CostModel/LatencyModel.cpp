@@ -132,10 +132,11 @@ public:
   }
 
   /// Adds to `into` one step of `node` computing `h` x `w` output positions
-  /// and reading `inBytes` of operands; returns whether the step is split
-  /// across the threads.
+  /// and reading `inBytes` of operands; `firstRead` if no earlier step on
+  /// the same thread read the layer's weights. Returns whether the step is
+  /// split across the threads.
   bool layerStep(const LayerNode &node, Pricing pricing, int64_t h, int64_t w,
-                 double inBytes, Seconds &into) const {
+                 double inBytes, bool firstRead, Seconds &into) const {
     const double positions = double(h) * w;
     const double flops = flopsPerPosition(node) * positions;
     if (pricing == Pricing::Epilogue) {
@@ -151,8 +152,23 @@ public:
     double tCompute = flops * 1e-9 / rateGflops(node, profile);
     if (node.outputShape.size() == 4 && profile.tileWidthPenalty > 0)
       tCompute *= 1 + profile.tileWidthPenalty / std::max<int64_t>(1, w);
-    const double bytes = inBytes + outBytes + node.weightBytes;
+    // A later step on the same thread (the next tile of a slot, the next
+    // stripe) reads the weights again. Weights larger than half the LLC
+    // (the rest holds the maps and the other cores' data) are gone by then,
+    // and the FMA-bound register blocks do not hide their stream: on
+    // yolov2-416's 13x13 convs (37.7-47 MB of filters, 2 threads) two row
+    // tiles instead of one measured 0.4-1.1 ms slower per layer, about one
+    // more pass over the weights at LLC bandwidth. So such a re-read is
+    // priced outside the roofline. Smaller weights stay in it: YOLOv2-608's
+    // 2.4-4.7 MB layers re-read in every one-row stripe ran at 1.01x the
+    // unfused latency. The first read stays in the roofline, and so do the
+    // tiles of other slots (they read the weights at the same time, on
+    // other cores).
+    const bool reread = !firstRead && node.weightBytes > profile.llcBytes / 2;
+    const double bytes = inBytes + outBytes + (reread ? 0 : node.weightBytes);
     double tTraffic = bytes * secPerByte(bytes);
+    double tWeights =
+        reread ? node.weightBytes * secPerByte(node.weightBytes) : 0;
     // flops count a multiply-accumulate as two: iterations = flops / 2.
     bool split = splitsAcrossThreads(parallel, int64_t(flops / 2));
     if (split) {
@@ -160,6 +176,10 @@ public:
       tCompute /= speedup;
       if (bytes <= profile.llcBytes)
         tTraffic /= speedup;
+      // Split by filter blocks (below), each thread streams its share of
+      // the weights; split by rows, every thread streams all of them.
+      if (node.weightBytes > inBytes && node.weightBytes <= profile.llcBytes)
+        tWeights /= speedup;
       into.overhead += profile.parallelLaunchUs * 1e-6;
       // Split by filter blocks (weights outweigh the input: the rowsFirst
       // test of ParallelMarks.cpp), every thread reads the whole input,
@@ -174,7 +194,7 @@ public:
                        1e-9 / profile.memoryGBps;
     }
     into.compute += tCompute;
-    into.memory += std::max(0.0, tTraffic - tCompute);
+    into.memory += std::max(0.0, tTraffic - tCompute) + tWeights;
     return split;
   }
 
@@ -220,6 +240,7 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
   unsigned splitSteps = 0;
   const TileAxis &cols = group.cols();
   const StepPricer pricer(profile, parallel);
+  std::vector<bool> weightsRead(group.layers().size(), false);
   for (const RollingBuffer &buffer : stream.buffers())
     s.copy += pricer.copySeconds(double(buffer.bytes()));
   // One run of layer `l` on the rows of `step` (a step or a piece).
@@ -247,8 +268,9 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
         inBytes += double(step.externalRead[l][i].size()) *
                    cols.read[0][l][i].size() * perPos;
     }
-    if (pricer.layerStep(node, pricing, h, w, inBytes, s))
+    if (pricer.layerStep(node, pricing, h, w, inBytes, !weightsRead[l], s))
       ++splitSteps;
+    weightsRead[l] = true;
     if (pricing == Pricing::Epilogue)
       return;
     // The padded copy of an operand from outside the group.
@@ -360,7 +382,14 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
           inBytes += double(rows.read[r][l][i].size()) *
                      cols.read[c][l][i].size() *
                      bytesPerPosition(node.operands[i].shape);
-        if (pricer.layerStep(node, pricing, h, w, inBytes, s))
+        // The first tile of each slot (band of tiles on one thread) reads
+        // the weights first.
+        const int64_t tile = r * cols.size() + c;
+        const bool firstRead =
+            tile == 0 ||
+            (slots > 1 && slotOfTile(tile, group.numTiles(), slots) !=
+                              slotOfTile(tile - 1, group.numTiles(), slots));
+        if (pricer.layerStep(node, pricing, h, w, inBytes, firstRead, s))
           ++splitSteps;
         if (padded && pricing == Pricing::Compute)
           s.copy += pricer.padCopySeconds(

@@ -442,6 +442,47 @@ TEST_F(LatencyModelTest, TrafficBeyondCacheIsCharged) {
   EXPECT_EQ(predictGroupLatency(g, conv, p).memoryMs, 0);
 }
 
+// A later tile on the same thread reads weights larger than half the LLC
+// again, at the bandwidth of where they fit, outside the roofline; tiles of
+// other slots read them at the same time on other cores and pay nothing
+// more.
+TEST_F(LatencyModelTest, WeightsRereadByALaterTileAreCharged) {
+  // 6x6x64 input, 3x3 conv to 256 filters: 589824 B of weights.
+  const LayerGraph &g = graphOf(chainModel(6, 6, 64, {{256, 3, 1}}));
+  const double weights = g.node(*g.lookup("L0:conv")).weightBytes;
+  TargetProfile p = plainProfile();
+  p.cacheBytes = 1000;
+  p.llcBytes = 2 * weights - 2;
+  p.llcGBps = 1;
+  std::vector<std::string> layers = {"L0:conv", "L0:leaky"};
+  GroupLatency whole = predictGroupLatency(g, group(g, layers), p);
+  GroupLatency halves = predictGroupLatency(g, group(g, layers, 2, 1), p);
+  // The first tile's working set (weights included) is in the roofline in
+  // both; the second tile's activations fit the cache and hide under its
+  // compute, its weights do not.
+  EXPECT_NEAR(halves.memoryMs - whole.memoryMs, weights / 1e9 * 1e3,
+              whole.computeMs);
+  EXPECT_GT(halves.memoryMs - whole.memoryMs, 0.9 * weights / 1e9 * 1e3);
+
+  // The same two tiles in two slots, on two threads: each slot's one tile
+  // reads the weights first, so the slots share about the whole layer's
+  // traffic and no re-read.
+  PlanGroup plan = group(g, layers, 2, 1).plan();
+  plan.slots = 2;
+  std::string error;
+  std::optional<FusionGroup> slotted = FusionGroup::build(g, plan, error);
+  ASSERT_TRUE(slotted) << error;
+  GroupLatency concurrent =
+      predictGroupLatency(g, *slotted, p, ParallelOptions{2, 1});
+  EXPECT_NEAR(concurrent.memoryMs, whole.memoryMs, 0.1 * whole.memoryMs);
+
+  // Weights within half the LLC are still there: no re-read term, the
+  // second tile's traffic (activations and weights) hides under compute.
+  p.llcBytes = 2 * weights;
+  p.llcGBps = 1000;
+  EXPECT_EQ(predictGroupLatency(g, group(g, layers, 2, 1), p).memoryMs, 0);
+}
+
 TEST_F(LatencyModelTest, OverheadPerLayerPerTileAndPerTile) {
   const LayerGraph &g =
       graphOf(chainModel(32, 32, 16, {{16, 3, 1}, {16, 3, 1}}));

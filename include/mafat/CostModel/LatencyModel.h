@@ -19,6 +19,10 @@
 //                            memoryGBps otherwise)
 //   memory(t, l)  = max(0, traffic - compute)     (a roofline: time is
 //                                                  max(compute, traffic))
+//                   + weights / (bandwidth of their level) when an earlier
+//                   tile on the same thread read weights larger than
+//                   llcBytes / 2 (left out of bytes then): such re-reads
+//                   come back from far and are not hidden under compute
 //   copy(t, l)    = for a window layer whose tile touches the border
 //                   (padding on either axis): (padded input tile written +
 //                   input tile read) / copy bandwidth; for data-movement
