@@ -31,7 +31,8 @@ llvm_config.use_default_substitutions()
 # mafat's own tools first, then LLVM 22's (FileCheck, not, count).
 tool_dirs = [os.path.join(config.mafat_obj_root, "bin"), config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["mafat-opt", "mafat-compile", "mafat-run", "FileCheck", "not", "count"],
+    ["mafat-opt", "mafat-compile", "mafat-predict", "mafat-run", "FileCheck", "not",
+     "count"],
     tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment(

@@ -66,13 +66,41 @@ public:
   LogicalResult rewrite();
 
 private:
+  /// A tile of the grid: its row and column (r, c), and the loop indices
+  /// (rowIv, colIv) of its class, whose first tile is (rowFirst, colFirst).
+  /// The geometry is the same for every tile of the class; only the
+  /// offsets, computed from the indices, differ.
+  struct TileAt {
+    unsigned r, c;
+    Value rowIv, colIv;
+    unsigned rowFirst, colFirst;
+  };
+
   /// Offset of layer l's span (or of its external operand i's read) for the
   /// tile at `iv` in a run starting at tile `first`.
   Value offset(OpBuilder &b, Location loc, const TileAxis &axis, unsigned first,
                Value iv, unsigned l, int operand);
-  LogicalResult emitTile(OpBuilder &b, Location loc, unsigned r, unsigned c,
-                         Value rowIv, Value colIv, unsigned rowFirst,
-                         unsigned colFirst, Value acc, Value &result);
+  /// The same along the rows (`row`) or the columns of the tile `at`.
+  Value offset(OpBuilder &b, Location loc, const TileAt &at, bool row,
+               unsigned l, int operand);
+  /// The tile of layer l's operand i: a static slice of the tile of the
+  /// layer in this group that produces it (`tiles`, by layer), or a
+  /// dynamic-offset slice of a full map.
+  Value operandTile(OpBuilder &b, Location loc, const TileAt &at, unsigned l,
+                    unsigned i, ArrayRef<Value> tiles);
+  /// `tile` padded with `pad`'s value where layer l's tile sticks out of the
+  /// image.
+  Value padTile(OpBuilder &b, const TileAt &at, unsigned l, Value tile,
+                tensor::PadOp pad);
+  /// Layer l's op cloned onto its tile, reading the tiles of the layers
+  /// before it; the last layer writes into a slice of the output map `acc`.
+  FailureOr<Value> emitLayerTile(OpBuilder &b, const TileAt &at, unsigned l,
+                                 ArrayRef<Value> tiles, Value acc);
+  /// `acc` with the last layer's `tile` inserted at its place.
+  Value insertOutputTile(OpBuilder &b, const TileAt &at, Value tile, Value acc);
+  /// Every layer of the group on the tile `at`; returns the output map
+  /// `acc` with the tile written.
+  FailureOr<Value> emitTile(OpBuilder &b, const TileAt &at, Value acc);
   /// One tile of class (rr, cr) at class-local indices (rowIv, colIv) in its
   /// own no-inline region; returns the output map with the tile written.
   Value emitTileBody(OpBuilder &b, Location loc, const mafat::TileRun &rr,
@@ -126,122 +154,142 @@ Value sliceTile(OpBuilder &b, Location loc, Value full, OpFoldResult row,
   return tensor::ExtractSliceOp::create(b, loc, full, offsets, sizes, strides);
 }
 
-LogicalResult GroupRewriter::emitTile(OpBuilder &b, Location loc, unsigned r,
-                                      unsigned c, Value rowIv, Value colIv,
-                                      unsigned rowFirst, unsigned colFirst,
-                                      Value acc, Value &result) {
+Value GroupRewriter::offset(OpBuilder &b, Location loc, const TileAt &at,
+                            bool row, unsigned l, int operand) {
+  return row ? offset(b, loc, group.rows(), at.rowFirst, at.rowIv, l, operand)
+             : offset(b, loc, group.cols(), at.colFirst, at.colIv, l, operand);
+}
+
+Value GroupRewriter::operandTile(OpBuilder &b, Location loc, const TileAt &at,
+                                 unsigned l, unsigned i,
+                                 ArrayRef<Value> tiles) {
   const TileAxis &rows = group.rows();
   const TileAxis &cols = group.cols();
-  SmallVector<Value> tiles;
-  unsigned last = group.layers().size() - 1;
-  for (unsigned l = 0; l <= last; ++l) {
-    const mafat::FusedLayer &layer = group.layers()[l];
-    const LayerNode &node = graph.node(layer.node);
-    Operation *op = ir.op(layer.node);
-    Location opLoc = op->getLoc();
-    Interval spanR = rows.span[r][l], spanC = cols.span[c][l];
-
-    // The tile of operand i: a static slice of a tile of this group, or a
-    // dynamic-offset slice of a full map.
-    auto operandTile = [&](unsigned i) -> Value {
-      Interval readR = rows.read[r][l][i], readC = cols.read[c][l][i];
-      int p = layer.operandLayer[i];
-      if (p >= 0) {
-        Value tile = tiles[p];
-        Interval pr = rows.span[r][p], pc = cols.span[c][p];
-        if (readR == pr && readC == pc)
-          return tile;
-        return sliceTile(b, opLoc, tile, b.getIndexAttr(readR.lo - pr.lo),
-                         b.getIndexAttr(readC.lo - pc.lo), readR.size(),
-                         readC.size());
-      }
-      Value rowOff = offset(b, opLoc, rows, rowFirst, rowIv, l, i);
-      Value colOff = offset(b, opLoc, cols, colFirst, colIv, l, i);
-      return sliceTile(b, opLoc, fullValue(node.operands[i].producer), rowOff,
-                       colOff, readR.size(), readC.size());
-    };
-    // Pads the tile where it sticks out of the image, with the layer's own
-    // padding value.
-    auto padTile = [&](Value tile, tensor::PadOp pad) -> Value {
-      return mafat::padPiece(b, tile, pad, rows.padLow[r][l],
-                             rows.padHigh[r][l], cols.padLow[c][l],
-                             cols.padHigh[c][l]);
-    };
-
-    SmallVector<int64_t> outShape = {1, spanR.size(), spanC.size(),
-                                     node.outputShape[3]};
-    // Where the layer's output tile goes: a fresh tile, or for the last
-    // layer the group's output map, written in place.
-    auto destination = [&]() -> Value {
-      if (l != last)
-        return {};
-      Value rowOff = offset(b, opLoc, rows, rowFirst, rowIv, l, -1);
-      Value colOff = offset(b, opLoc, cols, colFirst, colIv, l, -1);
-      return sliceTile(b, opLoc, acc, rowOff, colOff, spanR.size(),
-                       spanC.size());
-    };
-
-    // Operands by value: which operand of the op reads which activation.
-    DenseMap<Value, unsigned> operandOf;
-    for (auto [i, operand] : llvm::enumerate(node.operands))
-      operandOf.try_emplace(fullValue(operand.producer), i);
-
-    Value out;
-    if (auto pad = dyn_cast<tensor::PadOp>(op)) {
-      // A standalone pad: its tile is the padded operand tile.
-      out = padTile(operandTile(0), pad);
-    } else if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
-      SmallVector<Value> inputs;
-      for (Value v : concat.getInputs()) {
-        auto it = operandOf.find(v);
-        if (it == operandOf.end())
-          return error(op) << "concat of a non-activation value";
-        inputs.push_back(operandTile(it->second));
-      }
-      out = tensor::ConcatOp::create(b, opLoc, concat.getDim(), inputs);
-    } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-      auto padded = [&](unsigned, Value tile, tensor::PadOp pad) {
-        return padTile(tile, pad);
-      };
-      auto outputOffset = [&](unsigned dim) -> OpFoldResult {
-        return dim == 1 ? offset(b, opLoc, rows, rowFirst, rowIv, l, -1)
-                        : offset(b, opLoc, cols, colFirst, colIv, l, -1);
-      };
-      mafat::LayerTileSources sources{operandTile,  padded,   destination,
-                                      outputOffset, outShape, "tile"};
-      FailureOr<Value> piece = mafat::cloneLayerOnPiece(
-          b, linalgOp, node, operandOf, sources, [&] { return error(op); });
-      if (failed(piece))
-        return failure();
-      out = *piece;
-    } else {
-      return error(op) << "layer '" << node.name << "' (" << op->getName()
-                       << ") cannot be tiled";
-    }
-    auto outType = cast<RankedTensorType>(out.getType());
-    if (outType.getShape() != ArrayRef<int64_t>(outShape))
-      return error(op) << "layer '" << node.name << "' tile has type "
-                       << outType << ", expected "
-                       << RankedTensorType::get(outShape,
-                                                outType.getElementType());
-    tiles.push_back(out);
+  Interval readR = rows.read[at.r][l][i], readC = cols.read[at.c][l][i];
+  int p = group.layers()[l].operandLayer[i];
+  if (p >= 0) {
+    Value tile = tiles[p];
+    Interval pr = rows.span[at.r][p], pc = cols.span[at.c][p];
+    if (readR == pr && readC == pc)
+      return tile;
+    return sliceTile(b, loc, tile, b.getIndexAttr(readR.lo - pr.lo),
+                     b.getIndexAttr(readC.lo - pc.lo), readR.size(),
+                     readC.size());
   }
+  Value rowOff = offset(b, loc, at, /*row=*/true, l, i);
+  Value colOff = offset(b, loc, at, /*row=*/false, l, i);
+  const LayerNode &node = graph.node(group.layers()[l].node);
+  return sliceTile(b, loc, fullValue(node.operands[i].producer), rowOff, colOff,
+                   readR.size(), readC.size());
+}
 
-  // The last layer's tile into the group's output map.
-  Location lastLoc = ir.op(group.outputLayer().node)->getLoc();
-  Value rowOff = offset(b, lastLoc, rows, rowFirst, rowIv, last, -1);
-  Value colOff = offset(b, lastLoc, cols, colFirst, colIv, last, -1);
-  auto tileType = cast<RankedTensorType>(tiles.back().getType());
+Value GroupRewriter::padTile(OpBuilder &b, const TileAt &at, unsigned l,
+                             Value tile, tensor::PadOp pad) {
+  const TileAxis &rows = group.rows();
+  const TileAxis &cols = group.cols();
+  return mafat::padPiece(b, tile, pad, rows.padLow[at.r][l],
+                         rows.padHigh[at.r][l], cols.padLow[at.c][l],
+                         cols.padHigh[at.c][l]);
+}
+
+FailureOr<Value> GroupRewriter::emitLayerTile(OpBuilder &b, const TileAt &at,
+                                              unsigned l, ArrayRef<Value> tiles,
+                                              Value acc) {
+  const LayerNode &node = graph.node(group.layers()[l].node);
+  Operation *op = ir.op(node.id);
+  Location opLoc = op->getLoc();
+  const bool last = l + 1 == group.layers().size();
+  Interval spanR = group.rows().span[at.r][l];
+  Interval spanC = group.cols().span[at.c][l];
+  auto operandTileOf = [&](unsigned i) {
+    return operandTile(b, opLoc, at, l, i, tiles);
+  };
+
+  SmallVector<int64_t> outShape = {1, spanR.size(), spanC.size(),
+                                   node.outputShape[3]};
+  // Where the layer's output tile goes: a fresh tile, or for the last layer
+  // the group's output map, written in place.
+  auto destination = [&]() -> Value {
+    if (!last)
+      return {};
+    Value rowOff = offset(b, opLoc, at, /*row=*/true, l, -1);
+    Value colOff = offset(b, opLoc, at, /*row=*/false, l, -1);
+    return sliceTile(b, opLoc, acc, rowOff, colOff, spanR.size(), spanC.size());
+  };
+
+  // Operands by value: which operand of the op reads which activation.
+  DenseMap<Value, unsigned> operandOf;
+  for (auto [i, operand] : llvm::enumerate(node.operands))
+    operandOf.try_emplace(fullValue(operand.producer), i);
+
+  Value out;
+  if (auto pad = dyn_cast<tensor::PadOp>(op)) {
+    // A standalone pad: its tile is the padded operand tile.
+    out = padTile(b, at, l, operandTileOf(0), pad);
+  } else if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+    SmallVector<Value> inputs;
+    for (Value v : concat.getInputs()) {
+      auto it = operandOf.find(v);
+      if (it == operandOf.end())
+        return error(op) << "concat of a non-activation value";
+      inputs.push_back(operandTileOf(it->second));
+    }
+    out = tensor::ConcatOp::create(b, opLoc, concat.getDim(), inputs);
+  } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+    auto padded = [&](unsigned, Value tile, tensor::PadOp pad) {
+      return padTile(b, at, l, tile, pad);
+    };
+    auto outputOffset = [&](unsigned dim) -> OpFoldResult {
+      return offset(b, opLoc, at, /*row=*/dim == 1, l, -1);
+    };
+    mafat::LayerTileSources sources{operandTileOf, padded,   destination,
+                                    outputOffset,  outShape, "tile"};
+    FailureOr<Value> piece = mafat::cloneLayerOnPiece(
+        b, linalgOp, node, operandOf, sources, [&] { return error(op); });
+    if (failed(piece))
+      return failure();
+    out = *piece;
+  } else {
+    return error(op) << "layer '" << node.name << "' (" << op->getName()
+                     << ") cannot be tiled";
+  }
+  auto outType = cast<RankedTensorType>(out.getType());
+  if (outType.getShape() != ArrayRef<int64_t>(outShape))
+    return error(op) << "layer '" << node.name << "' tile has type " << outType
+                     << ", expected "
+                     << RankedTensorType::get(outShape,
+                                              outType.getElementType());
+  return out;
+}
+
+Value GroupRewriter::insertOutputTile(OpBuilder &b, const TileAt &at,
+                                      Value tile, Value acc) {
+  unsigned last = group.layers().size() - 1;
+  Location loc = ir.op(group.outputLayer().node)->getLoc();
+  Value rowOff = offset(b, loc, at, /*row=*/true, last, -1);
+  Value colOff = offset(b, loc, at, /*row=*/false, last, -1);
+  auto tileType = cast<RankedTensorType>(tile.getType());
   SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), rowOff, colOff,
                                        b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes;
   for (int64_t d : tileType.getShape())
     sizes.push_back(b.getIndexAttr(d));
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  result = tensor::InsertSliceOp::create(b, lastLoc, tiles.back(), acc, offsets,
-                                         sizes, strides);
-  (void)loc;
-  return success();
+  return tensor::InsertSliceOp::create(b, loc, tile, acc, offsets, sizes,
+                                       strides);
+}
+
+FailureOr<Value> GroupRewriter::emitTile(OpBuilder &b, const TileAt &at,
+                                         Value acc) {
+  SmallVector<Value> tiles;
+  for (unsigned l = 0, e = group.layers().size(); l < e; ++l) {
+    FailureOr<Value> tile = emitLayerTile(b, at, l, tiles, acc);
+    if (failed(tile))
+      return failure();
+    tiles.push_back(*tile);
+  }
+  // The last layer's tile into the group's output map.
+  return insertOutputTile(b, at, tiles.back(), acc);
 }
 
 Value GroupRewriter::emitTileBody(OpBuilder &b, Location loc,
@@ -257,13 +305,13 @@ Value GroupRewriter::emitTileBody(OpBuilder &b, Location loc,
   body.setNoInline(true);
   Block *block = &body.getRegion().emplaceBlock();
   OpBuilder bb = OpBuilder::atBlockBegin(block);
-  Value next;
-  if (failed(emitTile(bb, loc, rr.first, cr.first, rowIv, colIv, rr.first,
-                      cr.first, acc, next))) {
+  TileAt at{rr.first, cr.first, rowIv, colIv, rr.first, cr.first};
+  FailureOr<Value> next = emitTile(bb, at, acc);
+  if (failed(next)) {
     status = failure();
     next = acc;
   }
-  scf::YieldOp::create(bb, loc, next);
+  scf::YieldOp::create(bb, loc, *next);
   return body.getResult(0);
 }
 

@@ -3,9 +3,10 @@
 // Makes the layer-graph analysis visible to lit tests and to users who want
 // to see what the planner will work with (names, FLOPs, weights, windows),
 // and the epilogues register blocking fuses when the model runs layer by
-// layer (CodegenRules.h), for tools that price layers themselves
-// (mafat-calibrate) instead of restating the rule. format=json writes the
-// same graph as JSON, so those tools need not parse the text.
+// layer (CodegenRules.h), so tools outside the compiler need not restate
+// the rule. format=json writes the same graph as JSON, so those tools need
+// not parse the text: mafat-calibrate hands it to mafat-predict, the latency
+// model on the graph JSON.
 //
 //===----------------------------------------------------------------------===//
 

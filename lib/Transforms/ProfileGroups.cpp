@@ -40,13 +40,12 @@
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/Analysis/ModelEntry.h"
 #include "mafat/CostModel/CodegenRules.h"
-#include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Graph/FusionGroup.h"
 #include "mafat/Transforms/Passes.h"
+#include "mafat/Transforms/PlannedModule.h"
 #include "mafat/runtime.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/IR/Diagnostics.h"
 
 #include <algorithm>
 
@@ -221,20 +220,15 @@ struct MafatProfileGroupsPass
     Block &body = entry.getBody().front();
     Operation *terminator = body.getTerminator();
 
-    auto planAttr =
-        module->getAttrOfType<mafat::PlanAttr>(mafat::kPlanAttrName);
-    FailureOr<mafat::IRLayerGraph> built = failure();
-    {
+    // The same graph and groups, in the same order, that mafat-fuse-tile
+    // executes (PlannedModule: one entry rule, one group construction).
+    std::optional<mafat::PlannedModule> planned;
+    if (failed(mafat::readPlannedModule(module, this->entry,
+                                        "mafat-profile-groups: ", planned)))
+      return signalPassFailure();
+    if (!planned) {
       // Without a plan, a model the layer graph does not cover is timed as
-      // one group (below), as it also runs unplanned.
-      std::optional<ScopedDiagnosticHandler> quiet;
-      if (!planAttr)
-        quiet.emplace(&getContext(), [](Diagnostic &) { return success(); });
-      built = mafat::buildLayerGraph(entry);
-    }
-    if (failed(built)) {
-      if (planAttr)
-        return signalPassFailure();
+      // one group, as it also runs unplanned.
       entry.emitWarning("mafat-profile-groups: the layer graph does not "
                         "cover this model; it is timed as one group");
       std::string name = entry.getSymName().str();
@@ -243,19 +237,10 @@ struct MafatProfileGroupsPass
       insertMark(terminator, symbols, 1);
       return;
     }
-
-    // The same groups, in the same order, that mafat-fuse-tile executes.
-    std::string error;
-    mafat::Plan plan = planAttr ? mafat::fromAttr(planAttr)
-                                : mafat::layerByLayerPlan(built->graph);
-    std::optional<std::vector<FusionGroup>> groups =
-        mafat::buildPlanGroups(built->graph, plan, error);
-    if (!groups) {
-      entry.emitError("mafat-profile-groups: ") << error;
-      return signalPassFailure();
-    }
+    const LayerGraph &graph = planned->graph;
+    ArrayRef<FusionGroup> groups = planned->groups;
     std::vector<SmallVector<Operation *>> ops =
-        groupOps(built->ir, *groups, body);
+        groupOps(planned->ir, groups, body);
 
     DenseMap<Operation *, unsigned> position;
     for (Operation &op : body)
@@ -266,7 +251,7 @@ struct MafatProfileGroupsPass
     // marks still come in group order, and a group's time is approximate.
     std::vector<Operation *> anchors;
     unsigned from = 0;
-    for (auto [g, group] : llvm::enumerate(*groups)) {
+    for (auto [g, group] : llvm::enumerate(groups)) {
       Operation *anchor = nullptr;
       for (Operation *op : ops[g]) {
         unsigned p = position.lookup(op);
@@ -287,20 +272,20 @@ struct MafatProfileGroupsPass
 
     // A group whose layer is fused into the next group's shares its mark:
     // one timed unit, named "<group> + <group>" (scripts split on " + ").
-    std::vector<int> groupOfNode(built->graph.size(), -1);
-    for (auto [g, group] : llvm::enumerate(*groups))
+    std::vector<int> groupOfNode(graph.size(), -1);
+    for (auto [g, group] : llvm::enumerate(groups))
       for (const mafat::FusedLayer &layer : group.layers())
         groupOfNode[layer.node] = g;
     SmallVector<std::string> names;
     SmallVector<Operation *> unitAnchors;
-    for (unsigned g = 0; g < groups->size(); ++g) {
+    for (unsigned g = 0; g < groups.size(); ++g) {
       bool joinsPrevious =
-          g > 0 && fusesIntoNext(built->graph, *groups, groupOfNode, g - 1);
+          g > 0 && fusesIntoNext(graph, groups, groupOfNode, g - 1);
       if (joinsPrevious) {
-        names.back() += " + " + (*groups)[g].name().str();
+        names.back() += " + " + groups[g].name().str();
         continue;
       }
-      names.push_back((*groups)[g].name().str());
+      names.push_back(groups[g].name().str());
       unitAnchors.push_back(anchors[g]);
     }
     ProfileSymbols symbols = createSymbols(module, names);

@@ -17,8 +17,8 @@ prices a layer run on an h x w tile as
 Calibration compiles micro-benchmark models (python/mafat/models.py) with
 ``mafat-compile -O3`` into shared libraries, times each with ``mafat-run
 --json`` (minimum over ``--rounds`` rounds of repeated runs, so noise from a
-shared machine only makes a run slower, never faster), reads every
-benchmark's layers from ``mafat-opt --mafat-print-layer-graph=format=json`` and fits one
+shared machine only makes a run slower, never faster), writes every
+benchmark's layer graph with ``mafat-opt --mafat-print-layer-graph=format=json`` and fits one
 parameter group at a time against the benchmarks that isolate it:
 
     overhead_us.layer            chains of tiny elementwise layers (slope)
@@ -47,17 +47,17 @@ Each fit uses the current values of the others, and the whole sequence runs
 twice. cache_bytes and llc_bytes are the L2 and L3 sizes sysfs reports (else getconf's;
 --l2-bytes/--llc-bytes override both: a VM may report the whole socket's L3).
 
-The layers come as JSON (``--mafat-print-layer-graph=format=json``), with
-the epilogues the compiler fuses. A Python mirror of the model's formula for
-whole layers (one 1x1 group per layer, which is how mafat-compile runs a
-model without a plan) does the fitting: a fit evaluates the model at
-thousands of parameter values and needs its parts (compute, memory, copy,
-overhead), while the compiler reports only each group's total. Every
-prediction printed or reported afterwards (the fit's error, the held-out
-check with --heldout: models and shapes not used in the fit) is the
-compiler's own, ``predicted_latency_ms`` of ``mafat-opt --mafat-plan``'s
-report with the fitted profile; the "mirror:" line says how far the mirror
-is from it.
+The formula is not restated here: every prediction is the compiler's. A
+fit evaluates the model at thousands of parameter values and needs its parts
+(compute, memory, copy, overhead), so each benchmark's layer graph (JSON)
+goes to one ``mafat-predict --serve`` (tools/mafat-predict), which prices the
+graph layer by layer (one 1x1 group per layer, as mafat-compile runs a model
+without a plan) with the C++ latency model for every profile it is sent and
+answers with the parts. Every prediction printed or reported afterwards (the
+fit's error, the held-out check with --heldout: models and shapes not used in
+the fit) is ``predicted_latency_ms`` of ``mafat-opt --mafat-plan``'s report
+with the fitted profile; the "compiler:" line says how far mafat-predict's
+figures on the graph JSON are from it (0: the JSON carries the whole graph).
 
 --validate FILE checks a profile with the same rules as the C++ reader
 (profileFromJson): every key present with the right type, no unknown keys,
@@ -77,7 +77,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -187,10 +187,12 @@ class Params:
     parallel_efficiency: float = 0.9
     launch_us: float = 3.0
 
-    def to_profile(self, name: str, triple: str, calibrated: bool, source: str) -> dict:
+    def to_profile(self, name: str, triple: str, calibrated: bool, source: str,
+                   exact: bool = False) -> dict:
         def r(v: float) -> float:
-            # Four significant digits: more would only record noise.
-            return float(f"{v:.4g}")
+            # Four significant digits: more would only record noise (exact:
+            # every digit, for the fit's probes).
+            return v if exact else float(f"{v:.4g}")
 
         return {
             "name": name,
@@ -210,36 +212,27 @@ class Params:
 
 
 # ---------------------------------------------------------------------------
-# Layer graphs (mafat-opt --mafat-print-layer-graph=format=json) and the
-# model mirror.
+# Layer graphs (mafat-opt --mafat-print-layer-graph=format=json).
 # ---------------------------------------------------------------------------
 
 
 @dataclass
 class Node:
+    """What the fits read of a layer (the latency model itself reads the
+    whole graph, in mafat-predict)."""
     id: int
     name: str
     kind: str
-    ins: List[Tuple[int, ...]]
     out: Tuple[int, ...]
     flops: int = 0
-    weights: int = 0
-    kernel: Tuple[int, int] = (1, 1)
-    pads: Tuple[int, int, int, int] = (0, 0, 0, 0)  # t, b, l, r
-    window: bool = False
-    operands: List[Tuple[str, str]] = field(default_factory=list)  # (producer, access)
 
 
-def read_layer_graph(text: str) -> Tuple[List[Node], List[str], Set[str]]:
-    """Nodes, model outputs and the layers the compiler fuses as epilogues
-    when the model runs layer by layer, from the JSON of
+def read_layer_graph(text: str) -> Tuple[List[Node], List[str]]:
+    """Nodes and model outputs from the JSON of
     ``mafat-opt --mafat-print-layer-graph=format=json`` (one object per
-    function; docs/Passes.md). Whether a layer is an epilogue is the
-    compiler's rule (CodegenRules.h, each node's ``epilogue_of``), not
-    restated here."""
+    function; docs/Passes.md)."""
     nodes: List[Node] = []
     outputs: List[str] = []
-    epilogues: Set[str] = set()
     decoder = json.JSONDecoder()
     pos = 0
     text = text.strip()
@@ -248,86 +241,12 @@ def read_layer_graph(text: str) -> Tuple[List[Node], List[str], Set[str]]:
         while pos < len(text) and text[pos].isspace():
             pos += 1
         names = {n["id"]: n["name"] for n in graph["nodes"]}
-        for n in graph["nodes"]:
-            node = Node(n["id"], n["name"], n["kind"], [tuple(o["shape"]) for o in n["operands"]],
-                        tuple(n["output_shape"]), n["flops"], n["weight_bytes"])
-            if "window" in n:
-                w = n["window"]
-                node.window = True
-                node.kernel = tuple(w["kernel"])
-                node.pads = tuple(w["pad"][k] for k in ("top", "bottom", "left", "right"))
-            node.operands = [(names[o["producer"]], o["access"]) for o in n["operands"]]
-            if n["epilogue_of"] is not None:
-                epilogues.add(n["name"])
-            nodes.append(node)
+        nodes += [Node(n["id"], n["name"], n["kind"], tuple(n["output_shape"]), n["flops"])
+                  for n in graph["nodes"]]
         outputs += [names[o["node"]] for o in graph["outputs"]]
     if not nodes:
         raise RuntimeError("mafat-opt --mafat-print-layer-graph=format=json printed no graph")
-    return nodes, outputs, epilogues
-
-
-RATE_OF = {"conv": "conv", "dwconv": "depthwise", "maxpool": "pool", "sumpool": "pool",
-           "eltwise": "elementwise", "matmul": "matmul"}
-COPY_KINDS = {"concat", "pad", "slice", "transpose", "upsample", "reorg"}
-
-
-def _elems(shape) -> int:
-    return int(np.prod(shape)) if shape else 1
-
-
-def _per_pos(shape) -> float:
-    """Bytes per (row, col) position: channels of NHWC, whole value otherwise."""
-    e = _elems(shape)
-    if len(shape) == 4:
-        e /= max(1, shape[1] * shape[2])
-    return 4.0 * e
-
-
-def predict_layers(nodes: List[Node], epilogues: Set[str], p: Params) -> Dict[str, float]:
-    """Seconds per part for the graph run layer by layer (every layer a 1x1
-    group), mirroring predictGroupLatency; ``epilogues`` are the layers the
-    compiler fuses into their producer (read_layer_graph)."""
-    parts = dict(compute=0.0, memory=0.0, copy=0.0, overhead=0.0)
-    for n in nodes:
-        if n.kind in ("input",):
-            continue
-        if n.kind == "reshape":
-            parts["overhead"] += p.layer_us * 1e-6
-            continue
-        if n.name in epilogues:
-            parts["compute"] += n.flops * 1e-9 / p.epilogue
-            continue
-        parts["overhead"] += p.layer_us * 1e-6
-        in_bytes = sum(4.0 * _elems(s) for s in n.ins)
-        out_bytes = 4.0 * _elems(n.out)
-        def copy_s(b):
-            lvl = p.cache if b <= p.cache_bytes else p.llc if b <= p.llc_bytes else p.memory
-            return b * 1e-9 / min(p.copy, lvl)
-
-        if n.kind in COPY_KINDS:
-            parts["copy"] += copy_s(in_bytes + out_bytes)
-            continue
-        rate = RATE_OF.get(n.kind, "elementwise")
-        if n.kind == "conv" and n.kernel == (1, 1):
-            rate = "conv1x1"
-        t = n.flops * 1e-9 / getattr(p, rate)
-        if len(n.out) == 4 and p.tile_width_penalty > 0:
-            t *= 1 + p.tile_width_penalty / max(1, n.out[2])
-        b = in_bytes + out_bytes + n.weights
-        bw = p.cache if b <= p.cache_bytes else p.llc if b <= p.llc_bytes else p.memory
-        traffic = b * 1e-9 / bw
-        parts["compute"] += t
-        parts["memory"] += max(0.0, traffic - t)
-        if n.window and n.kind != "pad" and any(n.pads) and n.ins:
-            s = n.ins[0]
-            t_, b_, l_, r_ = n.pads
-            written = (s[1] + t_ + b_) * (s[2] + l_ + r_) * _per_pos(s)
-            parts["copy"] += copy_s(written + 4.0 * _elems(s))
-    return parts
-
-
-def predict_seconds(nodes, epilogues, p: Params) -> float:
-    return sum(predict_layers(nodes, epilogues, p).values())
+    return nodes, outputs
 
 
 # ---------------------------------------------------------------------------
@@ -345,7 +264,7 @@ class Bench:
     # Filled in by the runs.
     seconds: float = math.inf
     nodes: List[Node] = field(default_factory=list)
-    epilogues: Set[str] = field(default_factory=set)
+    graph: str = ""  # the layer graph JSON file (mafat-predict's input)
     so: str = ""
 
 
@@ -502,6 +421,8 @@ class Runner:
         help_text = subprocess.run([self._tool("mafat-compile"), "--help"], capture_output=True,
                                    text=True).stdout
         self.has_plan = "--plan" in help_text
+        # One mafat-predict --serve per benchmark, started on first use.
+        self.servers: Dict[str, subprocess.Popen] = {}
 
     def _tool(self, name: str) -> str:
         return os.path.join(self.bin, name)
@@ -515,7 +436,10 @@ class Runner:
                             "-o", os.devnull], capture_output=True, text=True)
         if g.returncode != 0:
             raise RuntimeError(f"mafat-opt failed on {b.name}:\n{g.stderr}")
-        b.nodes, _, b.epilogues = read_layer_graph(g.stdout)
+        b.nodes, _ = read_layer_graph(g.stdout)
+        b.graph = os.path.join(self.workdir, b.name + ".graph.json")
+        with open(b.graph, "w") as f:
+            f.write(g.stdout)
         b.so = os.path.join(self.workdir, b.name + ".so")
         cmd = [self._tool("mafat-compile"), mlir, "-o", b.so, "--emit=lib", "-O3"]
         if b.threads > 1:
@@ -547,6 +471,32 @@ class Runner:
         repeat = int(min(400, max(5, self.target_ms * 1e-3 / max(first, 1e-7))))
         return min(first, self._run(b.so, repeat, 2, threads))
 
+    def predict(self, b: Bench, profile: dict) -> dict:
+        """The compiler's prediction for `b` run layer by layer (every layer
+        its own 1x1 group, as mafat-compile runs it without a plan) on
+        `profile`: mafat-predict's answer, {"predicted_latency_ms",
+        "compute_ms", "memory_ms", "copy_ms", "overhead_ms", "groups"}."""
+        server = self.servers.get(b.name)
+        if server is None:
+            server = subprocess.Popen([self._tool("mafat-predict"), "--serve", b.graph],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.servers[b.name] = server
+        server.stdin.write(json.dumps(profile) + "\n")
+        server.stdin.flush()
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError(f"mafat-predict stopped on {b.graph}")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"mafat-predict: {answer['error']}")
+        return answer
+
+    def close(self) -> None:
+        for server in self.servers.values():
+            server.stdin.close()
+            server.wait()
+        self.servers.clear()
+
     def time(self, b: Bench) -> None:
         """Keeps the least time_threads(b, 1) over the rounds in b.seconds."""
         b.seconds = min(b.seconds, self.time_threads(b, 1))
@@ -559,7 +509,19 @@ class Runner:
 # ---------------------------------------------------------------------------
 
 
-def _solve(benches: List[Bench], p: Params, attr: str, lo: float, hi: float) -> None:
+def predict_parts(runner: Runner, b: Bench, p: Params) -> Dict[str, float]:
+    """Seconds per part (compute, memory, copy, overhead) the compiler
+    predicts for `b` run layer by layer with the parameters `p`, every digit
+    of them."""
+    answer = runner.predict(b, p.to_profile("probe", "x86_64-linux-gnu", True, "probe", exact=True))
+    return {k: answer[k + "_ms"] * 1e-3 for k in ("compute", "memory", "copy", "overhead")}
+
+
+def predict_seconds(runner: Runner, b: Bench, p: Params) -> float:
+    return sum(predict_parts(runner, b, p).values())
+
+
+def _solve(runner: Runner, benches: List[Bench], p: Params, attr: str, lo: float, hi: float) -> None:
     """Sets p.attr in [lo, hi] so that the median of predicted / measured over
     `benches` is 1 (bisection on a log scale: predictions are monotone in every
     parameter). Leaves it at a bound when no value reaches 1."""
@@ -568,7 +530,7 @@ def _solve(benches: List[Bench], p: Params, attr: str, lo: float, hi: float) -> 
 
     def ratio(v: float) -> float:
         setattr(p, attr, v)
-        return float(np.median([predict_seconds(b.nodes, b.epilogues, p) / b.seconds for b in benches]))
+        return float(np.median([predict_seconds(runner, b, p) / b.seconds for b in benches]))
 
     r_lo, r_hi = ratio(lo), ratio(hi)
     increasing = r_hi > r_lo
@@ -576,7 +538,7 @@ def _solve(benches: List[Bench], p: Params, attr: str, lo: float, hi: float) -> 
         # Even an unbounded rate predicts too slow: the kind is bound by
         # traffic here, and any rate from the one at which compute alone
         # explains the time up fits. Take that one, the most conservative.
-        setattr(p, attr, _compute_alone_rate(benches, p, attr))
+        setattr(p, attr, _compute_alone_rate(runner, benches, p, attr))
         return
     a, z = math.log(lo), math.log(hi)
     for _ in range(60):
@@ -592,16 +554,16 @@ def _solve(benches: List[Bench], p: Params, attr: str, lo: float, hi: float) -> 
 RATE_ATTRS = {"conv1x1", "depthwise", "pool", "elementwise", "matmul"}
 
 
-def _compute_alone_rate(benches: List[Bench], p: Params, attr: str) -> float:
+def _compute_alone_rate(runner: Runner, benches: List[Bench], p: Params, attr: str) -> float:
     """Median over `benches` of the rate at which the layers priced at
     `attr` take all the time the other parts of the model leave."""
     rates = []
     for b in benches:
         saved = getattr(p, attr)
         setattr(p, attr, 1.0)  # 1 GFLOP/s: compute in seconds = GFLOP
-        parts = predict_layers(b.nodes, b.epilogues, p)
+        parts = predict_parts(runner, b, p)
         setattr(p, attr, 1e30)
-        others = predict_layers(b.nodes, b.epilogues, p)
+        others = predict_parts(runner, b, p)
         setattr(p, attr, saved)
         gflop = parts["compute"] - others["compute"]
         left = b.seconds - others["compute"] - others["copy"] - others["overhead"]
@@ -610,18 +572,18 @@ def _compute_alone_rate(benches: List[Bench], p: Params, attr: str) -> float:
     return float(np.median(rates)) if rates else getattr(p, attr)
 
 
-def _fit_epilogue(benches: List[Bench], p: Params) -> None:
+def _fit_epilogue(runner: Runner, benches: List[Bench], p: Params) -> None:
     """Epilogues ride on the conv's register block and cost next to nothing;
     where the measurements cannot tell them from the conv's own noise (even
     a free epilogue predicts too slow), take ten times the conv rate: cheap,
     but not free, so the model never prefers a plan for a phantom saving."""
     ceiling = 10 * p.conv
-    _solve(benches, p, "epilogue", 0.01, ceiling)
+    _solve(runner, benches, p, "epilogue", 0.01, ceiling)
     if p.epilogue > 0.99 * ceiling:
         p.epilogue = ceiling
 
 
-def _fit_conv(benches: List[Bench], p: Params) -> None:
+def _fit_conv(runner: Runner, benches: List[Bench], p: Params) -> None:
     """time - other parts = flops / rate * (1 + P / w): least squares of
     (time - other) / flops = a + b / w, with rate = 1 / a and P = b / a."""
     if not benches:
@@ -629,7 +591,7 @@ def _fit_conv(benches: List[Bench], p: Params) -> None:
     xs, ys = [], []
     for b in benches:
         n = next(n for n in b.nodes if n.kind == "conv")
-        parts = predict_layers(b.nodes, b.epilogues, p)
+        parts = predict_parts(runner, b, p)
         xs.append(1.0 / n.out[2])
         ys.append((b.seconds - parts["copy"] - parts["overhead"]) / n.flops)
     A = np.vstack([np.ones(len(xs)), xs]).T
@@ -654,21 +616,20 @@ def fit(benches: List[Bench], runner: Runner, p: Params, rounds: int = 2) -> Par
             # The tiny layers' own traffic is part of what the slope measures;
             # subtract what the model already charges for it.
             p.layer_us = 0.0
-            extra = (predict_seconds(ovh[0].nodes, ovh[0].epilogues, p)
-                     - predict_seconds(one[0].nodes, one[0].epilogues, p))
+            extra = predict_seconds(runner, ovh[0], p) - predict_seconds(runner, one[0], p)
             slope = (ovh[0].seconds - one[0].seconds - extra) / (n_many - n_one)
             p.layer_us = max(0.0, slope * 1e6)
-        _solve(by("memory"), p, "memory", 0.1, 1e4)
-        _solve(by("elementwise"), p, "elementwise", 0.01, 1e4)
-        _solve(by("cache"), p, "cache", 0.1, 1e4)
-        _solve(by("llc"), p, "llc", 0.1, 1e4)
-        _fit_conv(by("conv"), p)
-        _solve(by("conv1x1"), p, "conv1x1", 0.01, 1e4)
-        _solve(by("depthwise"), p, "depthwise", 0.01, 1e4)
-        _solve(by("pool"), p, "pool", 0.01, 1e4)
-        _solve(by("matmul"), p, "matmul", 0.01, 1e4)
-        _solve(by("copy"), p, "copy", 0.01, 1e4)
-        _fit_epilogue(by("epilogue"), p)
+        _solve(runner, by("memory"), p, "memory", 0.1, 1e4)
+        _solve(runner, by("elementwise"), p, "elementwise", 0.01, 1e4)
+        _solve(runner, by("cache"), p, "cache", 0.1, 1e4)
+        _solve(runner, by("llc"), p, "llc", 0.1, 1e4)
+        _fit_conv(runner, by("conv"), p)
+        _solve(runner, by("conv1x1"), p, "conv1x1", 0.01, 1e4)
+        _solve(runner, by("depthwise"), p, "depthwise", 0.01, 1e4)
+        _solve(runner, by("pool"), p, "pool", 0.01, 1e4)
+        _solve(runner, by("matmul"), p, "matmul", 0.01, 1e4)
+        _solve(runner, by("copy"), p, "copy", 0.01, 1e4)
+        _fit_epilogue(runner, by("epilogue"), p)
     return p
 
 
@@ -689,6 +650,13 @@ def fit_tile_overhead(benches: List[Bench], p: Params, runner: Runner) -> Option
     return max(0.0, float(np.median(per_tile)) * 1e6)
 
 
+def probe_profile(p: Params, tile_us: bool) -> dict:
+    """The profile cpp_predict_plan gives mafat-opt: `p` as written to a
+    profile, overhead_us.tile 0 unless `tile_us`."""
+    q = Params(**{**p.__dict__, "tile_us": p.tile_us if tile_us else 0.0})
+    return q.to_profile("probe", "x86_64-linux-gnu", True, "probe")
+
+
 def cpp_predict_plan(runner: Runner, b: Bench, p: Params, tile_us: bool = False) -> Optional[float]:
     """The C++ model's prediction (seconds) for a benchmark with its plan (no
     plan: every layer its own group, as mafat-compile runs it), from
@@ -696,9 +664,8 @@ def cpp_predict_plan(runner: Runner, b: Bench, p: Params, tile_us: bool = False)
     parameters `p` (overhead_us.tile as 0 unless `tile_us`), if the pass
     exists; None otherwise."""
     prof = os.path.join(runner.workdir, "probe-profile.json")
-    q = Params(**{**p.__dict__, "tile_us": p.tile_us if tile_us else 0.0})
     with open(prof, "w") as f:
-        json.dump(q.to_profile("probe", "x86_64-linux-gnu", True, "probe"), f)
+        json.dump(probe_profile(p, tile_us), f)
     plan_arg = "none"
     if b.plan is not None:
         plan_arg = os.path.join(runner.workdir, b.name + ".plan.json")
@@ -828,7 +795,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="write the profile JSON here")
     ap.add_argument("--validate", metavar="FILE", help="only check that FILE is a valid profile")
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "bin"),
-                    help="directory with mafat-compile, mafat-opt and mafat-run (default: build/bin)")
+                    help="directory with mafat-compile, mafat-opt, mafat-predict and mafat-run "
+                         "(default: build/bin)")
     ap.add_argument("--quick", action="store_true", help="a few small benchmarks, one round (for tests)")
     ap.add_argument("--rounds", type=int, default=None, help="timing rounds, minimum kept (default 3; quick 1)")
     ap.add_argument("--target-ms", type=float, default=None,
@@ -864,7 +832,7 @@ def main(argv=None) -> int:
     if not args.out:
         ap.error("--out FILE is required (or --validate FILE)")
     bindir = os.path.abspath(args.bin)
-    for tool in ("mafat-compile", "mafat-opt", "mafat-run"):
+    for tool in ("mafat-compile", "mafat-opt", "mafat-predict", "mafat-run"):
         if not os.access(os.path.join(bindir, tool), os.X_OK):
             ap.error(f"no executable {tool} in {bindir} (use --bin)")
     rounds = args.rounds or (1 if args.quick else 3)
@@ -876,6 +844,7 @@ def main(argv=None) -> int:
         os.makedirs(workdir, exist_ok=True)
     else:
         workdir = tmp = tempfile.mkdtemp(prefix="mafat-calibrate-")
+    runner = None
     try:
         runner = Runner(bindir, workdir, target_ms, args.verbose)
         benches = bench_set(args.quick)
@@ -932,21 +901,22 @@ def main(argv=None) -> int:
             print(f"skipped (no --plan in mafat-compile): {', '.join(skipped)}")
 
         # What the fitted profile predicts is asked of the compiler (the plan
-        # report's predicted_latency_ms), so the figures below are the C++
-        # model's; the mirror only drives the fit, and a drift between the
-        # two shows as "mirror" differing from "predicted".
+        # report's predicted_latency_ms, from the IR). The fit asked
+        # mafat-predict (the same model on the graph JSON); the two must
+        # agree, which "compiler:" below shows.
         rows = []
         fitted = Params(**{**p.__dict__})
         for b in ready:
-            pred = mirror = None
+            pred = fit_pred = None
             if b.plan is None:
                 pred = cpp_predict_plan(runner, b, fitted, tile_us=True)
                 if pred is None:
                     raise RuntimeError(f"mafat-opt --mafat-plan predicted nothing for {b.name}")
-                mirror = predict_seconds(b.nodes, b.epilogues, fitted)
+                # The profile mafat-opt was given, as written.
+                fit_pred = runner.predict(b, probe_profile(fitted, tile_us=True))["predicted_latency_ms"] * 1e-3
             rows.append({"name": b.name, "role": b.role, "measured_ms": b.seconds * 1e3,
                          "predicted_ms": None if pred is None else pred * 1e3,
-                         "mirror_ms": None if mirror is None else mirror * 1e3})
+                         "fit_predicted_ms": None if fit_pred is None else fit_pred * 1e3})
         if args.verbose:
             for r in rows:
                 if r["predicted_ms"] is not None:
@@ -960,9 +930,9 @@ def main(argv=None) -> int:
                   f"max {100 * max(errs):.1f}%")
         both = [r for r in rows if r["predicted_ms"] is not None and r["predicted_ms"] > 0]
         if both:
-            drift = max(abs(r["mirror_ms"] / r["predicted_ms"] - 1) for r in both)
-            print(f"mirror: the fit's Python formula is within {100 * drift:.2f}% of mafat-opt's "
-                  f"prediction on {len(both)} benchmarks")
+            drift = max(abs(r["fit_predicted_ms"] / r["predicted_ms"] - 1) for r in both)
+            print(f"compiler: the fit's predictions (mafat-predict on the layer graph JSON) are within "
+                  f"{100 * drift:.4f}% of mafat-opt's on {len(both)} benchmarks")
         if held:
             print(f"{'held-out model':<22} {'predicted ms':>13} {'measured ms':>12} {'error':>8}")
             for r in rows:
@@ -973,6 +943,8 @@ def main(argv=None) -> int:
             with open(args.json_report, "w") as f:
                 json.dump({"profile": profile, "benchmarks": rows}, f, indent=1)
     finally:
+        if runner is not None:
+            runner.close()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0

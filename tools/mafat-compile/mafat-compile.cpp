@@ -312,6 +312,185 @@ bool importModel(std::string &path, std::string &tempFile) {
   return true;
 }
 
+/// Runs mafat-normalize (after the TOSA pipeline for TOSA input) on its
+/// own, before anything reads the interface: it rejects what mafat cannot
+/// compile, so the user sees the canonical-form diagnostic.
+LogicalResult normalize(MLIRContext &context, ModuleOp module) {
+  PassManager pm(&context);
+  if (containsTosa(module))
+    mafat::buildTosaToCanonicalPipeline(pm);
+  else
+    pm.addPass(mafat::createMafatNormalize());
+  return pm.run(module);
+}
+
+/// Sets `options` (the plan-and-codegen stages') from the flags, for `entry` on
+/// `target`. A model that carries a plan keeps it unless the flags ask for
+/// one; the implicit default (search for the fastest plan) only applies to
+/// models the layer graph covers (softmax and other reductions are not
+/// layers); others run layer by layer, as asking for a plan would say.
+void setCompileOptions(mafat::CompileOptions &options, ModuleOp module,
+                       func::FuncOp entry, const mafat::TargetSpec &target,
+                       unsigned threads) {
+  options.entry = entry.getSymName().str();
+  options.target = target.triple;
+  options.threads = threads;
+  options.vectorBits = target.vectorBits;
+  options.vectorRegisters = target.vectorRegisters;
+  options.verifyPrediction = verifyMemoryModel;
+  options.profileGroups = profileGroups;
+  options.memoryBudget = memoryBudget;
+  options.report = reportFile;
+  options.profile = profileFile;
+  options.printReport = printReport;
+  options.maxGroups = maxGroups;
+  options.maxGrid = maxGrid;
+  options.squareGrids = squareGrids;
+  options.stream = streamGroups;
+  options.cutsAfterPoolOnly = cutsAfterPoolOnly;
+  bool hasPlan = module->hasAttr(mafat::kPlanAttrName);
+  bool planRequested = !planFlag.empty() || !memoryBudget.empty() ||
+                       !reportFile.empty() || printReport;
+  bool plan = planRequested || !hasPlan;
+  if (plan && !planRequested) {
+    ScopedDiagnosticHandler quiet(module.getContext(),
+                                  [](Diagnostic &) { return success(); });
+    plan = succeeded(mafat::buildLayerGraph(entry));
+  }
+  if (!plan)
+    options.plan = "keep";
+  else if (!planFlag.empty())
+    options.plan = planFlag.getValue();
+}
+
+/// Plans and generates code for the model (down to LLVM IR in MLIR's LLVM
+/// dialect) and reads the memory figures into `model`.
+LogicalResult lowerToLLVMDialect(MLIRContext &context, ModuleOp module,
+                                 func::FuncOp entry,
+                                 const mafat::TargetSpec &target,
+                                 unsigned threads,
+                                 mafat::ModelInterface &model) {
+  {
+    mafat::CompileOptions options;
+    setCompileOptions(options, module, entry, target, threads);
+    PassManager pm(&context);
+    mafat::buildPlanAndCodegenStages(pm, options);
+    if (failed(pm.run(module)))
+      return failure();
+  }
+  if (failed(mafat::readMemoryFigures(module, model.entry, model)))
+    return failure();
+  // Each tensor and the weights were capped by mafat-normalize; the arena
+  // they pack into is only known now.
+  if (model.workspaceBytes > uint64_t(mafat::kMaxWorkspaceBytes)) {
+    Operation *at = module.lookupSymbol(model.entry);
+    emitError(at ? at->getLoc() : module.getLoc())
+        << "the workspace takes " << model.workspaceBytes
+        << " bytes, more than mafat's limit of " << mafat::kMaxWorkspaceBytes
+        << " bytes (docs/Hardening.md); a smaller --memory-budget may fit";
+    return failure();
+  }
+  PassManager pm(&context);
+  mafat::buildBuffersToLLVMPipeline(pm);
+  return pm.run(module);
+}
+
+/// Translates the lowered module to LLVM IR and writes what `kind` asks for
+/// other than MLIR: LLVM IR with the descriptor linked in, or the model's
+/// and the descriptor's objects linked into an object, library or
+/// executable. Sets the model's stack bound.
+bool emitNative(ModuleOp module, mafat::ModelInterface &model,
+                mafat::TargetSpec &target, Emit kind) {
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mafat::translateModel(module, model, target, llvmContext);
+  if (!llvmModule)
+    return false;
+  mafat::optimizeModule(*llvmModule, target, optLevel);
+  std::string modelObject;
+  if (failed(mafat::emitObject(*llvmModule, target, modelObject,
+                               &model.stackBoundBytes)))
+    return false;
+  // The descriptor's own frame (the generic run shim) is part of the bound;
+  // measure it with a first build, then build it with the final figure.
+  std::string descObject;
+  uint64_t descStack = 0;
+  {
+    std::unique_ptr<llvm::Module> probe =
+        mafat::buildDescriptor(model, target, llvmContext);
+    if (!probe ||
+        failed(mafat::emitObject(*probe, target, descObject, &descStack)))
+      return false;
+  }
+  model.stackBoundBytes += descStack;
+  std::unique_ptr<llvm::Module> descriptor =
+      mafat::buildDescriptor(model, target, llvmContext);
+  if (!descriptor)
+    return false;
+
+  if (kind == Emit::Llvm) {
+    if (llvm::Linker::linkModules(*llvmModule, std::move(descriptor))) {
+      llvm::errs() << "error: cannot link the model descriptor\n";
+      return false;
+    }
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    llvmModule->print(os, nullptr);
+    return writeFile(outputFile, text);
+  }
+  descObject.clear();
+  if (failed(mafat::emitObject(*descriptor, target, descObject)))
+    return false;
+
+  std::string modelPath, descPath;
+  if (!writeTemp(modelObject, "o", modelPath) ||
+      !writeTemp(descObject, "o", descPath))
+    return false;
+  mafat::LinkKind link = kind == Emit::Obj   ? mafat::LinkKind::Relocatable
+                         : kind == Emit::Lib ? mafat::LinkKind::SharedLibrary
+                                             : mafat::LinkKind::Executable;
+  std::string error;
+  bool linked = mafat::linkObjects(link, target.triple, {modelPath, descPath},
+                                   outputFile, driverDir(), error);
+  llvm::sys::fs::remove(modelPath);
+  llvm::sys::fs::remove(descPath);
+  if (!linked) {
+    llvm::errs() << "error: " << error << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// The C header (--header, else OUT with .h) and, with --print-stats, the
+/// memory figures.
+bool writeHeaderAndStats(const mafat::ModelInterface &model,
+                         const mafat::TargetSpec &target) {
+  std::string header = headerFile;
+  if (header.empty()) {
+    llvm::SmallString<256> path(outputFile);
+    llvm::sys::path::replace_extension(path, ".h");
+    header = path.str().str();
+  }
+  if (!writeFile(header, mafat::emitCHeader(
+                             model, llvm::sys::path::filename(inputFile))))
+    return false;
+  if (stats) {
+    double saved = model.naiveBytes
+                       ? 100.0 * (1.0 - double(model.workspaceBytes) /
+                                            double(model.naiveBytes))
+                       : 0.0;
+    llvm::errs() << "mafat-compile: " << model.name << " for " << target.triple
+                 << " (" << target.cpu << ", " << target.vectorBits
+                 << "-bit vectors): workspace " << model.workspaceBytes
+                 << " B (naive " << model.naiveBytes << " B, "
+                 << llvm::format("%.1f", saved) << "% saved), " << model.threads
+                 << " thread(s), weights " << model.weightBytes
+                 << " B, stack <= " << model.stackBoundBytes << " B\n";
+  }
+  return true;
+}
+
+/// import -> normalize -> plan and codegen -> LLVM -> object/library/exe.
 int compile(MLIRContext &context) {
   std::string error;
   std::unique_ptr<mafat::TargetSpec> target =
@@ -339,21 +518,8 @@ int compile(MLIRContext &context) {
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   OwningOpRef<ModuleOp> module =
       parseSourceFile<ModuleOp>(sourcePath, sourceMgr, &context);
-  if (!module)
+  if (!module || failed(normalize(context, *module)))
     return 1;
-
-  {
-    // mafat-normalize (last in the TOSA pipeline) runs on its own first: it
-    // rejects what mafat cannot compile before the interface is read, so
-    // the user sees the canonical-form diagnostic.
-    PassManager pm(&context);
-    if (containsTosa(*module))
-      mafat::buildTosaToCanonicalPipeline(pm);
-    else
-      pm.addPass(mafat::createMafatNormalize());
-    if (failed(pm.run(*module)))
-      return 1;
-  }
   func::FuncOp entry = mafat::findEntry(*module, entryName);
   if (!entry)
     return 1;
@@ -362,152 +528,20 @@ int compile(MLIRContext &context) {
     return 1;
   model->triple = target->triple;
 
-  mafat::CompileOptions options;
-  options.entry = entry.getSymName().str();
-  options.target = target->triple;
-  options.threads = threads;
-  options.vectorBits = target->vectorBits;
-  options.vectorRegisters = target->vectorRegisters;
-  options.verifyPrediction = verifyMemoryModel;
-  options.profileGroups = profileGroups;
-  options.memoryBudget = memoryBudget;
-  options.report = reportFile;
-  options.profile = profileFile;
-  options.printReport = printReport;
-  options.maxGroups = maxGroups;
-  options.maxGrid = maxGrid;
-  options.squareGrids = squareGrids;
-  options.stream = streamGroups;
-  options.cutsAfterPoolOnly = cutsAfterPoolOnly;
-  // Plan: a model that carries a plan keeps it unless --plan says otherwise.
-  bool hasPlan = (*module)->hasAttr(mafat::kPlanAttrName);
-  bool planRequested = !planFlag.empty() || !memoryBudget.empty() ||
-                       !reportFile.empty() || printReport;
-  bool plan = planRequested || !hasPlan;
-  if (plan && !planRequested) {
-    // The implicit default (search for the fastest plan) only applies to
-    // models the layer graph covers (softmax and other reductions are not
-    // layers); others run layer by layer, as asking for a plan would say.
-    ScopedDiagnosticHandler quiet(&context,
-                                  [](Diagnostic &) { return success(); });
-    plan = succeeded(mafat::buildLayerGraph(entry));
-  }
-  if (!plan)
-    options.plan = "keep";
-  else if (!planFlag.empty())
-    options.plan = planFlag.getValue();
-  {
-    PassManager pm(&context);
-    mafat::buildPlanAndCodegenStages(pm, options);
-    if (failed(pm.run(*module)))
-      return 1;
-  }
-  if (failed(mafat::readMemoryFigures(*module, model->entry, *model)))
+  if (failed(lowerToLLVMDialect(context, *module, entry, *target, threads,
+                                *model)))
     return 1;
-  // Each tensor and the weights were capped by mafat-normalize; the arena
-  // they pack into is only known now.
-  if (model->workspaceBytes > uint64_t(mafat::kMaxWorkspaceBytes)) {
-    Operation *at = module->lookupSymbol(model->entry);
-    emitError(at ? at->getLoc() : module->getLoc())
-        << "the workspace takes " << model->workspaceBytes
-        << " bytes, more than mafat's limit of " << mafat::kMaxWorkspaceBytes
-        << " bytes (docs/Hardening.md); a smaller --memory-budget may fit";
-    return 1;
-  }
-  {
-    PassManager pm(&context);
-    mafat::buildBuffersToLLVMPipeline(pm);
-    if (failed(pm.run(*module)))
-      return 1;
-  }
   if (kind == Emit::Mlir) {
     std::string text;
     llvm::raw_string_ostream os(text);
     module->print(os);
     return writeFile(outputFile, text) ? 0 : 1;
   }
-
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      mafat::translateModel(*module, *model, *target, llvmContext);
-  if (!llvmModule)
+  if (!emitNative(*module, *model, *target, kind))
     return 1;
-  mafat::optimizeModule(*llvmModule, *target, optLevel);
-  std::string modelObject;
-  if (failed(mafat::emitObject(*llvmModule, *target, modelObject,
-                               &model->stackBoundBytes)))
-    return 1;
-  // The descriptor's own frame (the generic run shim) is part of the bound;
-  // measure it with a first build, then build it with the final figure.
-  std::string descObject;
-  uint64_t descStack = 0;
-  {
-    std::unique_ptr<llvm::Module> probe =
-        mafat::buildDescriptor(*model, *target, llvmContext);
-    if (!probe ||
-        failed(mafat::emitObject(*probe, *target, descObject, &descStack)))
-      return 1;
-  }
-  model->stackBoundBytes += descStack;
-  std::unique_ptr<llvm::Module> descriptor =
-      mafat::buildDescriptor(*model, *target, llvmContext);
-  if (!descriptor)
-    return 1;
-
-  if (kind == Emit::Llvm) {
-    if (llvm::Linker::linkModules(*llvmModule, std::move(descriptor))) {
-      llvm::errs() << "error: cannot link the model descriptor\n";
-      return 1;
-    }
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    llvmModule->print(os, nullptr);
-    return writeFile(outputFile, text) ? 0 : 1;
-  }
-  descObject.clear();
-  if (failed(mafat::emitObject(*descriptor, *target, descObject)))
-    return 1;
-
-  std::string modelPath, descPath;
-  if (!writeTemp(modelObject, "o", modelPath) ||
-      !writeTemp(descObject, "o", descPath))
-    return 1;
-  mafat::LinkKind link = kind == Emit::Obj   ? mafat::LinkKind::Relocatable
-                         : kind == Emit::Lib ? mafat::LinkKind::SharedLibrary
-                                             : mafat::LinkKind::Executable;
-  bool linked = mafat::linkObjects(link, target->triple, {modelPath, descPath},
-                                   outputFile, driverDir(), error);
-  llvm::sys::fs::remove(modelPath);
-  llvm::sys::fs::remove(descPath);
-  if (!linked) {
-    llvm::errs() << "error: " << error << "\n";
-    return 1;
-  }
-
-  std::string header = headerFile;
-  if (header.empty()) {
-    llvm::SmallString<256> path(outputFile);
-    llvm::sys::path::replace_extension(path, ".h");
-    header = path.str().str();
-  }
-  if (!writeFile(header, mafat::emitCHeader(
-                             *model, llvm::sys::path::filename(inputFile))))
-    return 1;
-  if (stats) {
-    double saved = model->naiveBytes
-                       ? 100.0 * (1.0 - double(model->workspaceBytes) /
-                                            double(model->naiveBytes))
-                       : 0.0;
-    llvm::errs() << "mafat-compile: " << model->name << " for "
-                 << target->triple << " (" << target->cpu << ", "
-                 << target->vectorBits << "-bit vectors): workspace "
-                 << model->workspaceBytes << " B (naive " << model->naiveBytes
-                 << " B, " << llvm::format("%.1f", saved) << "% saved), "
-                 << model->threads << " thread(s), weights "
-                 << model->weightBytes
-                 << " B, stack <= " << model->stackBoundBytes << " B\n";
-  }
-  return 0;
+  if (kind == Emit::Llvm)
+    return 0;
+  return writeHeaderAndStats(*model, *target) ? 0 : 1;
 }
 
 } // namespace

@@ -63,6 +63,12 @@ std::optional<unsigned> epilogueProducer(const LayerGraph &graph,
 std::optional<unsigned> fusedEpilogue(const LayerGraph &graph,
                                       unsigned producer, SameScopeFn sameScope);
 
+/// Byte alignment of every buffer and of the workspace itself, unless the
+/// `alignment` option says otherwise (mafat-plan-memory places the buffers,
+/// the memory model predicts that placement, mafat-plan and mafat-fuse-tile
+/// ask the model): one default for all of them.
+constexpr unsigned kDefaultBufferAlignment = 64;
+
 /// Below this many iterations a layer is not split (a launch and its
 /// barrier cost about as much as 30-60k multiply-accumulates on one core).
 constexpr int64_t kDefaultMinParallelWork = 32768;

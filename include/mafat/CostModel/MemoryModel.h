@@ -15,6 +15,7 @@
 #ifndef MAFAT_COSTMODEL_MEMORYMODEL_H
 #define MAFAT_COSTMODEL_MEMORYMODEL_H
 
+#include "mafat/CostModel/CodegenRules.h"
 #include "mafat/Graph/FusionGroup.h"
 #include "mafat/Graph/LayerGraph.h"
 #include "mafat/Plan/Plan.h"
@@ -30,7 +31,7 @@ namespace mafat {
 /// What the predictor needs to know about the code generator.
 struct MemoryModelOptions {
   /// mafat-plan-memory's alignment (bytes, a power of two).
-  uint64_t alignment = 64;
+  uint64_t alignment = kDefaultBufferAlignment;
 };
 
 /// The prediction for one group.

@@ -86,7 +86,7 @@ struct CompileOptions : public mlir::PassPipelineOptions<CompileOptions> {
   PassOptions::Option<unsigned> alignment{
       *this, "alignment",
       llvm::cl::desc("Byte alignment of the workspace and its buffers"),
-      llvm::cl::init(64)};
+      llvm::cl::init(kDefaultBufferAlignment)};
   PassOptions::Option<bool> verifyPrediction{
       *this, "verify-prediction",
       llvm::cl::desc("Fail unless the workspace equals the memory model's "

@@ -101,7 +101,8 @@ def MafatPlanMemory : Pass<"mafat-plan-memory", "mlir::ModuleOp"> {
     `verify-prediction`.
   }];
   let options = [
-    Option<"alignment", "alignment", "unsigned", /*default=*/"64",
+    Option<"alignment", "alignment", "unsigned",
+           /*default=*/"mafat::kDefaultBufferAlignment",
            "Byte alignment of every buffer and of the workspace itself">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Print a table of buffers, offsets and live ranges to stderr">,
@@ -214,7 +215,8 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
            /*default=*/"1.0",
            "Pruning: skip candidate groups whose recomputed halos add more "
            "than this fraction of their FLOPs">,
-    Option<"alignment", "alignment", "unsigned", /*default=*/"64",
+    Option<"alignment", "alignment", "unsigned",
+           /*default=*/"mafat::kDefaultBufferAlignment",
            "Buffer alignment mafat-plan-memory will use (for the predictor)">,
   ];
   let dependentDialects = ["mafat::MafatDialect"];
@@ -259,7 +261,8 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     does not cover is left alone.
   }];
   let options = [
-    Option<"alignment", "alignment", "unsigned", /*default=*/"64",
+    Option<"alignment", "alignment", "unsigned",
+           /*default=*/"mafat::kDefaultBufferAlignment",
            "Buffer alignment mafat-plan-memory will use (for the prediction)">,
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
            "The function the plan applies to; empty: the only public "
