@@ -209,20 +209,25 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   if (rows.isEmpty())
     return success();
   Interval spanC = cols.span[0][l];
-  int read = stream.bufferReadBy(l);
 
-  // Operand i: the producer's rolling buffer window (padded already), its
+  // Operand i: its window of the producer's rolling buffer (padded already;
+  // a skip reader reads its real rows and columns in it), the producer's
   // fresh tile, or a slice of a map from outside the group.
   auto operandTile = [&](unsigned i) -> Value {
     int p = layer.operandLayer[i];
     if (p >= 0) {
-      if (read >= 0 && i == 0) {
-        const BufferStep &step = stripe.buffers[read];
-        return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAt),
-                      b.getIndexAttr(0), step.window.size(),
-                      stream.buffers()[read].cols);
-      }
-      return tiles[p];
+      int read = stream.bufferReadBy(l, i);
+      if (read < 0 || stream.readsFreshTile(stripe, l, i))
+        return tiles[p];
+      const RollingBuffer &buffer = stream.buffers()[read];
+      unsigned k = stream.readerIndex(l, i);
+      const BufferStep &step = stripe.buffers[read];
+      bool main = k == 0;
+      return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAtOf(k)),
+                    b.getIndexAttr(main ? 0 : buffer.colPadLow),
+                    step.windowOf(k).size(),
+                    main ? buffer.cols
+                         : buffer.cols - buffer.colPadLow - buffer.colPadHigh);
     }
     Interval readR = stripe.externalRead[l][i];
     Interval readC = cols.read[0][l][i];
@@ -248,8 +253,17 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
       return slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
                     rows.size(), spanC.size());
     }
-    if (written < 0)
-      return {};
+    // A fresh tile: alloc_tensor, not tensor.empty, so that CSE cannot
+    // merge the tiles (and then their fills) of two layers with the same
+    // tile shape (a 1x1 expand conv and the depthwise conv after it): the
+    // merged fill would stay where the first layer runs and keep the second
+    // layer's tile live across the shift of the buffer between them.
+    if (written < 0) {
+      auto elemType =
+          cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+      return bufferization::AllocTensorOp::create(
+          b, loc, RankedTensorType::get(outShape, elemType), ValueRange{});
+    }
     const BufferStep &step = stripe.buffers[written];
     return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
                   b.getIndexAttr(stream.buffers()[written].colPadLow),
@@ -265,7 +279,9 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     operandOf.try_emplace(fullValue(operand.producer), i);
   // A rolling buffer holds the padded window already.
   auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
-    bool inBuffer = read >= 0 && i == 0 && layer.operandLayer[i] >= 0;
+    bool inBuffer = layer.operandLayer[i] >= 0 &&
+                    stream.bufferReadBy(l, i) >= 0 &&
+                    !stream.readsFreshTile(stripe, l, i);
     return inBuffer ? tile : padTile(i, tile, pad);
   };
   auto outputOffset = [&](unsigned dim) -> OpFoldResult {
@@ -316,9 +332,13 @@ LogicalResult StreamRewriter::rewrite() {
     Value input = cast<linalg::LinalgOp>(reader).getDpsInputOperand(0)->get();
     Type elemType = cast<RankedTensorType>(input.getType()).getElementType();
     // A fresh constant at the anchor: the pad's own value may live in its
-    // region.
+    // region. A buffer whose main reader is pointwise has no padding.
     TypedAttr padAttr = b.getZeroAttr(elemType);
-    if (auto pad = input.getDefiningOp<tensor::PadOp>()) {
+    bool windowed = graph.node(group.layers()[buffer.consumer].node)
+                        .operands[buffer.consumerOperand]
+                        .access == SpatialAccess::Window;
+    if (auto pad =
+            windowed ? input.getDefiningOp<tensor::PadOp>() : tensor::PadOp()) {
       Value value = pad.getConstantPaddingValue();
       if (!value || !matchPattern(value, m_Constant(&padAttr)))
         return error(reader)

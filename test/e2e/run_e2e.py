@@ -127,6 +127,16 @@ FIXED_PLANS = {
             {"name": "g0", "layers": ["L0:conv", "L0:relu"], "grid": [4, 1], "mode": "stream", "stripe_rows": 4},
             {"name": "g1", "layers": ["L1:conv", "L1:bias", "L2:add"], "grid": [4, 1], "mode": "stream",
              "stripe_rows": 5}]},
+        "stream_residual": {"groups": [  # the residual block in one stream group, stripes of 3 of the 16x16
+            # L2:add (a short last one): L0:relu is read by L1:conv's window and, a row later, by the add,
+            # from one rolling buffer; then the stride-2 conv with bottom padding
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L1:bias", "L2:add"], "grid": [6, 1],
+             "mode": "stream", "stripe_rows": 3},
+            {"name": "g1", "layers": ["L3:conv", "L3:leaky"], "grid": [8, 1], "mode": "stream",
+             "stripe_rows": 1}]},
+        "stream_residual_one": {"groups": [  # one-row stripes through the block and the stride-2 conv
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L1:bias", "L2:add", "L3:conv",
+                                      "L3:leaky"], "grid": [8, 1], "mode": "stream", "stripe_rows": 1}]},
     },
     "mobile_net": {  # input 33x33x3
         "uneven": {"groups": [  # L6:maxpool is 5x5
