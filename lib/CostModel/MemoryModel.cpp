@@ -289,13 +289,12 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
                        buffer.cols * buffer.channels;
   }
   bool runs = !stripe.rows[l].isEmpty();
-  // Rolling buffers are top-level buffers, not the scope's.
+  // Rolling buffers are top-level buffers, not the scope's; a reader of a
+  // buffer writer's fresh tile reads that buffer too (the tile is written
+  // in place into it, and inserted after its fresh readers).
   for (auto [i, p] : llvm::enumerate(fused[l].operandLayer))
-    layer.operandIndex.push_back(!runs || (p >= 0 &&
-                                           stream.bufferReadBy(l, i) >= 0 &&
-                                           !stream.readsFreshTile(stripe, l, i))
-                                     ? -1
-                                     : p);
+    layer.operandIndex.push_back(
+        !runs || (p >= 0 && stream.bufferReadBy(l, i) >= 0) ? -1 : p);
   if (!runs)
     return layer;
   if (fused[l].operandLayer[0] < 0 &&
@@ -313,13 +312,7 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
     if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
       layer.epilogue = position.lookup(*e);
   }
-  // A rolling-buffer writer whose tile is also read fresh keeps that tile
-  // in a buffer of its own (StreamGroup::readsFreshTile).
-  bool freshRead =
-      written >= 0 && llvm::any_of(stream.readersOf(l), [&](auto r) {
-        return stream.readsFreshTile(stripe, r.first, r.second);
-      });
-  if (layer.epilogue < 0 && l != last && (written < 0 || freshRead))
+  if (layer.epilogue < 0 && l != last && written < 0)
     layer.outBytes = kFloatBytes * stripe.rows[l].size() *
                      cols.span[0][l].size() * node.outputShape[3];
   return layer;

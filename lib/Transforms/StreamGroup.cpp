@@ -120,9 +120,31 @@ private:
   const FusionGroup &group;
   const StreamGroup &stream;
   DenseMap<unsigned, Value> &currentValue;
+  /// Inserts the tiles of `buffer` still pending (in the order they were
+  /// computed) into its state value.
+  void flush(OpBuilder &b, int buffer, SmallVectorImpl<Value> &state);
+
   /// Per rolling buffer: the consumer's padding value.
   SmallVector<Value> padValues;
+  /// Per rolling buffer: tiles written in place into a slice of it whose
+  /// insert_slice is deferred (tile, buffer row, location). The insert is
+  /// emitted just before the buffer is next read through a slice, or at
+  /// the end of the stripe, so that every fresh-tile reader of the
+  /// producer (a 1x1 conv in step with it) runs first: otherwise
+  /// bufferization sees the buffer written while the tile, a view of it,
+  /// is still to be read, and copies the tile (which the memory model does
+  /// not count).
+  SmallVector<SmallVector<std::tuple<Value, int64_t, Location>, 2>> pending;
 };
+
+void StreamRewriter::flush(OpBuilder &b, int buffer,
+                           SmallVectorImpl<Value> &state) {
+  for (auto [tile, row, loc] : pending[buffer])
+    state[1 + buffer] =
+        insert4(b, loc, tile, state[1 + buffer], b.getIndexAttr(row),
+                b.getIndexAttr(stream.buffers()[buffer].colPadLow));
+  pending[buffer].clear();
+}
 
 LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
                                          SmallVectorImpl<Value> &state) {
@@ -159,6 +181,8 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
   for (; l <= last; ++l)
     if (failed(emitLayer(b, run, iv, l, whole, tiles, state)))
       return failure();
+  for (unsigned buffer = 0, e = pending.size(); buffer < e; ++buffer)
+    flush(b, buffer, state);
   return success();
 }
 
@@ -168,6 +192,7 @@ void StreamRewriter::makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
   if (written < 0)
     return;
   Location loc = ir.op(group.layers()[l].node)->getLoc();
+  flush(b, written, state);
   const BufferStep &step = stripe.buffers[written];
   const RollingBuffer &buffer = stream.buffers()[written];
   Value &w = state[1 + written];
@@ -219,6 +244,7 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
       int read = stream.bufferReadBy(l, i);
       if (read < 0 || stream.readsFreshTile(stripe, l, i))
         return tiles[p];
+      flush(b, read, state);
       const RollingBuffer &buffer = stream.buffers()[read];
       unsigned k = stream.readerIndex(l, i);
       const BufferStep &step = stripe.buffers[read];
@@ -303,10 +329,7 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
                      << outType;
   tiles[l] = out;
   if (written >= 0)
-    state[1 + written] =
-        insert4(b, loc, out, state[1 + written],
-                b.getIndexAttr(stripe.buffers[written].newAt),
-                b.getIndexAttr(stream.buffers()[written].colPadLow));
+    pending[written].push_back({out, stripe.buffers[written].newAt, loc});
   if (l == last) {
     Value rowOff = offset(b, loc, run, iv,
                           [&](const Stripe &s) { return pick(s).rows[l].lo; });
@@ -348,6 +371,7 @@ LogicalResult StreamRewriter::rewrite() {
     }
     Value padValue = arith::ConstantOp::create(b, loc, padAttr);
     padValues.push_back(padValue);
+    pending.emplace_back();
     auto bufferType = RankedTensorType::get(
         {1, buffer.rows, buffer.cols, buffer.channels}, elemType);
     Value w =

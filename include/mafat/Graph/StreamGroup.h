@@ -193,10 +193,9 @@ public:
   /// Whether operand `operand` of `layer` reads, in `stripe`, exactly the
   /// rows and columns its producer writes into its rolling buffer in the
   /// same stripe (a 1x1 conv in step with its producer, whose rows an add
-  /// reads later from the buffer). The transform then passes the fresh tile
-  /// (canonicalization would fold the slice of the buffer to it anyway),
-  /// and bufferization keeps that tile in a buffer of its own, apart from
-  /// the rolling buffer written after it: the memory model counts it.
+  /// reads later from the buffer). The transform then passes the fresh tile,
+  /// a view of the buffer (canonicalization would fold the slice to it
+  /// anyway).
   bool readsFreshTile(const Stripe &stripe, unsigned layer,
                       unsigned operand) const;
   /// Per layer: its in-group readers (layer, operand).
