@@ -30,13 +30,24 @@
 // and the memory model prices exactly this, so it is computed in one place.
 // Rows only: columns are whole, taken from FusionGroup's single column tile.
 //
-// Supported (checked by build, errors name the group and the layer): chains
-// in which every layer but the last has exactly one reader in the group,
-// made of convs, depthwise convs, max/sum pools and elementwise layers
-// (whose other operands come from outside the group). Residual adds and
-// concats inside the group (DAGs), standalone pads, windows whose stride
-// exceeds their extent and column tiles (the hybrid mode) are not supported
-// yet.
+// Residual adds (DAGs): a layer may have several readers in the group, at
+// most one through a window and any number pointwise (the add of an
+// inverted residual block, which lags the block input by the depthwise
+// conv's halo). It still writes one rolling buffer, read by all of them:
+// the window reader's padded rows (the buffer's *main* reader), the others
+// (*skip* readers) their real rows inside it. A row stays until the last
+// reader has read it, so every row is computed and written once. A reader
+// that takes exactly the rows its producer writes in the same step reads
+// the fresh tile (a view of the buffer), and the transform inserts the tile
+// into the buffer's value after such readers (see readsFreshTile).
+//
+// Supported (checked by build, errors name the group and the layer): convs,
+// depthwise convs, max/sum pools and elementwise layers, every layer but
+// the last read in the group, at most once through a window (its operand
+// 0), all readers of a layer at one rate (rows per step). Concats and
+// upsampling inside the group, two window readers of one layer, standalone
+// pads, windows whose stride exceeds their extent and column tiles (the
+// hybrid mode) are not supported yet. Chunked segments are chains.
 //
 // Chunked segments (PlanGroup::chunkRows = C): a *segment* is a run of
 // layers ending at the writer of a rolling buffer and starting after the
