@@ -255,13 +255,15 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
     Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
                           ? Pricing::Epilogue
                           : Pricing::Compute;
-    int read = stream.bufferReadBy(l);
     double inBytes = 0;
     for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
       double perPos = bytesPerPosition(node.operands[i].shape);
-      if (read >= 0 && i == 0)
-        inBytes += double(step.buffers[read].window.size()) *
-                   stream.buffers()[read].cols * perPos;
+      int read = layer.operandLayer[i] >= 0 ? stream.bufferReadBy(l, i) : -1;
+      if (read >= 0)
+        inBytes +=
+            double(
+                step.buffers[read].windowOf(stream.readerIndex(l, i)).size()) *
+            stream.buffers()[read].cols * perPos;
       else if (layer.operandLayer[i] >= 0)
         inBytes += double(h) * cols.read[0][l][i].size() * perPos;
       else

@@ -289,9 +289,12 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
                        buffer.cols * buffer.channels;
   }
   bool runs = !stripe.rows[l].isEmpty();
-  int read = stream.bufferReadBy(l);
+  // Rolling buffers are top-level buffers, not the scope's; a reader of a
+  // buffer writer's fresh tile reads that buffer too (the tile is written
+  // in place into it, and inserted after its fresh readers).
   for (auto [i, p] : llvm::enumerate(fused[l].operandLayer))
-    layer.operandIndex.push_back(!runs || (read >= 0 && i == 0) ? -1 : p);
+    layer.operandIndex.push_back(
+        !runs || (p >= 0 && stream.bufferReadBy(l, i) >= 0) ? -1 : p);
   if (!runs)
     return layer;
   if (fused[l].operandLayer[0] < 0 &&

@@ -75,12 +75,14 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   StreamGroup sg;
   sg.fusion = &group;
   sg.writes.assign(n, -1);
-  sg.reads.assign(n, -1);
+  sg.reads.resize(n);
+  sg.readers.resize(n);
+  auto name = [&](unsigned l) { return graph.node(layers[l].node).name; };
 
-  // Chains of supported kinds; the one in-group reader of every layer.
-  std::vector<int> consumer(n, -1), consumerOperand(n, -1);
+  // Supported kinds; the in-group readers of every layer.
   for (unsigned l = 0; l < n; ++l) {
     const LayerNode &node = graph.node(layers[l].node);
+    sg.reads[l].assign(layers[l].operandLayer.size(), {-1, 0});
     if (!isStreamableKind(node.kind))
       return fail("layer '" + node.name + "' (" +
                   stringifyLayerKind(node.kind).str() +
@@ -94,58 +96,38 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
       if (p < 0)
         continue;
-      const LayerNode &producer = graph.node(layers[p].node);
-      if (consumer[p] >= 0)
-        return fail("layer '" + producer.name + "' is read by '" +
-                    graph.node(layers[consumer[p]].node).name + "' and '" +
-                    node.name +
-                    "'; a stream group is a chain (residual adds and concats "
-                    "inside a stream group are not supported yet)");
       if (node.operands[i].access == SpatialAccess::Window && i != 0)
         return fail("layer '" + node.name +
                     "' reads a layer of the group through a window as "
                     "operand " +
                     std::to_string(i));
-      consumer[p] = l;
-      consumerOperand[p] = i;
+      sg.readers[p].push_back({l, (unsigned)i});
     }
   }
-
-  // Rolling buffers: a layer whose reader takes it through a window.
-  const TileAxis &cols = group.cols();
-  for (unsigned l = 0; l + 1 < n; ++l) {
-    int c = consumer[l];
-    const LayerNode &reader = graph.node(layers[c].node);
-    if (reader.operands[consumerOperand[l]].access != SpatialAccess::Window)
-      continue;
-    RollingBuffer buffer;
-    buffer.producer = l;
-    buffer.consumer = c;
-    buffer.colPadLow = cols.padLow[0][c];
-    buffer.colPadHigh = cols.padHigh[0][c];
-    buffer.rowPadLow = reader.window->rows.padLow;
-    Interval colRead = cols.read[0][c][0];
-    if (colRead != cols.span[0][l])
-      return fail("layer '" + graph.node(layers[l].node).name +
-                  "' computes columns " + cols.span[0][l].str() + " but '" +
-                  reader.name + "' reads " + colRead.str());
-    buffer.cols = buffer.colPadLow + colRead.size() + buffer.colPadHigh;
-    buffer.channels = graph.node(layers[l].node).outputShape[3];
-    sg.writes[l] = sg.bufferList.size();
-    sg.reads[c] = sg.bufferList.size();
-    sg.bufferList.push_back(buffer);
-  }
+  auto isWindow = [&](std::pair<unsigned, unsigned> r) {
+    return graph.node(layers[r.first].node).operands[r.second].access ==
+           SpatialAccess::Window;
+  };
+  for (unsigned l = 0; l + 1 < n; ++l)
+    if (sg.readers[l].empty())
+      return fail("layer '" + name(l) + "' has no reader in the group");
 
   // Rows per step in the steady state: the output's stripe, times the
-  // strides of the windows below each layer.
+  // strides of the windows below each layer. Every reader of a layer must
+  // ask for the same rate (the operands of an add have one resolution).
   std::vector<int64_t> rate(n, group.plan().stripeRows);
-  for (int l = (int)n - 2; l >= 0; --l) {
-    const LayerNode &reader = graph.node(layers[consumer[l]].node);
-    int64_t stride = 1;
-    if (reader.operands[consumerOperand[l]].access == SpatialAccess::Window)
-      stride = reader.window->rows.stride;
-    rate[l] = rate[consumer[l]] * stride;
-  }
+  for (int l = (int)n - 2; l >= 0; --l)
+    for (auto [k, r] : llvm::enumerate(sg.readers[l])) {
+      int64_t stride =
+          isWindow(r) ? graph.node(layers[r.first].node).window->rows.stride
+                      : 1;
+      int64_t want = rate[r.first] * stride;
+      if (k > 0 && want != rate[l])
+        return fail("layer '" + name(l) + "' is read by '" +
+                    name(sg.readers[l][0].first) + "' and '" + name(r.first) +
+                    "' at different row rates");
+      rate[l] = want;
+    }
   // Where each layer should stop in a step: at a row that ends a window of
   // its reader (d = o * stride - padLow + extent - 1 for some output o).
   // Stopping elsewhere leaves rows the reader cannot use yet, which then
@@ -153,22 +135,26 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   // lags its producer by one row keeps one row per step, and on YOLOv2-608
   // layers 0-15 those full-width buffers were 1.04 MiB of 3.72. An
   // elementwise reader computes the same rows as the layer, so the layer
-  // inherits the reader's alignment. rate[l] is a multiple of alignMod[l],
-  // so an aligned layer stays aligned.
+  // inherits the reader's alignment; of several readers, the coarsest
+  // alignment wins (it only saves buffer rows, correctness never depends on
+  // it). rate[l] is a multiple of alignMod[l], so an aligned layer stays
+  // aligned.
   std::vector<int64_t> alignMod(n, 1), alignRes(n, 0);
-  for (int l = (int)n - 2; l >= 0; --l) {
-    int c = consumer[l];
-    const LayerNode &reader = graph.node(layers[c].node);
-    if (reader.operands[consumerOperand[l]].access != SpatialAccess::Window) {
-      alignMod[l] = alignMod[c];
-      alignRes[l] = alignRes[c];
-      continue;
+  for (int l = (int)n - 2; l >= 0; --l)
+    for (auto r : sg.readers[l]) {
+      unsigned c = r.first;
+      int64_t mod = alignMod[c], res = alignRes[c];
+      if (isWindow(r)) {
+        const Window1D &w = graph.node(layers[c].node).window->rows;
+        mod = w.stride;
+        res = w.extent() - 1 - w.padLow -
+              floorDiv(w.extent() - 1 - w.padLow, w.stride) * w.stride;
+      }
+      if (mod > alignMod[l]) {
+        alignMod[l] = mod;
+        alignRes[l] = res;
+      }
     }
-    const Window1D &w = reader.window->rows;
-    alignMod[l] = w.stride;
-    alignRes[l] = w.extent() - 1 - w.padLow -
-                  floorDiv(w.extent() - 1 - w.padLow, w.stride) * w.stride;
-  }
   std::vector<int64_t> extent(n);
   for (unsigned l = 0; l < n; ++l)
     extent[l] = graph.node(layers[l].node).outputShape[1];
@@ -199,30 +185,23 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   // layer waits for a whole stripe of the plan. The first steps fill the
   // pipeline (the output computes nothing), so no layer ever computes more
   // than its rate per step and the rolling buffers hold a few rows each.
-  // Each rolling buffer holds padded rows [lo, hi] of its producer from
-  // buffer row 0: lo is the first row its reader's next window starts at,
-  // hi the last row written (or padding). Before the first step it holds
-  // the top padding, filled once before the loop.
   std::vector<int64_t> done(n, -1);
-  std::vector<Interval> content(sg.bufferList.size());
-  for (auto [b, buffer] : llvm::enumerate(sg.bufferList))
-    content[b] = Interval(0, buffer.rowPadLow - 1);
   const std::vector<Interval> &stripes = group.rows().tiles;
   // The output layer and the layers it reads pointwise (through pointwise
-  // layers only) compute whole stripes of the plan, in the same step: a
-  // pointwise reader takes its producer's fresh rows of the step, so they
-  // must be the stripe. (Computing at their rate instead, a producer could
-  // spread a short last stripe over two steps: YOLOv2-608 L8-L15 in stripes
-  // of 8 rows gave L15:leaky a 1-row tile of L15:conv for a 6-row stripe.)
+  // layers only, and read by nothing else) compute whole stripes of the
+  // plan, in the same step, so that a pointwise reader takes its
+  // producer's fresh rows of the step. (Computing at their rate instead, a
+  // producer could spread a short last stripe over two steps: YOLOv2-608
+  // L8-L15 in stripes of 8 rows gave L15:leaky a 1-row tile of L15:conv for
+  // a 6-row stripe.) A pointwise reader that lags its producer anyway (the
+  // add of a residual block, behind its input by the block's halo) reads it
+  // from a rolling buffer below.
   std::vector<bool> byStripe(n, false);
   byStripe[n - 1] = true;
-  for (int l = (int)n - 2; l >= 0; --l) {
-    int c = consumer[l];
-    byStripe[l] =
-        byStripe[c] &&
-        graph.node(layers[c].node).operands[consumerOperand[l]].access !=
-            SpatialAccess::Window;
-  }
+  for (int l = (int)n - 2; l >= 0; --l)
+    byStripe[l] = llvm::all_of(sg.readers[l], [&](auto r) {
+      return byStripe[r.first] && !isWindow(r);
+    });
   std::vector<unsigned> nextStripe(n, 0);
   int64_t maxSteps = 4;
   for (int64_t e : extent)
@@ -250,43 +229,120 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
       if (!stripe.rows[l].isEmpty())
         done[l] = stripe.rows[l].hi;
     }
-    for (unsigned l = 0; l < n; ++l) {
-      const LayerNode &node = graph.node(layers[l].node);
-      // What the transform relies on: a pointwise reader reads its
-      // producer's fresh tile of the step.
-      for (auto [i, p] : llvm::enumerate(layers[l].operandLayer))
-        if (p >= 0 && node.operands[i].access != SpatialAccess::Window &&
-            !stripe.rows[l].isEmpty() && stripe.rows[l] != stripe.rows[p])
-          return fail("internal error: layer '" + node.name +
-                      "' computes rows " + stripe.rows[l].str() + " but '" +
-                      graph.node(layers[p].node).name + "' computes " +
-                      stripe.rows[p].str() + " in the same step");
-      appendExternalReads(node, layers[l], l, stripe);
+    for (unsigned l = 0; l < n; ++l)
+      appendExternalReads(graph.node(layers[l].node), layers[l], l, stripe);
+    sg.stripeList.push_back(std::move(stripe));
+  }
+  if (nextStripe[n - 1] != stripes.size())
+    return fail("internal error: the stream pipeline skipped a stripe");
+
+  // Rolling buffers: one per layer read through a window, or read pointwise
+  // by a layer that does not compute the same rows in the same step. All of
+  // the layer's readers then read the buffer: the window reader (whose
+  // padded rows the buffer holds) first, the others real rows in it.
+  const TileAxis &cols = group.cols();
+  for (unsigned l = 0; l + 1 < n; ++l) {
+    llvm::SmallVector<std::pair<unsigned, unsigned>, 2> windowReaders,
+        pointwise;
+    for (auto r : sg.readers[l])
+      (isWindow(r) ? windowReaders : pointwise).push_back(r);
+    if (windowReaders.size() > 1)
+      return fail("layer '" + name(l) + "' is read through windows by '" +
+                  name(windowReaders[0].first) + "' and '" +
+                  name(windowReaders[1].first) +
+                  "'; the stream transform supports one window reader per "
+                  "layer");
+    bool lags = llvm::any_of(pointwise, [&](auto r) {
+      return llvm::any_of(sg.stripeList, [&](const Stripe &s) {
+        return !s.rows[r.first].isEmpty() && s.rows[r.first] != s.rows[l];
+      });
+    });
+    if (windowReaders.empty() && !lags)
+      continue;
+    RollingBuffer buffer;
+    buffer.producer = l;
+    auto main = windowReaders.empty() ? pointwise[0] : windowReaders[0];
+    buffer.consumer = main.first;
+    buffer.consumerOperand = main.second;
+    for (auto r : sg.readers[l])
+      if (r != main)
+        buffer.skipReaders.push_back(r);
+    unsigned c = main.first;
+    if (isWindow(main)) {
+      const LayerNode &reader = graph.node(layers[c].node);
+      buffer.colPadLow = cols.padLow[0][c];
+      buffer.colPadHigh = cols.padHigh[0][c];
+      buffer.rowPadLow = reader.window->rows.padLow;
     }
-    // Rolling buffers: what is kept, what enters, what the reader reads.
+    for (auto r : sg.readers[l]) {
+      Interval colRead = cols.read[0][r.first][r.second];
+      if (colRead != cols.span[0][l])
+        return fail("layer '" + name(l) + "' computes columns " +
+                    cols.span[0][l].str() + " but '" + name(r.first) +
+                    "' reads " + colRead.str());
+    }
+    buffer.cols = buffer.colPadLow + cols.span[0][l].size() + buffer.colPadHigh;
+    buffer.channels = graph.node(layers[l].node).outputShape[3];
+    int index = sg.bufferList.size();
+    sg.writes[l] = index;
+    sg.reads[c][main.second] = {index, 0};
+    for (auto [k, r] : llvm::enumerate(buffer.skipReaders))
+      sg.reads[r.first][r.second] = {index, (unsigned)k + 1};
+    sg.bufferList.push_back(buffer);
+  }
+
+  // What each buffer keeps, takes in and gives its readers, step by step.
+  // A buffer holds padded rows [lo, hi] of its producer from buffer row 0:
+  // lo is the first row any reader's next read starts at, hi the last row
+  // written (or padding). Before the first step it holds the top padding,
+  // filled once before the loop.
+  std::vector<Interval> content(sg.bufferList.size());
+  for (auto [b, buffer] : llvm::enumerate(sg.bufferList))
+    content[b] = Interval(0, buffer.rowPadLow - 1);
+  std::fill(done.begin(), done.end(), -1);
+  for (Stripe &stripe : sg.stripeList) {
+    for (unsigned l = 0; l < n; ++l)
+      if (!stripe.rows[l].isEmpty())
+        done[l] = stripe.rows[l].hi;
     for (auto [b, buffer] : llvm::enumerate(sg.bufferList)) {
       BufferStep step;
       const LayerNode &reader = graph.node(layers[buffer.consumer].node);
       const LayerNode &producer = graph.node(layers[buffer.producer].node);
-      const Window1D &w = reader.window->rows;
       int64_t padLow = buffer.rowPadLow;
       int64_t height = extent[buffer.producer];
-      Interval out = stripe.rows[buffer.consumer];
       Interval fresh = stripe.rows[buffer.producer];
       Interval prev = content[b];
-      // The reader's next window starts at its next output row.
-      int64_t readerDone = out.isEmpty() ? done[buffer.consumer] : out.lo - 1;
-      int64_t lo = (readerDone + 1) * w.stride;
-      if (lo < prev.lo)
-        return fail("internal error: the window of '" + reader.name +
-                    "' moves up");
-      if (!out.isEmpty())
-        step.window = windowInput(w, out).full.shift(padLow);
       int64_t hi = prev.hi;
       if (!fresh.isEmpty())
         hi = std::max(hi, fresh.hi + padLow);
-      if (!step.window.isEmpty())
-        hi = std::max(hi, step.window.hi);
+      // Every reader's padded rows of this step and where its next read
+      // starts: a window reader's next window at its next output row, a
+      // pointwise reader at its next row.
+      llvm::SmallVector<std::pair<unsigned, unsigned>, 2> all = {
+          {buffer.consumer, buffer.consumerOperand}};
+      llvm::append_range(all, buffer.skipReaders);
+      int64_t lo = std::numeric_limits<int64_t>::max();
+      llvm::SmallVector<Interval, 2> windows;
+      for (auto r : all) {
+        Interval out = stripe.rows[r.first];
+        int64_t readerDone = out.isEmpty() ? done[r.first] : out.lo - 1;
+        Interval window;
+        if (isWindow(r)) {
+          const Window1D &w = graph.node(layers[r.first].node).window->rows;
+          lo = std::min(lo, (readerDone + 1) * w.stride);
+          if (!out.isEmpty())
+            window = windowInput(w, out).full.shift(padLow);
+        } else {
+          lo = std::min(lo, readerDone + 1 + padLow);
+          window = out.shift(padLow);
+        }
+        if (!window.isEmpty())
+          hi = std::max(hi, window.hi);
+        windows.push_back(window);
+      }
+      if (lo < prev.lo)
+        return fail("internal error: the reads of '" + producer.name +
+                    "' by '" + reader.name + "' move up");
       step.keep = std::max<int64_t>(0, prev.hi - lo + 1);
       step.keepFrom = step.keep > 0 ? lo - prev.lo : 0;
       Interval entering(prev.hi + 1, hi);
@@ -294,7 +350,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
       if (real.shift(-padLow) != fresh)
         return fail("internal error: layer '" + producer.name +
                     "' computes rows " + fresh.str() + " but rows " +
-                    real.shift(-padLow).str() + " enter the window of '" +
+                    real.shift(-padLow).str() + " enter the buffer read by '" +
                     reader.name + "'");
       if (!fresh.isEmpty()) {
         if (fresh.lo + padLow < lo)
@@ -310,22 +366,30 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
         step.padAt = bottom.lo - lo;
         step.padRows = bottom.size();
       }
-      if (!step.window.isEmpty() &&
-          (step.window.lo != lo || step.window.hi > hi))
-        return fail("internal error: the window of '" + reader.name +
-                    "' is not in its rolling buffer");
+      for (auto [k, window] : llvm::enumerate(windows)) {
+        if (!window.isEmpty() && (window.lo < lo || window.hi > hi))
+          return fail("internal error: the rows '" + name(all[k].first) +
+                      "' reads of '" + producer.name +
+                      "' are not in its rolling buffer");
+        int64_t at = window.isEmpty() ? 0 : window.lo - lo;
+        if (k == 0) {
+          step.window = window;
+          step.readAt = at;
+        } else {
+          step.skipWindow.push_back(window);
+          step.skipAt.push_back(at);
+        }
+      }
       content[b] = Interval(lo, hi);
       sg.bufferList[b].rows = std::max(sg.bufferList[b].rows, hi - lo + 1);
       stripe.buffers.push_back(step);
     }
-    sg.stripeList.push_back(std::move(stripe));
   }
-  if (nextStripe[n - 1] != stripes.size())
-    return fail("internal error: the stream pipeline skipped a stripe");
 
-  // A buffer that never keeps a row and never holds padding (a 2x2 pool of
-  // stride 2) only ever holds the producer's rows of the stripe: the
-  // consumer reads the producer's fresh tile instead, which lives in the
+  // A buffer that never keeps a row and never holds padding, whose readers
+  // all read the producer's rows of the step (a 2x2 pool of stride 2, a 1x1
+  // conv in step with its producer), only ever holds those rows: the
+  // readers take the producer's fresh tile instead, which lives in the
   // stripe body's arena rather than across the whole loop.
   std::vector<int> renumber(sg.bufferList.size(), -1);
   std::vector<RollingBuffer> kept;
@@ -333,15 +397,20 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     bool needed = buffer.colPadLow || buffer.colPadHigh || buffer.rowPadLow;
     for (const Stripe &stripe : sg.stripeList) {
       const BufferStep &step = stripe.buffers[b];
-      needed |= step.keep > 0 || step.padRows > 0 ||
-                step.window != stripe.rows[buffer.producer];
+      needed |= step.keep > 0 || step.padRows > 0;
+      for (unsigned k = 0; k <= buffer.skipReaders.size(); ++k)
+        needed |= step.windowOf(k) != stripe.rows[buffer.producer];
     }
-    if (!needed) {
-      sg.writes[buffer.producer] = sg.reads[buffer.consumer] = -1;
+    llvm::SmallVector<std::pair<unsigned, unsigned>, 2> all = {
+        {buffer.consumer, buffer.consumerOperand}};
+    llvm::append_range(all, buffer.skipReaders);
+    int index = needed ? (int)kept.size() : -1;
+    sg.writes[buffer.producer] = index;
+    for (auto [k, r] : llvm::enumerate(all))
+      sg.reads[r.first][r.second] = {index, needed ? (unsigned)k : 0};
+    if (!needed)
       continue;
-    }
     renumber[b] = kept.size();
-    sg.writes[buffer.producer] = sg.reads[buffer.consumer] = kept.size();
     kept.push_back(buffer);
   }
   for (Stripe &stripe : sg.stripeList) {
@@ -354,16 +423,14 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   sg.bufferList = std::move(kept);
 
   if (int64_t chunk = group.plan().chunkRows; chunk > 0) {
-    std::string why = sg.chunkSegments(graph, consumer, chunk);
+    std::string why = sg.chunkSegments(graph, chunk);
     if (!why.empty())
       return fail(why);
   }
   return sg;
 }
 
-std::string StreamGroup::chunkSegments(const LayerGraph &graph,
-                                       llvm::ArrayRef<int> consumer,
-                                       int64_t chunk) {
+std::string StreamGroup::chunkSegments(const LayerGraph &graph, int64_t chunk) {
   std::string prefix = "chunk_rows " + std::to_string(chunk) + ": ";
   if (bufferList.empty())
     return prefix + "the group has no rolling buffer, so it has no head to "
@@ -375,8 +442,8 @@ std::string StreamGroup::chunkSegments(const LayerGraph &graph,
   for (const RollingBuffer &buffer : bufferList) {
     unsigned last = buffer.producer;
     std::vector<std::vector<Stripe>> more(stripeList.size());
-    std::string why = chunkSegment(graph, consumer, chunk, first, last,
-                                   segmentList.size(), more);
+    std::string why =
+        chunkSegment(graph, chunk, first, last, segmentList.size(), more);
     if (!why.empty() && first == 0)
       return prefix + why;
     if (why.empty()) {
@@ -392,30 +459,39 @@ std::string StreamGroup::chunkSegments(const LayerGraph &graph,
   return "";
 }
 
-std::string StreamGroup::chunkSegment(const LayerGraph &graph,
-                                      llvm::ArrayRef<int> consumer,
-                                      int64_t chunk, unsigned first,
-                                      unsigned last, int segment,
+std::string StreamGroup::chunkSegment(const LayerGraph &graph, int64_t chunk,
+                                      unsigned first, unsigned last,
+                                      int segment,
                                       std::vector<std::vector<Stripe>> &out) {
   llvm::ArrayRef<FusedLayer> layers = fusion->layers();
   unsigned n = layers.size();
   auto name = [&](unsigned l) { return graph.node(layers[l].node).name; };
-  // Inside the segment, layers pass fresh tiles to readers inside it.
-  for (unsigned l = first; l < last; ++l)
+  // Pieces follow a chain: inside the segment, every layer passes its fresh
+  // tile to its one reader inside it, and only the main reader of the
+  // buffer the segment reads and writes takes part (a skip reader would
+  // read rows of another step).
+  std::vector<int> consumer(n, -1), operandOf(n, -1);
+  for (unsigned l = first; l < last; ++l) {
+    if (readers[l].size() != 1)
+      return "layer '" + name(l) + "' has " +
+             std::to_string(readers[l].size()) +
+             " readers in the group; chunk_rows needs a chain";
+    consumer[l] = readers[l][0].first;
+    operandOf[l] = readers[l][0].second;
     if (consumer[l] > (int)last)
       return "layer '" + name(l) + "' is read by '" + name(consumer[l]) +
              "' after '" + name(last) + "', the writer of a rolling buffer";
-  for (unsigned l = first + 1; l <= last; ++l)
-    if (reads[l] >= 0)
-      return "layer '" + name(l) + "' reads a rolling buffer after '" +
-             name(first) + "'";
-  int bufferIn = reads[first], bufferOut = writes[last];
-  // The operand of each layer its in-group producer feeds.
-  std::vector<int> operandOf(n, -1);
+  }
+  int bufferOut = writes[last];
+  if (!bufferList[bufferOut].skipReaders.empty())
+    return "the rolling buffer of '" + name(last) +
+           "' has several readers; chunk_rows needs a chain";
+  int bufferIn = reads[first].empty() ? -1 : reads[first][0].first;
   for (unsigned l = first; l <= last; ++l)
-    for (auto [i, p] : llvm::enumerate(layers[l].operandLayer))
-      if (p >= 0)
-        operandOf[p] = i;
+    for (auto [i, read] : llvm::enumerate(reads[l]))
+      if (read.first >= 0 && (l != first || i != 0 || read.second != 0))
+        return "layer '" + name(l) + "' reads a rolling buffer after '" +
+               name(first) + "'";
   for (auto [t, stripe] : llvm::enumerate(stripeList)) {
     Interval rows = stripe.rows[last];
     if (rows.isEmpty()) {
@@ -460,7 +536,8 @@ std::string StreamGroup::chunkSegment(const LayerGraph &graph,
           return "internal error: a piece of '" + name(first) +
                  "' reads outside the step's window";
         piece.buffers[bufferIn].window = window;
-        piece.buffers[bufferIn].readAt = window.lo - step.lo;
+        piece.buffers[bufferIn].readAt =
+            stripe.buffers[bufferIn].readAt + window.lo - step.lo;
       }
       list.push_back(std::move(piece));
     }
@@ -479,6 +556,24 @@ std::string StreamGroup::chunkSegment(const LayerGraph &graph,
     }
   }
   return "";
+}
+
+bool StreamGroup::readsFreshTile(const Stripe &stripe, unsigned layer,
+                                 unsigned operand) const {
+  int b = bufferReadBy(layer, operand);
+  if (b < 0 || (unsigned)b >= stripe.buffers.size())
+    return false;
+  const RollingBuffer &buffer = bufferList[b];
+  const BufferStep &step = stripe.buffers[b];
+  unsigned k = readerIndex(layer, operand);
+  if (k > step.skipWindow.size())
+    return false;
+  Interval fresh = stripe.rows[buffer.producer];
+  if (fresh.isEmpty() || stripe.rows[layer].isEmpty())
+    return false;
+  bool sameCols = k > 0 || (buffer.colPadLow == 0 && buffer.colPadHigh == 0);
+  return sameCols && step.readAtOf(k) == step.newAt &&
+         step.windowOf(k).size() == fresh.size();
 }
 
 std::vector<StripeRun> StreamGroup::runs() const {
@@ -503,6 +598,10 @@ std::vector<StripeRun> StreamGroup::runs() const {
       key.push_back(b.padAt);
       key.push_back(b.padRows);
       key.push_back(b.newAt);
+      for (auto [window, at] : llvm::zip(b.skipWindow, b.skipAt)) {
+        key.push_back(window.size());
+        key.push_back(at);
+      }
     }
     key.push_back(s.pieces.size());
     for (const Stripe &piece : s.pieces)

@@ -220,8 +220,9 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         if (r * c > 1 && (!space.squareGrids || r == c))
           grids.push_back({r, c});
     // Stream stripe heights still worth trying for this end; a segment the
-    // stream transform rejects (not a chain, an unsupported layer) removes
-    // its height for all longer segments, which hold the same layers.
+    // stream transform rejects (an unsupported layer, two window readers of
+    // one layer, readers at different rates) removes its height for all
+    // longer segments, which hold the same layers and readers.
     std::vector<int64_t> stripes;
     if (space.stream)
       for (int64_t s : {1, 2, 4, 8})

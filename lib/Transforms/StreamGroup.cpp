@@ -120,9 +120,31 @@ private:
   const FusionGroup &group;
   const StreamGroup &stream;
   DenseMap<unsigned, Value> &currentValue;
+  /// Inserts the tiles of `buffer` still pending (in the order they were
+  /// computed) into its state value.
+  void flush(OpBuilder &b, int buffer, SmallVectorImpl<Value> &state);
+
   /// Per rolling buffer: the consumer's padding value.
   SmallVector<Value> padValues;
+  /// Per rolling buffer: tiles written in place into a slice of it whose
+  /// insert_slice is deferred (tile, buffer row, location). The insert is
+  /// emitted just before the buffer is next read through a slice, or at
+  /// the end of the stripe, so that every fresh-tile reader of the
+  /// producer (a 1x1 conv in step with it) runs first: otherwise
+  /// bufferization sees the buffer written while the tile, a view of it,
+  /// is still to be read, and copies the tile (which the memory model does
+  /// not count).
+  SmallVector<SmallVector<std::tuple<Value, int64_t, Location>, 2>> pending;
 };
+
+void StreamRewriter::flush(OpBuilder &b, int buffer,
+                           SmallVectorImpl<Value> &state) {
+  for (auto [tile, row, loc] : pending[buffer])
+    state[1 + buffer] =
+        insert4(b, loc, tile, state[1 + buffer], b.getIndexAttr(row),
+                b.getIndexAttr(stream.buffers()[buffer].colPadLow));
+  pending[buffer].clear();
+}
 
 LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
                                          SmallVectorImpl<Value> &state) {
@@ -159,6 +181,8 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
   for (; l <= last; ++l)
     if (failed(emitLayer(b, run, iv, l, whole, tiles, state)))
       return failure();
+  for (unsigned buffer = 0, e = pending.size(); buffer < e; ++buffer)
+    flush(b, buffer, state);
   return success();
 }
 
@@ -168,6 +192,7 @@ void StreamRewriter::makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
   if (written < 0)
     return;
   Location loc = ir.op(group.layers()[l].node)->getLoc();
+  flush(b, written, state);
   const BufferStep &step = stripe.buffers[written];
   const RollingBuffer &buffer = stream.buffers()[written];
   Value &w = state[1 + written];
@@ -209,20 +234,26 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   if (rows.isEmpty())
     return success();
   Interval spanC = cols.span[0][l];
-  int read = stream.bufferReadBy(l);
 
-  // Operand i: the producer's rolling buffer window (padded already), its
+  // Operand i: its window of the producer's rolling buffer (padded already;
+  // a skip reader reads its real rows and columns in it), the producer's
   // fresh tile, or a slice of a map from outside the group.
   auto operandTile = [&](unsigned i) -> Value {
     int p = layer.operandLayer[i];
     if (p >= 0) {
-      if (read >= 0 && i == 0) {
-        const BufferStep &step = stripe.buffers[read];
-        return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAt),
-                      b.getIndexAttr(0), step.window.size(),
-                      stream.buffers()[read].cols);
-      }
-      return tiles[p];
+      int read = stream.bufferReadBy(l, i);
+      if (read < 0 || stream.readsFreshTile(stripe, l, i))
+        return tiles[p];
+      flush(b, read, state);
+      const RollingBuffer &buffer = stream.buffers()[read];
+      unsigned k = stream.readerIndex(l, i);
+      const BufferStep &step = stripe.buffers[read];
+      bool main = k == 0;
+      return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAtOf(k)),
+                    b.getIndexAttr(main ? 0 : buffer.colPadLow),
+                    step.windowOf(k).size(),
+                    main ? buffer.cols
+                         : buffer.cols - buffer.colPadLow - buffer.colPadHigh);
     }
     Interval readR = stripe.externalRead[l][i];
     Interval readC = cols.read[0][l][i];
@@ -248,8 +279,17 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
       return slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
                     rows.size(), spanC.size());
     }
-    if (written < 0)
-      return {};
+    // A fresh tile: alloc_tensor, not tensor.empty, so that CSE cannot
+    // merge the tiles (and then their fills) of two layers with the same
+    // tile shape (a 1x1 expand conv and the depthwise conv after it): the
+    // merged fill would stay where the first layer runs and keep the second
+    // layer's tile live across the shift of the buffer between them.
+    if (written < 0) {
+      auto elemType =
+          cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+      return bufferization::AllocTensorOp::create(
+          b, loc, RankedTensorType::get(outShape, elemType), ValueRange{});
+    }
     const BufferStep &step = stripe.buffers[written];
     return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
                   b.getIndexAttr(stream.buffers()[written].colPadLow),
@@ -265,7 +305,9 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     operandOf.try_emplace(fullValue(operand.producer), i);
   // A rolling buffer holds the padded window already.
   auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
-    bool inBuffer = read >= 0 && i == 0 && layer.operandLayer[i] >= 0;
+    bool inBuffer = layer.operandLayer[i] >= 0 &&
+                    stream.bufferReadBy(l, i) >= 0 &&
+                    !stream.readsFreshTile(stripe, l, i);
     return inBuffer ? tile : padTile(i, tile, pad);
   };
   auto outputOffset = [&](unsigned dim) -> OpFoldResult {
@@ -287,10 +329,7 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
                      << outType;
   tiles[l] = out;
   if (written >= 0)
-    state[1 + written] =
-        insert4(b, loc, out, state[1 + written],
-                b.getIndexAttr(stripe.buffers[written].newAt),
-                b.getIndexAttr(stream.buffers()[written].colPadLow));
+    pending[written].push_back({out, stripe.buffers[written].newAt, loc});
   if (l == last) {
     Value rowOff = offset(b, loc, run, iv,
                           [&](const Stripe &s) { return pick(s).rows[l].lo; });
@@ -316,9 +355,13 @@ LogicalResult StreamRewriter::rewrite() {
     Value input = cast<linalg::LinalgOp>(reader).getDpsInputOperand(0)->get();
     Type elemType = cast<RankedTensorType>(input.getType()).getElementType();
     // A fresh constant at the anchor: the pad's own value may live in its
-    // region.
+    // region. A buffer whose main reader is pointwise has no padding.
     TypedAttr padAttr = b.getZeroAttr(elemType);
-    if (auto pad = input.getDefiningOp<tensor::PadOp>()) {
+    bool windowed = graph.node(group.layers()[buffer.consumer].node)
+                        .operands[buffer.consumerOperand]
+                        .access == SpatialAccess::Window;
+    if (auto pad =
+            windowed ? input.getDefiningOp<tensor::PadOp>() : tensor::PadOp()) {
       Value value = pad.getConstantPaddingValue();
       if (!value || !matchPattern(value, m_Constant(&padAttr)))
         return error(reader)
@@ -328,6 +371,7 @@ LogicalResult StreamRewriter::rewrite() {
     }
     Value padValue = arith::ConstantOp::create(b, loc, padAttr);
     padValues.push_back(padValue);
+    pending.emplace_back();
     auto bufferType = RankedTensorType::get(
         {1, buffer.rows, buffer.cols, buffer.channels}, elemType);
     Value w =

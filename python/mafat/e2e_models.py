@@ -51,7 +51,7 @@ from .models import (
 )
 from .models import MODELS as _BASE_MODELS
 
-__all__ = ["mobile_net", "branch_net", "MODELS", "ALL_MODELS", "build_model"]
+__all__ = ["mobile_net", "branch_net", "inverted_net", "MODELS", "ALL_MODELS", "build_model"]
 
 
 def mobile_net(seed: int = 0) -> Model:
@@ -100,9 +100,36 @@ def branch_net(seed: int = 0) -> Model:
     )
 
 
+def inverted_net(seed: int = 0) -> Model:
+    """MobileNetV2 inverted residual blocks (expand 1x1 + ReLU6, depthwise 3x3
+    + ReLU6, linear project 1x1, residual add of the block input), one at each
+    resolution with a stride-2 block between them, then GAP and a dense head:
+    the DAG stream groups of issue 12 (a block input read by the expand conv
+    and, a row later, by the add)."""
+    g = _Init(seed)
+    layers = [
+        Conv2d(w=g.conv(3, 3, 8, 16), b=g.bias(16), pad=1, act="relu6"),  # L0 20x20x16, block input
+        Conv2d(w=g.conv(1, 1, 16, 48), b=g.bias(48), act="relu6"),  # L1 expand
+        DepthwiseConv2d(w=g.dw(3, 3, 48), b=g.bias(48), pad=1, act="relu6"),  # L2
+        Conv2d(w=g.conv(1, 1, 48, 16, gain=1.0), b=g.bias(16)),  # L3 linear project
+        Add(src=(0, 3)),  # L4 residual
+        Conv2d(w=g.conv(1, 1, 16, 48), b=g.bias(48), act="relu6"),  # L5 expand
+        DepthwiseConv2d(w=g.dw(3, 3, 48), b=g.bias(48), stride=2, pad=1, act="relu6"),  # L6 10x10x48
+        Conv2d(w=g.conv(1, 1, 48, 24, gain=1.0), b=g.bias(24)),  # L7 project, block input
+        Conv2d(w=g.conv(1, 1, 24, 72), b=g.bias(72), act="relu6"),  # L8 expand
+        DepthwiseConv2d(w=g.dw(3, 3, 72), b=g.bias(72), pad=1, act="relu6"),  # L9
+        Conv2d(w=g.conv(1, 1, 72, 24, gain=1.0), b=g.bias(24)),  # L10 project
+        Add(src=(7, 10)),  # L11 residual
+        GlobalAvgPool(),  # L12
+        Dense(w=g.dense(24, 10), b=g.bias(10)),  # L13
+    ]
+    return Model("inverted_net", [("input", (1, 20, 20, 8))], layers)
+
+
 MODELS: Dict[str, Callable[[int], Model]] = {
     "mobile_net": mobile_net,
     "branch_net": branch_net,
+    "inverted_net": inverted_net,
 }
 
 # The fixed models plus these: what test/e2e/run_e2e.py can build.

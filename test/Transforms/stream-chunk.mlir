@@ -12,10 +12,12 @@
 // CHECK:         %[[B0:.*]] = bufferization.alloc_tensor() : tensor<1x5x10x8xf32>
 // CHECK-NOT:     bufferization.alloc_tensor
 // Pipeline fill: two one-row pieces of the first conv, the second conv none.
+// Each piece writes its rows in place; their inserts into the buffer state
+// come at the end of the stripe (nothing reads the buffer before).
 // CHECK:         scf.execute_region -> tensor<1x5x10x8xf32> no_inline
 // CHECK:           linalg.conv_2d_nhwc_hwcf {{.*}} -> tensor<1x1x8x8xf32>
-// CHECK:           tensor.insert_slice {{.*}} into tensor<1x5x10x8xf32>
 // CHECK:           linalg.conv_2d_nhwc_hwcf {{.*}} -> tensor<1x1x8x8xf32>
+// CHECK:           tensor.insert_slice {{.*}} into tensor<1x5x10x8xf32>
 // CHECK:           tensor.insert_slice {{.*}} into tensor<1x5x10x8xf32>
 // CHECK-NOT:       linalg.conv_2d_nhwc_hwcf
 // CHECK:           scf.yield

@@ -4,11 +4,12 @@
 // naming the group and the layer (FusionGroup::build runs
 // Graph/StreamGroup.h's checks, so mafat-plan rejects the same plans).
 
-// A residual add inside the group: L0:relu is read by L1:conv and L2:add.
+// Two window readers of one layer: L0:relu is read by the 3x3 convs L1:conv
+// and L2:conv (a residual add with a pointwise second reader is supported).
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu", "L1:conv", "L2:add"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]], mode = stream, stripe_rows = 4>]>} {
-  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L0:relu' is read by 'L1:conv' and 'L2:add'; a stream group is a chain (residual adds and concats inside a stream group are not supported yet)}}
-  func.func @residual(%x: tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> {
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu", "L1:conv", "L2:conv", "L3:add"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]], mode = stream, stripe_rows = 4>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L0:relu' is read through windows by 'L1:conv' and 'L2:conv'; the stream transform supports one window reader per layer}}
+  func.func @two_windows(%x: tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> {
     %zero = arith.constant 0.0 : f32
     %pad0 = tensor.pad %x low[0, 1, 1, 0] high[0, 1, 1, 0] {
     ^bb0(%a: index, %b: index, %c: index, %d: index):
@@ -35,13 +36,22 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32>
     %conv1 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
       ins(%pad1, %w1 : tensor<1x10x10x4xf32>, tensor<3x3x4x4xf32>) outs(%f2 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> loc("L1:conv")
+    %pad2 = tensor.pad %relu low[0, 1, 1, 0] high[0, 1, 1, 0] {
+    ^bb0(%a: index, %b: index, %c: index, %d: index):
+      tensor.yield %zero : f32
+    } : tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32> loc("L2:pad")
+    %w2 = arith.constant dense<0.125> : tensor<3x3x4x4xf32>
+    %e4 = tensor.empty() : tensor<1x8x8x4xf32>
+    %f4 = linalg.fill ins(%zero : f32) outs(%e4 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32>
+    %conv2 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%pad2, %w2 : tensor<1x10x10x4xf32>, tensor<3x3x4x4xf32>) outs(%f4 : tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> loc("L2:conv")
     %e3 = tensor.empty() : tensor<1x8x8x4xf32>
     %add = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
-      ins(%conv1, %relu : tensor<1x8x8x4xf32>, tensor<1x8x8x4xf32>) outs(%e3 : tensor<1x8x8x4xf32>) {
+      ins(%conv1, %conv2 : tensor<1x8x8x4xf32>, tensor<1x8x8x4xf32>) outs(%e3 : tensor<1x8x8x4xf32>) {
     ^bb0(%a: f32, %b: f32, %out: f32):
       %s = arith.addf %a, %b : f32
       linalg.yield %s : f32
-    } -> tensor<1x8x8x4xf32> loc("L2:add")
+    } -> tensor<1x8x8x4xf32> loc("L3:add")
     return %add : tensor<1x8x8x4xf32>
   }
 }

@@ -127,6 +127,16 @@ FIXED_PLANS = {
             {"name": "g0", "layers": ["L0:conv", "L0:relu"], "grid": [4, 1], "mode": "stream", "stripe_rows": 4},
             {"name": "g1", "layers": ["L1:conv", "L1:bias", "L2:add"], "grid": [4, 1], "mode": "stream",
              "stripe_rows": 5}]},
+        "stream_residual": {"groups": [  # the residual block in one stream group, stripes of 3 of the 16x16
+            # L2:add (a short last one): L0:relu is read by L1:conv's window and, a row later, by the add,
+            # from one rolling buffer; then the stride-2 conv with bottom padding
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L1:bias", "L2:add"], "grid": [6, 1],
+             "mode": "stream", "stripe_rows": 3},
+            {"name": "g1", "layers": ["L3:conv", "L3:leaky"], "grid": [8, 1], "mode": "stream",
+             "stripe_rows": 1}]},
+        "stream_residual_one": {"groups": [  # one-row stripes through the block and the stride-2 conv
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L1:bias", "L2:add", "L3:conv",
+                                      "L3:leaky"], "grid": [8, 1], "mode": "stream", "stripe_rows": 1}]},
     },
     "mobile_net": {  # input 33x33x3
         "uneven": {"groups": [  # L6:maxpool is 5x5
@@ -149,6 +159,25 @@ FIXED_PLANS = {
              "mode": "stream", "stripe_rows": 2},  # 9x9
             {"name": "g1", "layers": ["L3:conv", "L3:relu", "L4:dwconv", "L5:bn", "L6:maxpool"], "grid": [5, 1],
              "mode": "stream", "stripe_rows": 1}]},  # 5x5
+    },
+    "inverted_net": {  # input 20x20x8; MobileNetV2 inverted residual blocks (issue 12)
+        "groups": {"groups": [
+            {"name": "g0", "layers": ["L0:conv", "L0:relu6", "L1:conv", "L1:relu6", "L2:dwconv", "L2:relu6",
+                                      "L3:conv", "L3:bias", "L4:add"], "grid": [3, 3]}]},  # 20x20
+        "stream_blocks": {"groups": [  # each residual block with its input in a stream group: the input is
+            # read by the expand conv and, a row later (the depthwise halo), by the add, from one buffer
+            {"name": "g0", "layers": ["L0:conv", "L0:relu6", "L1:conv", "L1:relu6", "L2:dwconv", "L2:relu6",
+                                      "L3:conv", "L3:bias", "L4:add"], "grid": [10, 1], "mode": "stream",
+             "stripe_rows": 2},  # 20x20
+            {"name": "g1", "layers": ["L5:conv", "L5:relu6", "L6:dwconv", "L6:relu6", "L7:conv", "L7:bias",
+                                      "L8:conv", "L8:relu6", "L9:dwconv", "L9:relu6", "L10:conv", "L10:bias",
+                                      "L11:add"], "grid": [4, 1], "mode": "stream", "stripe_rows": 3}]},  # 10x10
+        "stream_all": {"groups": [  # both blocks and the stride-2 block between them, one-row stripes
+            {"name": "g0", "layers": ["L0:conv", "L0:relu6", "L1:conv", "L1:relu6", "L2:dwconv", "L2:relu6",
+                                      "L3:conv", "L3:bias", "L4:add", "L5:conv", "L5:relu6", "L6:dwconv",
+                                      "L6:relu6", "L7:conv", "L7:bias", "L8:conv", "L8:relu6", "L9:dwconv",
+                                      "L9:relu6", "L10:conv", "L10:bias", "L11:add"], "grid": [10, 1],
+             "mode": "stream", "stripe_rows": 1}]},  # 10x10
     },
     "branch_net": {  # inputs image 20x24x8 and aux 10x12x4; L5:sigmoid is also the output "feat"
         "uneven": {"groups": [  # L5:sigmoid is 10x12; both inputs feed the group

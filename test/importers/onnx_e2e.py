@@ -200,7 +200,10 @@ def run_model(args, model_name: str) -> int:
             if base is None:
                 raise Fatal("the unfused build failed: nothing to compare the plans with")
             check_vs_reference(ck, base.outputs[0], ref, args.tol, "none: ")
-            sweep.run_all({}, args.fractions)
+            if args.stream_min:
+                stream_min(ck, args, sweep, mlir)
+            else:
+                sweep.run_all({}, args.fractions)
             times["plans"] = time.time() - t0
             raise _Done
         out_path = os.path.join(args.workdir, "out_logits.npy")
@@ -320,6 +323,44 @@ def write_error_models(args) -> int:
     return 0
 
 
+def stream_min(ck: Checker, args, sweep: PlanSweep, mlir: str) -> None:
+    """--stream-min: the smallest workspace of the search with stream groups
+    (read from the infeasible-budget message of a 1-byte budget), built at
+    that budget: bit-identical to --plan=none and exact like every sweep
+    build, and (issue 12) with a stream group that holds a residual block:
+    a torchvision "features.N/Add" and a layer of block N-1, whose output is
+    the block's input, read by the block's expand conv and by the add."""
+    import re
+    import subprocess
+
+    probe = subprocess.run([os.path.join(args.bin, "mafat-compile"), mlir, "-o", os.devnull, "--emit=mlir",
+                            f"--target={args.target}", "--stream", "--memory-budget=1"],
+                           capture_output=True, text=True, timeout=args.timeout)
+    m = re.search(r"the smallest workspace any plan in the search space reaches is (\d+) bytes", probe.stderr)
+    ck.check(probe.returncode != 0 and m is not None, "stream-min: the search names its smallest workspace",
+             probe.stderr.strip().splitlines()[0] if probe.stderr.strip() else f"exit {probe.returncode}")
+    if m is None:
+        return
+    budget = int(m.group(1))
+    b = sweep.build("stream-min", ["--stream", f"--memory-budget={budget}"])
+    if b is None:
+        return
+    sweep.compare(b)
+    ck.check(isinstance(b.workspace, int) and b.workspace <= budget, "stream-min: workspace <= budget",
+             f"{b.workspace} <= {budget} B")
+    residual = []
+    for g in b.report.get("groups", []):
+        if g.get("mode") != "stream":
+            continue
+        layers = g.get("layers", [])
+        for name in layers:
+            a = re.search(r"features\.(\d+)/Add$", name)
+            if a and any(f"/features.{int(a.group(1)) - 1}/" in other for other in layers):
+                residual.append(f"{g.get('name')}: {name}")
+    ck.check(bool(residual), "stream-min: a stream group holds a residual block with its input",
+             ", ".join(residual[:4]) or "none")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True, help="directory with mafat-compile and mafat-run")
@@ -339,6 +380,9 @@ def main(argv=None) -> int:
                     help="let the exporter fold BatchNorm (TrainingMode.EVAL) instead of the importer")
     ap.add_argument("--qemu", default=os.environ.get("MAFAT_QEMU_AARCH64", DEFAULT_QEMU))
     add_plan_args(ap)
+    ap.add_argument("--stream-min", action="store_true",
+                    help="with --plans: instead of the sweep, one build at the smallest workspace the search with "
+                         "stream groups (--stream) reaches; it must stream a residual block in one group")
     args = ap.parse_args(argv)
     try:
         args.fractions = plan_fractions(args)

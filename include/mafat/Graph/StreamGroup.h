@@ -30,13 +30,24 @@
 // and the memory model prices exactly this, so it is computed in one place.
 // Rows only: columns are whole, taken from FusionGroup's single column tile.
 //
-// Supported (checked by build, errors name the group and the layer): chains
-// in which every layer but the last has exactly one reader in the group,
-// made of convs, depthwise convs, max/sum pools and elementwise layers
-// (whose other operands come from outside the group). Residual adds and
-// concats inside the group (DAGs), standalone pads, windows whose stride
-// exceeds their extent and column tiles (the hybrid mode) are not supported
-// yet.
+// Residual adds (DAGs): a layer may have several readers in the group, at
+// most one through a window and any number pointwise (the add of an
+// inverted residual block, which lags the block input by the depthwise
+// conv's halo). It still writes one rolling buffer, read by all of them:
+// the window reader's padded rows (the buffer's *main* reader), the others
+// (*skip* readers) their real rows inside it. A row stays until the last
+// reader has read it, so every row is computed and written once. A reader
+// that takes exactly the rows its producer writes in the same step reads
+// the fresh tile (a view of the buffer), and the transform inserts the tile
+// into the buffer's value after such readers (see readsFreshTile).
+//
+// Supported (checked by build, errors name the group and the layer): convs,
+// depthwise convs, max/sum pools and elementwise layers, every layer but
+// the last read in the group, at most once through a window (its operand
+// 0), all readers of a layer at one rate (rows per step). Concats and
+// upsampling inside the group, two window readers of one layer, standalone
+// pads, windows whose stride exceeds their extent and column tiles (the
+// hybrid mode) are not supported yet. Chunked segments are chains.
 //
 // Chunked segments (PlanGroup::chunkRows = C): a *segment* is a run of
 // layers ending at the writer of a rolling buffer and starting after the
@@ -67,7 +78,17 @@ namespace mafat {
 /// `window.lo + i` of the current stripe.
 struct RollingBuffer {
   int producer = 0;
+  /// The main reader (operand `consumerOperand` of layer `consumer`): the
+  /// producer's window reader if it has one, whose padded input rows the
+  /// buffer holds; otherwise a pointwise reader (no padding).
   int consumer = 0;
+  unsigned consumerOperand = 0;
+  /// The producer's other in-group readers, all pointwise (an elementwise
+  /// add reading the input of a residual block whose conv lags it by the
+  /// depthwise conv's halo). They read real rows of the producer from the
+  /// same buffer, so a row the window reader no longer needs stays until
+  /// the last of them has read it, and every row is still written once.
+  llvm::SmallVector<std::pair<unsigned, unsigned>, 1> skipReaders;
   /// Largest window over the stripes (rows) and the padded width: the
   /// buffer's static shape is 1 x rows x cols x channels.
   int64_t rows = 0;
@@ -102,7 +123,17 @@ struct BufferStep {
   /// Buffer row where the consumer's window starts: 0 in a step, the
   /// piece's offset in a piece of a chunked segment.
   int64_t readAt = 0;
+  /// Per skip reader (RollingBuffer::skipReaders): the padded rows it reads
+  /// in this step (its own rows shifted by the row padding; empty if it does
+  /// not run) and the buffer row they start at.
+  llvm::SmallVector<Interval, 1> skipWindow;
+  llvm::SmallVector<int64_t, 1> skipAt;
 
+  /// Reader `k` of the buffer (0: the main reader, k > 0: skip reader k-1).
+  Interval windowOf(unsigned k) const {
+    return k == 0 ? window : skipWindow[k - 1];
+  }
+  int64_t readAtOf(unsigned k) const { return k == 0 ? readAt : skipAt[k - 1]; }
   bool moves() const { return keep > 0 && keepFrom > 0; }
 };
 
@@ -161,8 +192,28 @@ public:
   /// Per layer: the rolling buffer it writes, or -1 (a fresh tile per
   /// stripe, or the group's output map for the last layer).
   int bufferOf(unsigned layer) const { return writes[layer]; }
-  /// Per layer: the rolling buffer its operand 0 is read from, or -1.
-  int bufferReadBy(unsigned layer) const { return reads[layer]; }
+  /// The rolling buffer operand `operand` of `layer` is read from, or -1
+  /// (the producer's fresh tile, or a map from outside the group).
+  int bufferReadBy(unsigned layer, unsigned operand) const {
+    return reads[layer][operand].first;
+  }
+  /// Which reader of that buffer it is (BufferStep::windowOf).
+  unsigned readerIndex(unsigned layer, unsigned operand) const {
+    return reads[layer][operand].second;
+  }
+  /// Whether operand `operand` of `layer` reads, in `stripe`, exactly the
+  /// rows and columns its producer writes into its rolling buffer in the
+  /// same stripe (a 1x1 conv in step with its producer, whose rows an add
+  /// reads later from the buffer). The transform then passes the fresh tile,
+  /// a view of the buffer (canonicalization would fold the slice to it
+  /// anyway).
+  bool readsFreshTile(const Stripe &stripe, unsigned layer,
+                      unsigned operand) const;
+  /// Per layer: its in-group readers (layer, operand).
+  llvm::ArrayRef<std::pair<unsigned, unsigned>>
+  readersOf(unsigned layer) const {
+    return readers[layer];
+  }
   /// Chunked segments, in order (empty unless PlanGroup::chunkRows).
   llvm::ArrayRef<Segment> segments() const { return segmentList; }
   /// The step classes, in order.
@@ -172,18 +223,20 @@ private:
   /// Splits the rows of every segment in every step into pieces of `chunk`
   /// rows of its last layer; "" or why the head cannot be (a later segment
   /// that cannot keeps whole steps).
-  std::string chunkSegments(const LayerGraph &graph,
-                            llvm::ArrayRef<int> consumer, int64_t chunk);
+  std::string chunkSegments(const LayerGraph &graph, int64_t chunk);
   /// One segment's pieces per step into `out`; "" or why it cannot.
-  std::string chunkSegment(const LayerGraph &graph,
-                           llvm::ArrayRef<int> consumer, int64_t chunk,
+  std::string chunkSegment(const LayerGraph &graph, int64_t chunk,
                            unsigned first, unsigned last, int segment,
                            std::vector<std::vector<Stripe>> &out);
 
   const FusionGroup *fusion = nullptr;
   std::vector<Stripe> stripeList;
   std::vector<RollingBuffer> bufferList;
-  std::vector<int> writes, reads;
+  std::vector<int> writes;
+  /// Per layer and operand: (buffer or -1, reader index).
+  std::vector<llvm::SmallVector<std::pair<int, unsigned>, 2>> reads;
+  /// Per layer: its in-group readers (layer, operand).
+  std::vector<llvm::SmallVector<std::pair<unsigned, unsigned>, 2>> readers;
   std::vector<Segment> segmentList;
 };
 

@@ -86,8 +86,8 @@ struct SearchSpace {
   /// tiles at once, each slot with its own tile buffers (the threads the
   /// plan is made for; 1 = every group runs its tiles one by one).
   unsigned maxSlots = 1;
-  /// Also price stream groups (issue 12): for every segment whose layers
-  /// form a chain the stream transform runs, stripes of 1, 2, 4 and 8
+  /// Also price stream groups (issue 12): for every segment the stream
+  /// transform runs (chains, residual blocks), stripes of 1, 2, 4 and 8
   /// output rows (below the output's rows). Off by default until the
   /// latency model's stream pricing is calibrated.
   bool stream = false;
