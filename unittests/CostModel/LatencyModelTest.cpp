@@ -241,6 +241,24 @@ protected:
     return std::move(*group);
   }
 
+  /// The stream-mode group of `layers` in stripes of `stripeRows` over the
+  /// whole output map of the last layer.
+  static PlanGroup streamPlan(const LayerGraph &g,
+                              std::vector<std::string> layers,
+                              int64_t stripeRows) {
+    Region out = spatialExtent(g.node(*g.lookup(layers.back())).outputShape);
+    int64_t height = out.rows.size();
+    PlanGroup plan;
+    plan.name = "s";
+    plan.layers = std::move(layers);
+    plan.mode = GroupMode::Stream;
+    plan.stripeRows = stripeRows;
+    plan.gridRows = (height + stripeRows - 1) / stripeRows;
+    plan.rowTiles = stripeSplit(height, stripeRows);
+    plan.colTiles = {Interval(0, out.cols.size() - 1)};
+    return plan;
+  }
+
   std::vector<std::unique_ptr<LayerGraph>> graphs;
 };
 
@@ -524,14 +542,7 @@ TEST_F(LatencyModelTest, StreamComputesEveryRowOnce) {
   std::vector<std::string> layers = {"L0:conv",  "L0:leaky", "L1:conv",
                                      "L1:leaky", "L2:conv",  "L2:leaky"};
   auto stream = [&](int64_t stripeRows) {
-    PlanGroup plan;
-    plan.name = "s";
-    plan.layers = layers;
-    plan.mode = GroupMode::Stream;
-    plan.stripeRows = stripeRows;
-    plan.gridRows = (32 + stripeRows - 1) / stripeRows;
-    plan.rowTiles = stripeSplit(32, stripeRows);
-    plan.colTiles = {Interval(0, 31)};
+    PlanGroup plan = streamPlan(g, layers, stripeRows);
     std::string error;
     std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
     EXPECT_TRUE(group) << error;
@@ -566,17 +577,8 @@ TEST_F(LatencyModelTest, StreamGeometryComputesEveryRowOnce) {
       layers.push_back("L" + std::to_string(i) + ":conv");
       layers.push_back("L" + std::to_string(i) + ":leaky");
     }
-    Region out = spatialExtent(g.node(*g.lookup(layers.back())).outputShape);
-    int64_t height = out.rows.size();
     for (int64_t s : {1, 2, 3, 5}) {
-      PlanGroup plan;
-      plan.name = "s";
-      plan.layers = layers;
-      plan.mode = GroupMode::Stream;
-      plan.stripeRows = s;
-      plan.gridRows = (height + s - 1) / s;
-      plan.rowTiles = stripeSplit(height, s);
-      plan.colTiles = {Interval(0, out.cols.size() - 1)};
+      PlanGroup plan = streamPlan(g, layers, s);
       std::string error;
       std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
       ASSERT_TRUE(group) << error;
@@ -684,14 +686,7 @@ TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
   std::vector<std::string> layers = {"L0:conv", "L0:relu", "L1:conv",
                                      "L2:conv", "L3:conv", "L4:add"};
   for (int64_t s : {1, 2, 3, 5}) {
-    PlanGroup plan;
-    plan.name = "s";
-    plan.layers = layers;
-    plan.mode = GroupMode::Stream;
-    plan.stripeRows = s;
-    plan.gridRows = (13 + s - 1) / s;
-    plan.rowTiles = stripeSplit(13, s);
-    plan.colTiles = {Interval(0, 6)};
+    PlanGroup plan = streamPlan(g, layers, s);
     std::string error;
     std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
     ASSERT_TRUE(group) << error;
@@ -734,15 +729,9 @@ TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
   // Chains keep their buffers exact too.
   const LayerGraph &chain =
       graphOf(chainModel(23, 9, 4, {{8, 3, 0}, {8, 1, 0}, {8, 3, 1}}));
-  PlanGroup plan;
-  plan.name = "c";
-  plan.layers = {"L0:conv",  "L0:leaky", "L1:conv",
-                 "L1:leaky", "L2:conv",  "L2:leaky"};
-  plan.mode = GroupMode::Stream;
-  plan.stripeRows = 2;
-  plan.gridRows = 11;
-  plan.rowTiles = stripeSplit(21, 2);
-  plan.colTiles = {Interval(0, 6)};
+  PlanGroup plan = streamPlan(
+      chain,
+      {"L0:conv", "L0:leaky", "L1:conv", "L1:leaky", "L2:conv", "L2:leaky"}, 2);
   std::string error;
   std::optional<FusionGroup> group = FusionGroup::build(chain, plan, error);
   ASSERT_TRUE(group) << error;
