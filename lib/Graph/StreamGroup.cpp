@@ -487,6 +487,12 @@ std::string StreamGroup::chunkSegment(const LayerGraph &graph, int64_t chunk,
     return "the rolling buffer of '" + name(last) +
            "' has several readers; chunk_rows needs a chain";
   int bufferIn = reads[first].empty() ? -1 : reads[first][0].first;
+  // A piece reads its part of the buffer through its first layer's window;
+  // a buffer whose main reader is pointwise (all its readers are) has none.
+  if (bufferIn >= 0 && !graph.node(layers[first].node).window)
+    return "layer '" + name(first) +
+           "' reads its rolling buffer pointwise; chunk_rows needs a window "
+           "reader";
   for (unsigned l = first; l <= last; ++l)
     for (auto [i, read] : llvm::enumerate(reads[l]))
       if (read.first >= 0 && (l != first || i != 0 || read.second != 0))

@@ -481,19 +481,29 @@ class Runner:
             server = subprocess.Popen([self._tool("mafat-predict"), "--serve", b.graph],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             self.servers[b.name] = server
-        server.stdin.write(json.dumps(profile) + "\n")
-        server.stdin.flush()
-        line = server.stdout.readline()
+        try:
+            server.stdin.write(json.dumps(profile) + "\n")
+            server.stdin.flush()
+            line = server.stdout.readline()
+        except OSError:  # it exited before reading (a bad graph)
+            line = ""
         if not line:
-            raise RuntimeError(f"mafat-predict stopped on {b.graph}")
-        answer = json.loads(line)
+            server.poll()
+            raise RuntimeError(f"mafat-predict stopped on {b.graph} (exit {server.returncode})")
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise RuntimeError(f"mafat-predict answered {line.strip()[:200]!r} on {b.graph}")
         if "error" in answer:
             raise RuntimeError(f"mafat-predict: {answer['error']}")
         return answer
 
     def close(self) -> None:
         for server in self.servers.values():
-            server.stdin.close()
+            try:
+                server.stdin.close()
+            except OSError:  # already gone; wait() still reaps it
+                pass
             server.wait()
         self.servers.clear()
 
@@ -942,6 +952,9 @@ def main(argv=None) -> int:
         if args.json_report:
             with open(args.json_report, "w") as f:
                 json.dump({"profile": profile, "benchmarks": rows}, f, indent=1)
+    except RuntimeError as e:  # a tool failed: say which, no traceback
+        print(f"mafat-calibrate: {e}", file=sys.stderr)
+        return 1
     finally:
         if runner is not None:
             runner.close()

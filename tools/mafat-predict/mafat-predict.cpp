@@ -153,6 +153,10 @@ int main(int argc, char **argv) {
     return fail("--profile=FILE or --serve is required");
   if (threads == 0)
     return fail("--threads must be at least 1");
+  // --serve reads its profiles from stdin, which a graph from stdin would
+  // have consumed.
+  if (serve && graphFile == "-")
+    return fail("--serve needs the layer graph in a file, not stdin");
 
   ErrorOr<std::unique_ptr<MemoryBuffer>> text =
       MemoryBuffer::getFileOrSTDIN(graphFile, /*IsText=*/true);
