@@ -673,6 +673,42 @@ int checkBufferReads(const LayerGraph &g, const StreamGroup &stream,
 // 1x1, add(X, project). X is read by the expand conv and, one row later (the
 // 3x3 window's halo), by the add: one rolling buffer of S + 1 rows that both
 // read, so every row is computed once, and every read finds its rows.
+// chunk_rows splits a segment through its first layer's window on the
+// buffer it reads. A buffer whose readers are all pointwise (x read by a
+// standalone activation and, rows later, by the residual add) has no window
+// to split: that segment keeps whole steps; the head still runs in pieces.
+// (Before, the split read the empty std::optional window: undefined, which
+// an optimized build happened to turn into a rejected piece.)
+TEST_F(LatencyModelTest, ChunkedSegmentReadingItsBufferPointwiseKeepsSteps) {
+  test::GraphBuilder b;
+  test::MapValue in = b.input(16, 7, 4);
+  test::MapValue a = b.conv("L0:conv", in, 3, 4, 1, 1);
+  test::MapValue x =
+      b.eltwise("L1:relu", {b.conv("L1:conv", a, 3, 4, 1, 1)}, 1);
+  test::MapValue e = b.eltwise("L2:act", {x}, 1);
+  test::MapValue d = b.conv("L3:conv", e, 3, 4, 1, 1);
+  test::MapValue y = b.eltwise("L4:add", {x, d}, 1);
+  const LayerGraph &g = graphOf(b.finish({y}));
+  std::vector<std::string> layers = {"L0:conv", "L1:conv", "L1:relu",
+                                     "L2:act",  "L3:conv", "L4:add"};
+  PlanGroup plan = streamPlan(g, layers, 4);
+  plan.chunkRows = 1;
+  std::string error;
+  std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+  ASSERT_TRUE(group) << error;
+  std::optional<StreamGroup> stream = StreamGroup::build(g, *group, error);
+  ASSERT_TRUE(stream) << error;
+  const unsigned act = 3;
+  ASSERT_GE(stream->bufferReadBy(act, 0), 0); // x's buffer, pointwise.
+  bool headPieces = false;
+  for (const Stripe &step : stream->stripes())
+    for (const Stripe &piece : step.pieces) {
+      EXPECT_TRUE(piece.rows[act].isEmpty());
+      headPieces |= !piece.rows[0].isEmpty();
+    }
+  EXPECT_TRUE(headPieces);
+}
+
 TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
   test::GraphBuilder b;
   test::MapValue x = b.input(13, 7, 4);
