@@ -176,22 +176,22 @@ public:
       tCompute /= speedup;
       if (bytes <= profile.llcBytes)
         tTraffic /= speedup;
-      // Split by filter blocks (below), each thread streams its share of
-      // the weights; split by rows, every thread streams all of them.
-      if (node.weightBytes > inBytes && node.weightBytes <= profile.llcBytes)
-        tWeights /= speedup;
       into.overhead += profile.parallelLaunchUs * 1e-6;
       // Split by filter blocks (weights outweigh the input: the rowsFirst
-      // test of ParallelMarks.cpp), every thread reads the whole input,
-      // which the previous split step left spread over the cores' caches:
-      // (T - 1) / T of it crosses cores before the step's compute can
-      // overlap it, at about memory speed on the 2-core VMs measured. Split
-      // by rows, a thread reads the rows it wrote. This is why the short
-      // steps of stream groups (few rows, weights re-read per step) scale
-      // worse than whole layers (docs/CostModel.md).
-      if (node.weightBytes > inBytes)
+      // test of ParallelMarks.cpp), each thread streams its share of the
+      // weights but reads the whole input, which the previous split step
+      // left spread over the cores' caches: (T - 1) / T of it crosses cores
+      // before the step's compute can overlap it, at about memory speed on
+      // the 2-core VMs measured. Split by rows, a thread streams all the
+      // weights and reads the rows it wrote. This is why the short steps of
+      // stream groups (few rows, weights re-read per step) scale worse than
+      // whole layers (docs/CostModel.md).
+      if (node.weightBytes > inBytes) {
+        if (node.weightBytes <= profile.llcBytes)
+          tWeights /= speedup;
         into.memory += inBytes * (parallel.threads - 1) / parallel.threads *
                        1e-9 / profile.memoryGBps;
+      }
     }
     into.compute += tCompute;
     into.memory += std::max(0.0, tTraffic - tCompute) + tWeights;
