@@ -18,10 +18,21 @@ the sum of its groups' predictions.
 Default workload: YOLOv2 layers 0-15 at 224x224 (seeded weights) under a
 2 MiB workspace budget, which the search meets with three tiled groups.
 
+With ``--threads N`` (N > 1) the plan is made for N cores
+(``mafat-compile --threads=N``) and the profiled build runs on 1 and on N
+threads in ``--rounds`` interleaved rounds: the table adds each group's form
+(serial, split steps, concurrent tiles), its least time on 1 thread and on N,
+and the speedup, so the groups that do not scale stand out; a PNG of the
+per-group speedups goes to ``--png``. ``--cross-core`` first runs
+``bench/cross_core.py``'s probe: how fast one core reads a block of memory it
+wrote itself, and one the other core wrote (the cost a thread pays for a
+map another thread produced), for 256 KiB, 1.6 MiB and 8 MiB blocks.
+
 Usage (from the checkout, after building):
     /usr/bin/python3 bench/group_latency.py [--cfg yolov2.cfg] [--layers 0-15]
         [--input-size 224x224] [--memory-budget 2MiB | --plan FILE.json|none]
         [--repeat 20] [--out DIR] [--json OUT.json]
+        [--threads N --rounds 3 --png OUT.png] [--cross-core]
 """
 
 from __future__ import annotations
@@ -32,6 +43,9 @@ import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cross_core  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DARKNET = os.path.join(ROOT, "models", "darknet")
@@ -65,15 +79,82 @@ def compile_model(args, out: str, profile: bool, report: str | None) -> None:
         cmd += ["--report", report]
     if profile:
         cmd += ["--profile-groups"]
+    if args.threads > 1:
+        cmd += ["--threads=%d" % args.threads]
     run(cmd)
 
 
-def run_model(args, lib: str, profile: bool) -> dict:
+def run_model(args, lib: str, profile: bool, threads: int | None = None) -> dict:
     cmd = [os.path.join(args.bin, "mafat-run"), lib, "--json", "--repeat", str(args.repeat),
            "--warmup", str(args.warmup)]
     if profile:
         cmd.append("--profile")
+    if threads:
+        cmd += ["--threads", str(threads)]
     return json.loads(run(cmd).stdout)
+
+
+def cross_core_probe(work: str) -> list[tuple[int, float, float]]:
+    """bench/cross_core.py's table: (bytes, us reading own data, other core's)."""
+    exe = cross_core.build(work)
+    if not exe:
+        print("cross-core probe: one CPU, nothing to compare")
+        return []
+    return cross_core.print_table(exe, [256 << 10, 1600 << 10, 8 << 20])
+
+
+def threaded_rows(args, profiled: str, rows: list[dict], report: dict) -> dict:
+    """Each group's least time on 1 and on N threads, interleaved rounds."""
+    best = {1: {}, args.threads: {}}
+    totals = {1: float("inf"), args.threads: float("inf")}
+    for _ in range(args.rounds):
+        for t in (1, args.threads):
+            r = run_model(args, profiled, True, t)
+            totals[t] = min(totals[t], r["latency_ms"]["min"])
+            for unit in r["groups"]:
+                best[t][unit["name"]] = min(best[t].get(unit["name"], float("inf")), unit["ms"])
+    by_name = {g["name"]: g for g in report["groups"]}
+    for row in rows:
+        forms = {by_name[n].get("form", "serial") for n in row["name"].split(UNIT_SEPARATOR)}
+        row["form"] = "/".join(sorted(forms))
+        row["ms_1"] = best[1][row["name"]]
+        row["ms_n"] = best[args.threads][row["name"]]
+    return totals
+
+
+def print_threaded(args, rows: list[dict], totals: dict, width: int) -> None:
+    n = args.threads
+    print("\nthe same build on 1 and %d threads, least time over %d rounds x %d runs"
+          % (n, args.rounds, args.repeat))
+    print("%-*s  %-16s  %12s  %10s  %10s  %7s" % (width, "group", "form", "pred ms (%dT)" % n,
+                                                 "1T ms", "%dT ms" % n, "speedup"))
+    for r in rows:
+        print("%-*s  %-16s  %12.4f  %10.4f  %10.4f  %7.2f"
+              % (width, r["name"], r["form"][:16], r["predicted_ms"], r["ms_1"], r["ms_n"],
+                 r["ms_1"] / r["ms_n"] if r["ms_n"] > 0 else float("nan")))
+    s1, sn = sum(r["ms_1"] for r in rows), sum(r["ms_n"] for r in rows)
+    print("%-*s  %-16s  %12s  %10.4f  %10.4f  %7.2f" % (width, "sum", "", "", s1, sn, s1 / sn))
+    print("whole run: %.4f ms on 1 thread, %.4f ms on %d (%.2fx)"
+          % (totals[1], totals[n], n, totals[1] / totals[n]))
+    if args.png:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(max(6, 0.25 * len(rows)), 4))
+        def color(form: str) -> str:  # a unit of several groups takes its parallel form
+            return ("tab:orange" if "concurrent" in form else
+                    "tab:blue" if "split" in form else "grey")
+        ax.bar(range(len(rows)), [r["ms_1"] / r["ms_n"] for r in rows],
+               color=[color(r["form"]) for r in rows])
+        ax.axhline(n, color="black", linewidth=0.5)
+        ax.set_xlabel("group (execution order; grey serial, blue split steps, "
+                      "orange concurrent tiles)")
+        ax.set_ylabel("speedup on %d threads" % n)
+        ax.set_title("%s: per-group speedup, %.2fx overall" % (args.model or args.cfg,
+                                                                 totals[1] / totals[n]))
+        fig.tight_layout()
+        fig.savefig(args.png, dpi=120)
+        print("wrote %s" % args.png)
 
 
 def units(report: dict, measured: list[dict]) -> list[dict]:
@@ -113,10 +194,17 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--out", help="keep the builds and reports here")
     parser.add_argument("--json", help="write the table as JSON here")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="plan for N cores and time every group on 1 and N threads")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (--threads)")
+    parser.add_argument("--png", help="per-group speedup plot (--threads)")
+    parser.add_argument("--cross-core", action="store_true",
+                        help="first measure reading memory another core wrote")
     args = parser.parse_args()
 
     work = args.out or tempfile.mkdtemp(prefix="mafat-group-latency-")
     os.makedirs(work, exist_ok=True)
+    probe = cross_core_probe(work) if args.cross_core else []
     report_path = os.path.join(work, "report.json")
     profiled = os.path.join(work, "profiled.so")
     plain = os.path.join(work, "plain.so")
@@ -154,11 +242,18 @@ def main() -> int:
     same = [(a["sum"], a["absmax"]) for a in prof["outputs"]] == \
         [(a["sum"], a["absmax"]) for a in base["outputs"]]
     print("output checksums: %s" % ("identical" if same else "DIFFERENT"))
+    totals = {}
+    if args.threads > 1:
+        totals = threaded_rows(args, profiled, rows, report)
+        print_threaded(args, rows, totals, width)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"groups": rows, "predicted_total_ms": pred_total,
                        "measured_groups_ms": group_total, "profiled_ms": prof_total,
-                       "unprofiled_ms": base_total, "same_outputs": same}, f, indent=1)
+                       "unprofiled_ms": base_total, "same_outputs": same,
+                       "threads": args.threads,
+                       "whole_run_ms": {str(k): v for k, v in totals.items()},
+                       "cross_core_us": probe}, f, indent=1)
     return 0 if same else 1
 
 

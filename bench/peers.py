@@ -39,8 +39,11 @@ that divided by max |ref|.
 Prints one table (per model and engine: latency on each thread count, the
 N/1-thread speedup, peak RSS, agreement), then issue 11's targets with the
 numbers (N-thread speedup per engine, mafat N-thread / ORT N-thread latency,
-mafat RSS / ORT RSS); writes the PNG at --out and the figures as JSON next to
-it. This is a benchmark: it asserts nothing and exits 0 when the measurement
+mafat RSS / ORT RSS), then per round the N/1-thread speedups next to
+``bench/cross_core.py``'s probe, run before each round (on a VM the host may
+move the virtual CPUs between rounds, and how fast data crosses between them
+changes what N threads buy); writes the PNG at --out and the figures as JSON
+next to it. This is a benchmark: it asserts nothing and exits 0 when the measurement
 completes (a missed target prints NOT MET).
 
 Usage (from the checkout, after scripts/build.sh or ./scripts/test.sh):
@@ -63,6 +66,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import cross_core  # noqa: E402
 BIN = os.path.join(ROOT, "build", "bin")
 PEERS = os.path.join(HERE, ".peers")          # git-ignored: node_modules, models, builds
 ORT_JS = os.path.join(HERE, "peers_ort.js")
@@ -449,6 +454,34 @@ def measure(engine: str, name: str, paths: dict, so: str | None, threads: int, a
 # ---------------------------------------------------------------- report
 
 
+def round_speedups(res: dict, models: list, threads: list, avail: dict, cross: list) -> list:
+    """Per round: the cross-core probe and each engine's N/1-thread speedup
+    (medians of that round's processes), printed as a table. On a VM the
+    host may move the virtual CPUs between rounds; the probe shows it."""
+    if len(threads) < 2 or 1 not in threads:
+        return []
+    n = max(threads)
+    engines = [e for e in ("mafat", "ort") if avail.get((e, 1)) and avail.get((e, n))]
+    rows = []
+    for r in range(len(cross) or max(len(v) for m in models for v in res[m]["runs"].values())):
+        row = {"round": r + 1, "cross_core_ratio": cross[r] if r < len(cross) else None}
+        for name in models:
+            for e in engines:
+                one, many = res[name]["runs"].get((e, 1), []), res[name]["runs"].get((e, n), [])
+                ok = r < len(one) and r < len(many) and "error" not in one[r] and "error" not in many[r]
+                row[f"{name}/{e}"] = one[r]["median"] / many[r]["median"] if ok else None
+        rows.append(row)
+    keys = [f"{name}/{e}" for name in models for e in engines]
+    print(f"per round: cross-core probe (core 0 reading 256 KiB the other core wrote / its own) and "
+          f"{n}T/1T speedup of round medians")
+    print("round  x-core  " + "  ".join(f"{k:>22}" for k in keys))
+    for row in rows:
+        x = row["cross_core_ratio"]
+        print(f"{row['round']:5d}  {('%6.2f' % x) if x else '   n/a'}  "
+              + "  ".join(f"{fmt(row[k], '.2f', 'x'):>22}" for k in keys))
+    return rows
+
+
 def ratio(a, b):
     return None if a is None or b is None or not b else a / b
 
@@ -723,8 +756,13 @@ def main(argv=None) -> int:
     # Interleaved rounds: per model, every engine x thread count once, the order rotating.
     outdir = os.path.join(PEERS, "outputs")
     os.makedirs(outdir, exist_ok=True)
+    probe_exe = cross_core.build(PEERS)
+    cross = []  # per round: how much slower core 0 reads 256 KiB the last core wrote
     for r in range(args.rounds):
         t0 = time.time()
+        if probe_exe:
+            own, other = cross_core.probe(probe_exe, 256 << 10)
+            cross.append(other / own)
         for name in models:
             keys = [(e, t) for e in ENGINES for t in threads if avail[(e, t)]]
             shift = r % len(keys)
@@ -752,13 +790,15 @@ def main(argv=None) -> int:
     note = torch_blas_note(torch)
     if note:
         print(note)
+    per_round = round_speedups(res, models, threads, avail, cross)
     plot(png, rows, threads, plot_title(versions, args.rounds, args.repeat, os.cpu_count()))
     with open(js, "w") as f:
         json.dump({"command": " ".join(["bench/peers.py"] + argv), "versions": versions, "threads": threads,
                    "rounds": args.rounds, "repeat": args.repeat, "warmup": args.warmup, "seed": args.seed,
                    "mafat_threads_flag": args.mafat_threads, "cpus": os.cpu_count(),
                    "rows": [dict(r, by_threads={str(k): v for k, v in r["by_threads"].items()}) for r in rows],
-                   "targets": tg, "torch_note": note, "load_average": load, "seconds": time.time() - t_start,
+                   "targets": tg, "torch_note": note, "load_average": load,
+                   "cross_core_ratio": cross, "round_speedups": per_round, "seconds": time.time() - t_start,
                    "runs": {name: {f"{e}/{t}": v for (e, t), v in res[name]["runs"].items()} for name in models}},
                   f, indent=1)
     print(f"load average (1 min) before the runs and after each round: {' '.join(f'{v:.1f}' for v in load)} "
