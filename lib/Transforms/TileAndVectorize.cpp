@@ -372,6 +372,27 @@ void readUpdatedSlicesInPlace(func::FuncOp func, RewriterBase &rewriter) {
   });
 }
 
+/// Marks every arith.maximumf / minimumf `nsz`: max(-0, +0) may be either
+/// zero. IEEE's -0 < +0 order costs a sign test and two blends per vector
+/// on x86 (llvm.maximum without nsz); a 3x3 max pool over 112x112x64 ran
+/// 20% faster without it. NaNs still propagate (no `nnan`): a NaN from a
+/// bad read still reaches the output (test/tools/valgrind_models.py relies
+/// on it). Every build marks the same ops, so the fused, unfused and
+/// threaded builds still agree bit for bit.
+void relaxSignedZeros(func::FuncOp func) {
+  func.walk([](Operation *op) {
+    if (!isa<arith::MaximumFOp, arith::MinimumFOp>(op))
+      return;
+    auto fastMath = cast<arith::ArithFastMathInterface>(op);
+    arith::FastMathFlags flags = arith::FastMathFlags::none;
+    if (arith::FastMathFlagsAttr attr = fastMath.getFastMathFlagsAttr())
+      flags = attr.getValue();
+    op->setAttr(fastMath.getFastMathAttrName(),
+                arith::FastMathFlagsAttr::get(
+                    op->getContext(), flags | arith::FastMathFlags::nsz));
+  });
+}
+
 struct MafatTileAndVectorizePass
     : public mafat::impl::MafatTileAndVectorizeBase<MafatTileAndVectorizePass> {
   using Base::Base;
@@ -534,6 +555,10 @@ struct MafatTileAndVectorizePass
       if (failed(applyPatternsGreedily(func, std::move(patterns))))
         return signalPassFailure();
     }
+
+    // 7. Max and min may return either zero of -0 and +0.
+    if (anySignedZero)
+      relaxSignedZeros(func);
   }
 };
 

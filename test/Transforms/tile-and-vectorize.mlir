@@ -1,5 +1,6 @@
 // RUN: mafat-opt %s --split-input-file --mlir-print-elementsattrs-with-hex-if-larger=100000 --pass-pipeline="builtin.module(func.func(mafat-tile-and-vectorize))" | FileCheck %s --check-prefix=AVX512
 // RUN: mafat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(mafat-tile-and-vectorize{vector-bits=128 vector-registers=32}))" | FileCheck %s --check-prefix=NEON
+// RUN: mafat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(mafat-tile-and-vectorize{any-signed-zero=false}))" | FileCheck %s --check-prefix=IEEE
 
 // A 3x3 conv, 64 -> 64 filters, 16 columns. AVX-512 (16 lanes): f block 64
 // (four registers), ow block 4 (16 accumulators); loops oh, ow outside (the
@@ -110,10 +111,15 @@ func.func @filter_blocks(%x: tensor<1x8x8x16xf32>, %w1: tensor<1x1x16x144xf32>,
 
 // -----
 
-// Depthwise conv and max pool vectorize along channels with FMAs / max.
+// Depthwise conv and max pool vectorize along channels with FMAs / max; the
+// max may return either zero of -0 and +0 (nsz) unless any-signed-zero=false.
 // AVX512-LABEL: func.func @depthwise_and_pool
 // AVX512:       vector.fma {{.*}} : vector<1x8x32xf32>
-// AVX512:       arith.maximumf {{.*}} : vector<1x1x32xf32>
+// AVX512:       arith.maximumf {{.*}} fastmath<nsz> : vector<1x1x32xf32>
+// IEEE-LABEL:   func.func @depthwise_and_pool
+// IEEE-NOT:     fastmath
+// IEEE:         arith.maximumf {{.*}} : vector<1x1x32xf32>
+// IEEE-NOT:     fastmath
 // AVX512-NOT:   linalg.depthwise_conv
 // AVX512-NOT:   linalg.pooling
 func.func @depthwise_and_pool(%x: tensor<1x18x18x32xf32>, %w: tensor<3x3x32xf32>) -> tensor<1x8x8x32xf32> {
