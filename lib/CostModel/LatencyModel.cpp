@@ -133,10 +133,12 @@ public:
 
   /// Adds to `into` one step of `node` computing `h` x `w` output positions
   /// and reading `inBytes` of operands; `firstRead` if no earlier step on
-  /// the same thread read the layer's weights. Returns whether the step is
+  /// the same thread read the layer's weights; `wholeLayer` if the step is
+  /// the whole layer on its own (a 1x1 group). Returns whether the step is
   /// split across the threads.
   bool layerStep(const LayerNode &node, Pricing pricing, int64_t h, int64_t w,
-                 double inBytes, bool firstRead, Seconds &into) const {
+                 double inBytes, bool firstRead, bool wholeLayer,
+                 Seconds &into) const {
     const double positions = double(h) * w;
     const double flops = flopsPerPosition(node) * positions;
     if (pricing == Pricing::Epilogue) {
@@ -146,8 +148,17 @@ public:
     into.overhead += profile.layerOverheadUs * 1e-6;
     const double outBytes = bytesPerPosition(node.outputShape) * positions;
     if (pricing == Pricing::Copy) {
-      into.copy += copySeconds(inBytes + outBytes);
-      return false;
+      double seconds = copySeconds(inBytes + outBytes);
+      // A layout transpose on its own is split by rows (mafat-parallelize);
+      // the other copies stay serial.
+      const bool split = wholeLayer && node.kind == LayerKind::Transpose &&
+                         splitsAcrossThreads(parallel, int64_t(outBytes / 4));
+      if (split) {
+        seconds /= parallel.threads * profile.parallelEfficiency;
+        into.overhead += profile.parallelLaunchUs * 1e-6;
+      }
+      into.copy += seconds;
+      return split;
     }
     double tCompute = flops * 1e-9 / rateGflops(node, profile);
     if (node.outputShape.size() == 4 && profile.tileWidthPenalty > 0)
@@ -270,7 +281,8 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
         inBytes += double(step.externalRead[l][i].size()) *
                    cols.read[0][l][i].size() * perPos;
     }
-    if (pricer.layerStep(node, pricing, h, w, inBytes, !weightsRead[l], s))
+    if (pricer.layerStep(node, pricing, h, w, inBytes, !weightsRead[l],
+                         /*wholeLayer=*/false, s))
       ++splitSteps;
     weightsRead[l] = true;
     if (pricing == Pricing::Epilogue)
@@ -391,7 +403,8 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
             tile == 0 ||
             (slots > 1 && slotOfTile(tile, group.numTiles(), slots) !=
                               slotOfTile(tile - 1, group.numTiles(), slots));
-        if (pricer.layerStep(node, pricing, h, w, inBytes, firstRead, s))
+        if (pricer.layerStep(node, pricing, h, w, inBytes, firstRead,
+                             /*wholeLayer=*/!tiled, s))
           ++splitSteps;
         if (padded && pricing == Pricing::Compute)
           s.copy += pricer.padCopySeconds(

@@ -260,3 +260,39 @@ func.func @slot_loop(%out: memref<5x4xf32>) {
   } loc(fused<{mafat.slots = 2 : i64}>["group.mlir":1:1])
   return
 }
+
+// -----
+
+// A layout transpose in the function body (a model's NCHW -> NHWC input
+// conversion) with at least min-work elements becomes an scf.forall over its
+// first output dim with more than one element (the rows here: n is 1), each
+// iteration transposing one slice of the input and the output.
+// CHECK-LABEL: func.func @transpose_rows
+// CHECK:         scf.forall (%[[R:.*]]) in (%{{.*}}) {
+// CHECK:           %[[IN:.*]] = memref.subview %{{.*}}[0, 0, %[[R]], 0] [1, 3, 1, 128] [1, 1, 1, 1]
+// CHECK:           %[[OUT:.*]] = memref.subview %{{.*}}[0, %[[R]], 0, 0] [1, 1, 128, 3] [1, 1, 1, 1]
+// CHECK:           linalg.transpose ins(%[[IN]] : {{.*}}) outs(%[[OUT]] : {{.*}}) permutation = [0, 2, 3, 1]
+// CHECK-NOT:     linalg.transpose
+// SERIAL-LABEL: func.func @transpose_rows
+// SERIAL-NOT:   scf.forall
+// SERIAL:       linalg.transpose ins(%{{.*}} : memref<1x3x128x128xf32>)
+// SMALL-LABEL: func.func @transpose_rows
+// SMALL-NOT:   scf.forall
+func.func @transpose_rows(%in: memref<1x3x128x128xf32>, %out: memref<1x128x128x3xf32>) {
+  linalg.transpose ins(%in : memref<1x3x128x128xf32>) outs(%out : memref<1x128x128x3xf32>) permutation = [0, 2, 3, 1]
+  return
+}
+
+// -----
+
+// A transpose inside a loop (part of a tile) stays as it is.
+// CHECK-LABEL: func.func @transpose_in_loop
+// CHECK-NOT:     scf.forall
+func.func @transpose_in_loop(%in: memref<1x3x128x128xf32>, %out: memref<1x128x128x3xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %c1 step %c1 {
+    linalg.transpose ins(%in : memref<1x3x128x128xf32>) outs(%out : memref<1x128x128x3xf32>) permutation = [0, 2, 3, 1]
+  }
+  return
+}

@@ -335,6 +335,35 @@ TEST_F(LatencyModelTest, SplitStepsScaleBigLayersOnly) {
   EXPECT_DOUBLE_EQ(small.ms, serial.ms);
 }
 
+// A layout transpose on its own (the NCHW -> NHWC conversion of a model's
+// input) is split by rows like a layer (mafat-parallelize); a smaller one
+// stays serial, and so does every other copy.
+TEST_F(LatencyModelTest, LayoutTransposesSplitLikeLayers) {
+  test::GraphBuilder b;
+  test::MapValue x = b.input(64, 64, 8);
+  test::MapValue t = b.transpose("to_nhwc", x);
+  const LayerGraph &g = graphOf(b.finish({t}));
+  TargetProfile p = plainProfile();
+  p.parallelEfficiency = 0.8;
+  p.parallelLaunchUs = 5;
+  FusionGroup one = group(g, {"to_nhwc"});
+  GroupLatency serial = predictGroupLatency(g, one, p);
+  EXPECT_EQ(serial.splitSteps, 0u);
+  EXPECT_GT(serial.copyMs, 0);
+
+  const int64_t elements = 64 * 64 * 8;
+  GroupLatency split =
+      predictGroupLatency(g, one, p, ParallelOptions{2, elements});
+  EXPECT_EQ(split.splitSteps, 1u);
+  EXPECT_NEAR(split.copyMs, serial.copyMs / (2 * 0.8), 1e-12);
+  EXPECT_NEAR(split.overheadMs, serial.overheadMs + 5e-3, 1e-12);
+
+  GroupLatency small =
+      predictGroupLatency(g, one, p, ParallelOptions{2, elements + 1});
+  EXPECT_EQ(small.splitSteps, 0u);
+  EXPECT_DOUBLE_EQ(small.ms, serial.ms);
+}
+
 // A split step whose weights outweigh its input is split by filter blocks:
 // each thread reads the whole input, (T - 1) / T of it from another core,
 // priced at memory bandwidth and not overlapped. Split by rows (input

@@ -92,6 +92,16 @@ public:
     return add(std::move(node), x.h, x.w, x.c);
   }
 
+  /// A layout transpose (linalg.transpose) reading all of `x`; the shape
+  /// stays (the model prices its bytes only).
+  MapValue transpose(const std::string &name, const MapValue &x) {
+    LayerNode node;
+    node.kind = LayerKind::Transpose;
+    node.name = name;
+    node.operands.push_back(operand(x, SpatialAccess::Whole));
+    return add(std::move(node), x.h, x.w, x.c);
+  }
+
   /// tensor.concat along channels.
   MapValue concat(const std::string &name, const std::vector<MapValue> &in) {
     LayerNode node;

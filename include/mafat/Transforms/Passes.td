@@ -362,6 +362,13 @@ def MafatParallelize : Pass<"mafat-parallelize", "mlir::func::FuncOp"> {
     Marked layer loops inside it stay serial (each tile runs on one thread).
     A slot loop that still carries a value is an error.
 
+    A `linalg.transpose` in the function body itself (a model's NCHW <->
+    NHWC conversion, not part of a tile) with at least `min-work` elements
+    becomes an `scf.forall` over the indices of its first output dim with
+    more than one element, each iteration transposing that slice (subviews):
+    the layout conversions at a model's edges run on every thread instead
+    of on the caller's alone.
+
     Runs on buffers, before `mafat-plan-memory`. With `threads=1` it only
     drops the split marks. The iterations are split among the threads at run time
     by the caller's parallel-for (`mafat/runtime.h`); the default pool gives
@@ -375,7 +382,10 @@ def MafatParallelize : Pass<"mafat-parallelize", "mlir::func::FuncOp"> {
            "Smallest layer (iterations of its linalg op) worth a parallel "
            "launch; smaller ones stay serial">,
   ];
-  let dependentDialects = ["mlir::scf::SCFDialect"];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 def MafatOutlineParallel : Pass<"mafat-outline-parallel", "mlir::ModuleOp"> {
