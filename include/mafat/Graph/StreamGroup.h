@@ -2,11 +2,12 @@
 //-*-===//
 //
 // The geometry of a fusion group in stream mode (PlanGroup::mode ==
-// GroupMode::Stream): the group's output is produced in full-width stripes
-// of S rows, top to bottom, and every layer computes every row once. A layer
-// read through a window (conv, depthwise conv, pool) by the next layer
-// writes its new rows into a *rolling buffer*: the reader's padded input
-// window, full width with the reader's column padding, holding only the
+// GroupMode::Stream): the group's output is produced in stripes of S rows,
+// top to bottom (full width, or per column tile: see Hybrid below), and
+// every layer computes every row once. A layer read through a window (conv,
+// depthwise conv, pool) by the next layer writes its new rows into a
+// *rolling buffer*: the reader's padded input window, full width (of the
+// column tile) with the reader's column padding, holding only the
 // rows the reader's next window starts at and below. Before each write the
 // rows the reader still needs move to the top of the buffer (the "shift"),
 // the producer writes its new rows below them, and rows of bottom padding
