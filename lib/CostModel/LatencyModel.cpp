@@ -252,73 +252,77 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
   const TileAxis &cols = group.cols();
   const StepPricer pricer(profile, parallel);
   std::vector<bool> weightsRead(group.layers().size(), false);
-  for (const RollingBuffer &buffer : stream.buffers())
-    s.copy += pricer.copySeconds(double(buffer.bytes()));
-  // One run of layer `l` on the rows of `step` (a step or a piece).
-  auto priceLayer = [&](const Stripe &step, unsigned l) {
-    const FusedLayer &layer = group.layers()[l];
-    const LayerNode &node = graph.node(layer.node);
-    const int64_t h = step.rows[l].size();
-    if (h == 0)
-      return;
-    const int64_t w = cols.span[0][l].size();
-    // Stream groups hold windowed and elementwise layers only.
-    Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
-                          ? Pricing::Epilogue
-                          : Pricing::Compute;
-    double inBytes = 0;
-    for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
-      double perPos = bytesPerPosition(node.operands[i].shape);
-      int read = layer.operandLayer[i] >= 0 ? stream.bufferReadBy(l, i) : -1;
-      if (read >= 0)
-        inBytes +=
-            double(
-                step.buffers[read].windowOf(stream.readerIndex(l, i)).size()) *
-            stream.buffers()[read].cols * perPos;
-      else if (layer.operandLayer[i] >= 0)
-        inBytes += double(h) * cols.read[0][l][i].size() * perPos;
-      else
-        inBytes += double(step.externalRead[l][i].size()) *
-                   cols.read[0][l][i].size() * perPos;
-    }
-    if (pricer.layerStep(node, pricing, h, w, inBytes, !weightsRead[l],
-                         /*wholeLayer=*/false, s))
-      ++splitSteps;
-    weightsRead[l] = true;
-    if (pricing == Pricing::Epilogue)
-      return;
-    // The padded copy of an operand from outside the group.
-    if (layer.operandLayer[0] < 0 && node.window &&
-        node.operands[0].access == SpatialAccess::Window)
-      s.copy += pricer.padCopySeconds(
-          step.externalRead[l][0].size(), cols.read[0][l][0].size(),
-          step.externalPadLow[l][0] + step.externalPadHigh[l][0],
-          cols.padLow[0][l] + cols.padHigh[0][l],
-          bytesPerPosition(node.operands[0].shape));
-  };
-  for (const Stripe &step : stream.stripes()) {
-    s.overhead += profile.tileOverheadUs * 1e-6;
-    for (unsigned l = 0, e = group.layers().size(); l < e; ++l) {
-      int written = stream.bufferOf(l);
-      if (written >= 0) {
-        const BufferStep &b = step.buffers[written];
-        const RollingBuffer &buffer = stream.buffers()[written];
-        double rowBytes = double(buffer.cols) * buffer.channels * kElementBytes;
-        if (b.moves())
-          s.copy += 2 * pricer.copySeconds(2 * b.keep * rowBytes);
-        if (b.padRows > 0)
-          s.copy += pricer.copySeconds(b.padRows * rowBytes);
+  // Column tile `c` streams down the group on its own columns (its halo is
+  // recomputed: the spans overlap), after filling every buffer.
+  for (unsigned c = 0; c < cols.size(); ++c) {
+    for (const RollingBuffer &buffer : stream.buffers())
+      s.copy += pricer.copySeconds(double(buffer.bytes()));
+    // One run of layer `l` on the rows of `step` (a step or a piece).
+    auto priceLayer = [&](const Stripe &step, unsigned l) {
+      const FusedLayer &layer = group.layers()[l];
+      const LayerNode &node = graph.node(layer.node);
+      const int64_t h = step.rows[l].size();
+      if (h == 0)
+        return;
+      const int64_t w = cols.span[c][l].size();
+      // Stream groups hold windowed and elementwise layers only.
+      Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
+                            ? Pricing::Epilogue
+                            : Pricing::Compute;
+      double inBytes = 0;
+      for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
+        double perPos = bytesPerPosition(node.operands[i].shape);
+        int read = layer.operandLayer[i] >= 0 ? stream.bufferReadBy(l, i) : -1;
+        if (read >= 0) {
+          unsigned k = stream.readerIndex(l, i);
+          inBytes += double(step.buffers[read].windowOf(k).size()) *
+                     stream.buffers()[read].columns[c].read[k].size() * perPos;
+        } else if (layer.operandLayer[i] >= 0)
+          inBytes += double(h) * cols.read[c][l][i].size() * perPos;
+        else
+          inBytes += double(step.externalRead[l][i].size()) *
+                     cols.read[c][l][i].size() * perPos;
       }
-      // A chunked segment runs each layer once per piece: the small steps
-      // pay the per-layer overhead and re-read the weights each time.
-      llvm::SmallVector<const Stripe *, 8> runs;
-      for (const Stripe &piece : step.pieces)
-        if (!piece.rows[l].isEmpty())
-          runs.push_back(&piece);
-      if (runs.empty())
-        runs.push_back(&step);
-      for (const Stripe *run : runs)
-        priceLayer(*run, l);
+      if (pricer.layerStep(node, pricing, h, w, inBytes, !weightsRead[l],
+                           /*wholeLayer=*/false, s))
+        ++splitSteps;
+      weightsRead[l] = true;
+      if (pricing == Pricing::Epilogue)
+        return;
+      // The padded copy of an operand from outside the group.
+      if (layer.operandLayer[0] < 0 && node.window &&
+          node.operands[0].access == SpatialAccess::Window)
+        s.copy += pricer.padCopySeconds(
+            step.externalRead[l][0].size(), cols.read[c][l][0].size(),
+            step.externalPadLow[l][0] + step.externalPadHigh[l][0],
+            cols.padLow[c][l] + cols.padHigh[c][l],
+            bytesPerPosition(node.operands[0].shape));
+    };
+    for (const Stripe &step : stream.stripes()) {
+      s.overhead += profile.tileOverheadUs * 1e-6;
+      for (unsigned l = 0, e = group.layers().size(); l < e; ++l) {
+        int written = stream.bufferOf(l);
+        if (written >= 0) {
+          const BufferStep &b = step.buffers[written];
+          const RollingBuffer &buffer = stream.buffers()[written];
+          double rowBytes =
+              double(buffer.columns[c].cols) * buffer.channels * kElementBytes;
+          if (b.moves())
+            s.copy += 2 * pricer.copySeconds(2 * b.keep * rowBytes);
+          if (b.padRows > 0)
+            s.copy += pricer.copySeconds(b.padRows * rowBytes);
+        }
+        // A chunked segment runs each layer once per piece: the small steps
+        // pay the per-layer overhead and re-read the weights each time.
+        llvm::SmallVector<const Stripe *, 8> runs;
+        for (const Stripe &piece : step.pieces)
+          if (!piece.rows[l].isEmpty())
+            runs.push_back(&piece);
+        if (runs.empty())
+          runs.push_back(&step);
+        for (const Stripe *run : runs)
+          priceLayer(*run, l);
+      }
     }
   }
   GroupLatency result;
@@ -328,7 +332,8 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
   result.overheadMs = s.overhead * 1e3;
   result.ms =
       result.computeMs + result.copyMs + result.memoryMs + result.overheadMs;
-  result.haloOverhead = 0;
+  // Rows are computed once; column tiles recompute their column halos.
+  result.haloOverhead = cols.size() > 1 ? group.haloOverhead(graph) : 0;
   result.splitSteps = splitSteps;
   return result;
 }

@@ -21,6 +21,9 @@
 //    packed on its own; at the top level it is one buffer as large as that
 //    arena, live at its class's loop only (PlanMemory.cpp packs scopes
 //    bottom-up the same way).
+//  * A stream group with several column tiles (hybrid) runs each column
+//    class in a region of its own (StreamGroup.cpp), packed like a tile body:
+//    its stripe classes' arenas one after another.
 //  * A group with several slots (concurrent tiles) runs its classes inside
 //    one slot loop, an scf.forall after mafat-parallelize: the loop's body
 //    packs the class arenas one after another, and the forall is one buffer
@@ -274,7 +277,8 @@ std::vector<ScopeLayer> tileScope(const LayerGraph &graph,
 /// `position` maps a node id of the group to its position.
 ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
                        const llvm::DenseMap<unsigned, int> &position,
-                       const Stripe &stripe, unsigned l, bool withShift) {
+                       const Stripe &stripe, unsigned c, unsigned l,
+                       bool withShift) {
   const FusionGroup &group = stream.group();
   llvm::ArrayRef<FusedLayer> fused = group.layers();
   const TileAxis &cols = group.cols();
@@ -286,7 +290,7 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
   if (withShift && written >= 0 && stripe.buffers[written].moves()) {
     const RollingBuffer &buffer = stream.buffers()[written];
     layer.shiftBytes = kFloatBytes * stripe.buffers[written].keep *
-                       buffer.cols * buffer.channels;
+                       buffer.columns[c].cols * buffer.channels;
   }
   bool runs = !stripe.rows[l].isEmpty();
   // Rolling buffers are top-level buffers, not the scope's; a reader of a
@@ -301,11 +305,11 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
       node.operands[0].access == SpatialAccess::Window) {
     int64_t lowR = stripe.externalPadLow[l][0];
     int64_t highR = stripe.externalPadHigh[l][0];
-    int64_t lowC = cols.padLow[0][l], highC = cols.padHigh[0][l];
+    int64_t lowC = cols.padLow[c][l], highC = cols.padHigh[c][l];
     if (lowR || highR || lowC || highC)
       layer.padBytes = kFloatBytes * node.operands[0].shape[3] *
                        (stripe.externalRead[l][0].size() + lowR + highR) *
-                       (cols.read[0][l][0].size() + lowC + highC);
+                       (cols.read[c][l][0].size() + lowC + highC);
   }
   if (l < last) {
     auto inGroup = [&](unsigned id) { return position.count(id) != 0; };
@@ -314,16 +318,17 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
   }
   if (layer.epilogue < 0 && l != last && written < 0)
     layer.outBytes = kFloatBytes * stripe.rows[l].size() *
-                     cols.span[0][l].size() * node.outputShape[3];
+                     cols.span[c][l].size() * node.outputShape[3];
   return layer;
 }
 
-/// The scope layers of a stripe class of a stream group (first stripe `t`),
-/// in the transform's order. A chunked segment: its buffer shifts first
-/// (charged to the first piece's first layer), then every piece runs the
-/// segment's layers.
+/// The scope layers of a stripe class of a stream group (first stripe `t`)
+/// in column tile `c`, in the transform's order. A chunked segment: its buffer
+/// shifts first (charged to the first piece's first layer), then every piece
+/// runs the segment's layers.
 std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
-                                    const StreamGroup &stream, unsigned t) {
+                                    const StreamGroup &stream, unsigned t,
+                                    unsigned c) {
   const Stripe &stripe = stream.stripes()[t];
   unsigned n = stream.group().layers().size();
   std::vector<ScopeLayer> layers;
@@ -335,7 +340,7 @@ std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
     position[layer.node] = k;
   auto push = [&](const Stripe &geometry, unsigned l, bool withShift) {
     ScopeLayer layer =
-        stripeLayer(graph, stream, position, geometry, l, withShift);
+        stripeLayer(graph, stream, position, geometry, c, l, withShift);
     for (int &p : layer.operandIndex)
       if (p >= 0)
         p = latest[p];
@@ -359,7 +364,7 @@ std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
     if (stripe.buffers[written].moves()) {
       const RollingBuffer &buffer = stream.buffers()[written];
       layers[start].shiftBytes = kFloatBytes * stripe.buffers[written].keep *
-                                 buffer.cols * buffer.channels;
+                                 buffer.columns[c].cols * buffer.channels;
     }
     l = segment.last + 1;
   }
@@ -368,22 +373,40 @@ std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
   return layers;
 }
 
-/// The tile classes' scopes of a tiled group: stripe classes for a stream
-/// group, tile classes otherwise.
-std::vector<std::vector<ScopeLayer>> classScopes(const LayerGraph &graph,
-                                                 const FusionGroup &group) {
+/// Whether `group` is a stream group with several column tiles (hybrid):
+/// the transform then runs each column class in a region of its own
+/// holding that class's stripe classes.
+bool isHybridStream(const FusionGroup &group) {
+  return group.plan().isStream() && group.cols().size() > 1;
+}
+
+/// The tile classes' scopes of a tiled group, in the order the transform
+/// emits them: stripe classes (per column class for a hybrid stream group)
+/// for a stream group, tile classes otherwise. `columnClass` gets each
+/// scope's column class (0 unless hybrid).
+std::vector<std::vector<ScopeLayer>>
+classScopes(const LayerGraph &graph, const FusionGroup &group,
+            std::vector<unsigned> *columnClass = nullptr) {
   std::vector<std::vector<ScopeLayer>> scopes;
   if (group.plan().isStream()) {
     std::string error;
-    if (std::optional<StreamGroup> stream =
-            StreamGroup::build(graph, group, error))
-      for (StripeRun run : stream->runs())
-        scopes.push_back(stripeScope(graph, *stream, run.first));
+    std::optional<StreamGroup> stream = StreamGroup::build(graph, group, error);
+    if (!stream)
+      return scopes;
+    for (auto [k, cols] : llvm::enumerate(group.runs(group.cols())))
+      for (StripeRun run : stream->runs()) {
+        scopes.push_back(stripeScope(graph, *stream, run.first, cols.first));
+        if (columnClass)
+          columnClass->push_back(k);
+      }
     return scopes;
   }
   for (TileRun rows : group.runs(group.rows()))
-    for (TileRun cols : group.runs(group.cols()))
+    for (TileRun cols : group.runs(group.cols())) {
       scopes.push_back(tileScope(graph, group, rows.first, cols.first));
+      if (columnClass)
+        columnClass->push_back(0);
+    }
   return scopes;
 }
 
@@ -419,18 +442,34 @@ mafat::groupTileBuffers(const LayerGraph &graph, const FusionGroup &group,
 namespace {
 
 /// Arena of each tile class of a tiled group, in the order FuseTile emits
-/// the classes (row runs outer, column runs inner).
+/// the classes (row runs outer, column runs inner). A hybrid stream group:
+/// one per column class, its stripe classes' arenas packed one after
+/// another (one step each), as PlanMemory.cpp packs the column region.
 std::vector<uint64_t> classArenas(const LayerGraph &graph,
                                   const FusionGroup &group, uint64_t alignment,
                                   uint64_t &naive) {
   std::vector<uint64_t> arenas;
-  for (const std::vector<ScopeLayer> &scope : classScopes(graph, group)) {
+  std::vector<unsigned> columnClass;
+  std::vector<std::vector<ScopeLayer>> scopes =
+      classScopes(graph, group, &columnClass);
+  std::optional<BufferList> column;
+  for (auto [k, scope] : llvm::enumerate(scopes)) {
     BufferList list(alignment);
     int64_t clock = 0;
     runScope(graph, scope, list, clock, [](unsigned, int64_t) {});
     for (const BufferRequest &req : list.requests)
       naive += llvm::alignTo(req.size, alignment);
-    arenas.push_back(list.pack());
+    if (!isHybridStream(group)) {
+      arenas.push_back(list.pack());
+      continue;
+    }
+    if (!column)
+      column.emplace(alignment);
+    column->add(list.pack(), column->requests.size(), "stripe class");
+    if (k + 1 == scopes.size() || columnClass[k + 1] != columnClass[k]) {
+      arenas.push_back(column->pack());
+      column.reset();
+    }
   }
   return arenas;
 }
@@ -540,9 +579,11 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         top.groupTileBytes[g] = std::max(top.groupTileBytes[g], arena);
       // A stream group's rolling buffers: each filled in turn before the
       // stripe loops, live to the last one (allocated after the output map).
+      // A hybrid group fills them in each column region instead.
       std::vector<int64_t> rolling = rollingBufferBytes(graph, group);
       int64_t fills = clock;
-      clock += rolling.size();
+      if (!isHybridStream(group))
+        clock += rolling.size();
       int64_t first = clock;
       unsigned acc = 0;
       bool hasAcc = !graphOutputs.count(id);
@@ -552,7 +593,8 @@ TopLevel buildTopLevel(const LayerGraph &graph,
                            " output)");
       std::vector<unsigned> rollingBuffers;
       for (auto [b, bytes] : llvm::enumerate(rolling)) {
-        rollingBuffers.push_back(list.add(bytes, fills + b,
+        int64_t at = isHybridStream(group) ? first : fills + b;
+        rollingBuffers.push_back(list.add(bytes, at,
                                           "group " + group.name().str() +
                                               " rolling buffer " +
                                               std::to_string(b)));

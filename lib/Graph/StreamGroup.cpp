@@ -268,20 +268,37 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
       if (r != main)
         buffer.skipReaders.push_back(r);
     unsigned c = main.first;
-    if (isWindow(main)) {
-      const LayerNode &reader = graph.node(layers[c].node);
-      buffer.colPadLow = cols.padLow[0][c];
-      buffer.colPadHigh = cols.padHigh[0][c];
-      buffer.rowPadLow = reader.window->rows.padLow;
+    if (isWindow(main))
+      buffer.rowPadLow = graph.node(layers[c].node).window->rows.padLow;
+    // Per column tile: the producer's span with the main window reader's
+    // column padding around it; each reader reads its own columns of it
+    // (the span is their hull, FusionGroup's back-projection).
+    llvm::SmallVector<std::pair<unsigned, unsigned>, 2> all = {main};
+    llvm::append_range(all, buffer.skipReaders);
+    for (unsigned t = 0; t < cols.size(); ++t) {
+      BufferColumns in;
+      Interval span = cols.span[t][l];
+      if (isWindow(main)) {
+        in.padLow = cols.padLow[t][c];
+        in.padHigh = cols.padHigh[t][c];
+      }
+      in.cols = in.padLow + span.size() + in.padHigh;
+      for (auto [k, r] : llvm::enumerate(all)) {
+        Interval read =
+            cols.read[t][r.first][r.second].shift(in.padLow - span.lo);
+        // Padding lies next to the image border, where the read starts or
+        // ends with the span.
+        if (k == 0)
+          read = Interval(read.lo - in.padLow, read.hi + in.padHigh);
+        if (read.lo < 0 || read.hi >= in.cols)
+          return fail("internal error: '" + name(r.first) + "' reads columns " +
+                      read.str() + " of the rolling buffer of '" + name(l) +
+                      "'");
+        in.read.push_back(read);
+      }
+      buffer.cols = std::max(buffer.cols, in.cols);
+      buffer.columns.push_back(std::move(in));
     }
-    for (auto r : sg.readers[l]) {
-      Interval colRead = cols.read[0][r.first][r.second];
-      if (colRead != cols.span[0][l])
-        return fail("layer '" + name(l) + "' computes columns " +
-                    cols.span[0][l].str() + " but '" + name(r.first) +
-                    "' reads " + colRead.str());
-    }
-    buffer.cols = buffer.colPadLow + cols.span[0][l].size() + buffer.colPadHigh;
     buffer.channels = graph.node(layers[l].node).outputShape[3];
     int index = sg.bufferList.size();
     sg.writes[l] = index;
@@ -394,7 +411,10 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   std::vector<int> renumber(sg.bufferList.size(), -1);
   std::vector<RollingBuffer> kept;
   for (auto [b, buffer] : llvm::enumerate(sg.bufferList)) {
-    bool needed = buffer.colPadLow || buffer.colPadHigh || buffer.rowPadLow;
+    bool needed = buffer.rowPadLow != 0;
+    for (const BufferColumns &in : buffer.columns)
+      for (Interval read : in.read)
+        needed |= read != in.written();
     for (const Stripe &stripe : sg.stripeList) {
       const BufferStep &step = stripe.buffers[b];
       needed |= step.keep > 0 || step.padRows > 0;
@@ -565,7 +585,7 @@ std::string StreamGroup::chunkSegment(const LayerGraph &graph, int64_t chunk,
 }
 
 bool StreamGroup::readsFreshTile(const Stripe &stripe, unsigned layer,
-                                 unsigned operand) const {
+                                 unsigned operand, unsigned colTile) const {
   int b = bufferReadBy(layer, operand);
   if (b < 0 || (unsigned)b >= stripe.buffers.size())
     return false;
@@ -577,7 +597,8 @@ bool StreamGroup::readsFreshTile(const Stripe &stripe, unsigned layer,
   Interval fresh = stripe.rows[buffer.producer];
   if (fresh.isEmpty() || stripe.rows[layer].isEmpty())
     return false;
-  bool sameCols = k > 0 || (buffer.colPadLow == 0 && buffer.colPadHigh == 0);
+  const BufferColumns &in = buffer.columns[colTile];
+  bool sameCols = in.read[k] == in.written();
   return sameCols && step.readAtOf(k) == step.newAt &&
          step.windowOf(k).size() == fresh.size();
 }

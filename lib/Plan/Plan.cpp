@@ -105,7 +105,8 @@ std::optional<Problem> checkTiles(size_t g, llvm::StringRef dim,
 }
 
 /// A stream group's own rules: stripes of stripe_rows rows (the last may be
-/// shorter), at least two of them, one column of tiles.
+/// shorter), at least two of them. Any number of column tiles (hybrid: the
+/// stripes stream down each column tile in turn).
 std::optional<Problem> checkStreamStructure(size_t g, const PlanGroup &group) {
   if (!group.isStream()) {
     if (group.stripeRows != 0)
@@ -133,13 +134,6 @@ std::optional<Problem> checkStreamStructure(size_t g, const PlanGroup &group) {
                    "a stream group runs its stripes in order: slots must be "
                    "1, got " +
                        std::to_string(group.slots));
-  if (group.gridCols != 1)
-    return problem(g, "grid",
-                   "a stream group streams full-width stripes: grid " +
-                       std::to_string(group.gridRows) + "x" +
-                       std::to_string(group.gridCols) +
-                       " must have one column (column tiles in a stream "
-                       "group, hybrid mode, are not supported yet)");
   if (group.gridRows < 2)
     return problem(g, "grid",
                    "a stream group needs at least two stripes (grid " +

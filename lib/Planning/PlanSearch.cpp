@@ -3,6 +3,7 @@
 #include "mafat/Planning/PlanSearch.h"
 
 #include "mafat/CostModel/LatencyModel.h"
+#include "mafat/Geometry/ReceptiveField.h"
 #include "mafat/Support/ByteSize.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -154,7 +155,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       std::optional<FusionGroup> fg;
       if (stripeRows > 0) {
         group.rowTiles = stripeSplit(outRows, stripeRows);
-        group.colTiles = {Interval(0, outCols - 1)};
+        group.colTiles = balancedSplit(outCols, cols);
         fg = FusionGroup::build(graph, group, error);
       } else if (assignBalancedTiles(group, outRows, outCols).empty()) {
         fg = FusionGroup::build(graph, group, error);
@@ -219,15 +220,19 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       for (int64_t c : counts(outCols))
         if (r * c > 1 && (!space.squareGrids || r == c))
           grids.push_back({r, c});
-    // Stream stripe heights still worth trying for this end; a segment the
-    // stream transform rejects (an unsupported layer, two window readers of
-    // one layer, readers at different rates) removes its height for all
-    // longer segments, which hold the same layers and readers.
-    std::vector<int64_t> stripes;
+    // Stream stripe heights and column tile counts (1: full-width stripes,
+    // more: hybrid) still worth trying for this end; a segment the stream
+    // transform rejects (an unsupported layer, two window readers of one
+    // layer, readers at different rates) removes its variant for all longer
+    // segments, which hold the same layers and readers, and so does a
+    // column halo over the cap (halos only grow towards the input).
+    std::vector<std::pair<int64_t, int64_t>> stripes;
     if (space.stream)
       for (int64_t s : {1, 2, 4, 8})
         if (s < outRows)
-          stripes.push_back(s);
+          for (int64_t c : counts(outCols))
+            if (c == 1 || c == 2 || c == 4)
+              stripes.push_back({s, c});
     bool square = true;
     for (int i = j - 1; i >= 0 && (!grids.empty() || !stripes.empty()); --i) {
       unsigned id = layerOrder[i];
@@ -266,20 +271,23 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
           ++it;
       }
       for (auto it = stripes.begin(); it != stripes.end();) {
+        auto [stripe, cols] = *it;
         unsigned before = searchStats.rejected;
+        unsigned prunedBefore = searchStats.prunedHalo;
         // Stream groups run their stripes in order: one slot.
         std::optional<Candidate> c =
-            priceGroup(i, j, ceilDiv(outRows, *it), 1, outRows, outCols,
-                       /*slots=*/1, *it);
-        bool rejected = searchStats.rejected != before;
+            priceGroup(i, j, ceilDiv(outRows, stripe), cols, outRows, outCols,
+                       /*slots=*/1, stripe);
+        bool rejected = searchStats.rejected != before ||
+                        searchStats.prunedHalo != prunedBefore;
         if (c) {
           out.push_back(*c);
           // The same stripes with every segment in pieces of one row
           // (chunk_rows): smaller steps, more calls. A group without a
           // rolling buffer has nothing to chunk; that rejects no stripe.
           if (std::optional<Candidate> chunked =
-                  priceGroup(i, j, ceilDiv(outRows, *it), 1, outRows, outCols,
-                             /*slots=*/1, *it, /*chunkRows=*/1))
+                  priceGroup(i, j, ceilDiv(outRows, stripe), cols, outRows,
+                             outCols, /*slots=*/1, stripe, /*chunkRows=*/1))
             out.push_back(*chunked);
         }
         if (rejected)
@@ -338,7 +346,7 @@ PlanSearch::makeResult(llvm::ArrayRef<const Candidate *> path) const {
       group.stripeRows = c->stripeRows;
       group.chunkRows = c->chunkRows;
       group.rowTiles = stripeSplit(extent.rows.size(), c->stripeRows);
-      group.colTiles = {Interval(0, extent.cols.size() - 1)};
+      group.colTiles = balancedSplit(extent.cols.size(), c->cols);
     } else {
       (void)assignBalancedTiles(group, extent.rows.size(), extent.cols.size());
     }

@@ -20,6 +20,17 @@
 //     }
 //   }
 //
+// With several column tiles (hybrid), the buffers are allocated (not filled)
+// at the top and every column class (FusionGroup::runs of the columns)
+// becomes
+//
+//   scf.for iter_args(%acc, %w_0, ...) {           one column tile
+//     scf.execute_region no_inline {               its own arena, always
+//       %w_b = linalg.fill(pad_b, %w_b)            fresh padding per tile
+//       the stripe loops above, on the column tile's columns
+//     }
+//   }
+//
 // The buffers a stripe body allocates, in order, per layer: the shift copy,
 // the padded input tile of an external window operand, the fresh output tile
 // (none for rolling-buffer writers, fused producers and the last layer).
@@ -83,6 +94,23 @@ public:
   LogicalResult rewrite();
 
 private:
+  /// The stripe loops of column class `colRun` (its tile at `colIv`, null
+  /// for a single column tile) over `state`.
+  LogicalResult emitStripeLoops(OpBuilder &b, Location loc,
+                                SmallVectorImpl<Value> &state);
+  /// base + colIv * step of `at(c)` over the column class, c a column tile.
+  OpFoldResult colOffset(OpBuilder &b, Location loc,
+                         llvm::function_ref<int64_t(unsigned)> at) {
+    int64_t base = at(colRun.first);
+    if (!colIv)
+      return b.getIndexAttr(base);
+    int64_t step = colRun.count > 1 ? at(colRun.first + 1) - base : 0;
+    AffineExpr d0 = b.getAffineDimExpr(0);
+    return affine::AffineApplyOp::create(b, loc,
+                                         AffineMap::get(1, 0, d0 * step + base),
+                                         ValueRange{colIv})
+        .getResult();
+  }
   /// One stripe of class `run` at loop index `iv`; `state` is (acc,
   /// buffers...) in and out.
   LogicalResult emitStripe(OpBuilder &b, StripeRun run, Value iv,
@@ -120,6 +148,11 @@ private:
   const FusionGroup &group;
   const StreamGroup &stream;
   DenseMap<unsigned, Value> &currentValue;
+  /// The column class being emitted and its induction variable (null when
+  /// the group has one column tile): column tile colRun.first's geometry
+  /// is the class's static shape.
+  TileRun colRun{0, 1};
+  Value colIv;
   /// Inserts the tiles of `buffer` still pending (in the order they were
   /// computed) into its state value.
   void flush(OpBuilder &b, int buffer, SmallVectorImpl<Value> &state);
@@ -140,9 +173,9 @@ private:
 void StreamRewriter::flush(OpBuilder &b, int buffer,
                            SmallVectorImpl<Value> &state) {
   for (auto [tile, row, loc] : pending[buffer])
-    state[1 + buffer] =
-        insert4(b, loc, tile, state[1 + buffer], b.getIndexAttr(row),
-                b.getIndexAttr(stream.buffers()[buffer].colPadLow));
+    state[1 + buffer] = insert4(
+        b, loc, tile, state[1 + buffer], b.getIndexAttr(row),
+        b.getIndexAttr(stream.buffers()[buffer].columns[colRun.first].padLow));
   pending[buffer].clear();
 }
 
@@ -194,11 +227,11 @@ void StreamRewriter::makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
   Location loc = ir.op(group.layers()[l].node)->getLoc();
   flush(b, written, state);
   const BufferStep &step = stripe.buffers[written];
-  const RollingBuffer &buffer = stream.buffers()[written];
+  int64_t cols = stream.buffers()[written].columns[colRun.first].cols;
   Value &w = state[1 + written];
   if (step.moves()) {
     Value kept = slice4(b, loc, w, b.getIndexAttr(step.keepFrom),
-                        b.getIndexAttr(0), step.keep, buffer.cols);
+                        b.getIndexAttr(0), step.keep, cols);
     auto keptType = cast<RankedTensorType>(kept.getType());
     Value tmp = tensor::EmptyOp::create(b, loc, keptType.getShape(),
                                         keptType.getElementType());
@@ -207,7 +240,7 @@ void StreamRewriter::makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
   }
   if (step.padRows > 0) {
     Value rows = slice4(b, loc, w, b.getIndexAttr(step.padAt),
-                        b.getIndexAttr(0), step.padRows, buffer.cols);
+                        b.getIndexAttr(0), step.padRows, cols);
     Value filled =
         linalg::FillOp::create(b, loc, padValues[written], rows).getResult(0);
     w = insert4(b, loc, filled, w, b.getIndexAttr(step.padAt),
@@ -233,7 +266,8 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   Interval rows = stripe.rows[l];
   if (rows.isEmpty())
     return success();
-  Interval spanC = cols.span[0][l];
+  unsigned c = colRun.first;
+  Interval spanC = cols.span[c][l];
 
   // Operand i: its window of the producer's rolling buffer (padded already;
   // a skip reader reads its real rows and columns in it), the producer's
@@ -242,42 +276,44 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     int p = layer.operandLayer[i];
     if (p >= 0) {
       int read = stream.bufferReadBy(l, i);
-      if (read < 0 || stream.readsFreshTile(stripe, l, i))
+      if (read < 0 || stream.readsFreshTile(stripe, l, i, c))
         return tiles[p];
       flush(b, read, state);
-      const RollingBuffer &buffer = stream.buffers()[read];
       unsigned k = stream.readerIndex(l, i);
       const BufferStep &step = stripe.buffers[read];
-      bool main = k == 0;
+      Interval readC = stream.buffers()[read].columns[c].read[k];
       return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAtOf(k)),
-                    b.getIndexAttr(main ? 0 : buffer.colPadLow),
-                    step.windowOf(k).size(),
-                    main ? buffer.cols
-                         : buffer.cols - buffer.colPadLow - buffer.colPadHigh);
+                    b.getIndexAttr(readC.lo), step.windowOf(k).size(),
+                    readC.size());
     }
     Interval readR = stripe.externalRead[l][i];
-    Interval readC = cols.read[0][l][i];
+    Interval readC = cols.read[c][l][i];
     Value rowOff = offset(b, loc, run, iv, [&](const Stripe &s) {
       return pick(s).externalRead[l][i].lo;
     });
-    return slice4(b, loc, fullValue(node.operands[i].producer), rowOff,
-                  b.getIndexAttr(readC.lo), readR.size(), readC.size());
+    OpFoldResult colOff =
+        colOffset(b, loc, [&](unsigned t) { return cols.read[t][l][i].lo; });
+    return slice4(b, loc, fullValue(node.operands[i].producer), rowOff, colOff,
+                  readR.size(), readC.size());
   };
   auto padTile = [&](unsigned i, Value tile, tensor::PadOp pad) -> Value {
     return mafat::padPiece(b, tile, pad, stripe.externalPadLow[l][i],
-                           stripe.externalPadHigh[l][i], cols.padLow[0][l],
-                           cols.padHigh[0][l]);
+                           stripe.externalPadHigh[l][i], cols.padLow[c][l],
+                           cols.padHigh[c][l]);
   };
   // Where the output goes: a slice of the rolling buffer or of the output
   // map, or a fresh tile; the layer writes it in place.
   SmallVector<int64_t> outShape = {1, rows.size(), spanC.size(),
                                    node.outputShape[3]};
+  auto outputColOffset = [&]() {
+    return colOffset(b, loc, [&](unsigned t) { return cols.span[t][l].lo; });
+  };
   auto destination = [&]() -> Value {
     if (l == last) {
       Value rowOff = offset(
           b, loc, run, iv, [&](const Stripe &s) { return pick(s).rows[l].lo; });
-      return slice4(b, loc, state[0], rowOff, b.getIndexAttr(spanC.lo),
-                    rows.size(), spanC.size());
+      return slice4(b, loc, state[0], rowOff, outputColOffset(), rows.size(),
+                    spanC.size());
     }
     // A fresh tile: alloc_tensor, not tensor.empty, so that CSE cannot
     // merge the tiles (and then their fills) of two layers with the same
@@ -292,7 +328,7 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     }
     const BufferStep &step = stripe.buffers[written];
     return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
-                  b.getIndexAttr(stream.buffers()[written].colPadLow),
+                  b.getIndexAttr(stream.buffers()[written].columns[c].padLow),
                   rows.size(), spanC.size());
   };
 
@@ -307,12 +343,12 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
     bool inBuffer = layer.operandLayer[i] >= 0 &&
                     stream.bufferReadBy(l, i) >= 0 &&
-                    !stream.readsFreshTile(stripe, l, i);
+                    !stream.readsFreshTile(stripe, l, i, c);
     return inBuffer ? tile : padTile(i, tile, pad);
   };
   auto outputOffset = [&](unsigned dim) -> OpFoldResult {
     if (dim == 2)
-      return b.getIndexAttr(spanC.lo);
+      return outputColOffset();
     return offset(b, loc, run, iv,
                   [&](const Stripe &s) { return pick(s).rows[l].lo; });
   };
@@ -333,7 +369,41 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   if (l == last) {
     Value rowOff = offset(b, loc, run, iv,
                           [&](const Stripe &s) { return pick(s).rows[l].lo; });
-    state[0] = insert4(b, loc, out, state[0], rowOff, b.getIndexAttr(spanC.lo));
+    state[0] = insert4(b, loc, out, state[0], rowOff, outputColOffset());
+  }
+  return success();
+}
+
+LogicalResult StreamRewriter::emitStripeLoops(OpBuilder &b, Location loc,
+                                              SmallVectorImpl<Value> &state) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  for (StripeRun run : stream.runs()) {
+    Value count = arith::ConstantIndexOp::create(b, loc, run.count);
+    LogicalResult status = success();
+    SmallVector<Type> types;
+    for (Value v : state)
+      types.push_back(v.getType());
+    auto loop = scf::ForOp::create(
+        b, loc, c0, count, c1, state,
+        [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
+          // One region per stripe body, packed on its own by the memory
+          // planner, kept when a one-stripe class's loop folds away.
+          auto body = scf::ExecuteRegionOp::create(lb, lloc, types);
+          body.setNoInline(true);
+          Block *block = &body.getRegion().emplaceBlock();
+          OpBuilder bb = OpBuilder::atBlockBegin(block);
+          SmallVector<Value> inner(args.begin(), args.end());
+          if (failed(emitStripe(bb, run, iv, inner))) {
+            status = failure();
+            inner.assign(args.begin(), args.end());
+          }
+          scf::YieldOp::create(bb, lloc, inner);
+          scf::YieldOp::create(lb, lloc, body.getResults());
+        });
+    if (failed(status))
+      return failure();
+    state.assign(loop.getResults().begin(), loop.getResults().end());
   }
   return success();
 }
@@ -345,6 +415,7 @@ LogicalResult StreamRewriter::rewrite() {
   Location loc = anchor->getLoc();
   OpBuilder b(anchor);
   auto type = cast<RankedTensorType>(oldResult.getType());
+  bool hybrid = group.cols().size() > 1;
   // alloc_tensor, not tensor.empty: CSE must not merge the output map or a
   // rolling buffer with anything else.
   SmallVector<Value> state;
@@ -378,36 +449,50 @@ LogicalResult StreamRewriter::rewrite() {
         bufferization::AllocTensorOp::create(b, loc, bufferType, ValueRange{});
     // Column padding and the first stripe's top padding stay in place for
     // good: shifts move whole rows, producers write inside the columns.
-    state.push_back(linalg::FillOp::create(b, loc, padValue, w).getResult(0));
+    // Column tiles fill them again each (their padding differs).
+    state.push_back(
+        hybrid ? w : linalg::FillOp::create(b, loc, padValue, w).getResult(0));
   }
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  for (StripeRun run : stream.runs()) {
-    Value count = arith::ConstantIndexOp::create(b, loc, run.count);
-    LogicalResult status = success();
+  if (!hybrid) {
+    if (failed(emitStripeLoops(b, loc, state)))
+      return failure();
+  } else {
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
     SmallVector<Type> types;
     for (Value v : state)
       types.push_back(v.getType());
-    auto loop = scf::ForOp::create(
-        b, loc, c0, count, c1, state,
-        [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
-          // One region per stripe body, packed on its own by the memory
-          // planner, kept when a one-stripe class's loop folds away.
-          auto body = scf::ExecuteRegionOp::create(lb, lloc, types);
-          body.setNoInline(true);
-          Block *block = &body.getRegion().emplaceBlock();
-          OpBuilder bb = OpBuilder::atBlockBegin(block);
-          SmallVector<Value> inner(args.begin(), args.end());
-          if (failed(emitStripe(bb, run, iv, inner))) {
-            status = failure();
-            inner.assign(args.begin(), args.end());
-          }
-          scf::YieldOp::create(bb, lloc, inner);
-          scf::YieldOp::create(lb, lloc, body.getResults());
-        });
-    if (failed(status))
-      return failure();
-    state.assign(loop.getResults().begin(), loop.getResults().end());
+    for (TileRun run : group.runs(group.cols())) {
+      Value count = arith::ConstantIndexOp::create(b, loc, run.count);
+      LogicalResult status = success();
+      auto loop = scf::ForOp::create(
+          b, loc, c0, count, c1, state,
+          [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
+            // One region per column tile, so that the memory planner packs
+            // its stripe bodies on their own whether or not a one-tile
+            // class's loop folds away.
+            auto body = scf::ExecuteRegionOp::create(lb, lloc, types);
+            body.setNoInline(true);
+            Block *block = &body.getRegion().emplaceBlock();
+            OpBuilder bb = OpBuilder::atBlockBegin(block);
+            SmallVector<Value> inner(args.begin(), args.end());
+            for (unsigned k = 0; k < padValues.size(); ++k)
+              inner[1 + k] =
+                  linalg::FillOp::create(bb, lloc, padValues[k], inner[1 + k])
+                      .getResult(0);
+            colRun = run;
+            colIv = iv;
+            if (failed(emitStripeLoops(bb, lloc, inner))) {
+              status = failure();
+              inner.assign(args.begin(), args.end());
+            }
+            scf::YieldOp::create(bb, lloc, inner);
+            scf::YieldOp::create(lb, lloc, body.getResults());
+          });
+      if (failed(status))
+        return failure();
+      state.assign(loop.getResults().begin(), loop.getResults().end());
+    }
   }
   oldResult.replaceAllUsesWith(state[0]);
   currentValue[group.outputLayer().node] = state[0];

@@ -98,6 +98,16 @@ FIXED_PLANS = {
             {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool"], "grid": [4, 1], "mode": "stream",
              "stripe_rows": 4},
             {"name": "g1", "layers": ["L2:conv", "L2:relu", "L3:conv", "L3:relu6"], "grid": [2, 2]}]},
+        "stream_hybrid": {"groups": [  # the stream plan in 2 column tiles of the 8x8 L2:relu (hybrid)
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool", "L2:conv", "L2:relu"],
+             "grid": [3, 2], "mode": "stream", "stripe_rows": 3}]},
+        "stream_hybrid_chunk": {"groups": [  # 3 uneven column tiles of the 8x8 L2:relu, the head (L0, L1)
+            # in one-row pieces
+            {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool", "L2:conv", "L2:relu"],
+             "grid": [3, 3], "mode": "stream", "stripe_rows": 3, "chunk_rows": 1,
+             "col_tiles": [[0, 2], [3, 5], [6, 7]]},
+            {"name": "g1", "layers": ["L3:conv", "L3:relu6"], "grid": [2, 1], "mode": "stream",
+             "stripe_rows": 4}]},
     },
     "dw_net": {  # 16x16 throughout
         "uneven": {"groups": [
@@ -178,6 +188,15 @@ FIXED_PLANS = {
                                       "L6:relu6", "L7:conv", "L7:bias", "L8:conv", "L8:relu6", "L9:dwconv",
                                       "L9:relu6", "L10:conv", "L10:bias", "L11:add"], "grid": [10, 1],
              "mode": "stream", "stripe_rows": 1}]},  # 10x10
+        "stream_hybrid": {"groups": [  # stream_blocks with column tiles (hybrid): 3 of the 20x20 (a border
+            # class on each side of one interior tile), 2 of the 10x10; the add reads fewer columns of the
+            # block input's buffer than the expand conv
+            {"name": "g0", "layers": ["L0:conv", "L0:relu6", "L1:conv", "L1:relu6", "L2:dwconv", "L2:relu6",
+                                      "L3:conv", "L3:bias", "L4:add"], "grid": [10, 3], "mode": "stream",
+             "stripe_rows": 2},  # 20x20
+            {"name": "g1", "layers": ["L5:conv", "L5:relu6", "L6:dwconv", "L6:relu6", "L7:conv", "L7:bias",
+                                      "L8:conv", "L8:relu6", "L9:dwconv", "L9:relu6", "L10:conv", "L10:bias",
+                                      "L11:add"], "grid": [4, 2], "mode": "stream", "stripe_rows": 3}]},  # 10x10
     },
     "branch_net": {  # inputs image 20x24x8 and aux 10x12x4; L5:sigmoid is also the output "feat"
         "uneven": {"groups": [  # L5:sigmoid is 10x12; both inputs feed the group

@@ -804,3 +804,81 @@ TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
   ASSERT_TRUE(stream) << error;
   EXPECT_GT(checkBufferReads(chain, *stream, "chain"), 0);
 }
+
+// Hybrid (issue 12): a stream group in column tiles streams every column
+// tile top to bottom on its own columns. The rows are those of the
+// full-width stream, step by step; every rolling buffer has, per column
+// tile, the producer's span there with its reader's column padding (only
+// at the image border), and the widest of them as its static width. The add
+// reads fewer columns of X's buffer than the expand conv (whose 3x3 reader
+// has a column halo), from inside it. Column halos are recomputed and
+// priced: more compute than the full-width stream, never fewer rows.
+TEST_F(LatencyModelTest, StreamGeometryHybridColumns) {
+  test::GraphBuilder b;
+  test::MapValue x = b.input(13, 11, 4);
+  test::MapValue X =
+      b.eltwise("L0:relu", {b.conv("L0:conv", x, 1, 4, 1, 0)}, 1);
+  test::MapValue e = b.conv("L1:conv", X, 1, 8, 1, 0);
+  test::MapValue d = b.conv("L2:conv", e, 3, 8, 1, 1);
+  test::MapValue p = b.conv("L3:conv", d, 1, 4, 1, 0);
+  test::MapValue y = b.eltwise("L4:add", {X, p}, 1);
+  const LayerGraph &g = graphOf(b.finish({y}));
+  std::vector<std::string> layers = {"L0:conv", "L0:relu", "L1:conv",
+                                     "L2:conv", "L3:conv", "L4:add"};
+  TargetProfile profile = plainProfile();
+  for (int64_t s : {1, 2, 3}) {
+    std::string what = "S=" + std::to_string(s);
+    PlanGroup wholePlan = streamPlan(g, layers, s);
+    PlanGroup plan = wholePlan;
+    plan.gridCols = 3;
+    plan.colTiles = {{0, 3}, {4, 7}, {8, 10}};
+    std::string error;
+    std::optional<FusionGroup> whole = FusionGroup::build(g, wholePlan, error);
+    ASSERT_TRUE(whole) << error;
+    std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+    ASSERT_TRUE(group) << error;
+    std::optional<StreamGroup> full = StreamGroup::build(g, *whole, error);
+    ASSERT_TRUE(full) << error;
+    std::optional<StreamGroup> stream = StreamGroup::build(g, *group, error);
+    ASSERT_TRUE(stream) << error;
+    ASSERT_EQ(stream->stripes().size(), full->stripes().size()) << what;
+    for (auto [a, b] : llvm::zip(stream->stripes(), full->stripes()))
+      EXPECT_EQ(a.rows, b.rows) << what;
+    ASSERT_EQ(stream->buffers().size(), full->buffers().size()) << what;
+    const TileAxis &cols = group->cols();
+    for (const RollingBuffer &buffer : stream->buffers()) {
+      ASSERT_EQ(buffer.columns.size(), 3u);
+      int64_t widest = 0;
+      for (unsigned c = 0; c < 3; ++c) {
+        const BufferColumns &in = buffer.columns[c];
+        EXPECT_EQ(in.cols, in.padLow + cols.span[c][buffer.producer].size() +
+                               in.padHigh);
+        // Padding only where the column tile meets the image border.
+        EXPECT_TRUE(in.padLow == 0 || c == 0) << what;
+        EXPECT_TRUE(in.padHigh == 0 || c == 2) << what;
+        for (Interval read : in.read)
+          EXPECT_TRUE(Interval(0, in.cols - 1).contains(read)) << what;
+        widest = std::max(widest, in.cols);
+      }
+      EXPECT_EQ(buffer.cols, widest) << what;
+    }
+    // The 3x3 conv's buffer is padded at the two borders.
+    ASSERT_GE(stream->bufferOf(2), 0);
+    const RollingBuffer &conv = stream->buffers()[stream->bufferOf(2)];
+    EXPECT_EQ(conv.columns[0].padLow, 1);
+    EXPECT_EQ(conv.columns[2].padHigh, 1);
+    // X's buffer: the add (reader 1) reads its own columns, one fewer on
+    // each inner side than the expand conv (reader 0) needs.
+    ASSERT_GE(stream->bufferOf(1), 0);
+    const BufferColumns &mid =
+        stream->buffers()[stream->bufferOf(1)].columns[1];
+    EXPECT_EQ(mid.read[0], mid.written());
+    EXPECT_EQ(mid.read[1], Interval(1, 4));
+    EXPECT_GT(checkBufferReads(g, *stream, what), 0);
+    GroupLatency hybrid = predictGroupLatency(g, *group, profile);
+    GroupLatency streamed = predictGroupLatency(g, *whole, profile);
+    EXPECT_GT(hybrid.haloOverhead, 0) << what;
+    EXPECT_EQ(streamed.haloOverhead, 0) << what;
+    EXPECT_GT(hybrid.computeMs, streamed.computeMs) << what;
+  }
+}

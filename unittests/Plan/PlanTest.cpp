@@ -434,11 +434,14 @@ TEST(StreamPlan, Errors) {
   g.slots = 2;
   EXPECT_EQ(check(g), "group 's': a stream group runs its stripes in order: "
                       "slots must be 1, got 2");
+  // Column tiles (hybrid) are fine; their tiles must still cover the
+  // columns.
   g = streamGroup();
   g.gridCols = 2;
-  EXPECT_EQ(check(g), "group 's': a stream group streams full-width stripes: "
-                      "grid 3x2 must have one column (column tiles in a "
-                      "stream group, hybrid mode, are not supported yet)");
+  EXPECT_EQ(check(g), "");
+  g.colTiles = {{0, 3}, {5, 7}};
+  EXPECT_EQ(check(g, /*assign=*/false),
+            "group 's': gap between column tiles [0, 3] and [5, 7]");
   g = streamGroup();
   g.gridRows = 1;
   EXPECT_EQ(check(g), "group 's': a stream group needs at least two stripes "

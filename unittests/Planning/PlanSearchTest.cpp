@@ -14,6 +14,8 @@
 
 #include "mafat/Planning/PlanSearch.h"
 
+#include "mafat/Geometry/ReceptiveField.h"
+
 #include "Graph/GraphBuilder.h"
 
 #include "gtest/gtest.h"
@@ -586,6 +588,45 @@ TEST(PlanSearch, InfeasibleBudget) {
   EXPECT_EQ(r->peakBytes, min);
   // The smallest budget needs tiling: layer by layer needs more.
   EXPECT_GT(r->tiledGroups, 0u);
+}
+
+// Hybrid stream candidates (issue 12): with stream groups on, the search also
+// prices stream groups in 2 and 4 balanced column tiles (within maxGrid), each
+// one the stream transform builds, and a plan that picks one keeps its
+// column tiles.
+TEST(PlanSearch, StreamCandidatesIncludeColumnTiles) {
+  Model m(chainModel());
+  ASSERT_TRUE(m.graph);
+  const LayerGraph &g = *m.graph;
+  std::set<int64_t> streamCols;
+  // Hybrid stream groups are the cheapest on memory here, so the smallest
+  // budget's plan holds one.
+  auto price = [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+                   llvm::ArrayRef<unsigned>) {
+    GroupCost cost = syntheticCost(g, fg, live);
+    if (fg.plan().isStream()) {
+      streamCols.insert(fg.cols().size());
+      EXPECT_EQ(fg.plan().colTiles,
+                balancedSplit(fg.cols().tiles.back().hi + 1, fg.cols().size()));
+      if (fg.cols().size() > 1)
+        cost.peakBytes = 1;
+    }
+    return cost;
+  };
+  SearchSpace space;
+  space.stream = true;
+  space.maxGrid = 4;
+  PlanSearch search(g, space, price);
+  EXPECT_EQ(streamCols, (std::set<int64_t>{1, 2, 4}));
+  std::optional<SearchResult> r = search.search(search.minFeasibleBudget());
+  ASSERT_TRUE(r);
+  bool hybrid = false;
+  for (const PlanGroup &group : r->plan.groups)
+    hybrid |= group.isStream() && group.gridCols > 1 &&
+              group.colTiles.size() == (size_t)group.gridCols;
+  EXPECT_TRUE(hybrid);
+  std::string error;
+  EXPECT_TRUE(buildPlanGroups(g, r->plan, error)) << error;
 }
 
 } // namespace

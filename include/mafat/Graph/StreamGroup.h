@@ -2,11 +2,12 @@
 //-*-===//
 //
 // The geometry of a fusion group in stream mode (PlanGroup::mode ==
-// GroupMode::Stream): the group's output is produced in full-width stripes
-// of S rows, top to bottom, and every layer computes every row once. A layer
-// read through a window (conv, depthwise conv, pool) by the next layer
-// writes its new rows into a *rolling buffer*: the reader's padded input
-// window, full width with the reader's column padding, holding only the
+// GroupMode::Stream): the group's output is produced in stripes of S rows,
+// top to bottom (full width, or per column tile: see Hybrid below), and
+// every layer computes every row once. A layer read through a window (conv,
+// depthwise conv, pool) by the next layer writes its new rows into a
+// *rolling buffer*: the reader's padded input window, full width (of the
+// column tile) with the reader's column padding, holding only the
 // rows the reader's next window starts at and below. Before each write the
 // rows the reader still needs move to the top of the buffer (the "shift"),
 // the producer writes its new rows below them, and rows of bottom padding
@@ -28,26 +29,37 @@
 //
 // The fuse-tile transform (Transforms/StreamGroup.cpp) emits exactly this,
 // and the memory model prices exactly this, so it is computed in one place.
-// Rows only: columns are whole, taken from FusionGroup's single column tile.
+// The steps are rows only: columns come from FusionGroup's column axis.
+//
+// Hybrid (several column tiles, DeFiNES's H-cached): the whole pipeline
+// runs once per column tile of the output, top to bottom, on that tile's
+// receptive-field columns (FusionGroup::cols(): column halos are recomputed
+// by neighbouring column tiles, rows never). The steps are the same in
+// every column tile; only the columns differ, so a rolling buffer has per
+// column tile its own width and column padding (BufferColumns: the padding
+// only where the tile meets the image border) and is allocated as wide as
+// the widest; it is filled with the padding value again per column tile.
 //
 // Residual adds (DAGs): a layer may have several readers in the group, at
 // most one through a window and any number pointwise (the add of an
 // inverted residual block, which lags the block input by the depthwise
 // conv's halo). It still writes one rolling buffer, read by all of them:
 // the window reader's padded rows (the buffer's *main* reader), the others
-// (*skip* readers) their real rows inside it. A row stays until the last
-// reader has read it, so every row is computed and written once. A reader
-// that takes exactly the rows its producer writes in the same step reads
-// the fresh tile (a view of the buffer), and the transform inserts the tile
-// into the buffer's value after such readers (see readsFreshTile).
+// (*skip* readers) their real rows (and columns, BufferColumns::read)
+// inside it. A row stays until the last reader has read it, so every row is
+// computed and written once. A reader that takes exactly the rows its
+// producer writes in the same step reads the fresh tile (a view of the
+// buffer), and the transform inserts the tile into the buffer's value after
+// such readers (see readsFreshTile).
 //
 // Supported (checked by build, errors name the group and the layer): convs,
 // depthwise convs, max/sum pools and elementwise layers, every layer but
 // the last read in the group, at most once through a window (its operand
 // 0), all readers of a layer at one rate (rows per step). Concats and
 // upsampling inside the group, two window readers of one layer, standalone
-// pads, windows whose stride exceeds their extent and column tiles (the
-// hybrid mode) are not supported yet. Chunked segments are chains.
+// pads and windows whose stride exceeds their extent are not supported yet.
+// Chunked segments are chains. Column tiles combine with everything here
+// (residual adds, chunk_rows, split steps on threads).
 //
 // Chunked segments (PlanGroup::chunkRows = C): a *segment* is a run of
 // layers ending at the writer of a rolling buffer and starting after the
@@ -72,6 +84,22 @@
 
 namespace mafat {
 
+/// A rolling buffer's columns in one column tile of the group
+/// (FusionGroup::cols()): the producer's span in that tile with the main
+/// reader's column padding around it.
+struct BufferColumns {
+  /// Padded width: the producer writes buffer columns [padLow, cols -
+  /// padHigh), its span in this column tile.
+  int64_t cols = 0;
+  int64_t padLow = 0;
+  int64_t padHigh = 0;
+  /// Per reader k (BufferStep::windowOf's numbering): the buffer columns it
+  /// reads, padding included for the main window reader.
+  llvm::SmallVector<Interval, 2> read;
+  /// The columns the producer writes.
+  Interval written() const { return Interval(padLow, cols - padHigh - 1); }
+};
+
 /// The rolling buffer between layer `producer` and its window reader
 /// `consumer` (positions in FusionGroup::layers()). Its rows are the
 /// consumer's padded input rows; row i of the buffer holds padded row
@@ -89,15 +117,14 @@ struct RollingBuffer {
   /// same buffer, so a row the window reader no longer needs stays until
   /// the last of them has read it, and every row is still written once.
   llvm::SmallVector<std::pair<unsigned, unsigned>, 1> skipReaders;
-  /// Largest window over the stripes (rows) and the padded width: the
-  /// buffer's static shape is 1 x rows x cols x channels.
+  /// Largest window over the stripes (rows) and the widest padded width
+  /// over the column tiles: the buffer's static shape is 1 x rows x cols x
+  /// channels. A narrower column tile uses its first columns.
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t channels = 0;
-  /// The consumer's column padding: the producer writes columns
-  /// [colPadLow, cols - colPadHigh).
-  int64_t colPadLow = 0;
-  int64_t colPadHigh = 0;
+  /// Per column tile of the group: its columns in the buffer.
+  std::vector<BufferColumns> columns;
   /// The consumer's row padding (padded row p is real row p - rowPadLow).
   int64_t rowPadLow = 0;
 
@@ -201,14 +228,15 @@ public:
   unsigned readerIndex(unsigned layer, unsigned operand) const {
     return reads[layer][operand].second;
   }
-  /// Whether operand `operand` of `layer` reads, in `stripe`, exactly the
+  /// Whether operand `operand` of `layer` reads, in `stripe` of column tile
+  /// `colTile`, exactly the
   /// rows and columns its producer writes into its rolling buffer in the
   /// same stripe (a 1x1 conv in step with its producer, whose rows an add
   /// reads later from the buffer). The transform then passes the fresh tile,
   /// a view of the buffer (canonicalization would fold the slice to it
   /// anyway).
-  bool readsFreshTile(const Stripe &stripe, unsigned layer,
-                      unsigned operand) const;
+  bool readsFreshTile(const Stripe &stripe, unsigned layer, unsigned operand,
+                      unsigned colTile) const;
   /// Per layer: its in-group readers (layer, operand).
   llvm::ArrayRef<std::pair<unsigned, unsigned>>
   readersOf(unsigned layer) const {

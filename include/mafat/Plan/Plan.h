@@ -41,7 +41,8 @@ enum class GroupMode {
   /// to bottom; each intermediate map keeps the rows its consumer's window
   /// still needs in a rolling buffer carried from stripe to stripe, so
   /// nothing is recomputed (docs/Fusion.md, "Streaming"). The row tiles are
-  /// the stripes and the grid has one column.
+  /// the stripes. With several column tiles (hybrid), the stripes stream
+  /// down each column tile in turn, its column halo recomputed.
   Stream,
 };
 
@@ -208,8 +209,9 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 // extents are known; written plans always list them. Unknown keys are errors,
 // so a misspelt "row_tile" cannot silently turn into balanced tiles.
 // "mode" is "recompute" (the default, then left out when written) or
-// "stream", which needs "stripe_rows"; a stream group's grid has one column
-// and one row per stripe, and its row tiles, if given, are the stripes.
+// "stream", which needs "stripe_rows"; a stream group's grid has one row
+// per stripe, and its row tiles, if given, are the stripes; more than one
+// column (hybrid) streams each column tile top to bottom in turn.
 
 /// The plan as JSON in the schema above (groups and fields in that order,
 /// two-space indentation, one line per field). Empty tile lists are left out.

@@ -106,15 +106,6 @@ module {
 // -----
 
 module attributes {mafat.plan = #mafat.plan<groups = [
-    // expected-error @below {{group 's': a stream group streams full-width stripes: grid 2x2 must have one column (column tiles in a stream group, hybrid mode, are not supported yet)}}
-    #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 2],
-                 row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 3], [4, 7]],
-                 mode = stream, stripe_rows = 4>]>} {
-}
-
-// -----
-
-module attributes {mafat.plan = #mafat.plan<groups = [
     // expected-error @below {{group 's': stripe [0, 2] has 3 rows; a stream group's stripes have stripe_rows = 4 rows (only the last may be shorter)}}
     #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 1],
                  row_tiles = [[0, 2], [3, 7]], col_tiles = [[0, 7]],

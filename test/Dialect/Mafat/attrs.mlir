@@ -38,12 +38,13 @@ module attributes {mafat.plan = #mafat.plan<groups = []>,
 
 // -----
 
-// A stream group prints its mode and stripe height; recompute groups print
-// neither.
+// A stream group prints its mode and stripe height, with any number of
+// column tiles; recompute groups print neither.
 // CHECK-LABEL: module attributes {mafat.plan = #mafat.plan<groups = [
 // CHECK-SAME: #mafat.group<name = "s", layers = ["L0:conv", "L1:conv"], grid = [3, 1], row_tiles = {{\[\[}}0, 2], [3, 5], [6, 7]], col_tiles = {{\[\[}}0, 7]], mode = stream, stripe_rows = 3>,
 // CHECK-SAME: #mafat.group<name = "c", layers = ["L3:conv"], grid = [3, 1], row_tiles = {{\[\[}}0, 2], [3, 5], [6, 7]], col_tiles = {{\[\[}}0, 7]], mode = stream, stripe_rows = 3, chunk_rows = 1>,
-// CHECK-SAME: #mafat.group<name = "r", layers = ["L2:conv"], grid = [1, 1], row_tiles = {{\[\[}}0, 7]], col_tiles = {{\[\[}}0, 7]]>]>}
+// CHECK-SAME: #mafat.group<name = "r", layers = ["L2:conv"], grid = [1, 1], row_tiles = {{\[\[}}0, 7]], col_tiles = {{\[\[}}0, 7]]>,
+// CHECK-SAME: #mafat.group<name = "h", layers = ["L4:conv"], grid = [2, 2], row_tiles = {{\[\[}}0, 3], [4, 7]], col_tiles = {{\[\[}}0, 3], [4, 7]], mode = stream, stripe_rows = 4>]>}
 module attributes {mafat.plan = #mafat.plan<groups = [
     #mafat.group<name = "s", layers = ["L0:conv", "L1:conv"], grid = [3, 1],
                  row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = [[0, 7]],
@@ -53,5 +54,9 @@ module attributes {mafat.plan = #mafat.plan<groups = [
                  mode = stream, stripe_rows = 3, chunk_rows = 1>,
     #mafat.group<name = "r", layers = ["L2:conv"], grid = [1, 1],
                  row_tiles = [[0, 7]], col_tiles = [[0, 7]],
-                 mode = recompute, stripe_rows = 0>]>} {
+                 mode = recompute, stripe_rows = 0>,
+    // Column tiles in a stream group (hybrid).
+    #mafat.group<name = "h", layers = ["L4:conv"], grid = [2, 2],
+                 row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 3], [4, 7]],
+                 mode = stream, stripe_rows = 4>]>} {
 }
