@@ -98,7 +98,7 @@ def cross_core_probe(work: str) -> list[tuple[int, float, float]]:
     """bench/cross_core.py's table: (bytes, us reading own data, other core's)."""
     exe = cross_core.build(work)
     if not exe:
-        print("cross-core probe: one CPU, nothing to compare")
+        print("cross-core probe: not available (one CPU, or no clang-22)")
         return []
     return cross_core.print_table(exe, [256 << 10, 1600 << 10, 8 << 20])
 

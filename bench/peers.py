@@ -40,10 +40,10 @@ Prints one table (per model and engine: latency on each thread count, the
 N/1-thread speedup, peak RSS, agreement), then issue 11's targets with the
 numbers (N-thread speedup per engine, mafat N-thread / ORT N-thread latency,
 mafat RSS / ORT RSS), then per round the N/1-thread speedups next to
-``bench/cross_core.py``'s probe, run before each round (on a VM the host may
-move the virtual CPUs between rounds, and how fast data crosses between them
-changes what N threads buy); writes the PNG at --out and the figures as JSON
-next to it. This is a benchmark: it asserts nothing and exits 0 when the measurement
+``bench/cross_core.py``'s probe, run before each round (on a VM what N
+threads buy can change between rounds; the probe records whether reading
+the other core's data got slower with it); writes the PNG at --out and the
+figures as JSON next to it. This is a benchmark: it asserts nothing and exits 0 when the measurement
 completes (a missed target prints NOT MET).
 
 Usage (from the checkout, after scripts/build.sh or ./scripts/test.sh):
@@ -463,7 +463,8 @@ def round_speedups(res: dict, models: list, threads: list, avail: dict, cross: l
     n = max(threads)
     engines = [e for e in ("mafat", "ort") if avail.get((e, 1)) and avail.get((e, n))]
     rows = []
-    for r in range(len(cross) or max(len(v) for m in models for v in res[m]["runs"].values())):
+    rounds = max((len(v) for m in models for v in res[m]["runs"].values()), default=0)
+    for r in range(len(cross) or rounds):
         row = {"round": r + 1, "cross_core_ratio": cross[r] if r < len(cross) else None}
         for name in models:
             for e in engines:

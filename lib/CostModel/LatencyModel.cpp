@@ -151,8 +151,9 @@ public:
       double seconds = copySeconds(inBytes + outBytes);
       // A layout transpose on its own is split by rows (mafat-parallelize);
       // the other copies stay serial.
-      const bool split = wholeLayer && node.kind == LayerKind::Transpose &&
-                         splitsAcrossThreads(parallel, int64_t(outBytes / 4));
+      const bool split =
+          wholeLayer && node.kind == LayerKind::Transpose &&
+          splitsAcrossThreads(parallel, int64_t(outBytes / kElementBytes));
       if (split) {
         seconds /= parallel.threads * profile.parallelEfficiency;
         into.overhead += profile.parallelLaunchUs * 1e-6;

@@ -257,8 +257,21 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
         return !s.rows[r.first].isEmpty() && s.rows[r.first] != s.rows[l];
       });
     });
-    if (windowReaders.empty() && !lags)
+    if (windowReaders.empty() && !lags) {
+      // Its readers take the producer's fresh tile whole: in every column
+      // tile each must read exactly the columns it computes (with column
+      // tiles, one may need fewer than the hull of all of them).
+      for (unsigned t = 0; t < cols.size(); ++t)
+        for (auto r : pointwise)
+          if (cols.read[t][r.first][r.second] != cols.span[t][l])
+            return fail("layer '" + name(l) + "' computes columns " +
+                        cols.span[t][l].str() + " in column tile " +
+                        std::to_string(t) + " but '" + name(r.first) +
+                        "' reads " + cols.read[t][r.first][r.second].str() +
+                        "; a pointwise reader in step with its producer "
+                        "takes all its columns");
       continue;
+    }
     RollingBuffer buffer;
     buffer.producer = l;
     auto main = windowReaders.empty() ? pointwise[0] : windowReaders[0];

@@ -126,27 +126,37 @@ void convertToForall(RewriterBase &rewriter, scf::ForOp loop) {
 
 /// Splits a layout transpose that runs on its own (a model's NCHW <->
 /// NHWC conversion at its edges: in the function body, not in a tile) by
-/// the first output dim with more than one element, one index per
-/// iteration: thread t then writes rows [n t / T, n (t + 1) / T) of it (the
-/// pool's contiguous ranges), which the next layer's rows-first split or
-/// slot band reads from t's cache. Serial, the input transpose of YOLOv2 at
-/// 416x416 took 0.09 ms on one thread and 0.25 ms with a second thread
-/// having written the buffer it overwrites. The transposes stay linalg ops
-/// (lowered to loops later) on subviews, so the copy is element for
-/// element the same.
-void splitTranspose(RewriterBase &rewriter, linalg::TransposeOp op) {
-  auto outType = cast<MemRefType>(op.getInit().getType());
-  ArrayRef<int64_t> shape = outType.getShape();
-  auto dim = llvm::find_if(shape, [](int64_t n) { return n > 1; });
-  if (dim == shape.end())
+/// its rows, one index per iteration: thread t then takes rows
+/// [n t / T, n (t + 1) / T) (the pool's contiguous ranges), the band its
+/// slot or rows-first split step writes or reads in the layers next to it.
+/// Serial, the input transpose of YOLOv2 at 416x416 took 0.09 ms on one thread
+/// and 0.25 ms with a second thread having written the buffer it overwrites.
+/// The transposes stay linalg ops (lowered to loops later) on subviews, so the
+/// copy is element for element the same.
+void splitTranspose(RewriterBase &rewriter, linalg::TransposeOp op,
+                    unsigned threads) {
+  ArrayRef<int64_t> perm = op.getPermutation();
+  ArrayRef<int64_t> inShape =
+      cast<MemRefType>(op.getInput().getType()).getShape();
+  ArrayRef<int64_t> shape = cast<MemRefType>(op.getInit().getType()).getShape();
+  auto nonUnit = [](int64_t n) { return n > 1; };
+  // The input's outermost dim (the rows of NHWC -> NCHW: each thread reads
+  // the rows its band wrote) if it has enough indices to balance, else the
+  // output's (the rows of NCHW -> NHWC, whose input starts with 3 channels).
+  auto inOuter = llvm::find_if(inShape, nonUnit);
+  auto outOuter = llvm::find_if(shape, nonUnit);
+  if (outOuter == shape.end())
     return;
-  unsigned d = dim - shape.begin();
-  unsigned inDim = op.getPermutation()[d];
+  unsigned d = outOuter - shape.begin();
+  if (inOuter != inShape.end() && *inOuter >= 4 * int64_t(threads))
+    d = llvm::find(perm, inOuter - inShape.begin()) - perm.begin();
+  unsigned inDim = perm[d];
+  int64_t indices = shape[d];
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  Value n = arith::ConstantIndexOp::create(rewriter, loc, *dim);
+  Value n = arith::ConstantIndexOp::create(rewriter, loc, indices);
   auto loop = scf::ForOp::create(rewriter, loc, c0, n, c1);
   rewriter.setInsertionPoint(loop.getBody()->getTerminator());
   Value iv = loop.getInductionVar();
@@ -229,14 +239,17 @@ struct MafatParallelizePass
     if (threads > 1) {
       SmallVector<linalg::TransposeOp> transposes;
       for (auto op : func.getBody().getOps<linalg::TransposeOp>()) {
-        auto type = dyn_cast<MemRefType>(op.getInit().getType());
+        auto in = dyn_cast<MemRefType>(op.getInput().getType());
+        auto out = dyn_cast<MemRefType>(op.getInit().getType());
         mafat::ParallelOptions rule{threads, minWork};
-        if (op.hasPureBufferSemantics() && type && type.hasStaticShape() &&
-            mafat::splitsAcrossThreads(rule, type.getNumElements()))
+        // Subviews need strided layouts (every buffer mafat allocates).
+        if (op.hasPureBufferSemantics() && in && out && in.hasStaticShape() &&
+            out.hasStaticShape() && in.isStrided() && out.isStrided() &&
+            mafat::splitsAcrossThreads(rule, out.getNumElements()))
           transposes.push_back(op);
       }
       for (linalg::TransposeOp op : transposes)
-        splitTranspose(rewriter, op);
+        splitTranspose(rewriter, op, threads);
     }
     for (auto [loop, rowsFirst] : split) {
       arrangeSplitLoop(rewriter, loop, rowsFirst, threads);

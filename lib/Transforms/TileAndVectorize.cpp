@@ -377,8 +377,8 @@ void readUpdatedSlicesInPlace(func::FuncOp func, RewriterBase &rewriter) {
 /// on x86 (llvm.maximum without nsz); a 3x3 max pool over 112x112x64 ran
 /// 20% faster without it. NaNs still propagate (no `nnan`): a NaN from a
 /// bad read still reaches the output (test/tools/valgrind_models.py relies
-/// on it). Every build marks the same ops, so the fused, unfused and
-/// threaded builds still agree bit for bit.
+/// on it). Every build marks the same ops; only the sign of a zero result
+/// may differ between code paths.
 void relaxSignedZeros(func::FuncOp func) {
   func.walk([](Operation *op) {
     if (!isa<arith::MaximumFOp, arith::MinimumFOp>(op))

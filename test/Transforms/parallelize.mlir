@@ -285,6 +285,20 @@ func.func @transpose_rows(%in: memref<1x3x128x128xf32>, %out: memref<1x128x128x3
 
 // -----
 
+// The output's way back (NHWC -> NCHW) splits by the input's rows too, so
+// each thread reads the rows its band wrote: output dim 2 (H), input dim 1.
+// CHECK-LABEL: func.func @transpose_to_nchw
+// CHECK:         scf.forall (%[[R:.*]]) in (%{{.*}}) {
+// CHECK:           %[[IN:.*]] = memref.subview %{{.*}}[0, %[[R]], 0, 0] [1, 1, 128, 3] [1, 1, 1, 1]
+// CHECK:           %[[OUT:.*]] = memref.subview %{{.*}}[0, 0, %[[R]], 0] [1, 3, 1, 128] [1, 1, 1, 1]
+// CHECK:           linalg.transpose ins(%[[IN]] : {{.*}}) outs(%[[OUT]] : {{.*}}) permutation = [0, 3, 1, 2]
+func.func @transpose_to_nchw(%in: memref<1x128x128x3xf32>, %out: memref<1x3x128x128xf32>) {
+  linalg.transpose ins(%in : memref<1x128x128x3xf32>) outs(%out : memref<1x3x128x128xf32>) permutation = [0, 3, 1, 2]
+  return
+}
+
+// -----
+
 // A transpose inside a loop (part of a tile) stays as it is.
 // CHECK-LABEL: func.func @transpose_in_loop
 // CHECK-NOT:     scf.forall

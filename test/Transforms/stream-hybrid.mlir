@@ -10,7 +10,7 @@
 // tiles are one loop. The rolling buffers are allocated once, as wide as the
 // widest column tile needs (the interior tiles: L0:relu's 8 columns for
 // L1:conv, L1:relu's 6 for the pool), and filled again with the padding
-// value in every column tile; a border tile uses 7 and 5 of those columns,
+// value in every column tile; a border tile uses 7 and 6 of those columns,
 // its first one being the padding.
 
 // Interior column tile k (k = 0, 1) reads input columns from 4 k + 1 and
@@ -21,7 +21,7 @@
 // CHECK:         %[[ACC:.*]] = bufferization.alloc_tensor() : tensor<1x8x16x8xf32>
 // CHECK:         %[[B0:.*]] = bufferization.alloc_tensor() : tensor<1x4x8x8xf32>
 // CHECK:         %[[B1:.*]] = bufferization.alloc_tensor() : tensor<1x4x6x8xf32>
-// The left column tile: padding on the left, 7 and 5 columns of the buffers.
+// The left column tile: padding on the left, 7 and 6 columns of the buffers.
 // CHECK:         %[[L:.*]]:3 = scf.execute_region -> (tensor<1x8x16x8xf32>, tensor<1x4x8x8xf32>, tensor<1x4x6x8xf32>) no_inline {
 // CHECK:           %[[W0:.*]] = linalg.fill ins(%[[ZERO:.*]] : f32) outs(%[[B0]]
 // CHECK:           %[[W1:.*]] = linalg.fill ins(%[[NINF:.*]] : f32) outs(%[[B1]]

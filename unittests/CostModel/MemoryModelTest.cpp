@@ -261,8 +261,6 @@ TEST_F(MemoryModelTest, GroupMemoryCountsLiveMaps) {
   EXPECT_EQ(withInput.liveMapBytes, 2048u);
 }
 
-} // namespace
-
 // Hybrid stream groups (issue 12): the rolling buffer between the pool and
 // the stride-2 conv is as wide as the widest column tile's padded span, not
 // the map. L2:conv (3x3, stride 2, pad 1) computes 2 columns: in 2 column
@@ -297,3 +295,5 @@ TEST_F(MemoryModelTest, HybridStreamBuffersTakeTheColumnTileWidth) {
   EXPECT_EQ(full % (5 * 8 * 4), 0u);
   EXPECT_EQ(hybrid * 5, full * 3);
 }
+
+} // namespace

@@ -229,9 +229,8 @@ public:
     return reads[layer][operand].second;
   }
   /// Whether operand `operand` of `layer` reads, in `stripe` of column tile
-  /// `colTile`, exactly the
-  /// rows and columns its producer writes into its rolling buffer in the
-  /// same stripe (a 1x1 conv in step with its producer, whose rows an add
+  /// `colTile`, exactly the rows and columns its producer writes into its
+  /// rolling buffer in the same stripe (a 1x1 conv in step with its producer, whose rows an add
   /// reads later from the buffer). The transform then passes the fresh tile,
   /// a view of the buffer (canonicalization would fold the slice to it
   /// anyway).

@@ -253,9 +253,10 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     so slots differ by at most one tile and each computes a band of rows.
     Each tile body is the same as without slots.
     A stream group (`mode = stream`) instead becomes a pipeline of steps
-    that computes every row once, in full-width stripes, with a rolling
-    buffer per window edge carried through the step loops
-    (`mafat/Graph/StreamGroup.h`, docs/Fusion.md "Streaming").
+    that computes every row once, in full-width stripes (or in the stripes
+    of each column tile in turn, hybrid), with a rolling buffer per window
+    edge carried through the step loops (`mafat/Graph/StreamGroup.h`,
+    docs/Fusion.md "Streaming").
 
     The plan applies to the entry function (`entry`, or else the only
     public function with a body: the rule `mafat-plan` and `mafat-compile`

@@ -49,8 +49,9 @@ def Mafat_GroupAttr : Mafat_Attr<"Group", "group"> {
     A stream group (docs/Fusion.md, "Streaming") ends with
     `mode = stream, stripe_rows = S`: its row tiles are stripes of S output
     rows (the last may be shorter), at least two; a grid of more than one
-    column streams each column tile in turn (hybrid). Recompute groups (the default) print no mode. `chunk_rows = C`
-    (printed when set) runs a stream group's head in pieces of C rows.
+    column streams each column tile in turn (hybrid). Recompute groups (the
+    default) print no mode. `chunk_rows = C` (printed when set) runs a
+    stream group's head in pieces of C rows.
   }];
   let parameters = (ins
     StringRefParameter<"group name">:$name,
