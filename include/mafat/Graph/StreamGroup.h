@@ -230,10 +230,10 @@ public:
   }
   /// Whether operand `operand` of `layer` reads, in `stripe` of column tile
   /// `colTile`, exactly the rows and columns its producer writes into its
-  /// rolling buffer in the same stripe (a 1x1 conv in step with its producer, whose rows an add
-  /// reads later from the buffer). The transform then passes the fresh tile,
-  /// a view of the buffer (canonicalization would fold the slice to it
-  /// anyway).
+  /// rolling buffer in the same stripe (a 1x1 conv in step with its
+  /// producer, whose rows an add reads later from the buffer). The transform
+  /// then passes the fresh tile, a view of the buffer (canonicalization
+  /// would fold the slice to it anyway).
   bool readsFreshTile(const Stripe &stripe, unsigned layer, unsigned operand,
                       unsigned colTile) const;
   /// Per layer: its in-group readers (layer, operand).
