@@ -57,6 +57,44 @@ using namespace mafat;
 
 namespace {
 
+/// `count` iterations over `state`, each running `body` in its own
+/// no-inline scf.execute_region (the memory planner packs a region's
+/// buffers on their own). `body` updates the values in place; the loop's
+/// results become the new `state`.
+LogicalResult
+emitRegionLoop(OpBuilder &b, Location loc, int64_t count,
+               SmallVectorImpl<Value> &state,
+               function_ref<LogicalResult(OpBuilder &, Location, Value,
+                                          SmallVectorImpl<Value> &)>
+                   body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value n = arith::ConstantIndexOp::create(b, loc, count);
+  SmallVector<Type> types;
+  for (Value v : state)
+    types.push_back(v.getType());
+  LogicalResult status = success();
+  auto loop = scf::ForOp::create(
+      b, loc, c0, n, c1, state,
+      [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
+        auto region = scf::ExecuteRegionOp::create(lb, lloc, types);
+        region.setNoInline(true);
+        OpBuilder bb =
+            OpBuilder::atBlockBegin(&region.getRegion().emplaceBlock());
+        SmallVector<Value> inner(args.begin(), args.end());
+        if (failed(body(bb, lloc, iv, inner))) {
+          status = failure();
+          inner.assign(args.begin(), args.end());
+        }
+        scf::YieldOp::create(bb, lloc, inner);
+        scf::YieldOp::create(lb, lloc, region.getResults());
+      });
+  if (failed(status))
+    return failure();
+  state.assign(loop.getResults().begin(), loop.getResults().end());
+  return success();
+}
+
 /// A static-size slice of rank-4 `full` at (row, col).
 Value slice4(OpBuilder &b, Location loc, Value full, OpFoldResult row,
              OpFoldResult col, int64_t rows, int64_t cols) {
@@ -376,35 +414,15 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
 
 LogicalResult StreamRewriter::emitStripeLoops(OpBuilder &b, Location loc,
                                               SmallVectorImpl<Value> &state) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  for (StripeRun run : stream.runs()) {
-    Value count = arith::ConstantIndexOp::create(b, loc, run.count);
-    LogicalResult status = success();
-    SmallVector<Type> types;
-    for (Value v : state)
-      types.push_back(v.getType());
-    auto loop = scf::ForOp::create(
-        b, loc, c0, count, c1, state,
-        [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
-          // One region per stripe body, packed on its own by the memory
-          // planner, kept when a one-stripe class's loop folds away.
-          auto body = scf::ExecuteRegionOp::create(lb, lloc, types);
-          body.setNoInline(true);
-          Block *block = &body.getRegion().emplaceBlock();
-          OpBuilder bb = OpBuilder::atBlockBegin(block);
-          SmallVector<Value> inner(args.begin(), args.end());
-          if (failed(emitStripe(bb, run, iv, inner))) {
-            status = failure();
-            inner.assign(args.begin(), args.end());
-          }
-          scf::YieldOp::create(bb, lloc, inner);
-          scf::YieldOp::create(lb, lloc, body.getResults());
-        });
-    if (failed(status))
+  // One region per stripe body, packed on its own by the memory planner,
+  // kept when a one-stripe class's loop folds away.
+  for (StripeRun run : stream.runs())
+    if (failed(emitRegionLoop(b, loc, run.count, state,
+                              [&](OpBuilder &bb, Location, Value iv,
+                                  SmallVectorImpl<Value> &inner) {
+                                return emitStripe(bb, run, iv, inner);
+                              })))
       return failure();
-    state.assign(loop.getResults().begin(), loop.getResults().end());
-  }
   return success();
 }
 
@@ -457,42 +475,23 @@ LogicalResult StreamRewriter::rewrite() {
     if (failed(emitStripeLoops(b, loc, state)))
       return failure();
   } else {
-    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-    SmallVector<Type> types;
-    for (Value v : state)
-      types.push_back(v.getType());
-    for (TileRun run : group.runs(group.cols())) {
-      Value count = arith::ConstantIndexOp::create(b, loc, run.count);
-      LogicalResult status = success();
-      auto loop = scf::ForOp::create(
-          b, loc, c0, count, c1, state,
-          [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
-            // One region per column tile, so that the memory planner packs
-            // its stripe bodies on their own whether or not a one-tile
-            // class's loop folds away.
-            auto body = scf::ExecuteRegionOp::create(lb, lloc, types);
-            body.setNoInline(true);
-            Block *block = &body.getRegion().emplaceBlock();
-            OpBuilder bb = OpBuilder::atBlockBegin(block);
-            SmallVector<Value> inner(args.begin(), args.end());
-            for (unsigned k = 0; k < padValues.size(); ++k)
-              inner[1 + k] =
-                  linalg::FillOp::create(bb, lloc, padValues[k], inner[1 + k])
-                      .getResult(0);
-            colRun = run;
-            colIv = iv;
-            if (failed(emitStripeLoops(bb, lloc, inner))) {
-              status = failure();
-              inner.assign(args.begin(), args.end());
-            }
-            scf::YieldOp::create(bb, lloc, inner);
-            scf::YieldOp::create(lb, lloc, body.getResults());
-          });
-      if (failed(status))
+    // One region per column tile, so that the memory planner packs its
+    // stripe bodies on their own whether or not a one-tile class's loop
+    // folds away.
+    for (TileRun run : group.runs(group.cols()))
+      if (failed(emitRegionLoop(
+              b, loc, run.count, state,
+              [&](OpBuilder &bb, Location lloc, Value iv,
+                  SmallVectorImpl<Value> &inner) {
+                for (unsigned k = 0; k < padValues.size(); ++k)
+                  inner[1 + k] = linalg::FillOp::create(bb, lloc, padValues[k],
+                                                        inner[1 + k])
+                                     .getResult(0);
+                colRun = run;
+                colIv = iv;
+                return emitStripeLoops(bb, lloc, inner);
+              })))
         return failure();
-      state.assign(loop.getResults().begin(), loop.getResults().end());
-    }
   }
   oldResult.replaceAllUsesWith(state[0]);
   currentValue[group.outputLayer().node] = state[0];
