@@ -131,6 +131,12 @@ public:
     return bytes * std::max(secPerCopyByte, secPerByte(bytes));
   }
 
+  /// What a split step gains, T * efficiency; charges `into` its launch.
+  double splitSpeedup(Seconds &into) const {
+    into.overhead += profile.parallelLaunchUs * 1e-6;
+    return parallel.threads * profile.parallelEfficiency;
+  }
+
   /// Adds to `into` one step of `node` computing `h` x `w` output positions
   /// and reading `inBytes` of operands; `firstRead` if no earlier step on
   /// the same thread read the layer's weights; `wholeLayer` if the step is
@@ -154,10 +160,8 @@ public:
       const bool split =
           wholeLayer && node.kind == LayerKind::Transpose &&
           splitsAcrossThreads(parallel, int64_t(outBytes / kElementBytes));
-      if (split) {
-        seconds /= parallel.threads * profile.parallelEfficiency;
-        into.overhead += profile.parallelLaunchUs * 1e-6;
-      }
+      if (split)
+        seconds /= splitSpeedup(into);
       into.copy += seconds;
       return split;
     }
@@ -184,11 +188,10 @@ public:
     // flops count a multiply-accumulate as two: iterations = flops / 2.
     bool split = splitsAcrossThreads(parallel, int64_t(flops / 2));
     if (split) {
-      double speedup = parallel.threads * profile.parallelEfficiency;
+      const double speedup = splitSpeedup(into);
       tCompute /= speedup;
       if (bytes <= profile.llcBytes)
         tTraffic /= speedup;
-      into.overhead += profile.parallelLaunchUs * 1e-6;
       // Split by filter blocks (weights outweigh the input: the rowsFirst
       // test of ParallelMarks.cpp), each thread streams its share of the
       // weights but reads the whole input, which the previous split step
