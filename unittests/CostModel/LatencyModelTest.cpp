@@ -738,18 +738,28 @@ TEST_F(LatencyModelTest, ChunkedSegmentReadingItsBufferPointwiseKeepsSteps) {
   EXPECT_TRUE(headPieces);
 }
 
-TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
+/// An inverted residual block on a 13 x `width` x 4 map: X = relu(1x1
+/// conv), then a 1x1 expand, a 3x3 conv, a 1x1 project and the add with X.
+LayerGraph residualBlock(int64_t width) {
   test::GraphBuilder b;
-  test::MapValue x = b.input(13, 7, 4);
+  test::MapValue x = b.input(13, width, 4);
   test::MapValue X =
       b.eltwise("L0:relu", {b.conv("L0:conv", x, 1, 4, 1, 0)}, 1);
   test::MapValue e = b.conv("L1:conv", X, 1, 8, 1, 0);
   test::MapValue d = b.conv("L2:conv", e, 3, 8, 1, 1);
   test::MapValue p = b.conv("L3:conv", d, 1, 4, 1, 0);
   test::MapValue y = b.eltwise("L4:add", {X, p}, 1);
-  const LayerGraph &g = graphOf(b.finish({y}));
-  std::vector<std::string> layers = {"L0:conv", "L0:relu", "L1:conv",
-                                     "L2:conv", "L3:conv", "L4:add"};
+  return b.finish({y});
+}
+
+/// residualBlock's layers, in order.
+std::vector<std::string> residualBlockLayers() {
+  return {"L0:conv", "L0:relu", "L1:conv", "L2:conv", "L3:conv", "L4:add"};
+}
+
+TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
+  const LayerGraph &g = graphOf(residualBlock(7));
+  const std::vector<std::string> layers = residualBlockLayers();
   for (int64_t s : {1, 2, 3, 5}) {
     PlanGroup plan = streamPlan(g, layers, s);
     std::string error;
@@ -814,17 +824,8 @@ TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
 // has a column halo), from inside it. Column halos are recomputed and
 // priced: more compute than the full-width stream, never fewer rows.
 TEST_F(LatencyModelTest, StreamGeometryHybridColumns) {
-  test::GraphBuilder b;
-  test::MapValue x = b.input(13, 11, 4);
-  test::MapValue X =
-      b.eltwise("L0:relu", {b.conv("L0:conv", x, 1, 4, 1, 0)}, 1);
-  test::MapValue e = b.conv("L1:conv", X, 1, 8, 1, 0);
-  test::MapValue d = b.conv("L2:conv", e, 3, 8, 1, 1);
-  test::MapValue p = b.conv("L3:conv", d, 1, 4, 1, 0);
-  test::MapValue y = b.eltwise("L4:add", {X, p}, 1);
-  const LayerGraph &g = graphOf(b.finish({y}));
-  std::vector<std::string> layers = {"L0:conv", "L0:relu", "L1:conv",
-                                     "L2:conv", "L3:conv", "L4:add"};
+  const LayerGraph &g = graphOf(residualBlock(11));
+  const std::vector<std::string> layers = residualBlockLayers();
   TargetProfile profile = plainProfile();
   for (int64_t s : {1, 2, 3}) {
     std::string what = "S=" + std::to_string(s);
