@@ -148,7 +148,8 @@ void splitTranspose(RewriterBase &rewriter, linalg::TransposeOp op,
   if (outOuter == shape.end())
     return;
   unsigned d = outOuter - shape.begin();
-  if (inOuter != inShape.end() && *inOuter >= 4 * int64_t(threads))
+  if (inOuter != inShape.end() &&
+      *inOuter >= kMinIterationsPerThread * int64_t(threads))
     d = llvm::find(perm, inOuter - inShape.begin()) - perm.begin();
   unsigned inDim = perm[d];
   int64_t indices = shape[d];
