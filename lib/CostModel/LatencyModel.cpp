@@ -242,7 +242,7 @@ namespace {
 /// terms as a tile: every row is computed once, but each step re-reads the
 /// weights of every layer that runs in it (deep layers with large filters
 /// want taller stripes), readers of a rolling buffer read its whole padded
-/// window, and the shift of the kept rows (through a temporary: two copies),
+/// window, and the shift of the kept rows (one copy, in place),
 /// the bottom padding and the one fill of each buffer are copies. Unlike
 /// tiles, this allocates (the geometry is built here); the search does not
 /// price stream candidates yet.
@@ -312,7 +312,7 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
           double rowBytes =
               double(buffer.columns[c].cols) * buffer.channels * kElementBytes;
           if (b.moves())
-            s.copy += 2 * pricer.copySeconds(2 * b.keep * rowBytes);
+            s.copy += pricer.copySeconds(2 * b.keep * rowBytes);
           if (b.padRows > 0)
             s.copy += pricer.copySeconds(b.padRows * rowBytes);
         }

@@ -137,10 +137,6 @@ struct ScopeLayer {
   llvm::SmallVector<int, 2> operandIndex;
   /// Bytes of the padded input copy (0: no pad copy in this scope).
   int64_t padBytes = 0;
-  /// Stream groups: bytes of the copy that moves the kept rows of the
-  /// rolling buffer this layer writes (0: no move), a step of its own before
-  /// the layer's pad copy.
-  int64_t shiftBytes = 0;
   /// Bytes of the output buffer (0: none - a view, a model output, a fused
   /// producer, or a last layer writing the group's output in place).
   int64_t outBytes = 0;
@@ -172,12 +168,10 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
   ScopeResult result;
   result.runStep.assign(n, -1);
   result.storage.assign(n, -1);
-  std::vector<int64_t> padStep(n, -1), shiftStep(n, -1);
-  // Steps: a shift copy and a pad copy where the layer stands, then the
-  // layer itself unless its epilogue runs it.
+  std::vector<int64_t> padStep(n, -1);
+  // Steps: a pad copy where the layer stands, then the layer itself unless
+  // its epilogue runs it.
   for (unsigned l = 0; l < n; ++l) {
-    if (layers[l].shiftBytes > 0)
-      shiftStep[l] = clock++;
     if (layers[l].padBytes > 0)
       padStep[l] = clock++;
     if (layers[l].epilogue < 0)
@@ -195,8 +189,6 @@ ScopeResult runScope(const LayerGraph &graph, llvm::ArrayRef<ScopeLayer> layers,
   for (unsigned l = 0; l < n; ++l) {
     const ScopeLayer &layer = layers[l];
     const LayerNode &node = graph.node(layer.node);
-    if (layer.shiftBytes > 0)
-      list.add(layer.shiftBytes, shiftStep[l], node.name + " shift");
     if (layer.padBytes > 0) {
       padBuffer[l] = list.add(layer.padBytes, padStep[l], node.name + " pad");
       list.readAt(padBuffer[l], result.runStep[l]);
@@ -269,16 +261,16 @@ std::vector<ScopeLayer> tileScope(const LayerGraph &graph,
 
 /// The scope layer of layer `l` of a stream group in `stripe` (a step or
 /// one piece of a chunked head), mirroring Transforms/StreamGroup.cpp: the
-/// shift copy of the rolling buffer it writes (`withShift`), the padded copy
-/// of an external window operand, and a fresh output tile unless it writes a
-/// rolling buffer, is the last layer or a fused producer. Rolling buffers
-/// themselves are top-level buffers (streamTopLevel). A layer that does not
+/// padded copy of an external window operand, and a fresh output tile unless
+/// it writes a rolling buffer, is the last layer or a fused producer. The
+/// shift of a rolling buffer's kept rows takes no buffer (mafat-lower-copies
+/// moves them in place). Rolling buffers themselves are top-level buffers
+/// (streamTopLevel). A layer that does not
 /// run takes a step with no buffers. Indices are group positions;
 /// `position` maps a node id of the group to its position.
 ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
                        const llvm::DenseMap<unsigned, int> &position,
-                       const Stripe &stripe, unsigned c, unsigned l,
-                       bool withShift) {
+                       const Stripe &stripe, unsigned c, unsigned l) {
   const FusionGroup &group = stream.group();
   llvm::ArrayRef<FusedLayer> fused = group.layers();
   const TileAxis &cols = group.cols();
@@ -287,11 +279,6 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
   ScopeLayer layer;
   layer.node = fused[l].node;
   int written = stream.bufferOf(l);
-  if (withShift && written >= 0 && stripe.buffers[written].moves()) {
-    const RollingBuffer &buffer = stream.buffers()[written];
-    layer.shiftBytes = kFloatBytes * stripe.buffers[written].keep *
-                       buffer.columns[c].cols * buffer.channels;
-  }
   bool runs = !stripe.rows[l].isEmpty();
   // Rolling buffers are top-level buffers, not the scope's; a reader of a
   // buffer writer's fresh tile reads that buffer too (the tile is written
@@ -323,9 +310,8 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
 }
 
 /// The scope layers of a stripe class of a stream group (first stripe `t`)
-/// in column tile `c`, in the transform's order. A chunked segment: its buffer
-/// shifts first (charged to the first piece's first layer), then every piece
-/// runs the segment's layers.
+/// in column tile `c`, in the transform's order. A chunked segment: every
+/// piece runs the segment's layers.
 std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
                                     const StreamGroup &stream, unsigned t,
                                     unsigned c) {
@@ -338,9 +324,8 @@ std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
   llvm::DenseMap<unsigned, int> position;
   for (auto [k, layer] : llvm::enumerate(stream.group().layers()))
     position[layer.node] = k;
-  auto push = [&](const Stripe &geometry, unsigned l, bool withShift) {
-    ScopeLayer layer =
-        stripeLayer(graph, stream, position, geometry, c, l, withShift);
+  auto push = [&](const Stripe &geometry, unsigned l) {
+    ScopeLayer layer = stripeLayer(graph, stream, position, geometry, c, l);
     for (int &p : layer.operandIndex)
       if (p >= 0)
         p = latest[p];
@@ -352,24 +337,18 @@ std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
   unsigned l = 0;
   for (auto [index, segment] : llvm::enumerate(stream.segments())) {
     for (; l < segment.first; ++l)
-      push(stripe, l, /*withShift=*/true);
+      push(stripe, l);
     size_t start = layers.size();
     for (const Stripe &piece : stripe.pieces)
       if (piece.segment == (int)index)
         for (unsigned m = segment.first; m <= segment.last; ++m)
-          push(piece, m, /*withShift=*/false);
+          push(piece, m);
     if (layers.size() == start)
       continue;
-    int written = stream.bufferOf(segment.last);
-    if (stripe.buffers[written].moves()) {
-      const RollingBuffer &buffer = stream.buffers()[written];
-      layers[start].shiftBytes = kFloatBytes * stripe.buffers[written].keep *
-                                 buffer.columns[c].cols * buffer.channels;
-    }
     l = segment.last + 1;
   }
   for (; l < n; ++l)
-    push(stripe, l, /*withShift=*/true);
+    push(stripe, l);
   return layers;
 }
 

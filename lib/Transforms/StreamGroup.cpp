@@ -8,9 +8,9 @@
 //     scf.execute_region no_inline {               one stripe, static shapes
 //       per layer l:
 //         if l writes rolling buffer b (before l runs):
-//           shift: kept rows [keepFrom, +keep) -> [0, keep), through a copy
-//                  (one-shot bufferization would insert the same copy for an
-//                  insert_slice of a slice of the same tensor)
+//           shift: kept rows [keepFrom, +keep) -> [0, keep), through a
+//                  copy that mafat-lower-copies makes in place after
+//                  bufferization
 //           fill the rows of bottom padding entering the window
 //         l on its operands: a slice of a rolling buffer (already padded),
 //           the producer's fresh tile, or a slice of a map from outside the
@@ -31,8 +31,8 @@
 //     }
 //   }
 //
-// The buffers a stripe body allocates, in order, per layer: the shift copy,
-// the padded input tile of an external window operand, the fresh output tile
+// The buffers a stripe body allocates, in order, per layer: the padded input
+// tile of an external window operand, the fresh output tile
 // (none for rolling-buffer writers, fused producers and the last layer).
 // MemoryModel.cpp predicts exactly this list; keep the two in step.
 //
@@ -41,6 +41,7 @@
 #include "mafat/Transforms/StreamGroup.h"
 #include "mafat/Transforms/LayerTile.h"
 
+#include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Graph/StreamGroup.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -268,13 +269,21 @@ void StreamRewriter::makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
   int64_t cols = stream.buffers()[written].columns[colRun.first].cols;
   Value &w = state[1 + written];
   if (step.moves()) {
+    // Through a temporary, which one-shot bufferization would insert for an
+    // insert_slice of a slice of the same tensor anyway (it cannot tell that
+    // rows of one buffer do not overlap); written out, bufferization keeps
+    // every buffer in place around it (left implicit, a hybrid residual
+    // buffer was copied whole). mafat-lower-copies then moves the rows in
+    // place and drops the temporary (foldCopyThroughTemporary).
     Value kept = slice4(b, loc, w, b.getIndexAttr(step.keepFrom),
                         b.getIndexAttr(0), step.keep, cols);
     auto keptType = cast<RankedTensorType>(kept.getType());
     Value tmp = tensor::EmptyOp::create(b, loc, keptType.getShape(),
                                         keptType.getElementType());
-    Value copied = linalg::CopyOp::create(b, loc, kept, tmp).getResult(0);
-    w = insert4(b, loc, copied, w, b.getIndexAttr(0), b.getIndexAttr(0));
+    auto copy = linalg::CopyOp::create(b, loc, kept, tmp);
+    copy->setAttr(kCopyOnBuffersAttr, b.getUnitAttr());
+    w = insert4(b, loc, copy.getResult(0), w, b.getIndexAttr(0),
+                b.getIndexAttr(0));
   }
   if (step.padRows > 0) {
     Value rows = slice4(b, loc, w, b.getIndexAttr(step.padAt),

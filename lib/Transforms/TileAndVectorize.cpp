@@ -11,6 +11,7 @@
 
 #include "mafat/Analysis/LayerGraph.h"
 #include "mafat/CostModel/CodegenRules.h"
+#include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Transforms/FilterPacking.h"
 #include "mafat/Transforms/Parallel.h"
 #include "mafat/Transforms/Passes.h"
@@ -415,8 +416,11 @@ struct MafatTileAndVectorizePass
     auto isElementwise = [](linalg::LinalgOp op) {
       return op.getNumLoops() == op.getNumParallelLoops();
     };
+    // A copy marked for the buffer level is folded there first
+    // (mafat-lower-copies), then blocked as a buffer copy.
     auto isCandidate = [&](linalg::LinalgOp op) {
-      return op.hasPureTensorSemantics() ||
+      return (op.hasPureTensorSemantics() &&
+              !op->hasAttr(mafat::kCopyOnBuffersAttr)) ||
              (op.hasPureBufferSemantics() && isElementwise(op));
     };
     func.walk([&](linalg::LinalgOp op) {

@@ -67,8 +67,9 @@ struct MafatUnshareEmptiesPass
     OpBuilder builder(&getContext());
     for (auto [i, owner] : llvm::enumerate(owners)) {
       ArrayRef<OpOperand *> group = byOwner[owner];
+      Operation *scope = owner;
       bool direct = llvm::all_of(
-          group, [&](OpOperand *use) { return use->getOwner() == owner; });
+          group, [scope](OpOperand *use) { return use->getOwner() == scope; });
       if (!direct && isTileScope(owner)) {
         // A tile body: its layers are split inside it.
         Block *inner = &owner->getRegion(0).front();

@@ -43,8 +43,10 @@ def MafatTileAndVectorize : Pass<"mafat-tile-and-vectorize",
     convs and pools are decomposed to 1-D, everything static is vectorized
     and the accumulators are hoisted out of the reduction loops. On tensors
     it handles every layer op; run again after bufferization it vectorizes
-    the elementwise copies and fills that `tensor.pad` leaves on buffers.
-    Contractions become outer products (FMAs) later, in
+    the elementwise copies and fills that `tensor.pad` leaves on buffers. A
+    tensor copy marked `mafat.copy_on_buffers` (a rolling-buffer shift) is
+    left for the buffer level, where `mafat-lower-copies` first removes its
+    temporary. Contractions become outer products (FMAs) later, in
     `convert-vector-to-llvm`. Max and min (pools, ReLU, clamps) get the
     `nsz` flag unless `any-signed-zero=false`.
   }];
@@ -75,8 +77,16 @@ def MafatLowerCopies : Pass<"mafat-lower-copies", "mlir::func::FuncOp"> {
     `memref.copy` between strided views. Upstream lowers such copies to a call
     into the MLIR C runner library; mafat's generated code must be
     self-contained, so they become `linalg.copy` and then plain loops.
+
+    First, a copy between two static views of one buffer that one-shot
+    bufferization routed through a temporary (an `insert_slice` of a slice of
+    the same tensor: a stream group's rolling buffer moving its kept rows up)
+    becomes direct: one copy if the views are disjoint, or chunks along the
+    one dimension in which they are shifted, first to last. The temporary
+    goes away, and the memory model does not count it.
   }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 def MafatPlanMemory : Pass<"mafat-plan-memory", "mlir::ModuleOp"> {

@@ -36,6 +36,11 @@ constexpr llvm::StringLiteral kParallelArgAttr = "mafat.parallel";
 constexpr llvm::StringLiteral kLaunchBodyAttr = "mafat.launch_body";
 /// On a planned function: the thread count it was compiled for.
 constexpr llvm::StringLiteral kThreadsAttr = "mafat.threads";
+/// On a linalg.copy on tensors into a temporary that bufferization will copy
+/// on into its destination (a stream group's rolling-buffer shift, set by
+/// mafat-fuse-tile): mafat-tile-and-vectorize leaves it for the buffer level,
+/// where mafat-lower-copies folds the two copies into one in place.
+constexpr llvm::StringLiteral kCopyOnBuffersAttr = "mafat.copy_on_buffers";
 
 // The model's contract, from the importers (python/mafat/mlir_emitter.py
 // writes the same names) to mafat-plan-memory and the target.
