@@ -140,9 +140,10 @@ public:
   /// Adds to `into` one step of `node` computing `h` x `w` output positions
   /// and reading `inBytes` of operands; `firstRead` if no earlier step on
   /// the same thread read the layer's weights; `wholeLayer` if the step is
-  /// the whole layer on its own (a 1x1 group). Returns whether the step is
-  /// split across the threads.
-  bool layerStep(const LayerNode &node, Pricing pricing, int64_t h, int64_t w,
+  /// the whole layer on its own (a 1x1 group). `h` may be a fraction: a
+  /// step of a streamed global reduction adds a share of its one row's
+  /// window. Returns whether the step is split across the threads.
+  bool layerStep(const LayerNode &node, Pricing pricing, double h, int64_t w,
                  double inBytes, bool firstRead, bool wholeLayer,
                  Seconds &into) const {
     const double positions = double(h) * w;
@@ -269,6 +270,11 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
       if (h == 0)
         return;
       const int64_t w = cols.span[c][l].size();
+      // A streamed global reduction adds h of the rows its one output row
+      // reduces: that share of its FLOPs.
+      const double positions = (int)l == stream.reduction()
+                                   ? double(h) / node.operands[0].shape[1]
+                                   : double(h);
       // Stream groups hold windowed and elementwise layers only.
       Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
                             ? Pricing::Epilogue
@@ -287,8 +293,8 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
           inBytes += double(step.externalRead[l][i].size()) *
                      cols.read[c][l][i].size() * perPos;
       }
-      if (pricer.layerStep(node, pricing, h, w, inBytes, !weightsRead[l],
-                           /*wholeLayer=*/false, s))
+      if (pricer.layerStep(node, pricing, positions, w, inBytes,
+                           !weightsRead[l], /*wholeLayer=*/false, s))
         ++splitSteps;
       weightsRead[l] = true;
       if (pricing == Pricing::Epilogue)

@@ -63,6 +63,21 @@ void appendExternalReads(const LayerNode &node, const FusedLayer &layer,
 
 } // namespace
 
+bool mafat::isGlobalReduction(const LayerNode &node) {
+  if ((node.kind != LayerKind::SumPool && node.kind != LayerKind::MaxPool) ||
+      !node.window || node.operands.empty() ||
+      node.operands[0].access != SpatialAccess::Window ||
+      node.operands[0].shape.size() != 4 || node.outputShape.size() != 4)
+    return false;
+  auto whole = [](const Window1D &w, int64_t size) {
+    return w.dilation == 1 && w.padLow == 0 && w.padHigh == 0 &&
+           w.kernel == size;
+  };
+  return node.outputShape[1] == 1 && node.outputShape[2] == 1 &&
+         whole(node.window->rows, node.operands[0].shape[1]) &&
+         whole(node.window->cols, node.operands[0].shape[2]);
+}
+
 std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
                                               const FusionGroup &group,
                                               std::string &error) {
@@ -104,13 +119,47 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
       sg.readers[p].push_back({l, (unsigned)i});
     }
   }
-  auto isWindow = [&](std::pair<unsigned, unsigned> r) {
-    return graph.node(layers[r.first].node).operands[r.second].access ==
-           SpatialAccess::Window;
-  };
   for (unsigned l = 0; l + 1 < n; ++l)
     if (sg.readers[l].empty())
       return fail("layer '" + name(l) + "' has no reader in the group");
+
+  // A global reduction at the end accumulates its producer's fresh rows
+  // step by step: to the pipeline it is a pointwise reader whose rows are
+  // its input rows, in stripes of the plan's stripe_rows.
+  const LayerNode &outNode = graph.node(layers[n - 1].node);
+  std::vector<Interval> stripes = group.rows().tiles;
+  if (isGlobalReduction(outNode)) {
+    int64_t reduced = outNode.operands[0].shape[1];
+    int64_t s = group.plan().stripeRows;
+    if (layers[n - 1].operandLayer[0] < 0)
+      return fail("layer '" + outNode.name +
+                  "' reduces a map from outside the group; a stream group "
+                  "accumulates a reduction of one of its own layers");
+    if (group.cols().size() > 1)
+      return fail("layer '" + outNode.name +
+                  "' reduces all rows and columns; column tiles (hybrid) "
+                  "are not supported with a global reduction, stream it in "
+                  "full-width stripes");
+    if (s >= reduced)
+      return fail("stripe_rows " + std::to_string(s) +
+                  " leaves nothing to stream: '" + outNode.name + "' reduces " +
+                  std::to_string(reduced) + " rows");
+    sg.reductionLayer = n - 1;
+    stripes = stripeSplit(reduced, s);
+  } else if (outNode.outputShape.size() == 4 && outNode.outputShape[1] == 1 &&
+             group.rows().size() == 1) {
+    return fail("layer '" + outNode.name +
+                "' has one output row and is not a global sum or max pool "
+                "(a window over every row and column, no padding); only "
+                "such a reduction streams in stripes of its input");
+  }
+  // How operand r.second of layer r.first reads its producer's rows: the
+  // reduction reads them like a pointwise layer, as they come.
+  auto isWindow = [&](std::pair<unsigned, unsigned> r) {
+    return (int)r.first != sg.reductionLayer &&
+           graph.node(layers[r.first].node).operands[r.second].access ==
+               SpatialAccess::Window;
+  };
 
   // Rows per step in the steady state: the output's stripe, times the
   // strides of the windows below each layer. Every reader of a layer must
@@ -158,6 +207,9 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   std::vector<int64_t> extent(n);
   for (unsigned l = 0; l < n; ++l)
     extent[l] = graph.node(layers[l].node).outputShape[1];
+  // The reduction's rows are its input's.
+  if (sg.reductionLayer >= 0)
+    extent[n - 1] = outNode.operands[0].shape[1];
   // The highest row of layer l computable once every in-group producer p
   // has computed up to done[p].
   auto available = [&](unsigned l, const std::vector<int64_t> &done) {
@@ -166,7 +218,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     for (auto [i, p] : llvm::enumerate(layers[l].operandLayer)) {
       if (p < 0)
         continue;
-      if (node.operands[i].access != SpatialAccess::Window) {
+      if (!isWindow({l, (unsigned)i})) {
         avail = std::min(avail, done[p]);
         continue;
       }
@@ -186,7 +238,6 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   // pipeline (the output computes nothing), so no layer ever computes more
   // than its rate per step and the rolling buffers hold a few rows each.
   std::vector<int64_t> done(n, -1);
-  const std::vector<Interval> &stripes = group.rows().tiles;
   // The output layer and the layers it reads pointwise (through pointwise
   // layers only, and read by nothing else) compute whole stripes of the
   // plan, in the same step, so that a pointwise reader takes its
@@ -235,6 +286,26 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   }
   if (nextStripe[n - 1] != stripes.size())
     return fail("internal error: the stream pipeline skipped a stripe");
+  // The reduction adds every row of its input once, in order, in the step
+  // its producer computes it (it reads the fresh tile): the whole pool's
+  // order of additions.
+  if (sg.reductionLayer >= 0) {
+    int p = layers[n - 1].operandLayer[0];
+    int64_t next = 0;
+    for (const Stripe &stripe : sg.stripeList) {
+      Interval r = stripe.rows[n - 1];
+      if (r.isEmpty())
+        continue;
+      if (r.lo != next || r != stripe.rows[p])
+        return fail("internal error: '" + outNode.name + "' accumulates rows " +
+                    r.str() + " but '" + name(p) + "' computes " +
+                    stripe.rows[p].str());
+      next = r.hi + 1;
+    }
+    if (next != extent[n - 1])
+      return fail("internal error: '" + outNode.name +
+                  "' does not accumulate every row");
+  }
 
   // Rolling buffers: one per layer read through a window, or read pointwise
   // by a layer that does not compute the same rows in the same step. All of

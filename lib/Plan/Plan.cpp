@@ -105,8 +105,9 @@ std::optional<Problem> checkTiles(size_t g, llvm::StringRef dim,
 }
 
 /// A stream group's own rules: stripes of stripe_rows rows (the last may be
-/// shorter), at least two of them. Any number of column tiles (hybrid: the
-/// stripes stream down each column tile in turn).
+/// shorter). Any number of column tiles (hybrid: the stripes stream down
+/// each column tile in turn). That there are at least two stripes needs the
+/// output layer's extent (checkExtent).
 std::optional<Problem> checkStreamStructure(size_t g, const PlanGroup &group) {
   if (!group.isStream()) {
     if (group.stripeRows != 0)
@@ -134,11 +135,6 @@ std::optional<Problem> checkStreamStructure(size_t g, const PlanGroup &group) {
                    "a stream group runs its stripes in order: slots must be "
                    "1, got " +
                        std::to_string(group.slots));
-  if (group.gridRows < 2)
-    return problem(g, "grid",
-                   "a stream group needs at least two stripes (grid " +
-                       std::to_string(group.gridRows) + "x" +
-                       std::to_string(group.gridCols) + ")");
   for (size_t k = 0; k < group.rowTiles.size(); ++k) {
     int64_t size = group.rowTiles[k].size();
     bool lastTile = k + 1 == group.rowTiles.size();
@@ -223,7 +219,10 @@ std::optional<Problem> checkExtent(size_t g, const PlanGroup &group,
   int64_t grid = isRow ? group.gridRows : group.gridCols;
   std::string noun = isRow ? "row" : "column";
   const std::string &layer = group.layers.back();
-  if (isRow && group.isStream()) {
+  // An output of one row is a global reduction streamed in stripes of its
+  // input's rows (one output tile): FusionGroup::build checks stripe_rows
+  // against those, knowing the layer.
+  if (isRow && group.isStream() && extent > 1) {
     if (group.stripeRows >= extent)
       return problem(g, "stripe_rows",
                      "stripe_rows " + std::to_string(group.stripeRows) +

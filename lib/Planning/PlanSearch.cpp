@@ -4,6 +4,7 @@
 
 #include "mafat/CostModel/LatencyModel.h"
 #include "mafat/Geometry/ReceptiveField.h"
+#include "mafat/Graph/StreamGroup.h"
 #include "mafat/Support/ByteSize.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -202,7 +203,12 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       continue;
     if (space.cutsAfterPoolOnly && j != n && !endsAfterPool(graph, lastId))
       continue;
-    if (epilogue[j])
+    // A global reduction streamed in a group accumulates into the group's
+    // output, so its elementwise epilogue (a global average pool's divisor)
+    // runs after the group instead of in the pool's register block.
+    const LayerNode &lastNode = graph.node(lastId);
+    const bool reduces = space.stream && isGlobalReduction(lastNode);
+    if (epilogue[j] && !reduces)
       continue;
     // Grids still worth trying for this end; the halo cap removes a grid
     // for all longer segments.
@@ -226,13 +232,20 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     // layer, readers at different rates) removes its variant for all longer
     // segments, which hold the same layers and readers, and so does a
     // column halo over the cap (halos only grow towards the input).
+    // A global reduction (a global average pool's sum) streams in stripes
+    // of the rows it reduces, full width (Graph/StreamGroup.h).
     std::vector<std::pair<int64_t, int64_t>> stripes;
-    if (space.stream)
+    if (reduces) {
+      for (int64_t s : {1, 2, 4, 8})
+        if (s < lastNode.operands[0].shape[1])
+          stripes.push_back({s, 1});
+    } else if (space.stream) {
       for (int64_t s : {1, 2, 4, 8})
         if (s < outRows)
           for (int64_t c : counts(outCols))
             if (c == 1 || c == 2 || c == 4)
               stripes.push_back({s, c});
+    }
     bool square = true;
     for (int i = j - 1; i >= 0 && (!grids.empty() || !stripes.empty()); --i) {
       unsigned id = layerOrder[i];
@@ -270,7 +283,10 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         else
           ++it;
       }
-      for (auto it = stripes.begin(); it != stripes.end();) {
+      // A reduction alone reads its map from outside the group: nothing to
+      // stream yet, but longer segments may (no variant is removed).
+      for (auto it = stripes.begin();
+           it != stripes.end() && !(reduces && i == (int)j - 1);) {
         auto [stripe, cols] = *it;
         unsigned before = searchStats.rejected;
         unsigned prunedBefore = searchStats.prunedHalo;

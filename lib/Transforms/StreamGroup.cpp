@@ -31,6 +31,11 @@
 //     }
 //   }
 //
+// A global reduction at the end (StreamGroup::reduction) fills %acc with the
+// pool's init value before the loops; per step its pooling op, with a window
+// of the step's rows x the full width, reads the producer's fresh tile and
+// accumulates into %acc (loop-carried), allocating nothing.
+//
 // The buffers a stripe body allocates, in order, per layer: the padded input
 // tile of an external window operand, the fresh output tile
 // (none for rolling-buffer writers, fused producers and the last layer).
@@ -160,6 +165,12 @@ private:
   LogicalResult emitLayer(OpBuilder &b, StripeRun run, Value iv, unsigned l,
                           Pick pick, SmallVectorImpl<Value> &tiles,
                           SmallVectorImpl<Value> &state);
+  /// One step of the group's global reduction `l`: its pooling op with a
+  /// window of `rows` x the full width over the producer's fresh tile,
+  /// accumulating into the output map state[0].
+  LogicalResult emitReduction(OpBuilder &b, unsigned l, Interval rows,
+                              ArrayRef<Value> tiles,
+                              SmallVectorImpl<Value> &state);
   /// The shift and the bottom padding of the rolling buffer `l` writes in
   /// `stripe`, if any.
   void makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
@@ -313,6 +324,8 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   Interval rows = stripe.rows[l];
   if (rows.isEmpty())
     return success();
+  if ((int)l == stream.reduction())
+    return emitReduction(b, l, rows, tiles, state);
   unsigned c = colRun.first;
   Interval spanC = cols.span[c][l];
 
@@ -421,6 +434,36 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   return success();
 }
 
+LogicalResult StreamRewriter::emitReduction(OpBuilder &b, unsigned l,
+                                            Interval rows,
+                                            ArrayRef<Value> tiles,
+                                            SmallVectorImpl<Value> &state) {
+  const FusedLayer &layer = group.layers()[l];
+  const LayerNode &node = graph.node(layer.node);
+  Operation *op = ir.op(layer.node);
+  auto pool = cast<linalg::LinalgOp>(op);
+  // The pool reads its producer's map whole (no pad: the window covers it)
+  // and a shape-only window tensor, which gets the step's rows.
+  Value input = pool.getDpsInputOperand(0)->get();
+  Value window = pool.getDpsInputOperand(1)->get();
+  if (input != fullValue(node.operands[0].producer) ||
+      !window.getDefiningOp<tensor::EmptyOp>())
+    return error(op) << "layer '" << node.name
+                     << "' is not a pool of its producer's map over a "
+                        "tensor.empty window; it cannot be accumulated "
+                        "stripe by stripe";
+  auto windowType = cast<RankedTensorType>(window.getType());
+  IRMapping map;
+  map.map(input, tiles[layer.operandLayer[0]]);
+  map.map(window, tensor::EmptyOp::create(
+                      b, op->getLoc(), {rows.size(), windowType.getDimSize(1)},
+                      windowType.getElementType()));
+  // The accumulator: filled once before the stripe loops, carried across.
+  map.map(pool.getDpsInitOperand(0)->get(), state[0]);
+  state[0] = b.clone(*op, map)->getResult(0);
+  return success();
+}
+
 LogicalResult StreamRewriter::emitStripeLoops(OpBuilder &b, Location loc,
                                               SmallVectorImpl<Value> &state) {
   // One region per stripe body, packed on its own by the memory planner,
@@ -448,6 +491,23 @@ LogicalResult StreamRewriter::rewrite() {
   SmallVector<Value> state;
   state.push_back(
       bufferization::AllocTensorOp::create(b, loc, type, ValueRange{}));
+  // A global reduction accumulates into the output map: it starts from the
+  // pool's init value, once, before the stripes.
+  if (int r = stream.reduction(); r >= 0) {
+    Operation *pool = ir.op(group.layers()[r].node);
+    auto fill = cast<linalg::LinalgOp>(pool)
+                    .getDpsInitOperand(0)
+                    ->get()
+                    .getDefiningOp<linalg::FillOp>();
+    if (!fill)
+      return error(pool) << "the init of '"
+                         << graph.node(group.layers()[r].node).name
+                         << "' is not a linalg.fill; a streamed reduction "
+                            "starts from its fill value";
+    state[0] = linalg::FillOp::create(b, loc, fill.getDpsInputOperand(0)->get(),
+                                      state[0])
+                   .getResult(0);
+  }
   for (const RollingBuffer &buffer : stream.buffers()) {
     Operation *reader = ir.op(group.layers()[buffer.consumer].node);
     Value input = cast<linalg::LinalgOp>(reader).getDpsInputOperand(0)->get();

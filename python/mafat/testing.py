@@ -220,9 +220,14 @@ def bitwise_equal(a, b) -> Tuple[bool, str]:
                    f"{a[first]!r} vs {b[first]!r}")
 
 
+def is_tiled(group: dict) -> bool:
+    """A grid other than 1x1, or streamed (a stream group ending in a global pool has one output tile)."""
+    return list(group.get("grid", [1, 1])) != [1, 1] or group.get("mode") == "stream"
+
+
 def tiled_groups(report: dict) -> List[dict]:
-    """The report's groups with a grid other than 1x1."""
-    return [g for g in report.get("groups", []) if list(g.get("grid", [1, 1])) != [1, 1]]
+    """The report's groups that run in pieces (is_tiled)."""
+    return [g for g in report.get("groups", []) if is_tiled(g)]
 
 
 def describe_plan(report: dict) -> str:
@@ -397,7 +402,7 @@ class PlanSweep:
                 self.ck.check(isinstance(halo, (int, float)) and halo > 0,
                               f"{label}: group {i} is streamed, recomputing column halos only",
                               f"halo_overhead {halo}")
-        want_tiled = sum(1 for g in plan["groups"] if list(g["grid"]) != [1, 1])
+        want_tiled = sum(1 for g in plan["groups"] if is_tiled(g))
         got_tiled = len(tiled_groups(b.report))
         self.ck.check(want_tiled > 0 and got_tiled == want_tiled, f"{label}: really tiled",
                       f"{got_tiled} tiled groups in the report, {want_tiled} planned")

@@ -120,3 +120,108 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     return %conv0 : tensor<1x8x8x4xf32>
   }
 }
+
+// -----
+
+// A global reduction streams in stripes of the rows it reduces: a global pool
+// alone in a stream group reads its map from outside the group, which gains
+// nothing (the map is whole anyway).
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#ch4 = affine_map<(d0, d1, d2, d3) -> (d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L1:gavgpool"], grid = [1, 1], row_tiles = [[0, 0]], col_tiles = [[0, 0]], mode = stream, stripe_rows = 3>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L1:gavgpool' reduces a map from outside the group; a stream group accumulates a reduction of one of its own layers}}
+  func.func @reduction_of_external_map(%x: tensor<1x7x7x8xf32>) -> tensor<1x1x1x16xf32> {
+    %zero = arith.constant 0.0 : f32
+    %six = arith.constant 6.0 : f32
+    %w0 = arith.constant dense<0.125> : tensor<1x1x8x16xf32>
+    %b0 = arith.constant dense<0.5> : tensor<16xf32>
+    %e0 = tensor.empty() : tensor<1x7x7x16xf32>
+    %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x7x7x16xf32>) -> tensor<1x7x7x16xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w0 : tensor<1x7x7x8xf32>, tensor<1x1x8x16xf32>) outs(%f0 : tensor<1x7x7x16xf32>) -> tensor<1x7x7x16xf32> loc("L0:conv")
+    %e1 = tensor.empty() : tensor<1x7x7x16xf32>
+    %relu6 = linalg.generic {indexing_maps = [#id4, #ch4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%conv, %b0 : tensor<1x7x7x16xf32>, tensor<16xf32>) outs(%e1 : tensor<1x7x7x16xf32>) {
+    ^bb0(%in: f32, %b: f32, %out: f32):
+      %s = arith.addf %in, %b : f32
+      %lo = arith.maximumf %s, %zero : f32
+      %r = arith.minimumf %lo, %six : f32
+      linalg.yield %r : f32
+    } -> tensor<1x7x7x16xf32> loc("L0:relu6")
+    %win = tensor.empty() : tensor<7x7xf32>
+    %e2 = tensor.empty() : tensor<1x1x1x16xf32>
+    %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x1x1x16xf32>) -> tensor<1x1x1x16xf32>
+    %sum = linalg.pooling_nhwc_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%relu6, %win : tensor<1x7x7x16xf32>, tensor<7x7xf32>) outs(%f2 : tensor<1x1x1x16xf32>) -> tensor<1x1x1x16xf32> loc("L1:gavgpool")
+    return %sum : tensor<1x1x1x16xf32>
+  }
+}
+
+// -----
+
+// stripe_rows counts rows of the reduced 7x7 map: 7 leaves one step.
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#ch4 = affine_map<(d0, d1, d2, d3) -> (d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu6", "L1:gavgpool"], grid = [1, 1], row_tiles = [[0, 0]], col_tiles = [[0, 0]], mode = stream, stripe_rows = 7>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': stripe_rows 7 leaves nothing to stream: 'L1:gavgpool' reduces 7 rows}}
+  func.func @one_stripe(%x: tensor<1x7x7x8xf32>) -> tensor<1x1x1x16xf32> {
+    %zero = arith.constant 0.0 : f32
+    %six = arith.constant 6.0 : f32
+    %w0 = arith.constant dense<0.125> : tensor<1x1x8x16xf32>
+    %b0 = arith.constant dense<0.5> : tensor<16xf32>
+    %e0 = tensor.empty() : tensor<1x7x7x16xf32>
+    %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x7x7x16xf32>) -> tensor<1x7x7x16xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w0 : tensor<1x7x7x8xf32>, tensor<1x1x8x16xf32>) outs(%f0 : tensor<1x7x7x16xf32>) -> tensor<1x7x7x16xf32> loc("L0:conv")
+    %e1 = tensor.empty() : tensor<1x7x7x16xf32>
+    %relu6 = linalg.generic {indexing_maps = [#id4, #ch4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%conv, %b0 : tensor<1x7x7x16xf32>, tensor<16xf32>) outs(%e1 : tensor<1x7x7x16xf32>) {
+    ^bb0(%in: f32, %b: f32, %out: f32):
+      %s = arith.addf %in, %b : f32
+      %lo = arith.maximumf %s, %zero : f32
+      %r = arith.minimumf %lo, %six : f32
+      linalg.yield %r : f32
+    } -> tensor<1x7x7x16xf32> loc("L0:relu6")
+    %win = tensor.empty() : tensor<7x7xf32>
+    %e2 = tensor.empty() : tensor<1x1x1x16xf32>
+    %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x1x1x16xf32>) -> tensor<1x1x1x16xf32>
+    %sum = linalg.pooling_nhwc_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%relu6, %win : tensor<1x7x7x16xf32>, tensor<7x7xf32>) outs(%f2 : tensor<1x1x1x16xf32>) -> tensor<1x1x1x16xf32> loc("L1:gavgpool")
+    return %sum : tensor<1x1x1x16xf32>
+  }
+}
+
+// -----
+
+// A pool of one output row that is not global (a 7x1 window: 7 output
+// columns) is not accumulated; it would need a partial sum per column tile.
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#ch4 = affine_map<(d0, d1, d2, d3) -> (d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L0:relu6", "L1:gavgpool"], grid = [1, 1], row_tiles = [[0, 0]], col_tiles = [[0, 6]], mode = stream, stripe_rows = 3>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L1:gavgpool' has one output row and is not a global sum or max pool (a window over every row and column, no padding); only such a reduction streams in stripes of its input}}
+  func.func @column_pool(%x: tensor<1x7x7x8xf32>) -> tensor<1x1x7x16xf32> {
+    %zero = arith.constant 0.0 : f32
+    %six = arith.constant 6.0 : f32
+    %w0 = arith.constant dense<0.125> : tensor<1x1x8x16xf32>
+    %b0 = arith.constant dense<0.5> : tensor<16xf32>
+    %e0 = tensor.empty() : tensor<1x7x7x16xf32>
+    %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x7x7x16xf32>) -> tensor<1x7x7x16xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w0 : tensor<1x7x7x8xf32>, tensor<1x1x8x16xf32>) outs(%f0 : tensor<1x7x7x16xf32>) -> tensor<1x7x7x16xf32> loc("L0:conv")
+    %e1 = tensor.empty() : tensor<1x7x7x16xf32>
+    %relu6 = linalg.generic {indexing_maps = [#id4, #ch4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%conv, %b0 : tensor<1x7x7x16xf32>, tensor<16xf32>) outs(%e1 : tensor<1x7x7x16xf32>) {
+    ^bb0(%in: f32, %b: f32, %out: f32):
+      %s = arith.addf %in, %b : f32
+      %lo = arith.maximumf %s, %zero : f32
+      %r = arith.minimumf %lo, %six : f32
+      linalg.yield %r : f32
+    } -> tensor<1x7x7x16xf32> loc("L0:relu6")
+    %win = tensor.empty() : tensor<7x1xf32>
+    %e2 = tensor.empty() : tensor<1x1x7x16xf32>
+    %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x1x7x16xf32>) -> tensor<1x1x7x16xf32>
+    %sum = linalg.pooling_nhwc_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%relu6, %win : tensor<1x7x7x16xf32>, tensor<7x1xf32>) outs(%f2 : tensor<1x1x7x16xf32>) -> tensor<1x1x7x16xf32> loc("L1:gavgpool")
+    return %sum : tensor<1x1x7x16xf32>
+  }
+}

@@ -188,6 +188,21 @@ FIXED_PLANS = {
                                       "L6:relu6", "L7:conv", "L7:bias", "L8:conv", "L8:relu6", "L9:dwconv",
                                       "L9:relu6", "L10:conv", "L10:bias", "L11:add"], "grid": [10, 1],
              "mode": "stream", "stripe_rows": 1}]},  # 10x10
+        "stream_gap": {"groups": [  # stream_blocks with the global average pool's sum at the end of g1: it
+            # accumulates the add's fresh rows per stripe (3, 3, 3, 1 of the 10x10) into the 1x1x1x24 output
+            {"name": "g0", "layers": ["L0:conv", "L0:relu6", "L1:conv", "L1:relu6", "L2:dwconv", "L2:relu6",
+                                      "L3:conv", "L3:bias", "L4:add"], "grid": [10, 1], "mode": "stream",
+             "stripe_rows": 2},  # 20x20
+            {"name": "g1", "layers": ["L5:conv", "L5:relu6", "L6:dwconv", "L6:relu6", "L7:conv", "L7:bias",
+                                      "L8:conv", "L8:relu6", "L9:dwconv", "L9:relu6", "L10:conv", "L10:bias",
+                                      "L11:add", "L12:gavgpool"], "grid": [1, 1], "mode": "stream",
+             "stripe_rows": 3}]},  # 1x1, stripes of the 10x10 it reduces
+        "stream_gap_one": {"groups": [  # stream_all with the global pool: every row of the net, one per step
+            {"name": "g0", "layers": ["L0:conv", "L0:relu6", "L1:conv", "L1:relu6", "L2:dwconv", "L2:relu6",
+                                      "L3:conv", "L3:bias", "L4:add", "L5:conv", "L5:relu6", "L6:dwconv",
+                                      "L6:relu6", "L7:conv", "L7:bias", "L8:conv", "L8:relu6", "L9:dwconv",
+                                      "L9:relu6", "L10:conv", "L10:bias", "L11:add", "L12:gavgpool"],
+             "grid": [1, 1], "mode": "stream", "stripe_rows": 1}]},
         "stream_hybrid": {"groups": [  # stream_blocks with column tiles (hybrid): 3 of the 20x20 (a border
             # class on each side of one interior tile), 2 of the 10x10; the add reads fewer columns of the
             # block input's buffer than the expand conv

@@ -738,6 +738,69 @@ TEST_F(LatencyModelTest, ChunkedSegmentReadingItsBufferPointwiseKeepsSteps) {
   EXPECT_TRUE(headPieces);
 }
 
+// A global average pool's sum at the end of a stream group (Graph/
+// StreamGroup.h, "Global reductions"): stripe_rows counts rows of the map it
+// reduces. In every step it accumulates exactly its producer's fresh rows
+// (no rolling buffer between them), every row once and in order, in
+// stripes of S rows; the 3x3 conv before it still finds its rows in its
+// rolling buffer.
+// Priced, the pool's steps add up to the whole pool's FLOPs.
+TEST_F(LatencyModelTest, StreamGeometryGlobalReduction) {
+  test::GraphBuilder b;
+  test::MapValue x = b.input(9, 7, 4);
+  x = b.eltwise("L0:leaky", {b.conv("L0:conv", x, 3, 8, 1, 1)}, 4);
+  x = b.eltwise("L1:relu", {b.conv("L1:conv", x, 3, 16, 1, 1)}, 1);
+  const LayerGraph &g = graphOf(b.finish({b.globalSumPool("L2:gsum", x)}));
+  std::vector<std::string> layers = {"L0:conv", "L0:leaky", "L1:conv",
+                                     "L1:relu", "L2:gsum"};
+  const unsigned pool = 4, producer = 3;
+  TargetProfile p = plainProfile();
+  p.layerOverheadUs = p.tileOverheadUs = 0;
+  GroupLatency whole = predictGroupLatency(g, group(g, layers), p);
+  for (int64_t s : {1, 2, 4, 8}) {
+    PlanGroup plan;
+    plan.name = "s";
+    plan.layers = layers;
+    plan.mode = GroupMode::Stream;
+    plan.stripeRows = s;
+    plan.rowTiles = {Interval(0, 0)};
+    plan.colTiles = {Interval(0, 0)};
+    std::string error;
+    std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+    ASSERT_TRUE(group) << error;
+    EXPECT_TRUE(group->isTiled());
+    std::optional<StreamGroup> stream = StreamGroup::build(g, *group, error);
+    ASSERT_TRUE(stream) << error;
+    EXPECT_EQ(stream->reduction(), (int)pool);
+    EXPECT_EQ(stream->bufferOf(producer), -1) << "S=" << s;
+    std::vector<Interval> accumulated;
+    for (const Stripe &step : stream->stripes()) {
+      if (step.rows[pool].isEmpty())
+        continue;
+      EXPECT_EQ(step.rows[pool], step.rows[producer]) << "S=" << s;
+      accumulated.push_back(step.rows[pool]);
+    }
+    EXPECT_EQ(accumulated, stripeSplit(9, s)) << "S=" << s;
+    EXPECT_GT(checkBufferReads(g, *stream, "S=" + std::to_string(s)), 0);
+    GroupLatency streamed = predictGroupLatency(g, *group, p);
+    EXPECT_NEAR(streamed.computeMs, whole.computeMs, 1e-9 * whole.computeMs)
+        << "S=" << s;
+    EXPECT_EQ(streamed.haloOverhead, 0);
+  }
+  // Nine rows in one stripe stream nothing.
+  PlanGroup plan;
+  plan.name = "s";
+  plan.layers = layers;
+  plan.mode = GroupMode::Stream;
+  plan.stripeRows = 9;
+  plan.rowTiles = {Interval(0, 0)};
+  plan.colTiles = {Interval(0, 0)};
+  std::string error;
+  EXPECT_FALSE(FusionGroup::build(g, plan, error));
+  EXPECT_EQ(error, "group 's': stripe_rows 9 leaves nothing to stream: "
+                   "'L2:gsum' reduces 9 rows");
+}
+
 /// An inverted residual block on a 13 x `width` x 4 map: X = relu(1x1
 /// conv), then a 1x1 expand, a 3x3 conv, a 1x1 project and the add with X.
 LayerGraph residualBlock(int64_t width) {

@@ -74,6 +74,19 @@ public:
     return add(std::move(node), oh, ow, x.c);
   }
 
+  /// linalg.pooling_nhwc_sum over the whole map (a global average pool's
+  /// sum), into a fill: one output position.
+  MapValue globalSumPool(const std::string &name, const MapValue &x) {
+    LayerNode node;
+    node.kind = LayerKind::SumPool;
+    node.name = name;
+    node.window = Window2D{Window1D{x.h, 1, 1, 0, 0, x.h},
+                           Window1D{x.w, 1, 1, 0, 0, x.w}};
+    node.operands.push_back(operand(x, SpatialAccess::Window));
+    node.flops = x.h * x.w * x.c;
+    return add(std::move(node), 1, 1, x.c);
+  }
+
   /// An all-parallel linalg.generic reading `inputs` through the identity
   /// map into a tensor.empty, with `bodyOps` arith ops in its body and
   /// `weightBytes` of constant operands (a bias).

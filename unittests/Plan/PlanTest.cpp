@@ -442,10 +442,13 @@ TEST(StreamPlan, Errors) {
   g.colTiles = {{0, 3}, {5, 7}};
   EXPECT_EQ(check(g, /*assign=*/false),
             "group 's': gap between column tiles [0, 3] and [5, 7]");
+  // One stripe of a layer with several rows: the stripes do not match the
+  // grid. (A one-row output, a global reduction, streams in stripes of its
+  // input's rows: FusionGroup::build checks those.)
   g = streamGroup();
   g.gridRows = 1;
-  EXPECT_EQ(check(g), "group 's': a stream group needs at least two stripes "
-                      "(grid 1x1)");
+  EXPECT_EQ(check(g), "group 's': stripe_rows 3 cuts the 8 output rows of "
+                      "'L0:conv' into 3 stripes, but the grid has 1 rows");
   g = streamGroup();
   g.gridRows = 4;
   EXPECT_EQ(check(g), "group 's': stripe_rows 3 cuts the 8 output rows of "

@@ -629,4 +629,48 @@ TEST(PlanSearch, StreamCandidatesIncludeColumnTiles) {
   EXPECT_TRUE(buildPlanGroups(g, r->plan, error)) << error;
 }
 
+// Global reductions (issue 12): with stream groups on, a segment ending in a
+// global pool's sum is priced as a stream group in stripes of 1, 2, 4 and 8
+// rows of the map it reduces (below its 9 rows), full width, with one output
+// tile, although the divisor after it is its epilogue; a plan that picks one
+// builds.
+TEST(PlanSearch, StreamCandidatesEndInAGlobalReduction) {
+  test::GraphBuilder b;
+  Value x = b.input(9, 7, 4);
+  x = b.eltwise("L0:leaky", {b.conv("L0:conv", x, 3, 8, 1, 1)}, 4);
+  x = b.eltwise("L1:relu", {b.conv("L1:conv", x, 1, 16, 1, 0)}, 1);
+  x = b.globalSumPool("L2:gsum", x);
+  // The divisor, an elementwise epilogue of the pool, stays after the group.
+  LayerGraph g = b.finish({b.eltwise("L2:div", {x}, 1)});
+  std::set<int64_t> stripes;
+  std::set<std::string> firsts;
+  auto price = [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
+                   llvm::ArrayRef<unsigned>) {
+    GroupCost cost = syntheticCost(g, fg, live);
+    if (fg.plan().isStream() && fg.plan().layers.back() == "L2:gsum") {
+      stripes.insert(fg.plan().stripeRows);
+      firsts.insert(fg.plan().layers.front());
+      EXPECT_EQ(fg.plan().gridRows * fg.plan().gridCols, 1);
+      cost.peakBytes = 1;
+    }
+    return cost;
+  };
+  SearchSpace space;
+  space.stream = true;
+  PlanSearch search(g, space, price);
+  EXPECT_EQ(stripes, (std::set<int64_t>{1, 2, 4, 8}));
+  EXPECT_EQ(firsts, (std::set<std::string>{"L0:conv", "L1:conv"}));
+  std::optional<SearchResult> r = search.search(search.minFeasibleBudget());
+  ASSERT_TRUE(r);
+  ASSERT_FALSE(r->plan.groups.empty());
+  ASSERT_EQ(r->plan.groups.size(), 2u);
+  const PlanGroup &streamed = r->plan.groups[0];
+  EXPECT_TRUE(streamed.isStream());
+  EXPECT_EQ(streamed.layers.back(), "L2:gsum");
+  EXPECT_EQ(streamed.rowTiles, std::vector<Interval>{Interval(0, 0)});
+  EXPECT_EQ(r->plan.groups[1].layers, std::vector<std::string>{"L2:div"});
+  std::string error;
+  EXPECT_TRUE(buildPlanGroups(g, r->plan, error)) << error;
+}
+
 } // namespace

@@ -52,6 +52,20 @@
 // buffer), and the transform inserts the tile into the buffer's value after
 // such readers (see readsFreshTile).
 //
+// Global reductions: the last layer may be a sum or max pool whose window
+// spans its whole input (isGlobalReduction: a global average pool's sum,
+// its divisor a separate layer). Instead of a rolling buffer of every row,
+// it *accumulates*: in each step it reads its producer's fresh rows, the
+// stripe of the plan's stripe_rows rows of the reduced map (its output has
+// one row), and adds them into the group's output map, filled once with the
+// pool's init value before the loop. Its Stripe::rows are those input rows,
+// in order, each once; the output is complete after the last step. The
+// pool's reduction runs window rows outer and columns inner per output
+// channel (RegisterBlock.cpp), so accumulating rows in order, step after
+// step, adds the same values in the same order as the whole pool.
+// Full-width stripes only: a column tile would need a partial accumulator
+// per tile.
+//
 // Supported (checked by build, errors name the group and the layer): convs,
 // depthwise convs, max/sum pools and elementwise layers, every layer but
 // the last read in the group, at most once through a window (its operand
@@ -167,7 +181,9 @@ struct BufferStep {
 /// One step of the pipeline (the output layer computes one stripe of the
 /// plan, or nothing while the pipeline fills).
 struct Stripe {
-  /// Per layer: the rows it computes (empty: it does not run).
+  /// Per layer: the rows it computes (empty: it does not run). For the
+  /// group's global reduction (StreamGroup::reduction()): the rows of its
+  /// input it accumulates in this step.
   std::vector<Interval> rows;
   /// Per layer and activation operand read from outside the group (-1
   /// producer in FusedLayer::operandLayer): the rows read, clipped, and the
@@ -243,6 +259,9 @@ public:
   }
   /// Chunked segments, in order (empty unless PlanGroup::chunkRows).
   llvm::ArrayRef<Segment> segments() const { return segmentList; }
+  /// The last layer if it is a global reduction accumulated step by step
+  /// (its rows are its input rows, see the file comment), or -1.
+  int reduction() const { return reductionLayer; }
   /// The step classes, in order.
   std::vector<StripeRun> runs() const;
 
@@ -265,7 +284,13 @@ private:
   /// Per layer: its in-group readers (layer, operand).
   std::vector<llvm::SmallVector<std::pair<unsigned, unsigned>, 2>> readers;
   std::vector<Segment> segmentList;
+  int reductionLayer = -1;
 };
+
+/// Whether `node` reduces its whole input map to one position: a sum or max
+/// pool whose window covers every row and column (no padding, no dilation),
+/// such as the sum of a global average pool.
+bool isGlobalReduction(const LayerNode &node);
 
 /// The checks of StreamGroup::build alone, for FusionGroup::build: "" or
 /// the message.

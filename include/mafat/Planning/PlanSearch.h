@@ -181,7 +181,7 @@ private:
     /// A stream group's chunk rows (PlanGroup::chunkRows); 0: none.
     int64_t chunkRows = 0;
     GroupCost cost;
-    bool tiled() const { return rows * cols > 1; }
+    bool tiled() const { return rows * cols > 1 || stripeRows > 0; }
   };
   SearchResult makeResult(llvm::ArrayRef<const Candidate *> path) const;
 
