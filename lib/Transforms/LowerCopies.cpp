@@ -5,20 +5,21 @@
 // against nothing but libc, so copies become linalg.copy, which lowers to
 // plain loops that LLVM vectorizes.
 //
-// Before that, a copy between two views of one buffer that bufferization
-// routed through a temporary is made direct (foldCopyThroughTemporary).
+// Before that, a rolling-buffer shift that bufferization routed through a
+// temporary is made direct (foldCopyThroughTemporary).
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/Interfaces/FunctionInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mafat {
@@ -83,7 +84,8 @@ bool mayAlias(Value a, Value b) {
   auto isAlloc = [](Value v) { return v.getDefiningOp<memref::AllocOp>(); };
   auto isArgument = [](Value v) {
     auto arg = dyn_cast<BlockArgument>(v);
-    return arg && isa<FunctionOpInterface>(arg.getOwner()->getParentOp());
+    return arg && arg.getOwner()->isEntryBlock() &&
+           isa<FunctionOpInterface>(arg.getOwner()->getParentOp());
   };
   if (isAlloc(a) && (isAlloc(b) || isArgument(b)))
     return false;
@@ -117,30 +119,31 @@ bool writtenBetween(Operation *from, Operation *to, Value root,
 }
 
 /// A temporary holding a copy of a buffer's rows, as one-shot bufferization
-/// leaves a stream group's rolling-buffer shift (Transforms/StreamGroup.cpp:
-/// an insert_slice of a slice of the same tensor; bufferization cannot tell
-/// two slices of one tensor apart):
+/// leaves a stream group's rolling-buffer shift (Transforms/StreamGroup.cpp
+/// marks its copy kCopyOnBuffersAttr: an insert_slice of a slice of the same
+/// tensor, and bufferization cannot tell two slices of one tensor apart):
 ///
-///   copy %src, %tmp                   %src = subview %base[...]
-///   copy %tmp, %dst                   %dst = subview %base[...]  (optional)
-///   vector.transfer_read %tmp         (optional: reads canonicalization
-///                                     forwarded from the buffer to %tmp)
+///   copy {mafat.copy_on_buffers} %src, %tmp   %src = subview %base[...]
+///   copy %tmp, %dst                           %dst = subview %base[...]
+///                                             (optional)
+///   vector.transfer_read %tmp                 (optional: reads that
+///                                             canonicalization forwarded
+///                                             from the buffer to %tmp)
 ///
 /// %tmp is dropped: the rows go from %src to %dst directly, and a read of
 /// %tmp reads %src before the copy to %dst, %dst after it (nothing writing
 /// them in between). Static boxes can be told apart: disjoint ones take one
-/// copy; boxes that overlap, equal but for one dimension in which %dst lies
-/// k below %src, take chunks of k along it, first to last: each chunk's
-/// source and destination are disjoint, and a chunk only overwrites rows
-/// earlier chunks have read. Anything else is left alone.
-LogicalResult foldCopyThroughTemporary(RewriterBase &rewriter,
-                                       Operation *first) {
+/// copy; overlapping ones, in which %dst lies k below %src along one
+/// dimension, take chunks of k along it, first to last: each chunk's source
+/// and destination are disjoint, and a chunk only overwrites rows earlier
+/// chunks have read (a shift keeps a few rows: the chunks are few). Returns
+/// why not, or an empty string once folded.
+std::string foldCopyThroughTemporary(RewriterBase &rewriter,
+                                     Operation *first) {
   std::optional<std::pair<Value, Value>> in = copyEnds(first);
-  if (!in)
-    return failure();
-  auto tmp = in->second.getDefiningOp<memref::AllocOp>();
+  auto tmp = in ? in->second.getDefiningOp<memref::AllocOp>() : nullptr;
   if (!tmp)
-    return failure();
+    return "it does not copy into an allocation";
   Block *block = first->getBlock();
   Operation *second = nullptr;
   std::optional<std::pair<Value, Value>> out;
@@ -156,44 +159,43 @@ LogicalResult foldCopyThroughTemporary(RewriterBase &rewriter,
     if (auto read = dyn_cast<vector::TransferReadOp>(user)) {
       Operation *at = block->findAncestorOpInBlock(*read);
       if (!at || !first->isBeforeInBlock(at))
-        return failure();
+        return "the temporary is read before it is written";
       reads.push_back(read);
       continue;
     }
     std::optional<std::pair<Value, Value>> ends = copyEnds(user);
     if (!ends || second || ends->first != tmp.getResult() ||
         user->getBlock() != block || !first->isBeforeInBlock(user))
-      return failure();
+      return "the temporary has a use other than one copy out and reads";
     second = user;
     out = ends;
   }
-  // A read moves to %src (before the copy to %dst) or %dst (after it):
+  // Each read moves to %src (before the copy to %dst) or %dst (after it):
   // nothing may write them until then, nor the op the read is nested in.
+  SmallVector<Value> readFrom;
   Value srcRoot = rootOf(in->first);
   if (second && writtenBetween(first, second, srcRoot))
-    return failure();
+    return "the source is written before the copy out";
   for (vector::TransferReadOp read : reads) {
     Operation *at = block->findAncestorOpInBlock(*read);
     bool nested = at != read.getOperation();
-    if (second && second->isBeforeInBlock(at)) {
-      if (writtenBetween(second, at, rootOf(out->second), nested))
-        return failure();
-    } else if (writtenBetween(first, at, srcRoot, nested)) {
-      return failure();
-    }
+    bool afterCopy = second && second->isBeforeInBlock(at);
+    Value from = afterCopy ? out->second : in->first;
+    if (writtenBetween(afterCopy ? second : first, at, rootOf(from), nested))
+      return "the rows are written before the temporary is read";
+    readFrom.push_back(from);
   }
 
   if (second) {
     auto src = in->first.getDefiningOp<memref::SubViewOp>();
     auto dst = out->second.getDefiningOp<memref::SubViewOp>();
-    if (!src || !dst || src.getSource() != dst.getSource() ||
-        src.getType().getShape() != dst.getType().getShape())
-      return failure();
+    if (!src || !dst || src.getSource() != dst.getSource())
+      return "source and destination are not views of one buffer";
     std::optional<StaticBox> from = staticBox(src), to = staticBox(dst);
     if (!from || !to || from->sizes != to->sizes)
-      return failure();
+      return "source and destination are not static boxes of one size";
     const int64_t rank = from->sizes.size();
-    bool disjoint = false;
+    bool disjoint = false, oneDim = true;
     int shiftDim = -1;
     for (int64_t d = 0; d < rank; ++d) {
       int64_t a = from->offsets[d], b = to->offsets[d], n = from->sizes[d];
@@ -201,13 +203,11 @@ LogicalResult foldCopyThroughTemporary(RewriterBase &rewriter,
         disjoint = true;
       if (a == b)
         continue;
-      if (b > a || shiftDim >= 0)
-        shiftDim = -2; // several dimensions, or a move to higher indices
-      else
-        shiftDim = d;
+      oneDim = oneDim && shiftDim < 0 && b < a;
+      shiftDim = d;
     }
-    if (!disjoint && shiftDim < 0)
-      return failure();
+    if (!disjoint && !oneDim)
+      return "the boxes overlap other than by a move up along one dimension";
 
     rewriter.setInsertionPoint(second);
     Location loc = second->getLoc();
@@ -217,11 +217,11 @@ LogicalResult foldCopyThroughTemporary(RewriterBase &rewriter,
       const int64_t k = from->offsets[shiftDim] - to->offsets[shiftDim];
       const int64_t n = from->sizes[shiftDim];
       SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t d = 0; d < rank; ++d)
+        sizes.push_back(rewriter.getIndexAttr(from->sizes[d]));
       for (int64_t start = 0; start < n; start += k) {
-        SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
-        SmallVector<OpFoldResult> sizes;
-        for (int64_t d = 0; d < rank; ++d)
-          sizes.push_back(rewriter.getIndexAttr(from->sizes[d]));
         offsets[shiftDim] = rewriter.getIndexAttr(start);
         sizes[shiftDim] = rewriter.getIndexAttr(std::min(k, n - start));
         Value chunkIn = memref::SubViewOp::create(
@@ -232,35 +232,39 @@ LogicalResult foldCopyThroughTemporary(RewriterBase &rewriter,
       }
     }
   }
-  for (vector::TransferReadOp read : reads) {
-    Operation *at = block->findAncestorOpInBlock(*read);
-    Value from = second && second->isBeforeInBlock(at) ? out->second
-                                                        : in->first;
-    rewriter.modifyOpInPlace(read, [&] { read.getBaseMutable().assign(from); });
-  }
+  for (auto [read, from] : llvm::zip_equal(reads, readFrom))
+    rewriter.modifyOpInPlace(read, [&, from = from] {
+      read.getBaseMutable().assign(from);
+    });
   if (second)
     rewriter.eraseOp(second);
   rewriter.eraseOp(first);
   for (Operation *dealloc : deallocs)
     rewriter.eraseOp(dealloc);
   rewriter.eraseOp(tmp);
-  return success();
+  return "";
 }
 
 struct MafatLowerCopiesPass
     : public mafat::impl::MafatLowerCopiesBase<MafatLowerCopiesPass> {
   void runOnOperation() override {
-    // Only copies into an allocation can start a fold, and a fold erases
-    // no other such copy.
+    // The marked copies (rolling-buffer shifts); the memory model counts no
+    // temporary for them, so one left in place is reported.
     SmallVector<Operation *> copies;
     getOperation().walk([&](Operation *op) {
-      if (std::optional<std::pair<Value, Value>> ends = copyEnds(op))
-        if (ends->second.getDefiningOp<memref::AllocOp>())
-          copies.push_back(op);
+      if (op->hasAttr(mafat::kCopyOnBuffersAttr))
+        copies.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    for (Operation *copy : copies)
-      (void)foldCopyThroughTemporary(rewriter, copy);
+    for (Operation *copy : copies) {
+      std::string why = foldCopyThroughTemporary(rewriter, copy);
+      if (why.empty())
+        continue;
+      copy->emitWarning("mafat-lower-copies: a rolling-buffer shift keeps its "
+                        "temporary (")
+          << why << "); the workspace exceeds the memory model's prediction";
+      copy->removeAttr(mafat::kCopyOnBuffersAttr);
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<CopyToLinalg>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -78,12 +78,14 @@ def MafatLowerCopies : Pass<"mafat-lower-copies", "mlir::func::FuncOp"> {
     into the MLIR C runner library; mafat's generated code must be
     self-contained, so they become `linalg.copy` and then plain loops.
 
-    First, a copy between two static views of one buffer that one-shot
-    bufferization routed through a temporary (an `insert_slice` of a slice of
-    the same tensor: a stream group's rolling buffer moving its kept rows up)
-    becomes direct: one copy if the views are disjoint, or chunks along the
-    one dimension in which they are shifted, first to last. The temporary
-    goes away, and the memory model does not count it.
+    First, a copy marked `mafat.copy_on_buffers` (a stream group's rolling
+    buffer moving its kept rows up), which one-shot bufferization routes
+    through a temporary (an `insert_slice` of a slice of the same tensor),
+    becomes direct between two static views of the buffer: one copy if they
+    are disjoint, or chunks along the one dimension in which they are
+    shifted, first to last; reads of the temporary read the rows in place.
+    The temporary goes away, and the memory model does not count it; a
+    marked copy that cannot be folded gets a warning saying why.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::memref::MemRefDialect"];
