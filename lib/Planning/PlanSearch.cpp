@@ -243,8 +243,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
       for (int64_t s : {1, 2, 4, 8})
         if (s < outRows)
           for (int64_t c : counts(outCols))
-            if (c == 1 || c == 2 || c == 4)
-              stripes.push_back({s, c});
+            stripes.push_back({s, c});
     }
     bool square = true;
     for (int i = j - 1; i >= 0 && (!grids.empty() || !stripes.empty()); --i) {

@@ -591,9 +591,9 @@ TEST(PlanSearch, InfeasibleBudget) {
 }
 
 // Hybrid stream candidates (issue 12): with stream groups on, the search also
-// prices stream groups in 2 and 4 balanced column tiles (within maxGrid), each
-// one the stream transform builds, and a plan that picks one keeps its
-// column tiles.
+// prices stream groups in every balanced column tile count within maxGrid
+// (uneven ones too: 3 tiles of the chain's columns), each one the stream
+// transform builds, and a plan that picks one keeps its column tiles.
 TEST(PlanSearch, StreamCandidatesIncludeColumnTiles) {
   Model m(chainModel());
   ASSERT_TRUE(m.graph);
@@ -617,7 +617,7 @@ TEST(PlanSearch, StreamCandidatesIncludeColumnTiles) {
   space.stream = true;
   space.maxGrid = 4;
   PlanSearch search(g, space, price);
-  EXPECT_EQ(streamCols, (std::set<int64_t>{1, 2, 4}));
+  EXPECT_EQ(streamCols, (std::set<int64_t>{1, 2, 3, 4}));
   std::optional<SearchResult> r = search.search(search.minFeasibleBudget());
   ASSERT_TRUE(r);
   bool hybrid = false;

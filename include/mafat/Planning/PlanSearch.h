@@ -88,8 +88,9 @@ struct SearchSpace {
   unsigned maxSlots = 1;
   /// Also price stream groups (issue 12): for every segment the stream
   /// transform runs (chains, residual blocks), stripes of 1, 2, 4 and 8
-  /// output rows (below the output's rows), full width or in 2 or 4 column
-  /// tiles (hybrid; within maxGrid and the output's columns). Off by
+  /// output rows (below the output's rows), full width or in column tiles
+  /// (hybrid: every balanced count within maxGrid and the output's columns
+  /// that shrinks the widest tile). Off by
   /// default until the latency model's stream pricing is calibrated.
   bool stream = false;
 };
