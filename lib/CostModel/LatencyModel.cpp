@@ -245,8 +245,7 @@ namespace {
 /// want taller stripes), readers of a rolling buffer read its whole padded
 /// window, and the shift of the kept rows (one copy, in place),
 /// the bottom padding and the one fill of each buffer are copies. Unlike
-/// tiles, this allocates (the geometry is built here); the search does not
-/// price stream candidates yet.
+/// tiles, this allocates (the geometry is built here).
 GroupLatency predictStreamLatency(const LayerGraph &graph,
                                   const FusionGroup &group,
                                   const StreamGroup &stream,
@@ -273,7 +272,7 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
       // A streamed global reduction adds h of the rows its one output row
       // reduces: that share of its FLOPs.
       const double positions = (int)l == stream.reduction()
-                                   ? double(h) / node.operands[0].shape[1]
+                                   ? double(h) / reducedRows(node)
                                    : double(h);
       // Stream groups hold windowed and elementwise layers only.
       Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)

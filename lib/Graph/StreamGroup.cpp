@@ -129,7 +129,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   const LayerNode &outNode = graph.node(layers[n - 1].node);
   std::vector<Interval> stripes = group.rows().tiles;
   if (isGlobalReduction(outNode)) {
-    int64_t reduced = outNode.operands[0].shape[1];
+    int64_t reduced = reducedRows(outNode);
     int64_t s = group.plan().stripeRows;
     if (layers[n - 1].operandLayer[0] < 0)
       return fail("layer '" + outNode.name +
@@ -209,7 +209,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     extent[l] = graph.node(layers[l].node).outputShape[1];
   // The reduction's rows are its input's.
   if (sg.reductionLayer >= 0)
-    extent[n - 1] = outNode.operands[0].shape[1];
+    extent[n - 1] = reducedRows(outNode);
   // The highest row of layer l computable once every in-group producer p
   // has computed up to done[p].
   auto available = [&](unsigned l, const std::vector<int64_t> &done) {

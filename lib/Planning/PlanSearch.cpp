@@ -237,7 +237,7 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     std::vector<std::pair<int64_t, int64_t>> stripes;
     if (reduces) {
       for (int64_t s : {1, 2, 4, 8})
-        if (s < lastNode.operands[0].shape[1])
+        if (s < reducedRows(lastNode))
           stripes.push_back({s, 1});
     } else if (space.stream) {
       for (int64_t s : {1, 2, 4, 8})

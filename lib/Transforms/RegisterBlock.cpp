@@ -156,7 +156,10 @@ std::optional<RegisterBlock> chooseRegisterBlock(linalg::LinalgOp op,
     return b;
   }
   // Loops (n, oh, ow, c, kh, kw): no reuse across channels, so the channel
-  // block is the vector and the width block the accumulators.
+  // block is the vector and the width block the accumulators. The window is
+  // reduced one row at a time, columns inner, into one accumulator: a
+  // streamed global pool (Graph/StreamGroup.h) adds its rows step by step in
+  // this same order, which keeps it bit-identical.
   if (isa<linalg::DepthwiseConv2DNhwcHwcOp, linalg::PoolingNhwcMaxOp,
           linalg::PoolingNhwcSumOp>(op)) {
     auto [tw, tc] = widthChannelBlock(r[2], r[3], 2, target);

@@ -292,6 +292,12 @@ private:
 /// such as the sum of a global average pool.
 bool isGlobalReduction(const LayerNode &node);
 
+/// The rows a global reduction reduces, which its stream group's stripes
+/// cover (its input's height).
+inline int64_t reducedRows(const LayerNode &node) {
+  return node.operands[0].shape[1];
+}
+
 /// The checks of StreamGroup::build alone, for FusionGroup::build: "" or
 /// the message.
 std::string checkStreamable(const LayerGraph &graph, const FusionGroup &group);
