@@ -146,7 +146,7 @@ public:
   bool layerStep(const LayerNode &node, Pricing pricing, double h, int64_t w,
                  double inBytes, bool firstRead, bool wholeLayer,
                  Seconds &into) const {
-    const double positions = double(h) * w;
+    const double positions = h * w;
     const double flops = flopsPerPosition(node) * positions;
     if (pricing == Pricing::Epilogue) {
       into.compute += flops * 1e-9 / profile.epilogueGflops;

@@ -140,7 +140,7 @@ std::optional<FusionGroup> FusionGroup::build(const LayerGraph &graph,
     return fail("tiles are not assigned (expected " +
                 std::to_string(group.gridRows) + " row and " +
                 std::to_string(group.gridCols) + " column tiles)");
-  bool tiled = group.gridRows * group.gridCols > 1 || group.isStream();
+  bool tiled = group.isTiled();
   if (tiled) {
     if (out.outputShape.size() != 4)
       return fail("output layer '" + out.name +

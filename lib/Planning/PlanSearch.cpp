@@ -234,13 +234,14 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
     // column halo over the cap (halos only grow towards the input).
     // A global reduction (a global average pool's sum) streams in stripes
     // of the rows it reduces, full width (Graph/StreamGroup.h).
+    constexpr int64_t kStripeRows[] = {1, 2, 4, 8};
     std::vector<std::pair<int64_t, int64_t>> stripes;
     if (reduces) {
-      for (int64_t s : {1, 2, 4, 8})
+      for (int64_t s : kStripeRows)
         if (s < reducedRows(lastNode))
           stripes.push_back({s, 1});
     } else if (space.stream) {
-      for (int64_t s : {1, 2, 4, 8})
+      for (int64_t s : kStripeRows)
         if (s < outRows)
           for (int64_t c : counts(outCols))
             stripes.push_back({s, c});

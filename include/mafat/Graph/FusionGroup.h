@@ -90,11 +90,7 @@ public:
   const FusedLayer &outputLayer() const { return layerList.back(); }
   const TileAxis &rows() const { return rowAxis; }
   const TileAxis &cols() const { return colAxis; }
-  /// Whether the group runs in pieces: more than one tile, or streamed (a
-  /// stream group ending in a global reduction has one output tile).
-  bool isTiled() const {
-    return rowAxis.size() * colAxis.size() > 1 || planGroup.isStream();
-  }
+  bool isTiled() const { return planGroup.isTiled(); }
   unsigned numTiles() const { return rowAxis.size() * colAxis.size(); }
 
   /// The region of layer l tile (r, c) computes.

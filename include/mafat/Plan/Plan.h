@@ -85,6 +85,9 @@ struct PlanGroup {
   int64_t chunkRows = 0;
 
   bool isStream() const { return mode == GroupMode::Stream; }
+  /// Whether the group runs in pieces: more than one tile, or streamed (a
+  /// stream group ending in a global reduction has one output tile).
+  bool isTiled() const { return gridRows * gridCols > 1 || isStream(); }
 
   bool operator==(const PlanGroup &other) const {
     return name == other.name && layers == other.layers &&
