@@ -10,6 +10,8 @@
 
 #include "mafat/Graph/StreamGroup.h"
 
+#include "llvm/ADT/Sequence.h"
+
 #include <algorithm>
 
 using namespace llvm;
@@ -274,12 +276,23 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
       const double positions = (int)l == stream.reduction()
                                    ? double(h) / reducedRows(node)
                                    : double(h);
-      // Stream groups hold windowed and elementwise layers only.
+      // Windowed and elementwise layers compute; a concat copies the
+      // operands that do not write into it directly (directConcat), and
+      // with none left it emits nothing.
       Pricing pricing = isFusedEpilogue(graph, node, layer, /*tiled=*/true)
                             ? Pricing::Epilogue
-                            : Pricing::Compute;
+                            : pricingOf(node.kind);
+      auto direct = [&](unsigned i) {
+        return node.kind == LayerKind::Concat && layer.operandLayer[i] >= 0 &&
+               stream.directConcat(layer.operandLayer[i]) == (int)l;
+      };
+      if (node.kind == LayerKind::Concat &&
+          llvm::all_of(llvm::seq<unsigned>(0, node.operands.size()), direct))
+        return;
       double inBytes = 0;
       for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
+        if (direct(i))
+          continue;
         double perPos = bytesPerPosition(node.operands[i].shape);
         int read = layer.operandLayer[i] >= 0 ? stream.bufferReadBy(l, i) : -1;
         if (read >= 0) {

@@ -303,6 +303,22 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
     if (auto e = fusedEpilogue(graph, fused[l].node, inGroup))
       layer.epilogue = position.lookup(*e);
   }
+  // A layer writing into a concat's destination directly takes no tile;
+  // the first such layer allocates the concat's fresh tile (if the concat
+  // has one), which the others and the concat then write over.
+  int concat = stream.directConcat(l);
+  if (concat < 0 && node.kind == LayerKind::Concat)
+    concat = l;
+  int first = concat >= 0 ? stream.firstDirectOperand(concat) : -1;
+  if (first >= 0) {
+    if ((unsigned)first != l)
+      layer.overwrites = first;
+    else if ((unsigned)concat != last && stream.bufferOf(concat) < 0)
+      layer.outBytes = kFloatBytes * stripe.rows[l].size() *
+                       cols.span[c][l].size() *
+                       graph.node(fused[concat].node).outputShape[3];
+    return layer;
+  }
   if (layer.epilogue < 0 && l != last && written < 0)
     layer.outBytes = kFloatBytes * stripe.rows[l].size() *
                      cols.span[c][l].size() * node.outputShape[3];
@@ -329,6 +345,8 @@ std::vector<ScopeLayer> stripeScope(const LayerGraph &graph,
     for (int &p : layer.operandIndex)
       if (p >= 0)
         p = latest[p];
+    if (layer.overwrites >= 0)
+      layer.overwrites = latest[layer.overwrites];
     latest[l] = layers.size();
     if (layer.epilogue >= 0)
       layer.epilogue = layers.size() + (layer.epilogue - l);

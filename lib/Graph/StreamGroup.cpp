@@ -24,10 +24,23 @@ bool isStreamableKind(LayerKind kind) {
   case LayerKind::MaxPool:
   case LayerKind::SumPool:
   case LayerKind::Elementwise:
+  case LayerKind::Concat:
     return true;
   default:
     return false;
   }
+}
+
+/// Whether operand `i` of `node` reads rows through a window that spans
+/// more than the output row itself. A window of one row, stride 1 and no
+/// row padding (a 1x1 conv) reads rows pointwise: to the pipeline it is a
+/// pointwise reader, so a layer may feed a 1x1 and a 3x3 conv at once (a
+/// fire module's squeeze).
+bool readsRowWindow(const LayerNode &node, unsigned i) {
+  if (node.operands[i].access != SpatialAccess::Window)
+    return false;
+  const Window1D &w = node.window->rows;
+  return w.extent() != 1 || w.stride != 1 || w.padLow != 0 || w.padHigh != 0;
 }
 
 /// The rows operand `i` of `node` needs for output rows `out`, clipped, and
@@ -103,7 +116,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
                   stringifyLayerKind(node.kind).str() +
                   ") is not supported by the stream transform yet; give it "
                   "a recompute group or its own group");
-    if (node.kind != LayerKind::Elementwise &&
+    if (node.kind != LayerKind::Elementwise && node.kind != LayerKind::Concat &&
         (!node.window || node.operands.empty() ||
          node.operands[0].access != SpatialAccess::Window))
       return fail("layer '" + node.name +
@@ -157,8 +170,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   // reduction reads them like a pointwise layer, as they come.
   auto isWindow = [&](std::pair<unsigned, unsigned> r) {
     return (int)r.first != sg.reductionLayer &&
-           graph.node(layers[r.first].node).operands[r.second].access ==
-               SpatialAccess::Window;
+           readsRowWindow(graph.node(layers[r.first].node), r.second);
   };
 
   // Rows per step in the steady state: the output's stripe, times the
@@ -238,22 +250,25 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   // pipeline (the output computes nothing), so no layer ever computes more
   // than its rate per step and the rolling buffers hold a few rows each.
   std::vector<int64_t> done(n, -1);
-  // The output layer and the layers it reads pointwise (through pointwise
-  // layers only, and read by nothing else) compute whole stripes of the
-  // plan, in the same step, so that a pointwise reader takes its
+  // A layer every reader of which reads it pointwise (a conv's epilogue,
+  // a 1x1 conv, an add, a concat) is *pulled*: in each step it computes
+  // exactly the rows its readers take in that step, never ahead. So the
+  // output layer and the layers it reads pointwise compute whole stripes
+  // of the plan, in the same step, and a pointwise reader takes its
   // producer's fresh rows of the step. (Computing at their rate instead, a
   // producer could spread a short last stripe over two steps: YOLOv2-608
   // L8-L15 in stripes of 8 rows gave L15:leaky a 1-row tile of L15:conv for
-  // a 6-row stripe.) A pointwise reader that lags its producer anyway (the
-  // add of a residual block, behind its input by the block's halo) reads it
-  // from a rolling buffer below.
-  std::vector<bool> byStripe(n, false);
-  byStripe[n - 1] = true;
-  for (int l = (int)n - 2; l >= 0; --l)
-    byStripe[l] = llvm::all_of(sg.readers[l], [&](auto r) {
-      return byStripe[r.first] && !isWindow(r);
-    });
-  std::vector<unsigned> nextStripe(n, 0);
+  // a 6-row stripe; and the 1x1 conv of a fire module would run a row ahead
+  // of the 3x3 conv beside it, both feeding one concat, and need a buffer
+  // of its own.) A pointwise reader that lags its producer anyway (the add
+  // of a residual block, behind its input by the block's halo) reads it
+  // from a rolling buffer below. The other layers compute, in order, the
+  // rows their producers make available (a pulled producer counts as far
+  // as its own producers allow), at most their steady-state rate.
+  std::vector<bool> pulled(n, false);
+  for (unsigned l = 0; l + 1 < n; ++l)
+    pulled[l] = llvm::none_of(sg.readers[l], isWindow);
+  unsigned nextStripe = 0;
   int64_t maxSteps = 4;
   for (int64_t e : extent)
     maxSteps += 2 * e;
@@ -262,29 +277,47 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
       return fail("internal error: the stream pipeline does not advance");
     Stripe stripe;
     stripe.rows.assign(n, Interval());
-    for (unsigned l = 0; l < n; ++l) {
-      int64_t avail = available(l, done);
-      if (byStripe[l]) {
-        unsigned &k = nextStripe[l];
-        if (k < stripes.size() && stripes[k].hi <= avail)
-          stripe.rows[l] = stripes[k++];
-      } else {
-        int64_t hi = std::min(done[l] + rate[l], avail);
-        // The last row is the reader's whatever its alignment (its bottom
-        // padding follows).
-        if (hi < extent[l] - 1)
-          hi -= hi - alignRes[l] -
-                floorDiv(hi - alignRes[l], alignMod[l]) * alignMod[l];
-        stripe.rows[l] = Interval(done[l] + 1, hi);
+    // What each layer has computed, or for a pulled one could compute.
+    std::vector<int64_t> reach = done;
+    for (unsigned l = 0; l + 1 < n; ++l) {
+      if (pulled[l]) {
+        reach[l] = std::max(done[l], available(l, reach));
+        continue;
       }
+      int64_t hi = std::min(done[l] + rate[l], available(l, reach));
+      // The last row is the reader's whatever its alignment (its bottom
+      // padding follows).
+      if (hi < extent[l] - 1)
+        hi -= hi - alignRes[l] -
+              floorDiv(hi - alignRes[l], alignMod[l]) * alignMod[l];
+      stripe.rows[l] = Interval(done[l] + 1, hi);
       if (!stripe.rows[l].isEmpty())
-        done[l] = stripe.rows[l].hi;
+        done[l] = reach[l] = hi;
+    }
+    if (nextStripe < stripes.size() &&
+        available(n - 1, reach) >= stripes[nextStripe].hi) {
+      stripe.rows[n - 1] = stripes[nextStripe++];
+      done[n - 1] = stripe.rows[n - 1].hi;
+    }
+    // The pulled layers, readers first: the rows their readers take.
+    for (int l = (int)n - 2; l >= 0; --l) {
+      if (!pulled[l])
+        continue;
+      int64_t need = done[l];
+      for (auto r : sg.readers[l])
+        if (!stripe.rows[r.first].isEmpty())
+          need = std::max(need, stripe.rows[r.first].hi);
+      if (need > reach[l])
+        return fail("internal error: '" + name(l) + "' is pulled past row " +
+                    std::to_string(reach[l]));
+      stripe.rows[l] = Interval(done[l] + 1, need);
+      done[l] = need;
     }
     for (unsigned l = 0; l < n; ++l)
       appendExternalReads(graph.node(layers[l].node), layers[l], l, stripe);
     sg.stripeList.push_back(std::move(stripe));
   }
-  if (nextStripe[n - 1] != stripes.size())
+  if (nextStripe != stripes.size())
     return fail("internal error: the stream pipeline skipped a stripe");
   // The reduction adds every row of its input once, in order, in the step
   // its producer computes it (it reads the fresh tile): the whole pool's
@@ -531,6 +564,30 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
     if (!why.empty())
       return fail(why);
   }
+
+  // Operands a concat takes as fresh tiles from layers it alone reads are
+  // written into their channels of its destination directly (see
+  // directConcat); layers of chunked segments keep their own tiles.
+  sg.concatInto.assign(n, {-1, 0});
+  auto chunked = [&](unsigned l) {
+    return llvm::any_of(sg.segmentList, [&](const Segment &segment) {
+      return segment.first <= l && l <= segment.last;
+    });
+  };
+  for (unsigned c = 0; c < n; ++c) {
+    const LayerNode &node = graph.node(layers[c].node);
+    if (node.kind != LayerKind::Concat || chunked(c))
+      continue;
+    int64_t channel = 0;
+    for (auto [k, p] : llvm::enumerate(layers[c].operandLayer)) {
+      bool direct = p >= 0 && sg.readers[p].size() == 1 &&
+                    sg.reads[c][k].first < 0 && !chunked(p) &&
+                    graph.node(layers[p].node).kind != LayerKind::Concat;
+      if (direct)
+        sg.concatInto[p] = {(int)c, channel};
+      channel += node.operands[k].shape[3];
+    }
+  }
   return sg;
 }
 
@@ -680,6 +737,12 @@ bool StreamGroup::readsFreshTile(const Stripe &stripe, unsigned layer,
     return false;
   Interval fresh = stripe.rows[buffer.producer];
   if (fresh.isEmpty() || stripe.rows[layer].isEmpty())
+    return false;
+  // A producer that ran in pieces (a chunked segment) left only its last
+  // piece's tile; its rows of the step are in the buffer.
+  if (llvm::any_of(stripe.pieces, [&](const Stripe &piece) {
+        return !piece.rows[buffer.producer].isEmpty();
+      }))
     return false;
   const BufferColumns &in = buffer.columns[colTile];
   bool sameCols = in.read[k] == in.written();

@@ -171,6 +171,10 @@ private:
   LogicalResult emitReduction(OpBuilder &b, unsigned l, Interval rows,
                               ArrayRef<Value> tiles,
                               SmallVectorImpl<Value> &state);
+  /// Where layer `l`'s rows of `pick` go, written in place: a slice of its
+  /// rolling buffer or of the output map, or a fresh tile.
+  Value ownDestination(OpBuilder &b, StripeRun run, Value iv, unsigned l,
+                       Pick pick, SmallVectorImpl<Value> &state);
   /// The shift and the bottom padding of the rolling buffer `l` writes in
   /// `stripe`, if any.
   void makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
@@ -218,6 +222,10 @@ private:
   /// is still to be read, and copies the tile (which the memory model does
   /// not count).
   SmallVector<SmallVector<std::tuple<Value, int64_t, Location>, 2>> pending;
+  /// Per concat layer, in the stripe being emitted: its destination once
+  /// the first layer writing into it directly has run
+  /// (StreamGroup::directConcat), with their channels written.
+  SmallVector<Value> concatDest;
 };
 
 void StreamRewriter::flush(OpBuilder &b, int buffer,
@@ -234,6 +242,7 @@ LogicalResult StreamRewriter::emitStripe(OpBuilder &b, StripeRun run, Value iv,
   const Stripe &stripe = stream.stripes()[run.first];
   unsigned last = group.layers().size() - 1;
   SmallVector<Value> tiles(group.layers().size());
+  concatDest.assign(group.layers().size(), Value());
   auto whole = [](const Stripe &s) -> const Stripe & { return s; };
   unsigned l = 0;
   for (unsigned index = 0, e = stream.segments().size(); index < e; ++index) {
@@ -319,8 +328,10 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   Operation *op = ir.op(layer.node);
   Location loc = op->getLoc();
   int written = stream.bufferOf(l);
-  // The rolling buffer this layer writes: make room before it runs.
-  makeRoom(b, l, stripe, state);
+  // The rolling buffer this layer writes: make room before it runs (for a
+  // concat, before the first layer writing into it directly).
+  if (!concatDest[l])
+    makeRoom(b, l, stripe, state);
   Interval rows = stripe.rows[l];
   if (rows.isEmpty())
     return success();
@@ -368,62 +379,100 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   auto outputColOffset = [&]() {
     return colOffset(b, loc, [&](unsigned t) { return cols.span[t][l].lo; });
   };
+  int into = stream.directConcat(l);
   auto destination = [&]() -> Value {
-    if (l == last) {
-      Value rowOff = offset(
-          b, loc, run, iv, [&](const Stripe &s) { return pick(s).rows[l].lo; });
-      return slice4(b, loc, state[0], rowOff, outputColOffset(), rows.size(),
-                    spanC.size());
+    if (into < 0)
+      return ownDestination(b, run, iv, l, pick, state);
+    // This layer's channels of the concat's destination.
+    Value &dest = concatDest[into];
+    if (!dest) {
+      makeRoom(b, into, stripe, state);
+      dest = ownDestination(b, run, iv, into, pick, state);
     }
-    // A fresh tile: alloc_tensor, not tensor.empty, so that CSE cannot
-    // merge the tiles (and then their fills) of two layers with the same
-    // tile shape (a 1x1 expand conv and the depthwise conv after it): the
-    // merged fill would stay where the first layer runs and keep the second
-    // layer's tile live across the shift of the buffer between them.
-    if (written < 0) {
-      auto elemType =
-          cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
-      return bufferization::AllocTensorOp::create(
-          b, loc, RankedTensorType::get(outShape, elemType), ValueRange{});
-    }
-    const BufferStep &step = stripe.buffers[written];
-    return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
-                  b.getIndexAttr(stream.buffers()[written].columns[c].padLow),
-                  rows.size(), spanC.size());
+    SmallVector<OpFoldResult> offsets = {
+        b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(0),
+        b.getIndexAttr(stream.directConcatChannel(l))};
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d : outShape)
+      sizes.push_back(b.getIndexAttr(d));
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, loc, dest, offsets, sizes,
+                                          strides);
   };
 
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp)
-    return error(op) << "layer '" << node.name << "' (" << op->getName()
-                     << ") cannot be streamed";
   DenseMap<Value, unsigned> operandOf;
   for (auto [i, operand] : llvm::enumerate(node.operands))
     operandOf.try_emplace(fullValue(operand.producer), i);
-  // A rolling buffer holds the padded window already.
-  auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
-    bool inBuffer = layer.operandLayer[i] >= 0 &&
-                    stream.bufferReadBy(l, i) >= 0 &&
-                    !stream.readsFreshTile(stripe, l, i, c);
-    return inBuffer ? tile : padTile(i, tile, pad);
-  };
-  auto outputOffset = [&](unsigned dim) -> OpFoldResult {
-    if (dim == 2)
-      return outputColOffset();
-    return offset(b, loc, run, iv,
-                  [&](const Stripe &s) { return pick(s).rows[l].lo; });
-  };
-  mafat::LayerTileSources sources{operandTile,  padded,   destination,
-                                  outputOffset, outShape, "stripe"};
-  FailureOr<Value> piece = mafat::cloneLayerOnPiece(
-      b, linalgOp, node, operandOf, sources, [&] { return error(op); });
-  if (failed(piece))
-    return failure();
-  Value out = *piece;
+  Value out;
+  if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+    // Each operand's rows go into their channels of the destination (a
+    // fresh tile, the rolling buffer or the output map) in place;
+    // tensor.concat would build its result in a buffer of its own first.
+    out = concatDest[l] ? concatDest[l] : destination();
+    int64_t channel = 0;
+    for (Value v : concat.getInputs()) {
+      auto it = operandOf.find(v);
+      if (it == operandOf.end())
+        return error(op) << "layer '" << node.name
+                         << "' concatenates a value that is not a layer";
+      int p = layer.operandLayer[it->second];
+      if (p >= 0 && stream.directConcat(p) == (int)l) {
+        // Written into its channels already.
+        channel += cast<RankedTensorType>(v.getType()).getDimSize(3);
+        continue;
+      }
+      Value tile = operandTile(it->second);
+      auto type = cast<RankedTensorType>(tile.getType());
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                           b.getIndexAttr(0),
+                                           b.getIndexAttr(channel)};
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t d : type.getShape())
+        sizes.push_back(b.getIndexAttr(d));
+      SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+      out = tensor::InsertSliceOp::create(b, loc, tile, out, offsets, sizes,
+                                          strides);
+      channel += type.getDimSize(3);
+    }
+  } else {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp)
+      return error(op) << "layer '" << node.name << "' (" << op->getName()
+                       << ") cannot be streamed";
+    // A rolling buffer holds the padded window already.
+    auto padded = [&](unsigned i, Value tile, tensor::PadOp pad) {
+      bool inBuffer = layer.operandLayer[i] >= 0 &&
+                      stream.bufferReadBy(l, i) >= 0 &&
+                      !stream.readsFreshTile(stripe, l, i, c);
+      return inBuffer ? tile : padTile(i, tile, pad);
+    };
+    auto outputOffset = [&](unsigned dim) -> OpFoldResult {
+      if (dim == 2)
+        return outputColOffset();
+      return offset(b, loc, run, iv,
+                    [&](const Stripe &s) { return pick(s).rows[l].lo; });
+    };
+    mafat::LayerTileSources sources{operandTile,  padded,   destination,
+                                    outputOffset, outShape, "stripe"};
+    FailureOr<Value> piece = mafat::cloneLayerOnPiece(
+        b, linalgOp, node, operandOf, sources, [&] { return error(op); });
+    if (failed(piece))
+      return failure();
+    out = *piece;
+  }
   auto outType = cast<RankedTensorType>(out.getType());
   if (outType.getShape() != ArrayRef<int64_t>(outShape))
     return error(op) << "layer '" << node.name << "' stripe has type "
                      << outType;
   tiles[l] = out;
+  if (into >= 0)
+    concatDest[into] = tensor::InsertSliceOp::create(
+        b, loc, out, concatDest[into],
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                               b.getIndexAttr(0),
+                               b.getIndexAttr(stream.directConcatChannel(l))},
+        getAsIndexOpFoldResult(b.getContext(), outShape),
+        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
   if (written >= 0)
     pending[written].push_back({out, stripe.buffers[written].newAt, loc});
   if (l == last) {
@@ -432,6 +481,44 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     state[0] = insert4(b, loc, out, state[0], rowOff, outputColOffset());
   }
   return success();
+}
+
+Value StreamRewriter::ownDestination(OpBuilder &b, StripeRun run, Value iv,
+                                     unsigned l, Pick pick,
+                                     SmallVectorImpl<Value> &state) {
+  const Stripe &stripe = pick(stream.stripes()[run.first]);
+  const TileAxis &cols = group.cols();
+  unsigned c = colRun.first;
+  const LayerNode &node = graph.node(group.layers()[l].node);
+  Operation *op = ir.op(node.id);
+  Location loc = op->getLoc();
+  Interval rows = stripe.rows[l];
+  Interval spanC = cols.span[c][l];
+  int written = stream.bufferOf(l);
+  if (l + 1 == group.layers().size()) {
+    Value rowOff = offset(b, loc, run, iv,
+                          [&](const Stripe &s) { return pick(s).rows[l].lo; });
+    OpFoldResult colOff =
+        colOffset(b, loc, [&](unsigned t) { return cols.span[t][l].lo; });
+    return slice4(b, loc, state[0], rowOff, colOff, rows.size(), spanC.size());
+  }
+  // A fresh tile: alloc_tensor, not tensor.empty, so that CSE cannot
+  // merge the tiles (and then their fills) of two layers with the same
+  // tile shape (a 1x1 expand conv and the depthwise conv after it): the
+  // merged fill would stay where the first layer runs and keep the second
+  // layer's tile live across the shift of the buffer between them.
+  if (written < 0) {
+    auto elemType =
+        cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+    SmallVector<int64_t> shape = {1, rows.size(), spanC.size(),
+                                  node.outputShape[3]};
+    return bufferization::AllocTensorOp::create(
+        b, loc, RankedTensorType::get(shape, elemType), ValueRange{});
+  }
+  const BufferStep &step = stripe.buffers[written];
+  return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
+                b.getIndexAttr(stream.buffers()[written].columns[c].padLow),
+                rows.size(), spanC.size());
 }
 
 LogicalResult StreamRewriter::emitReduction(OpBuilder &b, unsigned l,
@@ -510,16 +597,23 @@ LogicalResult StreamRewriter::rewrite() {
   }
   for (const RollingBuffer &buffer : stream.buffers()) {
     Operation *reader = ir.op(group.layers()[buffer.consumer].node);
-    Value input = cast<linalg::LinalgOp>(reader).getDpsInputOperand(0)->get();
-    Type elemType = cast<RankedTensorType>(input.getType()).getElementType();
+    Type elemType =
+        cast<RankedTensorType>(
+            ir.result(group.layers()[buffer.producer].node).getType())
+            .getElementType();
     // A fresh constant at the anchor: the pad's own value may live in its
-    // region. A buffer whose main reader is pointwise has no padding.
+    // region. A buffer whose main reader is pointwise (an add, a concat)
+    // has no padding.
     TypedAttr padAttr = b.getZeroAttr(elemType);
     bool windowed = graph.node(group.layers()[buffer.consumer].node)
                         .operands[buffer.consumerOperand]
                         .access == SpatialAccess::Window;
-    if (auto pad =
-            windowed ? input.getDefiningOp<tensor::PadOp>() : tensor::PadOp()) {
+    auto linalgReader = dyn_cast<linalg::LinalgOp>(reader);
+    if (auto pad = windowed && linalgReader
+                       ? linalgReader.getDpsInputOperand(0)
+                             ->get()
+                             .getDefiningOp<tensor::PadOp>()
+                       : tensor::PadOp()) {
       Value value = pad.getConstantPaddingValue();
       if (!value || !matchPattern(value, m_Constant(&padAttr)))
         return error(reader)

@@ -223,6 +223,16 @@ FIXED_PLANS = {
              "grid": [2, 3]},  # 10x12
             {"name": "g1", "layers": ["L5:conv", "L5:sigmoid"], "grid": [3, 2]},  # 10x12
             {"name": "g2", "layers": ["L6:maxpool", "L7:dwconv", "L7:relu"], "grid": [2, 2]}]},  # 3x2
+        "stream_concat": {"groups": [  # the 3-way concat (a model input among its operands) in a stream
+            # group, stripes of 3 of the 10x12 L5:sigmoid (a short last one): L1:conv is read by the add and
+            # by the concat, the concat's rows go into the rolling buffer L5's dilated window reads
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L2:add", "L3:leaky", "L4:concat",
+                                      "L5:conv", "L5:sigmoid"], "grid": [4, 1], "mode": "stream",
+             "stripe_rows": 3}]},
+        "stream_concat_hybrid": {"groups": [  # the same in one-row stripes and 3 column tiles
+            {"name": "g0", "layers": ["L0:conv", "L0:relu", "L1:conv", "L2:add", "L3:leaky", "L4:concat",
+                                      "L5:conv", "L5:sigmoid"], "grid": [10, 3], "mode": "stream",
+             "stripe_rows": 1}]},
     },
     "demo_cnn": {  # input 416x416x3
         "uneven": {"groups": [  # L3:maxpool is 104x104

@@ -327,9 +327,12 @@ def stream_min(ck: Checker, args, sweep: PlanSweep, mlir: str) -> None:
     """--stream-min: the smallest workspace of the search with stream groups
     (read from the infeasible-budget message of a 1-byte budget), built at
     that budget: bit-identical to --plan=none and exact like every sweep
-    build, and (issue 12) with a stream group that holds a residual block:
-    a torchvision "features.N/Add" and a layer of block N-1, whose output is
-    the block's input, read by the block's expand conv and by the add."""
+    build, and (issue 12) with a stream group that holds a DAG: on
+    mobilenet_v2 a residual block (a torchvision "features.N/Add" and a
+    layer of block N-1, whose output is the block's input, read by the
+    block's expand conv and by the add); on squeezenet a fire module
+    ("features.N/squeeze/Conv", read by the 1x1 and the 3x3 expand convs,
+    and "features.N/Concat" of the two, not the group's last layer)."""
     import re
     import subprocess
 
@@ -348,17 +351,27 @@ def stream_min(ck: Checker, args, sweep: PlanSweep, mlir: str) -> None:
     sweep.compare(b)
     ck.check(isinstance(b.workspace, int) and b.workspace <= budget, "stream-min: workspace <= budget",
              f"{b.workspace} <= {budget} B")
-    residual = []
+    # The DAG the stream group must hold: mobilenet_v2's residual add with the block's input (its
+    # producer in block N-1), squeezenet's fire module (the squeeze read by a 1x1 and a 3x3 conv, their
+    # concat) with the concat's reader.
+    fire = args.model.startswith("squeezenet")
+    found = []
     for g in b.report.get("groups", []):
         if g.get("mode") != "stream":
             continue
         layers = g.get("layers", [])
         for name in layers:
+            if fire:
+                a = re.search(r"features\.(\d+)/Concat$", name)
+                if a and f"/features/features.{a.group(1)}/squeeze/Conv" in layers and name != layers[-1]:
+                    found.append(f"{g.get('name')}: {name}")
+                continue
             a = re.search(r"features\.(\d+)/Add$", name)
             if a and any(f"/features.{int(a.group(1)) - 1}/" in other for other in layers):
-                residual.append(f"{g.get('name')}: {name}")
-    ck.check(bool(residual), "stream-min: a stream group holds a residual block with its input",
-             ", ".join(residual[:4]) or "none")
+                found.append(f"{g.get('name')}: {name}")
+    what = ("a fire module (squeeze, both expands, the concat and its reader)" if fire
+            else "a residual block with its input")
+    ck.check(bool(found), f"stream-min: a stream group holds {what}", ", ".join(found[:4]) or "none")
 
 
 def main(argv=None) -> int:
@@ -382,7 +395,8 @@ def main(argv=None) -> int:
     add_plan_args(ap)
     ap.add_argument("--stream-min", action="store_true",
                     help="with --plans: instead of the sweep, one build at the smallest workspace the search with "
-                         "stream groups (--stream) reaches; it must stream a residual block in one group")
+                         "stream groups (--stream) reaches; it must stream a residual block (mobilenet_v2) or a "
+                         "fire module (squeezenet) in one group")
     args = ap.parse_args(argv)
     try:
         args.fractions = plan_fractions(args)

@@ -16,8 +16,13 @@
 // The schedule is a pipeline of *steps*. In each step every layer, in
 // order, computes the rows its producers have made available, but at most
 // its steady-state rate (S times the row strides of the windows below it),
-// and the output layer (with the layers it reads pointwise, whose fresh
-// rows it reads) computes one whole stripe once it is available. The
+// and the output layer computes one whole stripe once it is available.
+// A layer read only pointwise (an epilogue, a 1x1 conv, an add, a concat
+// operand; a window of one row, stride 1 and no padding counts as
+// pointwise) is *pulled*: it computes exactly the rows its readers take in
+// the step, so the layers the output reads pointwise compute its stripe
+// with it, and the 1x1 expand conv of a fire module keeps step with the
+// 3x3 expand beside it instead of running a row ahead. The
 // first steps fill the pipeline (the output computes nothing); after that
 // every step produces one stripe. The rate limit is what keeps the buffers
 // small: a pull schedule that computes the whole receptive field of the
@@ -40,10 +45,13 @@
 // only where the tile meets the image border) and is allocated as wide as
 // the widest; it is filled with the padding value again per column tile.
 //
-// Residual adds (DAGs): a layer may have several readers in the group, at
-// most one through a window and any number pointwise (the add of an
-// inverted residual block, which lags the block input by the depthwise
-// conv's halo). It still writes one rolling buffer, read by all of them:
+// Residual adds and concats (DAGs): a layer may have several readers in
+// the group, at most one through a window and any number pointwise (the
+// add of an inverted residual block, which lags the block input by the
+// depthwise conv's halo; the 1x1 expand of a fire module beside its 3x3
+// expand). A channel concat is a pointwise reader of its operands; a layer
+// only it reads writes its channels of the concat's destination directly
+// (directConcat). It still writes one rolling buffer, read by all of them:
 // the window reader's padded rows (the buffer's *main* reader), the others
 // (*skip* readers) their real rows (and columns, BufferColumns::read)
 // inside it. A row stays until the last reader has read it, so every row is
@@ -67,11 +75,12 @@
 // per tile.
 //
 // Supported (checked by build, errors name the group and the layer): convs,
-// depthwise convs, max/sum pools and elementwise layers, every layer but
-// the last read in the group, at most once through a window (its operand
-// 0), all readers of a layer at one rate (rows per step). Concats and
-// upsampling inside the group, two window readers of one layer, standalone
-// pads and windows whose stride exceeds their extent are not supported yet.
+// depthwise convs, max/sum pools, elementwise layers and channel concats,
+// every layer but the last read in the group, at most once through a
+// window (its operand 0), all readers of a layer at one rate (rows per
+// step). Upsampling inside the group, two window readers of one layer,
+// standalone pads and windows whose stride exceeds their extent are not
+// supported yet.
 // Chunked segments are chains. Column tiles combine with everything here
 // (residual adds, chunk_rows, split steps on threads).
 //
@@ -264,6 +273,25 @@ public:
   int reduction() const { return reductionLayer; }
   /// The step classes, in order.
   std::vector<StripeRun> runs() const;
+  /// The concat layer `layer` writes its rows into directly, at channel
+  /// offset directConcatChannel(layer), or -1. A layer read only by a
+  /// concat, which takes its fresh tile in every step (the 1x1 and 3x3
+  /// expand convs of a fire module), writes its channels of the concat's
+  /// destination (the concat's fresh tile, rolling buffer or output map) in
+  /// place instead of a tile of its own that the concat would copy; the
+  /// concat's fresh tile, if it has one, is allocated where the first such
+  /// layer runs.
+  int directConcat(unsigned layer) const { return concatInto[layer].first; }
+  int64_t directConcatChannel(unsigned layer) const {
+    return concatInto[layer].second;
+  }
+  /// The first layer writing into concat `concat` directly, or -1.
+  int firstDirectOperand(unsigned concat) const {
+    for (unsigned l = 0; l < concatInto.size(); ++l)
+      if (concatInto[l].first == (int)concat)
+        return l;
+    return -1;
+  }
 
 private:
   /// Splits the rows of every segment in every step into pieces of `chunk`
@@ -285,6 +313,8 @@ private:
   std::vector<llvm::SmallVector<std::pair<unsigned, unsigned>, 2>> readers;
   std::vector<Segment> segmentList;
   int reductionLayer = -1;
+  /// Per layer: (concat it writes into directly or -1, channel offset).
+  std::vector<std::pair<int, int64_t>> concatInto;
 };
 
 /// Whether `node` reduces its whole input map to one position: a sum or max
