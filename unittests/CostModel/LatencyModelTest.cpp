@@ -878,6 +878,78 @@ TEST_F(LatencyModelTest, StreamGeometryResidualBlock) {
   EXPECT_GT(checkBufferReads(chain, *stream, "chain"), 0);
 }
 
+/// Two fire modules (SqueezeNet) on a 13 x 9 x 4 map: a 1x1 squeeze + relu
+/// read by a 1x1 and a 3x3 expand conv, whose concat the next squeeze
+/// reads; the second concat is read by a 3x3 conv.
+LayerGraph fireModules() {
+  test::GraphBuilder b;
+  test::MapValue x = b.input(13, 9, 4);
+  test::MapValue s0 =
+      b.eltwise("L0:relu", {b.conv("L0:conv", x, 1, 2, 1, 0)}, 1);
+  test::MapValue c0 =
+      b.concat("L3:concat", {b.conv("L1:conv", s0, 1, 3, 1, 0),
+                             b.conv("L2:conv", s0, 3, 3, 1, 1)});
+  test::MapValue s1 = b.conv("L4:conv", c0, 1, 2, 1, 0);
+  test::MapValue c1 =
+      b.concat("L7:concat", {b.conv("L5:conv", s1, 1, 3, 1, 0),
+                             b.conv("L6:conv", s1, 3, 3, 1, 1)});
+  return b.finish({b.conv("L8:conv", c1, 3, 4, 1, 1)});
+}
+
+// Concats (issue 12): a fire module streams with one buffer per squeeze
+// (the 3x3 expand's window, which the 1x1 expand reads a row behind the new
+// one) and none for the 1x1 expand, which runs in step with the concat
+// (pulled) instead of a row ahead; both expands write into the concat's
+// destination directly; every row is computed once and every read finds
+// its rows.
+TEST_F(LatencyModelTest, StreamGeometryFireModules) {
+  const LayerGraph &g = graphOf(fireModules());
+  const std::vector<std::string> layers = {
+      "L0:conv", "L0:relu", "L1:conv", "L2:conv",   "L3:concat",
+      "L4:conv", "L5:conv", "L6:conv", "L7:concat", "L8:conv"};
+  for (int64_t s : {1, 2, 4}) {
+    PlanGroup plan = streamPlan(g, layers, s);
+    std::string error;
+    std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+    ASSERT_TRUE(group) << error;
+    std::optional<StreamGroup> stream = StreamGroup::build(g, *group, error);
+    ASSERT_TRUE(stream) << error;
+    std::vector<int64_t> next(layers.size(), 0);
+    for (const Stripe &step : stream->stripes()) {
+      for (size_t l = 0; l < layers.size(); ++l)
+        if (!step.rows[l].isEmpty()) {
+          EXPECT_EQ(step.rows[l].lo, next[l]) << layers[l] << " S=" << s;
+          next[l] = step.rows[l].hi + 1;
+        }
+      // The 1x1 expands compute the concat's rows, in its step.
+      EXPECT_EQ(step.rows[2], step.rows[4]) << "S=" << s;
+      EXPECT_EQ(step.rows[6], step.rows[8]) << "S=" << s;
+    }
+    for (size_t l = 0; l < layers.size(); ++l)
+      EXPECT_EQ(next[l], 13) << layers[l] << " S=" << s;
+    // Buffers: the squeezes (read by both expands), the last concat (read
+    // by the 3x3 conv); the first concat is read pointwise by the second
+    // squeeze, in step: a fresh tile.
+    EXPECT_GE(stream->bufferOf(1), 0);
+    EXPECT_GE(stream->bufferOf(5), 0);
+    EXPECT_GE(stream->bufferOf(8), 0);
+    EXPECT_EQ(stream->buffers().size(), 3u) << "S=" << s;
+    const RollingBuffer &squeeze = stream->buffers()[stream->bufferOf(1)];
+    EXPECT_EQ(squeeze.consumer, 3); // The 3x3 expand, whose rows it pads.
+    ASSERT_EQ(squeeze.skipReaders.size(), 1u);
+    EXPECT_EQ(squeeze.skipReaders[0], std::make_pair(2u, 0u));
+    for (unsigned l : {2u, 3u, 6u, 7u}) {
+      EXPECT_EQ(stream->bufferOf(l), -1) << layers[l];
+      EXPECT_EQ(stream->directConcat(l), l < 4 ? 4 : 8) << layers[l];
+    }
+    EXPECT_EQ(stream->directConcatChannel(2), 0);
+    EXPECT_EQ(stream->directConcatChannel(3), 3);
+    EXPECT_EQ(stream->firstDirectOperand(4), 2);
+    EXPECT_EQ(stream->directConcat(1), -1);
+    EXPECT_GT(checkBufferReads(g, *stream, "S=" + std::to_string(s)), 0);
+  }
+}
+
 // Hybrid (issue 12): a stream group in column tiles streams every column
 // tile top to bottom on its own columns. The rows are those of the
 // full-width stream, step by step; every rolling buffer has, per column
