@@ -24,8 +24,9 @@ weights) this
 Darknet's own figures are not measured: Darknet is not installed here (and the
 paper's numbers are from a Raspberry Pi 3). The script says so.
 
-``--model yolov3-tiny`` and ``--model mobilenet_v2`` run the same experiment
-on DAG models (budgets as fractions of the unfused workspace).
+``--model yolov3-tiny``, ``--model mobilenet_v2`` and ``--model squeezenet1_1``
+run the same experiment on DAG models (budgets as fractions of the unfused
+workspace; squeezenet's fire modules are concats in stream groups).
 
 ``--threads N`` (issue 11) plans, compiles and runs every build for N threads
 (``mafat-opt --mafat-plan=... threads=N``, ``mafat-compile --threads=N``,
@@ -42,7 +43,7 @@ sub-second ``mafat-opt --mafat-plan`` run), so re-runs and the other benches
 (rss_vs_budget.py, memcap.py, latency_model.py import this file) reuse them.
 
 Usage (from the checkout, after ``ninja -C build``):
-    /usr/bin/python3 bench/paper_experiment.py [--model yolov2-608|yolov3-tiny|mobilenet_v2]
+    /usr/bin/python3 bench/paper_experiment.py [--model yolov2-608|yolov3-tiny|mobilenet_v2|squeezenet1_1]
         [--quick] [--rounds N] [--repeat N] [--jobs N] [--out DIR] [--threads N [--compare-threads]]
 """
 
@@ -73,6 +74,7 @@ MODELS = {
     "yolov2-608": ("darknet", "yolov2.cfg", ["--layers", "0-15", "--input-size", "608x608"]),
     "yolov3-tiny": ("darknet", "yolov3-tiny.cfg", []),
     "mobilenet_v2": ("onnx", "mobilenet_v2", []),
+    "squeezenet1_1": ("onnx", "squeezenet1_1", []),
     # latency_model.py's small-but-real workload
     "yolov2-224": ("darknet", "yolov2.cfg", ["--layers", "0-15", "--input-size", "224x224"]),
     # the 'empty' model of rss_vs_budget.py: one 3x3 conv (3 -> 32) on 32x32
@@ -856,7 +858,7 @@ def run_experiment(args) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="yolov2-608", choices=["yolov2-608", "yolov3-tiny", "mobilenet_v2"])
+    ap.add_argument("--model", default="yolov2-608", choices=["yolov2-608", "yolov3-tiny", "mobilenet_v2", "squeezenet1_1"])
     ap.add_argument("--quick", action="store_true", help="fewer budgets, rounds and repeats")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, quick 3)")
     ap.add_argument("--repeat", type=int, default=None, help="mafat-run --repeat per round (default 3, quick 2)")

@@ -10,8 +10,6 @@
 
 #include "mafat/Graph/StreamGroup.h"
 
-#include "llvm/ADT/Sequence.h"
-
 #include <algorithm>
 
 using namespace llvm;
@@ -283,12 +281,19 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
                             ? Pricing::Epilogue
                             : pricingOf(node.kind);
       auto direct = [&](unsigned i) {
-        return node.kind == LayerKind::Concat && layer.operandLayer[i] >= 0 &&
-               stream.directConcat(layer.operandLayer[i]) == (int)l;
+        return node.kind == LayerKind::Concat && stream.writesInPlace(l, i);
       };
-      if (node.kind == LayerKind::Concat &&
-          llvm::all_of(llvm::seq<unsigned>(0, node.operands.size()), direct))
-        return;
+      // The share of a concat's output rows it copies itself.
+      double copied = 1;
+      if (node.kind == LayerKind::Concat) {
+        int64_t channels = 0;
+        for (unsigned i = 0, e = node.operands.size(); i < e; ++i)
+          if (!direct(i))
+            channels += node.operands[i].shape[3];
+        if (channels == 0)
+          return;
+        copied = double(channels) / node.outputShape[3];
+      }
       double inBytes = 0;
       for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
         if (direct(i))
@@ -305,7 +310,7 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
           inBytes += double(step.externalRead[l][i].size()) *
                      cols.read[c][l][i].size() * perPos;
       }
-      if (pricer.layerStep(node, pricing, positions, w, inBytes,
+      if (pricer.layerStep(node, pricing, positions * copied, w, inBytes,
                            !weightsRead[l], /*wholeLayer=*/false, s))
         ++splitSteps;
       weightsRead[l] = true;

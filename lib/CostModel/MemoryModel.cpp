@@ -314,8 +314,8 @@ ScopeLayer stripeLayer(const LayerGraph &graph, const StreamGroup &stream,
     if ((unsigned)first != l)
       layer.overwrites = first;
     else if ((unsigned)concat != last && stream.bufferOf(concat) < 0)
-      layer.outBytes = kFloatBytes * stripe.rows[l].size() *
-                       cols.span[c][l].size() *
+      layer.outBytes = kFloatBytes * stripe.rows[concat].size() *
+                       cols.span[c][concat].size() *
                        graph.node(fused[concat].node).outputShape[3];
     return layer;
   }

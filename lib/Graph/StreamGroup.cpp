@@ -31,18 +31,6 @@ bool isStreamableKind(LayerKind kind) {
   }
 }
 
-/// Whether operand `i` of `node` reads rows through a window that spans
-/// more than the output row itself. A window of one row, stride 1 and no
-/// row padding (a 1x1 conv) reads rows pointwise: to the pipeline it is a
-/// pointwise reader, so a layer may feed a 1x1 and a 3x3 conv at once (a
-/// fire module's squeeze).
-bool readsRowWindow(const LayerNode &node, unsigned i) {
-  if (node.operands[i].access != SpatialAccess::Window)
-    return false;
-  const Window1D &w = node.window->rows;
-  return w.extent() != 1 || w.stride != 1 || w.padLow != 0 || w.padHigh != 0;
-}
-
 /// The rows operand `i` of `node` needs for output rows `out`, clipped, and
 /// the padding around them.
 WindowInput rowsRead(const LayerNode &node, unsigned i, Interval out) {
@@ -75,6 +63,15 @@ void appendExternalReads(const LayerNode &node, const FusedLayer &layer,
 }
 
 } // namespace
+
+bool mafat::readsThroughWindow(const LayerNode &node, unsigned i) {
+  if (node.operands[i].access != SpatialAccess::Window)
+    return false;
+  auto trivial = [](const Window1D &w) {
+    return w.extent() == 1 && w.stride == 1 && w.padLow == 0 && w.padHigh == 0;
+  };
+  return !trivial(node.window->rows) || !trivial(node.window->cols);
+}
 
 bool mafat::isGlobalReduction(const LayerNode &node) {
   if ((node.kind != LayerKind::SumPool && node.kind != LayerKind::MaxPool) ||
@@ -170,7 +167,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   // reduction reads them like a pointwise layer, as they come.
   auto isWindow = [&](std::pair<unsigned, unsigned> r) {
     return (int)r.first != sg.reductionLayer &&
-           readsRowWindow(graph.node(layers[r.first].node), r.second);
+           readsThroughWindow(graph.node(layers[r.first].node), r.second);
   };
 
   // Rows per step in the steady state: the output's stripe, times the
@@ -569,6 +566,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   // written into their channels of its destination directly (see
   // directConcat); layers of chunked segments keep their own tiles.
   sg.concatInto.assign(n, {-1, 0});
+  sg.firstInto.assign(n, -1);
   auto chunked = [&](unsigned l) {
     return llvm::any_of(sg.segmentList, [&](const Segment &segment) {
       return segment.first <= l && l <= segment.last;
@@ -583,8 +581,11 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
       bool direct = p >= 0 && sg.readers[p].size() == 1 &&
                     sg.reads[c][k].first < 0 && !chunked(p) &&
                     graph.node(layers[p].node).kind != LayerKind::Concat;
-      if (direct)
+      if (direct) {
         sg.concatInto[p] = {(int)c, channel};
+        if (sg.firstInto[c] < 0 || p < sg.firstInto[c])
+          sg.firstInto[c] = p;
+      }
       channel += node.operands[k].shape[3];
     }
   }
@@ -648,8 +649,8 @@ std::string StreamGroup::chunkSegment(const LayerGraph &graph, int64_t chunk,
     return "the rolling buffer of '" + name(last) +
            "' has several readers; chunk_rows needs a chain";
   int bufferIn = reads[first].empty() ? -1 : reads[first][0].first;
-  // A piece reads its part of the buffer through its first layer's window;
-  // a buffer whose main reader is pointwise (all its readers are) has none.
+  // A piece reads its part of the buffer through its first layer's window
+  // (a 1x1 conv's too); an elementwise main reader has none.
   if (bufferIn >= 0 && !graph.node(layers[first].node).window)
     return "layer '" + name(first) +
            "' reads its rolling buffer pointwise; chunk_rows needs a window "
@@ -723,6 +724,11 @@ std::string StreamGroup::chunkSegment(const LayerGraph &graph, int64_t chunk,
     }
   }
   return "";
+}
+
+bool StreamGroup::writesInPlace(unsigned concat, unsigned operand) const {
+  int p = fusion->layers()[concat].operandLayer[operand];
+  return p >= 0 && directConcat(p) == (int)concat;
 }
 
 bool StreamGroup::readsFreshTile(const Stripe &stripe, unsigned layer,

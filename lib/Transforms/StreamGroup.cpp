@@ -127,6 +127,32 @@ Value insert4(OpBuilder &b, Location loc, Value tile, Value into,
                                        strides);
 }
 
+/// Offsets of a concat operand's channels, from `channel` on, in the
+/// concat's rank-4 destination.
+SmallVector<OpFoldResult> channelOffsets(OpBuilder &b, int64_t channel) {
+  return {b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(0),
+          b.getIndexAttr(channel)};
+}
+
+/// The slice of `shape` at `channel` of `from` (an operand's channels of
+/// the concat's destination), and `tile` inserted there.
+Value sliceChannels(OpBuilder &b, Location loc, Value from,
+                    ArrayRef<int64_t> shape, int64_t channel) {
+  return tensor::ExtractSliceOp::create(
+      b, loc, from, channelOffsets(b, channel),
+      getAsIndexOpFoldResult(b.getContext(), shape),
+      SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+}
+
+Value insertChannels(OpBuilder &b, Location loc, Value tile, Value into,
+                     int64_t channel) {
+  return tensor::InsertSliceOp::create(
+      b, loc, tile, into, channelOffsets(b, channel),
+      getAsIndexOpFoldResult(b.getContext(),
+                             cast<RankedTensorType>(tile.getType()).getShape()),
+      SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+}
+
 class StreamRewriter {
 public:
   StreamRewriter(const LayerGraph &graph, const LayerIRMap &ir,
@@ -330,7 +356,8 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   int written = stream.bufferOf(l);
   // The rolling buffer this layer writes: make room before it runs (for a
   // concat, before the first layer writing into it directly).
-  if (!concatDest[l])
+  bool roomMade = stream.firstDirectOperand(l) >= 0 && concatDest[l];
+  if (!roomMade)
     makeRoom(b, l, stripe, state);
   Interval rows = stripe.rows[l];
   if (rows.isEmpty())
@@ -389,15 +416,7 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
       makeRoom(b, into, stripe, state);
       dest = ownDestination(b, run, iv, into, pick, state);
     }
-    SmallVector<OpFoldResult> offsets = {
-        b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(0),
-        b.getIndexAttr(stream.directConcatChannel(l))};
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t d : outShape)
-      sizes.push_back(b.getIndexAttr(d));
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    return tensor::ExtractSliceOp::create(b, loc, dest, offsets, sizes,
-                                          strides);
+    return sliceChannels(b, loc, dest, outShape, stream.directConcatChannel(l));
   };
 
   DenseMap<Value, unsigned> operandOf;
@@ -415,24 +434,14 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
       if (it == operandOf.end())
         return error(op) << "layer '" << node.name
                          << "' concatenates a value that is not a layer";
-      int p = layer.operandLayer[it->second];
-      if (p >= 0 && stream.directConcat(p) == (int)l) {
+      if (stream.writesInPlace(l, it->second)) {
         // Written into its channels already.
         channel += cast<RankedTensorType>(v.getType()).getDimSize(3);
         continue;
       }
       Value tile = operandTile(it->second);
-      auto type = cast<RankedTensorType>(tile.getType());
-      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
-                                           b.getIndexAttr(0),
-                                           b.getIndexAttr(channel)};
-      SmallVector<OpFoldResult> sizes;
-      for (int64_t d : type.getShape())
-        sizes.push_back(b.getIndexAttr(d));
-      SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-      out = tensor::InsertSliceOp::create(b, loc, tile, out, offsets, sizes,
-                                          strides);
-      channel += type.getDimSize(3);
+      out = insertChannels(b, loc, tile, out, channel);
+      channel += cast<RankedTensorType>(tile.getType()).getDimSize(3);
     }
   } else {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
@@ -466,13 +475,8 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
                      << outType;
   tiles[l] = out;
   if (into >= 0)
-    concatDest[into] = tensor::InsertSliceOp::create(
-        b, loc, out, concatDest[into],
-        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
-                               b.getIndexAttr(0),
-                               b.getIndexAttr(stream.directConcatChannel(l))},
-        getAsIndexOpFoldResult(b.getContext(), outShape),
-        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+    concatDest[into] = insertChannels(b, loc, out, concatDest[into],
+                                      stream.directConcatChannel(l));
   if (written >= 0)
     pending[written].push_back({out, stripe.buffers[written].newAt, loc});
   if (l == last) {
@@ -605,9 +609,9 @@ LogicalResult StreamRewriter::rewrite() {
     // region. A buffer whose main reader is pointwise (an add, a concat)
     // has no padding.
     TypedAttr padAttr = b.getZeroAttr(elemType);
-    bool windowed = graph.node(group.layers()[buffer.consumer].node)
-                        .operands[buffer.consumerOperand]
-                        .access == SpatialAccess::Window;
+    bool windowed =
+        readsThroughWindow(graph.node(group.layers()[buffer.consumer].node),
+                           buffer.consumerOperand);
     auto linalgReader = dyn_cast<linalg::LinalgOp>(reader);
     if (auto pad = windowed && linalgReader
                        ? linalgReader.getDpsInputOperand(0)

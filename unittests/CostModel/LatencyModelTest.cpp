@@ -738,6 +738,45 @@ TEST_F(LatencyModelTest, ChunkedSegmentReadingItsBufferPointwiseKeepsSteps) {
   EXPECT_TRUE(headPieces);
 }
 
+// A producer that ran in pieces (chunk_rows) leaves only its last piece's
+// tile; a reader whose window is exactly the producer's rows of the step
+// must read them from the buffer. (It took the last piece's one-row tile
+// for a three-row window: a pool of SqueezeNet's first stream group failed
+// to verify.)
+TEST_F(LatencyModelTest, ChunkedProducerIsReadFromItsBuffer) {
+  // A 3x3 conv read by a 3x3 window of stride 2 with no padding (as in
+  // SqueezeNet's stem), which a 1x1 conv pulls one row at a time while the
+  // 3x3 conv makes rows for stripes of 2 of the output: in some steps the
+  // window is exactly the 3x3 conv's rows.
+  test::GraphBuilder b;
+  test::MapValue in = b.input(13, 7, 4);
+  test::MapValue a = b.conv("L0:conv", in, 3, 4, 1, 1);
+  test::MapValue p = b.conv("L1:conv", a, 3, 4, 2, 0);
+  test::MapValue q = b.conv("L2:conv", p, 1, 4, 1, 0);
+  const LayerGraph &g = graphOf(b.finish({b.conv("L3:conv", q, 3, 4, 1, 1)}));
+  PlanGroup plan =
+      streamPlan(g, {"L0:conv", "L1:conv", "L2:conv", "L3:conv"}, 2);
+  plan.chunkRows = 1;
+  std::string error;
+  std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+  ASSERT_TRUE(group) << error;
+  std::optional<StreamGroup> stream = StreamGroup::build(g, *group, error);
+  ASSERT_TRUE(stream) << error;
+  int buffer = stream->bufferOf(0);
+  ASSERT_GE(buffer, 0);
+  int exact = 0;
+  for (const Stripe &step : stream->stripes()) {
+    if (step.pieces.empty() || step.rows[1].isEmpty())
+      continue;
+    const BufferStep &read = step.buffers[buffer];
+    exact +=
+        read.readAt == read.newAt && read.window.size() == step.rows[0].size();
+    EXPECT_FALSE(stream->readsFreshTile(step, 1, 0, 0));
+  }
+  EXPECT_GT(exact, 0) << "no step in which the window is the fresh rows";
+  EXPECT_GT(checkBufferReads(g, *stream, "chunked"), 0);
+}
+
 // A global average pool's sum at the end of a stream group (Graph/
 // StreamGroup.h, "Global reductions"): stripe_rows counts rows of the map it
 // reduces. In every step it accumulates exactly its producer's fresh rows

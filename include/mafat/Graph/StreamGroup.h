@@ -80,7 +80,8 @@
 // window (its operand 0), all readers of a layer at one rate (rows per
 // step). Upsampling inside the group, two window readers of one layer,
 // standalone pads and windows whose stride exceeds their extent are not
-// supported yet.
+// supported yet; a concat read only by a concat keeps its own tile, which
+// the outer concat copies.
 // Chunked segments are chains. Column tiles combine with everything here
 // (residual adds, chunk_rows, split steps on threads).
 //
@@ -286,12 +287,11 @@ public:
     return concatInto[layer].second;
   }
   /// The first layer writing into concat `concat` directly, or -1.
-  int firstDirectOperand(unsigned concat) const {
-    for (unsigned l = 0; l < concatInto.size(); ++l)
-      if (concatInto[l].first == (int)concat)
-        return l;
-    return -1;
-  }
+  int firstDirectOperand(unsigned concat) const { return firstInto[concat]; }
+  /// Whether operand `operand` of concat `concat` is written into it in
+  /// place (its producer's directConcat), so the concat copies nothing of
+  /// it.
+  bool writesInPlace(unsigned concat, unsigned operand) const;
 
 private:
   /// Splits the rows of every segment in every step into pieces of `chunk`
@@ -315,6 +315,8 @@ private:
   int reductionLayer = -1;
   /// Per layer: (concat it writes into directly or -1, channel offset).
   std::vector<std::pair<int, int64_t>> concatInto;
+  /// Per layer: the first layer writing into it directly, or -1.
+  std::vector<int> firstInto;
 };
 
 /// Whether `node` reduces its whole input map to one position: a sum or max
@@ -327,6 +329,12 @@ bool isGlobalReduction(const LayerNode &node);
 inline int64_t reducedRows(const LayerNode &node) {
   return node.operands[0].shape[1];
 }
+
+/// Whether operand `i` of `node` reads rows through a window, as the
+/// stream pipeline sees it: a 1x1 window of stride 1 with no padding (a 1x1
+/// conv) reads its operand pointwise, so a layer may feed a 1x1 and a 3x3
+/// conv at once (a fire module's squeeze).
+bool readsThroughWindow(const LayerNode &node, unsigned i);
 
 /// The checks of StreamGroup::build alone, for FusionGroup::build: "" or
 /// the message.
