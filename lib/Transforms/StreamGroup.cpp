@@ -38,7 +38,9 @@
 //
 // The buffers a stripe body allocates, in order, per layer: the padded input
 // tile of an external window operand, the fresh output tile
-// (none for rolling-buffer writers, fused producers and the last layer).
+// (none for rolling-buffer writers, fused producers and the last layer). A
+// layer writing into a concat directly (StreamGroup::directConcat) has no
+// tile: the first of them allocates the concat's fresh tile, if it has one.
 // MemoryModel.cpp predicts exactly this list; keep the two in step.
 //
 //===----------------------------------------------------------------------===//
@@ -134,8 +136,8 @@ SmallVector<OpFoldResult> channelOffsets(OpBuilder &b, int64_t channel) {
           b.getIndexAttr(channel)};
 }
 
-/// The slice of `shape` at `channel` of `from` (an operand's channels of
-/// the concat's destination), and `tile` inserted there.
+/// The slice of `shape` at `channel` of `from`: an operand's channels of
+/// the concat's destination.
 Value sliceChannels(OpBuilder &b, Location loc, Value from,
                     ArrayRef<int64_t> shape, int64_t channel) {
   return tensor::ExtractSliceOp::create(
@@ -144,6 +146,7 @@ Value sliceChannels(OpBuilder &b, Location loc, Value from,
       SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
 }
 
+/// `tile` inserted into `into` at `channel`.
 Value insertChannels(OpBuilder &b, Location loc, Value tile, Value into,
                      int64_t channel) {
   return tensor::InsertSliceOp::create(
