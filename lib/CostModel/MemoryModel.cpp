@@ -485,6 +485,26 @@ std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
   return {uint64_t(slots) * llvm::alignTo(body.pack(), alignment)};
 }
 
+/// The first tile body (class) of `group` that writes its output map, which
+/// is where the map's first use, so its live range, starts: the first steps
+/// of a stream group in full-width stripes fill the pipeline and may make
+/// a class of their own that writes no output row. 0 for every other
+/// group (a streamed reduction fills its map before the loops, a hybrid
+/// stream group's column regions each run all stripes).
+size_t firstOutputBody(const LayerGraph &graph, const FusionGroup &group) {
+  if (!group.plan().isStream() || isHybridStream(group))
+    return 0;
+  std::string error;
+  std::optional<StreamGroup> stream = StreamGroup::build(graph, group, error);
+  if (!stream || stream->reduction() >= 0)
+    return 0;
+  unsigned last = group.layers().size() - 1;
+  for (auto [k, run] : llvm::enumerate(stream->runs()))
+    if (!stream->stripes()[run.first].rows[last].isEmpty())
+      return k;
+  return 0;
+}
+
 /// A stream group's rolling buffers: bytes, in the order the transform
 /// allocates them (each filled once before the stripe loops).
 std::vector<int64_t> rollingBufferBytes(const LayerGraph &graph,
@@ -584,8 +604,9 @@ TopLevel buildTopLevel(const LayerGraph &graph,
       int64_t first = clock;
       unsigned acc = 0;
       bool hasAcc = !graphOutputs.count(id);
+      size_t firstWrite = firstOutputBody(graph, group);
       if (hasAcc)
-        acc = list.add(graph.node(id).outputBytes, first,
+        acc = list.add(graph.node(id).outputBytes, first + firstWrite,
                        graph.node(id).name + " (group " + group.name().str() +
                            " output)");
       std::vector<unsigned> rollingBuffers;
@@ -596,12 +617,12 @@ TopLevel buildTopLevel(const LayerGraph &graph,
                                               " rolling buffer " +
                                               std::to_string(b)));
       }
-      for (uint64_t arena : arenas) {
+      for (auto [k, arena] : llvm::enumerate(arenas)) {
         int64_t at = clock++;
         list.add(arena, at, "group " + group.name().str() + " tile body");
         for (unsigned b : rollingBuffers)
           list.readAt(b, at);
-        if (hasAcc)
+        if (hasAcc && k >= firstWrite)
           list.readAt(acc, at);
         for (const FusedLayer &layer : group.layers())
           for (auto [k, operand] :

@@ -408,6 +408,83 @@ class PlanSweep:
                       f"{got_tiled} tiled groups in the report, {want_tiled} planned")
         return b
 
+    def random_streams(self, count: int, seed: int = 0) -> int:
+        """`count` random stream plans (issue 12): one or two stream groups, each a random run of the
+        model's layers (from the unfused report, in execution order) in stripes of 1-4 rows, 1-3
+        column tiles and, sometimes, one-row pieces (chunk_rows 1). A candidate the planner rejects
+        (``mafat-opt --mafat-plan``: a group the stream transform cannot run, a layer read outside
+        its group) is skipped; every accepted one must compile with --verify-memory-model, run,
+        match the unfused build bit for bit with workspace == prediction == header, and show its
+        groups streamed as planned (rows computed once: no recomputation without column tiles).
+        Returns how many ran."""
+        import random
+
+        if self.base is None:
+            self.ck.check(False, "random stream plans", "no unfused build")
+            return 0
+        rng = random.Random(seed)
+        # Every layer in order with its group's output extent (an epilogue has its producer's shape;
+        # the unfused plan's groups are single layers or a layer with its epilogues).
+        layers: List[Tuple[str, int, int]] = []
+        for g in self.base.report.get("groups", []):
+            rows = g.get("row_tiles", [[0, 0]])[-1][1] + 1
+            cols = g.get("col_tiles", [[0, 0]])[-1][1] + 1
+            layers += [(name, rows, cols) for name in g.get("layers", [])]
+        opt = os.path.join(self.bin_dir, "mafat-opt")
+        ran = attempts = 0
+        while ran < count and attempts < 40 * count:
+            attempts += 1
+            groups, start = [], 0
+            for k in range(rng.choice((1, 2))):
+                if start >= len(layers) - 1:
+                    break
+                i = rng.randrange(start, len(layers) - 1)
+                j = rng.randrange(i + 1, min(len(layers), i + 12))
+                _, rows, cols = layers[j]
+                if rows < 2:
+                    break
+                stripe = rng.randint(1, min(4, rows - 1))
+                ctiles = rng.randint(1, min(3, cols))
+                group = {"name": f"g{k}", "layers": [n for n, _, _ in layers[i:j + 1]],
+                         "grid": [-(-rows // stripe), ctiles], "mode": "stream", "stripe_rows": stripe}
+                if rng.random() < 0.3:
+                    group["chunk_rows"] = 1
+                groups.append(group)
+                start = j + 1
+            if not groups:
+                continue
+            plan = {"groups": groups}
+            label = f"random{ran}"
+            path = os.path.join(self.workdir, f"{self.stem}-{label}.plan.json")
+            with open(path, "w") as f:
+                json.dump(plan, f, indent=1)
+            probe = subprocess.run([opt, self.mlir, "--mafat-normalize", f"--mafat-plan=plan={path}",
+                                    "-o", os.devnull], capture_output=True, text=True, timeout=self.timeout)
+            if probe.returncode != 0:
+                # Only the planner's own rejections are skipped; anything else is a failure.
+                if "mafat-plan:" not in probe.stderr or "internal error" in probe.stderr:
+                    self.ck.check(False, f"{label}: the planner accepts or rejects the plan cleanly",
+                                  probe.stderr.strip()[-400:])
+                continue
+            ran += 1
+            print(f"INFO: {label}: {json.dumps(plan)}", flush=True)
+            b = self.build(label, [f"--plan={path}"])
+            if b is None:
+                continue
+            self.compare(b)
+            by_layers = {tuple(g.get("layers", [])): g for g in b.report.get("groups", [])}
+            for k, want in enumerate(groups):
+                got = by_layers.get(tuple(want["layers"]), {})
+                ok = got.get("mode") == "stream" and got.get("stripe_rows") == want["stripe_rows"]
+                ok = ok and list(got.get("grid", [])) == want["grid"]
+                if want["grid"][1] == 1:
+                    ok = ok and got.get("halo_overhead") == 0
+                self.ck.check(ok, f"{label}: group {k} streamed as planned",
+                              f"{ {key: got.get(key) for key in ('grid', 'mode', 'stripe_rows', 'halo_overhead')} }")
+        self.ck.check(ran > 0, "random stream plans: some candidates are streamable",
+                      f"{ran} ran of {attempts} drawn")
+        return ran
+
     def run_all(self, fixed: Dict[str, dict], fractions: Sequence[float] = BUDGET_FRACTIONS) -> None:
         """baseline, auto, one build per budget fraction, then each fixed plan."""
         if self.base is None:
