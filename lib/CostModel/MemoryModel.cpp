@@ -491,8 +491,11 @@ std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
 /// a class of their own that writes no output row. 0 for every other
 /// group (a streamed reduction fills its map before the loops, a hybrid
 /// stream group's column regions each run all stripes).
-size_t firstOutputBody(const LayerGraph &graph, const FusionGroup &group) {
-  if (!group.plan().isStream() || isHybridStream(group))
+int64_t firstOutputBody(const LayerGraph &graph, const FusionGroup &group) {
+  // With slots every class is in one body (tileBodyBuffers); stream groups
+  // have one slot (validatePlan), but the index below counts classes.
+  if (!group.plan().isStream() || isHybridStream(group) ||
+      group.plan().slots > 1)
     return 0;
   std::string error;
   std::optional<StreamGroup> stream = StreamGroup::build(graph, group, error);
@@ -604,7 +607,7 @@ TopLevel buildTopLevel(const LayerGraph &graph,
       int64_t first = clock;
       unsigned acc = 0;
       bool hasAcc = !graphOutputs.count(id);
-      size_t firstWrite = firstOutputBody(graph, group);
+      int64_t firstWrite = firstOutputBody(graph, group);
       if (hasAcc)
         acc = list.add(graph.node(id).outputBytes, first + firstWrite,
                        graph.node(id).name + " (group " + group.name().str() +
@@ -617,12 +620,12 @@ TopLevel buildTopLevel(const LayerGraph &graph,
                                               " rolling buffer " +
                                               std::to_string(b)));
       }
-      for (auto [k, arena] : llvm::enumerate(arenas)) {
+      for (auto [body, arena] : llvm::enumerate(arenas)) {
         int64_t at = clock++;
         list.add(arena, at, "group " + group.name().str() + " tile body");
         for (unsigned b : rollingBuffers)
           list.readAt(b, at);
-        if (hasAcc && k >= firstWrite)
+        if (hasAcc && (int64_t)body >= firstWrite)
           list.readAt(acc, at);
         for (const FusedLayer &layer : group.layers())
           for (auto [k, operand] :
