@@ -380,14 +380,14 @@ bool isHybridStream(const FusionGroup &group) {
 /// The tile classes' scopes of a tiled group, in the order the transform
 /// emits them: stripe classes (per column class for a hybrid stream group)
 /// for a stream group, tile classes otherwise. `columnClass` gets each
-/// scope's column class (0 unless hybrid).
+/// scope's column class (0 unless hybrid). `stream` is a stream group's
+/// geometry (none if it could not be built: no scopes).
 std::vector<std::vector<ScopeLayer>>
 classScopes(const LayerGraph &graph, const FusionGroup &group,
+            const StreamGroup *stream,
             std::vector<unsigned> *columnClass = nullptr) {
   std::vector<std::vector<ScopeLayer>> scopes;
   if (group.plan().isStream()) {
-    std::string error;
-    std::optional<StreamGroup> stream = StreamGroup::build(graph, group, error);
     if (!stream)
       return scopes;
     for (auto [k, cols] : llvm::enumerate(group.runs(group.cols())))
@@ -416,7 +416,10 @@ mafat::groupTileBuffers(const LayerGraph &graph, const FusionGroup &group,
   if (!group.isTiled())
     return all;
   if (group.plan().isStream()) {
-    for (const std::vector<ScopeLayer> &scope : classScopes(graph, group)) {
+    std::string error;
+    std::optional<StreamGroup> stream = StreamGroup::build(graph, group, error);
+    for (const std::vector<ScopeLayer> &scope :
+         classScopes(graph, group, stream ? &*stream : nullptr)) {
       BufferList list(options.alignment);
       int64_t clock = 0;
       runScope(graph, scope, list, clock, [](unsigned, int64_t) {});
@@ -443,12 +446,13 @@ namespace {
 /// one per column class, its stripe classes' arenas packed one after
 /// another (one step each), as PlanMemory.cpp packs the column region.
 std::vector<uint64_t> classArenas(const LayerGraph &graph,
-                                  const FusionGroup &group, uint64_t alignment,
+                                  const FusionGroup &group,
+                                  const StreamGroup *stream, uint64_t alignment,
                                   uint64_t &naive) {
   std::vector<uint64_t> arenas;
   std::vector<unsigned> columnClass;
   std::vector<std::vector<ScopeLayer>> scopes =
-      classScopes(graph, group, &columnClass);
+      classScopes(graph, group, stream, &columnClass);
   std::optional<BufferList> column;
   for (auto [k, scope] : llvm::enumerate(scopes)) {
     BufferList list(alignment);
@@ -491,15 +495,11 @@ std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
 /// a class of their own that writes no output row. 0 for every other
 /// group (a streamed reduction fills its map before the loops, a hybrid
 /// stream group's column regions each run all stripes).
-int64_t firstOutputBody(const LayerGraph &graph, const FusionGroup &group) {
+int64_t firstOutputBody(const FusionGroup &group, const StreamGroup *stream) {
   // With slots every class is in one body (tileBodyBuffers); stream groups
   // have one slot (validatePlan), but the index below counts classes.
-  if (!group.plan().isStream() || isHybridStream(group) ||
-      group.plan().slots > 1)
-    return 0;
-  std::string error;
-  std::optional<StreamGroup> stream = StreamGroup::build(graph, group, error);
-  if (!stream || stream->reduction() >= 0)
+  if (!stream || isHybridStream(group) || group.plan().slots > 1 ||
+      stream->reduction() >= 0)
     return 0;
   unsigned last = group.layers().size() - 1;
   for (auto [k, run] : llvm::enumerate(stream->runs()))
@@ -510,15 +510,11 @@ int64_t firstOutputBody(const LayerGraph &graph, const FusionGroup &group) {
 
 /// A stream group's rolling buffers: bytes, in the order the transform
 /// allocates them (each filled once before the stripe loops).
-std::vector<int64_t> rollingBufferBytes(const LayerGraph &graph,
-                                        const FusionGroup &group) {
+std::vector<int64_t> rollingBufferBytes(const StreamGroup *stream) {
   std::vector<int64_t> bytes;
-  std::string error;
-  if (group.plan().isStream())
-    if (std::optional<StreamGroup> stream =
-            StreamGroup::build(graph, group, error))
-      for (const RollingBuffer &buffer : stream->buffers())
-        bytes.push_back(buffer.bytes());
+  if (stream)
+    for (const RollingBuffer &buffer : stream->buffers())
+      bytes.push_back(buffer.bytes());
   return bytes;
 }
 
@@ -592,22 +588,29 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         ++i;
         continue;
       }
+      // A stream group's geometry, built once for all that follows.
+      std::optional<StreamGroup> built;
+      if (group.plan().isStream()) {
+        std::string error;
+        built = StreamGroup::build(graph, group, error);
+      }
+      const StreamGroup *stream = built ? &*built : nullptr;
       std::vector<uint64_t> arenas = tileBodyBuffers(
-          classArenas(graph, group, options.alignment, top.naive),
+          classArenas(graph, group, stream, options.alignment, top.naive),
           group.plan().slots, options.alignment);
       for (uint64_t arena : arenas)
         top.groupTileBytes[g] = std::max(top.groupTileBytes[g], arena);
       // A stream group's rolling buffers: each filled in turn before the
       // stripe loops, live to the last one (allocated after the output map).
       // A hybrid group fills them in each column region instead.
-      std::vector<int64_t> rolling = rollingBufferBytes(graph, group);
+      std::vector<int64_t> rolling = rollingBufferBytes(stream);
       int64_t fills = clock;
       if (!isHybridStream(group))
         clock += rolling.size();
       int64_t first = clock;
       unsigned acc = 0;
       bool hasAcc = !graphOutputs.count(id);
-      int64_t firstWrite = firstOutputBody(graph, group);
+      int64_t firstWrite = firstOutputBody(group, stream);
       if (hasAcc)
         acc = list.add(graph.node(id).outputBytes, first + firstWrite,
                        graph.node(id).name + " (group " + group.name().str() +
