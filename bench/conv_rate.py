@@ -156,6 +156,10 @@ BENCHES = [
     conv_bench("conv3x3_256x256_14", 14, 256, 256, 3, 1),
     conv_bench("conv3x3_512x512_7", 7, 512, 512, 3, 1),
     conv_bench("conv3x3_512x1024_13", 13, 512, 1024, 3, 1),
+    # YOLOv2-416's 52x52 and 26x26 stages as the model has them (BatchNorm
+    # folded into a bias, leaky ReLU): 1.6 GFLOP each, about 30% of the model.
+    conv_bench("conv3x3_128x256_52_bias_leaky", 52, 128, 256, 3, 1, bias_act=True),
+    conv_bench("conv3x3_256x512_26_bias_leaky", 26, 256, 512, 3, 1, bias_act=True),
 ]
 
 

@@ -245,9 +245,14 @@ func.func @packed_filter(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x128xf32> {
 // (3x3x64x64 = 144 KiB), then the register block inside. A constant filter
 // is packed so that each channel block of each filter block is one
 // contiguous run, [F/64][C/64][KH][KW][64][64], read at [f/64, c/64, ...].
+// The accumulator's fill, fused at the filter level, is register-blocked
+// too (left whole, LLVM lowered it to scatters across the columns).
 // AVX512-LABEL: func.func @cache_blocked
 // AVX512:       %[[W:.*]] = arith.constant dense_resource<mafat_packed_filter> : tensor<2x8x3x3x64x64xf32>
 // AVX512:       scf.for %[[F:.*]] = %c0 to %c128 step %c64
+// AVX512-NOT:     linalg.fill
+// AVX512:         scf.for %{{.*}} = %c0 to %c8 step %c1
+// AVX512:           vector.transfer_write %{{.*}} : vector<1x1x8x64xf32>, tensor<1x8x8x64xf32>
 // AVX512:         scf.for %[[C:.*]] = %c0 to %c512 step %c64
 // AVX512:           %[[FB:.*]] = arith.divui %[[F]], %c64
 // AVX512:           %[[CB:.*]] = arith.divui %[[C]], %c64
