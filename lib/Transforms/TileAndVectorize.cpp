@@ -82,16 +82,89 @@ FailureOr<Operation *> tileLoops(RewriterBase &rewriter, Operation *op,
   return result->tiledOps.back();
 }
 
+bool isBlockedProducer(Operation *op);
+FailureOr<scf::SCFTileAndFuseResult>
+tileAndFuse(RewriterBase &rewriter, Operation *consumer,
+            ArrayRef<int64_t> sizes, ArrayRef<int64_t> interchange,
+            llvm::function_ref<bool(Operation *)> fuse);
+
+/// Tiling a reduction dim alone slices the accumulator whole: an extract
+/// and an insert of the full tensor. Folds both around `op`, so the tiling
+/// that follows sees the fill that produces the accumulator and fuses it.
+void foldIdentitySlices(RewriterBase &rewriter, linalg::LinalgOp op) {
+  auto isIdentity = [](OffsetSizeAndStrideOpInterface slice, Type source,
+                       Type result) {
+    return source == result &&
+           areAllConstantIntValue(slice.getMixedOffsets(), 0) &&
+           areAllConstantIntValue(slice.getMixedStrides(), 1);
+  };
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (auto slice = init.get().getDefiningOp<tensor::ExtractSliceOp>())
+      if (isIdentity(slice, slice.getSourceType(), slice.getType()))
+        rewriter.modifyOpInPlace(op, [&] { init.set(slice.getSource()); });
+  for (OpResult result : op->getResults())
+    for (Operation *user : llvm::make_early_inc_range(result.getUsers()))
+      if (auto insert = dyn_cast<tensor::InsertSliceOp>(user))
+        if (insert.getSource() == result &&
+            isIdentity(insert, insert.getSourceType(), insert.getType()))
+          rewriter.replaceOp(insert, result);
+}
+
+/// Replaces a loop that runs once by its body.
+void inlineSingleIteration(RewriterBase &rewriter, scf::ForOp loop) {
+  SmallVector<Value> args = {loop.getLowerBound()};
+  llvm::append_range(args, loop.getInitArgs());
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  SmallVector<Value> results = yield.getOperands();
+  rewriter.inlineBlockBefore(loop.getBody(), loop, args);
+  rewriter.eraseOp(yield);
+  rewriter.replaceOp(loop, results);
+}
+
 /// Tiles an op whose outermost (cache or register) parallel tiling is done:
 /// the cache-level channel blocks if any, then the register block, then the
 /// window and channel reductions.
+///
+/// When the accumulator starts from a fill (the filter-level tile of a
+/// cache-blocked conv), the first channel block is peeled and the fill fused
+/// into its register blocks: they start from zero in registers instead of
+/// zeroing the whole filter block in memory and reading it back. Each output
+/// element still sums the channel blocks in the same order, from the same
+/// zero.
 LogicalResult tileInside(RewriterBase &rewriter, Operation *op,
                          const mafat::RegisterBlock &block) {
   FailureOr<Operation *> tiled = op;
   if (!block.cacheReduction.empty()) {
+    auto linalgOp = cast<linalg::LinalgOp>(op);
+    bool fromFill =
+        linalgOp.getNumDpsInits() == 1 &&
+        linalgOp.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
     tiled = tileLoops(rewriter, *tiled, block.cacheReduction);
-    if (succeeded(tiled))
-      tiled = tileLoops(rewriter, *tiled, block.parallel, block.interchange);
+    if (failed(tiled))
+      return failure();
+    auto loop = dyn_cast<scf::ForOp>((*tiled)->getParentOp());
+    scf::ForOp first;
+    if (fromFill && loop && loop != op->getParentOp() &&
+        succeeded(scf::peelForLoopFirstIteration(rewriter, loop, first)) &&
+        first != loop) {
+      linalg::LinalgOp firstOp;
+      for (Operation &nested : first.getBody()->getOperations())
+        if (isBlockedProducer(&nested))
+          firstOp = cast<linalg::LinalgOp>(&nested);
+      if (firstOp) {
+        inlineSingleIteration(rewriter, first);
+        foldIdentitySlices(rewriter, firstOp);
+        FailureOr<scf::SCFTileAndFuseResult> fused = tileAndFuse(
+            rewriter, firstOp, block.parallel, block.interchange,
+            [](Operation *producer) { return isa<linalg::FillOp>(producer); });
+        if (failed(fused))
+          return failure();
+        if (failed(tileLoops(rewriter, fused->tiledAndFusedOps.front(),
+                             block.reduction)))
+          return failure();
+      }
+    }
+    tiled = tileLoops(rewriter, *tiled, block.parallel, block.interchange);
   }
   if (succeeded(tiled))
     tiled = tileLoops(rewriter, *tiled, block.reduction);
@@ -171,10 +244,15 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
       return failure();
     mafat::markParallelLoop(result->loops, work);
     tiled = result->tiledAndFusedOps.front();
-    if (!block.cacheParallel.empty() &&
-        failed(blockCacheLevelFills(
-            rewriter, result->tiledAndFusedOps.getArrayRef(), target)))
+    if (block.cacheParallel.empty())
+      return tileInside(rewriter, tiled, block);
+    SmallVector<Operation *> fills = llvm::to_vector(
+        llvm::make_filter_range(result->tiledAndFusedOps, [](Operation *op) {
+          return isa<linalg::FillOp>(op);
+        }));
+    if (failed(tileInside(rewriter, tiled, block)))
       return failure();
+    return blockCacheLevelFills(rewriter, fills, target);
   }
   return tileInside(rewriter, tiled, block);
 }
@@ -264,8 +342,9 @@ void accumulateInDestination(RewriterBase &rewriter,
   }
 }
 
-/// Register-blocks the accumulator fills fused at the cache level: there a
-/// fill covers a whole filter block (rows x columns x 64 filters, strided
+/// Register-blocks the accumulator fills fused at the cache level that the
+/// first channel block did not absorb (tileInside): there a fill covers a
+/// whole filter block (rows x columns x 64 filters, strided
 /// by the layer's filter count), which nothing else tiles, and LLVM lowered
 /// it to 8-wide scatters across the columns (5% of a 3x3 128->256 conv at
 /// 52x52 with a bias and leaky ReLU).
@@ -276,6 +355,11 @@ LogicalResult blockCacheLevelFills(RewriterBase &rewriter,
     auto fill = dyn_cast<linalg::FillOp>(op);
     if (!fill)
       continue;
+    // Fused into the register blocks of the first channel block.
+    if (fill->use_empty()) {
+      rewriter.eraseOp(fill);
+      continue;
+    }
     std::optional<mafat::RegisterBlock> own =
         mafat::chooseRegisterBlock(cast<linalg::LinalgOp>(op), target);
     if (own && failed(tileToRegisterBlock(rewriter, cast<linalg::LinalgOp>(op),
