@@ -416,8 +416,8 @@ class PlanSweep:
         its group) is skipped; every accepted one must compile with --verify-memory-model, run,
         match the unfused build bit for bit with workspace == prediction == header, and show its
         groups streamed as planned (mode, stripe rows and grid; no recomputation without column
-        tiles). Groups ending in a one-row layer (a global pool) are not drawn. Returns how many
-        ran."""
+        tiles). A group ending in a one-row layer (a global pool) is one tile whose stripes run over
+        the rows of the map it reduces. Returns how many ran."""
         import random
 
         if self.base is None:
@@ -443,11 +443,18 @@ class PlanSweep:
                 j = rng.randrange(i + 1, min(len(layers), i + 12))
                 _, rows, cols = layers[j]
                 if rows < 2:
-                    break
-                stripe = rng.randint(1, min(4, rows - 1))
-                ctiles = rng.randint(1, min(3, cols))
+                    # A group ending in a global reduction (one row): one tile, the stripes run over
+                    # the rows of the map it reduces (the layer before it).
+                    reduced = layers[j - 1][1] if j > i else 1
+                    if reduced < 2:
+                        break
+                    stripe = rng.randint(1, min(4, reduced - 1))
+                    grid = [1, 1]
+                else:
+                    stripe = rng.randint(1, min(4, rows - 1))
+                    grid = [-(-rows // stripe), rng.randint(1, min(3, cols))]
                 group = {"name": f"g{k}", "layers": [n for n, _, _ in layers[i:j + 1]],
-                         "grid": [-(-rows // stripe), ctiles], "mode": "stream", "stripe_rows": stripe}
+                         "grid": grid, "mode": "stream", "stripe_rows": stripe}
                 if rng.random() < 0.3:
                     group["chunk_rows"] = 1
                 groups.append(group)
