@@ -47,11 +47,11 @@ int64_t chooseVectorBlock(int64_t n, int64_t cap, int64_t lanes) {
   for (int64_t q = p; q > lanes; q >>= 1)
     if (int64_t rest = n % q; rest >= 4 && llvm::isPowerOf2_64(rest))
       return q;
-  // A wider block that leaves the same remainder as one register costs
-  // nothing at the tail and halves the broadcasts per FMA (YOLOv2's head,
-  // 425 filters: 13 x 32 + 9 instead of 26 x 16 + 9).
+  // A wider block that leaves the same remainder as one register adds no
+  // tail of its own; in a conv or matmul it halves the input broadcasts per
+  // FMA (YOLOv2's head, 425 filters: 13 x 32 + 9 instead of 26 x 16 + 9).
   for (int64_t q = p; q > lanes; q >>= 1)
-    if (n > q && n % q == n % lanes)
+    if (n % q == n % lanes)
       return q;
   if (n > lanes)
     return lanes;

@@ -82,19 +82,26 @@ FailureOr<Operation *> tileLoops(RewriterBase &rewriter, Operation *op,
   return result->tiledOps.back();
 }
 
+// Defined below, next to their other users.
 bool isBlockedProducer(Operation *op);
 FailureOr<scf::SCFTileAndFuseResult>
 tileAndFuse(RewriterBase &rewriter, Operation *consumer,
             ArrayRef<int64_t> sizes, ArrayRef<int64_t> interchange,
             llvm::function_ref<bool(Operation *)> fuse);
 
+/// The fills among the ops a tile-and-fuse produced.
+SmallVector<Operation *> fusedFills(ArrayRef<Operation *> ops) {
+  return llvm::to_vector(llvm::make_filter_range(
+      ops, [](Operation *fused) { return isa<linalg::FillOp>(fused); }));
+}
+
 /// Tiling a reduction dim alone slices the accumulator whole: an extract
 /// and an insert of the full tensor. Folds both around `op`, so the tiling
 /// that follows sees the fill that produces the accumulator and fuses it.
 void foldIdentitySlices(RewriterBase &rewriter, linalg::LinalgOp op) {
-  auto isIdentity = [](OffsetSizeAndStrideOpInterface slice, Type source,
-                       Type result) {
-    return source == result &&
+  auto isIdentity = [](OffsetSizeAndStrideOpInterface slice,
+                       RankedTensorType source, RankedTensorType result) {
+    return source == result && source.hasStaticShape() &&
            areAllConstantIntValue(slice.getMixedOffsets(), 0) &&
            areAllConstantIntValue(slice.getMixedStrides(), 1);
   };
@@ -108,17 +115,6 @@ void foldIdentitySlices(RewriterBase &rewriter, linalg::LinalgOp op) {
         if (insert.getSource() == result &&
             isIdentity(insert, insert.getSourceType(), insert.getType()))
           rewriter.replaceOp(insert, result);
-}
-
-/// Replaces a loop that runs once by its body.
-void inlineSingleIteration(RewriterBase &rewriter, scf::ForOp loop) {
-  SmallVector<Value> args = {loop.getLowerBound()};
-  llvm::append_range(args, loop.getInitArgs());
-  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
-  SmallVector<Value> results = yield.getOperands();
-  rewriter.inlineBlockBefore(loop.getBody(), loop, args);
-  rewriter.eraseOp(yield);
-  rewriter.replaceOp(loop, results);
 }
 
 /// Tiles an op whose outermost (cache or register) parallel tiling is done:
@@ -139,26 +135,34 @@ LogicalResult tileInside(RewriterBase &rewriter, Operation *op,
     bool fromFill =
         linalgOp.getNumDpsInits() == 1 &&
         linalgOp.getDpsInitOperand(0)->get().getDefiningOp<linalg::FillOp>();
-    tiled = tileLoops(rewriter, *tiled, block.cacheReduction);
+    tiled = tileLoops(rewriter, op, block.cacheReduction);
     if (failed(tiled))
       return failure();
+    // `op` is erased when it was tiled: compare pointers only.
     auto loop = dyn_cast<scf::ForOp>((*tiled)->getParentOp());
     scf::ForOp first;
-    if (fromFill && loop && loop != op->getParentOp() &&
+    if (fromFill && *tiled != op && loop &&
         succeeded(scf::peelForLoopFirstIteration(rewriter, loop, first)) &&
         first != loop) {
       linalg::LinalgOp firstOp;
       for (Operation &nested : first.getBody()->getOperations())
         if (isBlockedProducer(&nested))
           firstOp = cast<linalg::LinalgOp>(&nested);
-      if (firstOp) {
-        inlineSingleIteration(rewriter, first);
+      if (firstOp && succeeded(first.promoteIfSingleIteration(rewriter))) {
         foldIdentitySlices(rewriter, firstOp);
         FailureOr<scf::SCFTileAndFuseResult> fused = tileAndFuse(
             rewriter, firstOp, block.parallel, block.interchange,
             [](Operation *producer) { return isa<linalg::FillOp>(producer); });
         if (failed(fused))
           return failure();
+        // The untiled first block and its accumulator slice are dead now:
+        // erase them, so that the cache-level fill is too
+        // (blockCacheLevelFills).
+        Value init = firstOp.getDpsInitOperand(0)->get();
+        rewriter.eraseOp(firstOp);
+        if (Operation *slice = init.getDefiningOp<tensor::ExtractSliceOp>())
+          if (slice->use_empty())
+            rewriter.eraseOp(slice);
         if (failed(tileLoops(rewriter, fused->tiledAndFusedOps.front(),
                              block.reduction)))
           return failure();
@@ -202,12 +206,12 @@ tileAndFuse(RewriterBase &rewriter, Operation *consumer,
   return result;
 }
 
-/// Tiles `op` to its register block: parallel dims first, fusing the fill
-/// that initialises its accumulator, then the reduction dims of the tiled op.
 LogicalResult blockCacheLevelFills(RewriterBase &rewriter,
                                    ArrayRef<Operation *> ops,
                                    const mafat::VectorTarget &target);
 
+/// Tiles `op` to its register block: parallel dims first, fusing the fill
+/// that initialises its accumulator, then the reduction dims of the tiled op.
 LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
                                   const mafat::RegisterBlock &block,
                                   const mafat::VectorTarget &target) {
@@ -246,10 +250,8 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
     tiled = result->tiledAndFusedOps.front();
     if (block.cacheParallel.empty())
       return tileInside(rewriter, tiled, block);
-    SmallVector<Operation *> fills = llvm::to_vector(
-        llvm::make_filter_range(result->tiledAndFusedOps, [](Operation *op) {
-          return isa<linalg::FillOp>(op);
-        }));
+    SmallVector<Operation *> fills =
+        fusedFills(result->tiledAndFusedOps.getArrayRef());
     if (failed(tileInside(rewriter, tiled, block)))
       return failure();
     return blockCacheLevelFills(rewriter, fills, target);
@@ -361,9 +363,8 @@ LogicalResult blockCacheLevelFills(RewriterBase &rewriter,
       continue;
     }
     std::optional<mafat::RegisterBlock> own =
-        mafat::chooseRegisterBlock(cast<linalg::LinalgOp>(op), target);
-    if (own && failed(tileToRegisterBlock(rewriter, cast<linalg::LinalgOp>(op),
-                                          *own, target)))
+        mafat::chooseRegisterBlock(fill, target);
+    if (own && failed(tileToRegisterBlock(rewriter, fill, *own, target)))
       return failure();
   }
   return success();
@@ -403,18 +404,22 @@ LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
   // (its payload does not read its init), so the only buffers a layer needs
   // are its operands and its output - what the memory model predicts.
   accumulateInDestination(rewriter, result->tiledAndFusedOps.getArrayRef());
+  // tileInside erases the producer tile it tiles: take what is needed after
+  // it first.
+  auto tiledEpilogue = cast<linalg::LinalgOp>(result->tiledAndFusedOps.front());
+  SmallVector<Operation *> fills =
+      fusedFills(result->tiledAndFusedOps.getArrayRef());
+  SmallVector<Operation *> producers = llvm::to_vector(
+      llvm::make_filter_range(result->tiledAndFusedOps, isBlockedProducer));
   // Now the fused producer tile: tile what is left inside.
-  for (Operation *op : result->tiledAndFusedOps)
-    if (isBlockedProducer(op))
-      if (failed(tileInside(rewriter, op, block)))
-        return failure();
+  for (Operation *producerTile : producers)
+    if (failed(tileInside(rewriter, producerTile, block)))
+      return failure();
   // At the cache level the epilogue tile is a whole filter block: give it
-  // its own register block, and the fill as well.
+  // its own register block, and the fill as well unless the first channel
+  // block took it.
   if (!block.cacheParallel.empty()) {
-    auto tiledEpilogue =
-        cast<linalg::LinalgOp>(result->tiledAndFusedOps.front());
-    if (failed(blockCacheLevelFills(
-            rewriter, result->tiledAndFusedOps.getArrayRef(), target)))
+    if (failed(blockCacheLevelFills(rewriter, fills, target)))
       return failure();
     if (std::optional<mafat::RegisterBlock> own =
             mafat::chooseRegisterBlock(tiledEpilogue, target))

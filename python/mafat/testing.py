@@ -444,8 +444,9 @@ class PlanSweep:
                 _, rows, cols = layers[j]
                 if rows < 2:
                     # A group ending in a global reduction (one row): one tile, the stripes run over
-                    # the rows of the map it reduces (the layer before it).
-                    reduced = layers[j - 1][1] if j > i else 1
+                    # the rows of the map it reduces, taken to be the layer before it (where it is
+                    # not, the planner rejects the plan and another is drawn).
+                    reduced = layers[j - 1][1]
                     if reduced < 2:
                         break
                     stripe = rng.randint(1, min(4, reduced - 1))

@@ -251,7 +251,7 @@ func.func @packed_filter(%x: tensor<1x4x4x2xf32>) -> tensor<1x4x4x128xf32> {
 // AVX512-LABEL: func.func @cache_blocked
 // AVX512:       %[[W:.*]] = arith.constant dense_resource<mafat_packed_filter> : tensor<2x8x3x3x64x64xf32>
 // AVX512:       scf.for %[[F:.*]] = %c0 to %c128 step %c64
-// AVX512-NOT:     linalg.fill
+// AVX512-NOT:     scf.for
 // AVX512:         %[[FB0:.*]] = arith.divui %[[F]], %c64
 // AVX512:         scf.for %{{.*}} = %c0 to %c8 step %c1
 // AVX512:           scf.for %{{.*}} = %c0 to %c8 step %c4
@@ -273,6 +273,48 @@ func.func @cache_blocked(%x: tensor<1x10x10x512xf32>) -> tensor<1x8x8x128xf32> {
   %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
          ins(%x, %w : tensor<1x10x10x512xf32>, tensor<3x3x512x128xf32>) outs(%f : tensor<1x8x8x128xf32>) -> tensor<1x8x8x128xf32>
   return %c : tensor<1x8x8x128xf32>
+}
+
+// -----
+
+// The same with a fused bias + ReLU epilogue and two channel blocks: the
+// first starts from zero in registers, the second (the channel loop, run
+// once, folded away) reads the accumulators back, and the epilogue takes its
+// own register block over the filter block.
+// AVX512-LABEL: func.func @cache_blocked_epilogue
+// AVX512:       %[[W:.*]] = arith.constant dense_resource<mafat_packed_filter> : tensor<2x2x3x3x64x64xf32>
+// AVX512:       scf.for %[[F:.*]] = %c0 to %c128 step %c64
+// AVX512-NOT:     scf.for
+// AVX512:         %[[FB0:.*]] = arith.divui %[[F]], %c64
+// AVX512:         scf.for %{{.*}} = %c0 to %c4 step %c1
+// AVX512:           %[[ZERO:.*]] = vector.transfer_write %{{.*}} : vector<1x1x4x64xf32>, tensor<1x1x4x64xf32>
+// AVX512:           vector.transfer_read %[[ZERO]]
+// AVX512:                 vector.transfer_read %[[W]][%[[FB0]], %c0, {{.*}} : tensor<2x2x3x3x64x64xf32>, vector<1x4x64xf32>
+// AVX512:         %[[FB1:.*]] = arith.divui %[[F]], %c64
+// AVX512:         scf.for %{{.*}} = %c0 to %c4 step %c1
+// AVX512-NOT:       vector.transfer_write %{{.*}} : vector<1x1x4x64xf32>, tensor<1x1x4x64xf32>
+// AVX512:                 vector.transfer_read %[[W]][%[[FB1]], %c1, {{.*}} : tensor<2x2x3x3x64x64xf32>, vector<1x4x64xf32>
+// AVX512:         scf.for %{{.*}} = %c0 to %c4 step %c1
+// AVX512:           arith.addf {{.*}} : vector<1x1x4x64xf32>
+// AVX512:           arith.maximumf
+// AVX512-NOT:   linalg.
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#ch = affine_map<(d0, d1, d2, d3) -> (d3)>
+func.func @cache_blocked_epilogue(%x: tensor<1x6x6x128xf32>, %b: tensor<128xf32>) -> tensor<1x4x4x128xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<0.5> : tensor<3x3x128x128xf32>
+  %e = tensor.empty() : tensor<1x4x4x128xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x4x4x128xf32>) -> tensor<1x4x4x128xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x6x6x128xf32>, tensor<3x3x128x128xf32>) outs(%f : tensor<1x4x4x128xf32>) -> tensor<1x4x4x128xf32>
+  %r = linalg.generic {indexing_maps = [#id, #ch, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%c, %b : tensor<1x4x4x128xf32>, tensor<128xf32>) outs(%e : tensor<1x4x4x128xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x4x128xf32>
+  return %r : tensor<1x4x4x128xf32>
 }
 
 // -----

@@ -48,9 +48,12 @@ constexpr int64_t kFilterCacheBytes = 256 * 1024;
 int64_t chooseDivisor(int64_t n, int64_t cap, int64_t multiple = 1);
 
 /// Block of a vectorized (innermost) dim of size `n`, at most `cap`
-/// elements: the largest power of two >= 4 that divides `n`, else
-/// `chooseDivisor(n, cap, lanes)`. LLVM splits a vector of 2^k registers into
-/// registers and maps 4 or 8 lanes to a narrower register, but widens any
+/// elements, always a power of two of whole registers when `n` exceeds one
+/// register: the largest that divides `n`; else the largest whose remainder
+/// is a power of two >= 4 or equals `n % lanes` (the pass peels it); else
+/// one register. Below one register: a power of two >= 4 that divides `n`,
+/// else `chooseDivisor(n, cap, lanes)`. LLVM splits a vector of 2^k registers
+/// into registers and maps 4 or 8 lanes to a narrower register, but widens any
 /// other width (48, 24) to the next power of two and assembles it lane by
 /// lane: 1x1 convs with 144 or 24 filters ran 3-5x slower in 48- and
 /// 24-wide blocks than in 16- and 8-wide ones.
