@@ -107,8 +107,11 @@ void foldIdentitySlices(RewriterBase &rewriter, linalg::LinalgOp op) {
   };
   for (OpOperand &init : op.getDpsInitsMutable())
     if (auto slice = init.get().getDefiningOp<tensor::ExtractSliceOp>())
-      if (isIdentity(slice, slice.getSourceType(), slice.getType()))
+      if (isIdentity(slice, slice.getSourceType(), slice.getType())) {
         rewriter.modifyOpInPlace(op, [&] { init.set(slice.getSource()); });
+        if (slice->use_empty())
+          rewriter.eraseOp(slice);
+      }
   for (OpResult result : op->getResults())
     for (Operation *user : llvm::make_early_inc_range(result.getUsers()))
       if (auto insert = dyn_cast<tensor::InsertSliceOp>(user))
@@ -155,14 +158,9 @@ LogicalResult tileInside(RewriterBase &rewriter, Operation *op,
             [](Operation *producer) { return isa<linalg::FillOp>(producer); });
         if (failed(fused))
           return failure();
-        // The untiled first block and its accumulator slice are dead now:
-        // erase them, so that the cache-level fill is too
-        // (blockCacheLevelFills).
-        Value init = firstOp.getDpsInitOperand(0)->get();
+        // The untiled first block is dead now: erase it, so that the
+        // cache-level fill is too (blockCacheLevelFills).
         rewriter.eraseOp(firstOp);
-        if (Operation *slice = init.getDefiningOp<tensor::ExtractSliceOp>())
-          if (slice->use_empty())
-            rewriter.eraseOp(slice);
         if (failed(tileLoops(rewriter, fused->tiledAndFusedOps.front(),
                              block.reduction)))
           return failure();
