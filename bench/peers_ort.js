@@ -7,7 +7,11 @@
 // --output, write the first output as a float32 .npy for the agreement check.
 //
 //   node bench/peers_ort.js --model M.onnx --input X.npy --threads T
-//        [--repeat N] [--warmup W] [--output Y.npy]
+//        [--repeat N] [--warmup W] [--output Y.npy] [--profile PREFIX]
+//
+// --profile writes ONNX Runtime's own trace of every run to PREFIX_<date>.json
+// (events with cat "Node" and a name ending in "_kernel_time" give each node's
+// time): the per-node side of a comparison with mafat-run --profile.
 //
 // NODE_PATH or --ort-dir names the node_modules holding onnxruntime-node
 // (bench/peers.py installs it into bench/.peers/ and passes --ort-dir).
@@ -17,7 +21,7 @@ const fs = require('fs');
 const path = require('path');
 
 function parseArgs(argv) {
-  const a = {repeat: 10, warmup: 2, threads: 1, output: null, ortDir: null};
+  const a = {repeat: 10, warmup: 2, threads: 1, output: null, ortDir: null, profile: null};
   for (let i = 0; i < argv.length; ++i) {
     const k = argv[i];
     const v = () => {
@@ -31,6 +35,7 @@ function parseArgs(argv) {
     else if (k === '--repeat') a.repeat = parseInt(v(), 10);
     else if (k === '--warmup') a.warmup = parseInt(v(), 10);
     else if (k === '--ort-dir') a.ortDir = v();
+    else if (k === '--profile') a.profile = v();
     else throw new Error(`unknown argument ${k}`);
   }
   if (!a.model || !a.input) throw new Error('--model and --input are required');
@@ -90,6 +95,7 @@ async function main() {
     executionMode: 'sequential',
     intraOpNumThreads: a.threads,
     interOpNumThreads: 1,  // sequential mode: the graph runs on one inter-op thread, ops on T intra-op threads
+    ...(a.profile ? {enableProfiling: true, profileFilePrefix: a.profile} : {}),
   });
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (session.inputNames.length !== 1) throw new Error(`want one model input, got ${session.inputNames}`);
@@ -118,6 +124,7 @@ async function main() {
     times_ms: times, output: {name: outName, shape: y.dims, sum, absmax},
     peak_rss_bytes: peakRssBytes(), peak_rss_source: 'VmHWM',
   }) + '\n');
+  if (a.profile) session.endProfiling();
   await session.release();
 }
 
