@@ -628,7 +628,7 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         list.add(arena, at, "group " + group.name().str() + " tile body");
         for (unsigned b : rollingBuffers)
           list.readAt(b, at);
-        if (hasAcc && (int64_t)body >= firstWrite)
+        if (hasAcc && static_cast<int64_t>(body) >= firstWrite)
           list.readAt(acc, at);
         for (const FusedLayer &layer : group.layers())
           for (auto [k, operand] :

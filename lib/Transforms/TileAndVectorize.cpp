@@ -89,10 +89,14 @@ tileAndFuse(RewriterBase &rewriter, Operation *consumer,
             ArrayRef<int64_t> sizes, ArrayRef<int64_t> interchange,
             llvm::function_ref<bool(Operation *)> fuse);
 
-/// The fills among the ops a tile-and-fuse produced.
-SmallVector<Operation *> fusedFills(ArrayRef<Operation *> ops) {
-  return llvm::to_vector(llvm::make_filter_range(
-      ops, [](Operation *fused) { return isa<linalg::FillOp>(fused); }));
+/// The fills among the ops a tile-and-fuse produced, taken before tiling
+/// further erases some of the others.
+SmallVector<linalg::FillOp> fusedFills(ArrayRef<Operation *> ops) {
+  SmallVector<linalg::FillOp> fills;
+  for (Operation *fused : ops)
+    if (auto fill = dyn_cast<linalg::FillOp>(fused))
+      fills.push_back(fill);
+  return fills;
 }
 
 /// Tiling a reduction dim alone slices the accumulator whole: an extract
@@ -205,7 +209,7 @@ tileAndFuse(RewriterBase &rewriter, Operation *consumer,
 }
 
 LogicalResult blockCacheLevelFills(RewriterBase &rewriter,
-                                   ArrayRef<Operation *> ops,
+                                   ArrayRef<linalg::FillOp> fills,
                                    const mafat::VectorTarget &target);
 
 /// Tiles `op` to its register block: parallel dims first, fusing the fill
@@ -248,7 +252,7 @@ LogicalResult tileToRegisterBlock(RewriterBase &rewriter, linalg::LinalgOp op,
     tiled = result->tiledAndFusedOps.front();
     if (block.cacheParallel.empty())
       return tileInside(rewriter, tiled, block);
-    SmallVector<Operation *> fills =
+    SmallVector<linalg::FillOp> fills =
         fusedFills(result->tiledAndFusedOps.getArrayRef());
     if (failed(tileInside(rewriter, tiled, block)))
       return failure();
@@ -349,12 +353,9 @@ void accumulateInDestination(RewriterBase &rewriter,
 /// it to 8-wide scatters across the columns (5% of a 3x3 128->256 conv at
 /// 52x52 with a bias and leaky ReLU).
 LogicalResult blockCacheLevelFills(RewriterBase &rewriter,
-                                   ArrayRef<Operation *> ops,
+                                   ArrayRef<linalg::FillOp> fills,
                                    const mafat::VectorTarget &target) {
-  for (Operation *op : ops) {
-    auto fill = dyn_cast<linalg::FillOp>(op);
-    if (!fill)
-      continue;
+  for (linalg::FillOp fill : fills) {
     // Fused into the register blocks of the first channel block.
     if (fill->use_empty()) {
       rewriter.eraseOp(fill);
@@ -405,7 +406,7 @@ LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp generic,
   // tileInside erases the producer tile it tiles: take what is needed after
   // it first.
   auto tiledEpilogue = cast<linalg::LinalgOp>(result->tiledAndFusedOps.front());
-  SmallVector<Operation *> fills =
+  SmallVector<linalg::FillOp> fills =
       fusedFills(result->tiledAndFusedOps.getArrayRef());
   SmallVector<Operation *> producers = llvm::to_vector(
       llvm::make_filter_range(result->tiledAndFusedOps, isBlockedProducer));

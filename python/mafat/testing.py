@@ -370,10 +370,15 @@ class PlanSweep:
                           f"{b.report.get('memory_budget_bytes')})")
         return b
 
-    def fixed_plan(self, label: str, plan: dict) -> Optional[PlanBuild]:
+    def write_plan(self, label: str, plan: dict) -> str:
+        """The plan as a JSON file in the work directory, for --plan=FILE."""
         path = os.path.join(self.workdir, f"{self.stem}-{label}.plan.json")
         with open(path, "w") as f:
             json.dump(plan, f, indent=1)
+        return path
+
+    def fixed_plan(self, label: str, plan: dict) -> Optional[PlanBuild]:
+        path = self.write_plan(label, plan)
         b = self.build(label, [f"--plan={path}"])
         if b is None:
             return None
@@ -464,9 +469,7 @@ class PlanSweep:
                 continue
             plan = {"groups": groups}
             label = f"random{ran}"
-            path = os.path.join(self.workdir, f"{self.stem}-{label}.plan.json")
-            with open(path, "w") as f:
-                json.dump(plan, f, indent=1)
+            path = self.write_plan(label, plan)
             probe = subprocess.run([opt, self.mlir, "--mafat-normalize", f"--mafat-plan=plan={path}",
                                     "-o", os.devnull], capture_output=True, text=True, timeout=self.timeout)
             if probe.returncode != 0:
