@@ -48,6 +48,7 @@ void buildPlanPipeline(OpPassManager &pm, const CompileOptions &options) {
   plan.maxGrid = options.maxGrid;
   plan.squareGrids = options.squareGrids;
   plan.stream = options.stream;
+  plan.rematerialize = options.rematerialize;
   plan.cutsAfterPoolOnly = options.cutsAfterPoolOnly;
   plan.entry = options.entry;
   plan.threads = options.threads;

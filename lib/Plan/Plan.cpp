@@ -520,7 +520,14 @@ std::string readGroup(const llvm::json::Value &value, size_t g,
 std::string mafat::planToJson(const Plan &plan) {
   std::string out;
   llvm::raw_string_ostream os(out);
-  os << "{\n  \"groups\": [";
+  os << "{\n";
+  if (!plan.rematerialize.empty()) {
+    os << "  \"rematerialize\": [";
+    for (size_t i = 0; i < plan.rematerialize.size(); ++i)
+      os << (i ? ", " : "") << quote(plan.rematerialize[i]);
+    os << "],\n";
+  }
+  os << "  \"groups\": [";
   for (size_t g = 0; g < plan.groups.size(); ++g) {
     const PlanGroup &group = plan.groups[g];
     os << (g ? ",\n" : "\n") << "    {\n";
@@ -562,11 +569,12 @@ std::optional<Plan> mafat::planFromJson(llvm::StringRef text,
   }
   std::vector<std::string> unknown;
   for (const auto &entry : *root)
-    if (llvm::StringRef(entry.first) != "groups")
+    if (llvm::StringRef(entry.first) != "groups" &&
+        llvm::StringRef(entry.first) != "rematerialize")
       unknown.push_back(llvm::StringRef(entry.first).str());
   if (!unknown.empty()) {
     error = *std::min_element(unknown.begin(), unknown.end()) +
-            ": unknown key (a plan has only \"groups\")";
+            ": unknown key (a plan has \"groups\" and \"rematerialize\")";
     return std::nullopt;
   }
   const llvm::json::Value *groups = root->get("groups");
@@ -581,6 +589,26 @@ std::optional<Plan> mafat::planFromJson(llvm::StringRef text,
   }
 
   Plan plan;
+  if (const llvm::json::Value *remat = root->get("rematerialize")) {
+    const llvm::json::Array *names = remat->getAsArray();
+    if (!names) {
+      error = "rematerialize: expected an array of layer names";
+      return std::nullopt;
+    }
+    for (size_t i = 0; i < names->size(); ++i) {
+      std::optional<llvm::StringRef> name = (*names)[i].getAsString();
+      if (!name || name->empty()) {
+        error = indexed("rematerialize", i) + ": expected a layer name";
+        return std::nullopt;
+      }
+      if (llvm::is_contained(plan.rematerialize, *name)) {
+        error = indexed("rematerialize", i) + ": '" + name->str() +
+                "' is listed twice";
+        return std::nullopt;
+      }
+      plan.rematerialize.push_back(name->str());
+    }
+  }
   for (size_t g = 0; g < groupArray->size(); ++g) {
     PlanGroup group;
     error = readGroup((*groupArray)[g], g, group);

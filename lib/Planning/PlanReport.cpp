@@ -2,6 +2,7 @@
 
 #include "mafat/Planning/PlanReport.h"
 
+#include "mafat/Graph/Rematerialization.h"
 #include "mafat/Support/ByteSize.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -40,6 +41,37 @@ std::optional<PlanReport> mafat::buildPlanReport(
     report.order.push_back(graph.node(id).name);
   report.memory = memory;
   report.search = search;
+  for (const std::string &name : plan.rematerialize) {
+    std::optional<unsigned> copy = graph.lookup(rematerializedName(name));
+    if (!copy) {
+      error = "rematerialize: the model has no copy of '" + name + "'";
+      return std::nullopt;
+    }
+    RematerializationReport r;
+    r.layer = name;
+    for (unsigned user : graph.node(*copy).users)
+      r.readers.push_back(graph.node(user).name);
+    // Back through the copies (each reads one map) to the kept map.
+    unsigned id = *copy;
+    while (true) {
+      const LayerNode &node = graph.node(id);
+      r.copies.insert(r.copies.begin(), node.name);
+      r.extraFlops += node.flops;
+      const LayerOperand *input = nullptr;
+      for (const LayerOperand &operand : node.operands)
+        if (!operand.init)
+          input = &operand;
+      if (!input)
+        break;
+      const LayerNode &producer = graph.node(input->producer);
+      if (!rematerializedOriginal(producer.name)) {
+        r.source = producer.name;
+        break;
+      }
+      id = input->producer;
+    }
+    report.rematerialized.push_back(std::move(r));
+  }
   // Each group priced as the search prices it (with the maps of earlier
   // groups that it or a later group reads), and its exact footprint in the
   // plan's packed arena.
@@ -129,6 +161,19 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
           {"groups", (int64_t)p.groups},
           {"tiled_groups", (int64_t)p.tiledGroups},
           {"concurrent_groups", (int64_t)p.concurrentGroups}});
+  llvm::json::Array rematJson;
+  for (const RematerializationReport &r : report.rematerialized) {
+    llvm::json::Array copies, readers;
+    for (const std::string &name : r.copies)
+      copies.push_back(name);
+    for (const std::string &name : r.readers)
+      readers.push_back(name);
+    rematJson.push_back(llvm::json::Object{{"layer", r.layer},
+                                           {"copies", std::move(copies)},
+                                           {"source", r.source},
+                                           {"readers", std::move(readers)},
+                                           {"extra_flops", r.extraFlops}});
+  }
   llvm::json::Array orderJson;
   for (const std::string &name : report.order)
     orderJson.push_back(name);
@@ -152,6 +197,7 @@ llvm::json::Value mafat::toJson(const PlanReport &report) {
       {"predicted_latency_ms", report.latencyMs},
       {"layers", (int64_t)report.order.size()},
       {"order", std::move(orderJson)},
+      {"rematerialized", std::move(rematJson)},
       {"groups", std::move(groupsJson)},
       {"pareto", std::move(paretoJson)},
   };
@@ -218,6 +264,13 @@ void mafat::printPlanReport(const PlanReport &report, llvm::raw_ostream &os) {
         std::to_string(row.memory.maxTileRows) + "x" +
             std::to_string(row.memory.maxTileCols),
         percent(row.haloOverhead), row.footprintBytes, row.latency.ms, form);
+  }
+  for (const RematerializationReport &r : report.rematerialized) {
+    os << "rematerialized: " << r.layer << " (";
+    llvm::interleaveComma(r.copies, os);
+    os << " recomputed from " << r.source << " for ";
+    llvm::interleaveComma(r.readers, os);
+    os << llvm::formatv(", +{0:F1} MFLOP)\n", r.extraFlops / 1e6);
   }
   os << "predicted workspace (limited by memory-budget): "
      << formatBytes(memory.workspaceBytes) << "\n";

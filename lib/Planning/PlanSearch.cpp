@@ -612,10 +612,7 @@ searchSpace(const LayerGraph &graph, const PlanSearchOptions &options,
   auto infeasible = [&]() -> std::optional<PlanSearchOutcome> {
     if (partial)
       *partial = outcome;
-    error = "memory budget " + formatBytes(*options.budget) +
-            " is infeasible: the smallest workspace any plan in the search "
-            "space reaches is " +
-            formatBytes(outcome.minWorkspaceBytes);
+    error = infeasibleBudgetMessage(*options.budget, outcome.minWorkspaceBytes);
     return std::nullopt;
   };
 
@@ -680,10 +677,11 @@ searchSpace(const LayerGraph &graph, const PlanSearchOptions &options,
   return infeasible();
 }
 
-/// `a` and `b` merged into one front (by increasing workspace, each point
-/// faster than every smaller one).
-std::vector<ParetoPoint> mergeFronts(std::vector<ParetoPoint> a,
-                                     llvm::ArrayRef<ParetoPoint> b) {
+} // namespace
+
+std::vector<ParetoPoint>
+mafat::mergeParetoFronts(std::vector<ParetoPoint> a,
+                         llvm::ArrayRef<ParetoPoint> b) {
   llvm::append_range(a, b);
   llvm::stable_sort(a, [](const ParetoPoint &x, const ParetoPoint &y) {
     return x.workspaceBytes < y.workspaceBytes ||
@@ -696,16 +694,26 @@ std::vector<ParetoPoint> mergeFronts(std::vector<ParetoPoint> a,
   return front;
 }
 
-} // namespace
+std::string mafat::infeasibleBudgetMessage(uint64_t budget,
+                                           uint64_t minWorkspaceBytes) {
+  return "memory budget " + formatBytes(budget) +
+         " is infeasible: the smallest workspace any plan in the search "
+         "space reaches is " +
+         formatBytes(minWorkspaceBytes);
+}
 
 std::optional<PlanSearchOutcome>
 mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
-                  std::string &error, PriceCache *cache) {
+                  std::string &error, PriceCache *cache,
+                  PlanSearchOutcome *infeasible) {
   PlanSearchOutcome partial;
   std::optional<PlanSearchOutcome> outcome =
       searchSpace(graph, options, error, cache, &partial);
-  if (!options.space.stream || (!outcome && partial.minWorkspaceBytes == 0))
+  if (!options.space.stream || (!outcome && partial.minWorkspaceBytes == 0)) {
+    if (!outcome && infeasible && partial.minWorkspaceBytes != 0)
+      *infeasible = std::move(partial);
     return outcome;
+  }
   // The space with stream groups holds every recompute-only plan too, but
   // the DP ranks plans by their group-by-group peak, and exact packing can
   // put a recompute-only plan below every plan the larger space keeps
@@ -728,12 +736,13 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
   uint64_t minWorkspace = all.minWorkspaceBytes;
   if (sub.minWorkspaceBytes && sub.minWorkspaceBytes < minWorkspace)
     minWorkspace = sub.minWorkspaceBytes;
-  std::vector<ParetoPoint> pareto = mergeFronts(all.pareto, sub.pareto);
+  std::vector<ParetoPoint> pareto = mergeParetoFronts(all.pareto, sub.pareto);
   if (!outcome && !recompute) {
-    error = "memory budget " + formatBytes(*options.budget) +
-            " is infeasible: the smallest workspace any plan in the search "
-            "space reaches is " +
-            formatBytes(minWorkspace);
+    error = infeasibleBudgetMessage(*options.budget, minWorkspace);
+    if (infeasible) {
+      infeasible->minWorkspaceBytes = minWorkspace;
+      infeasible->pareto = std::move(pareto);
+    }
     return std::nullopt;
   }
   // The faster plan that fits (ties: the smaller workspace, then streaming's).

@@ -14,11 +14,13 @@
 #include "mafat/CostModel/TargetProfile.h"
 #include "mafat/Dialect/Mafat/MafatAttrs.h"
 #include "mafat/Graph/FusionGroup.h"
+#include "mafat/Graph/Rematerialization.h"
 #include "mafat/Plan/Plan.h"
 #include "mafat/Planning/PlanReport.h"
 #include "mafat/Planning/PlanSearch.h"
 #include "mafat/Support/ByteSize.h"
 #include "mafat/Transforms/Passes.h"
+#include "mafat/Transforms/Rematerialize.h"
 #include "mafat/runtime.h"
 
 #include "llvm/ADT/DenseSet.h"
@@ -119,15 +121,28 @@ private:
   /// The pass options as the search's, checked first so that a typo fails
   /// before any work.
   FailureOr<PlanSearchOptions> readOptions();
-  /// plan=auto: picks the execution order, moves the layers of `func` into
-  /// it (rebuilding `built`) and searches.
+  /// One search: picks the execution order, moves the layers of `func`
+  /// into it (rebuilding `built`) and searches. An infeasible budget is no
+  /// failure: `outcome` stays empty, with `error` and `infeasible` set.
+  LogicalResult searchOnce(func::FuncOp func, FailureOr<IRLayerGraph> &built,
+                           const PlanSearchOptions &options,
+                           std::optional<PlanSearchOutcome> &outcome,
+                           std::string &error, PlanSearchOutcome &infeasible);
+  /// plan=auto: searchOnce on `func` and on a copy of it per
+  /// rematerialization candidate; the fastest plan that fits wins, and its
+  /// model replaces `func`'s body.
   FailureOr<PlanSearchOutcome> search(func::FuncOp func,
                                       FailureOr<IRLayerGraph> &built,
                                       const PlanSearchOptions &options);
+  /// Applies `r` (found on `built`) to `func` and rebuilds `built`.
+  LogicalResult applyRematerialization(func::FuncOp func,
+                                       FailureOr<IRLayerGraph> &built,
+                                       const Rematerialization &r);
   /// plan=none or a file: the complete plan (layers a file leaves out run
   /// in their own groups, in the order the groups will run) and its exact
-  /// workspace, which must fit the budget.
-  LogicalResult loadPlan(func::FuncOp func, const LayerGraph &graph,
+  /// workspace, which must fit the budget. A file's rematerializations are
+  /// applied to `func` first (rebuilding `built`).
+  LogicalResult loadPlan(func::FuncOp func, FailureOr<IRLayerGraph> &built,
                          const PlanSearchOptions &options, Plan &plan,
                          MemoryPrediction &memory);
   /// report= and print-report.
@@ -175,9 +190,11 @@ FailureOr<PlanSearchOptions> MafatPlanPass::readOptions() {
   return options;
 }
 
-FailureOr<PlanSearchOutcome>
-MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
-                      const PlanSearchOptions &options) {
+LogicalResult
+MafatPlanPass::searchOnce(func::FuncOp func, FailureOr<IRLayerGraph> &built,
+                          const PlanSearchOptions &options,
+                          std::optional<PlanSearchOutcome> &outcome,
+                          std::string &error, PlanSearchOutcome &infeasible) {
   PriceCache cache;
   auto start = std::chrono::steady_clock::now();
   std::vector<unsigned> order =
@@ -185,31 +202,126 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
   if (order != programOrder(built->graph) &&
       reorderLayers(func, built->ir, order)) {
     built = buildLayerGraph(func);
-    if (failed(built)) {
-      signalPassFailure();
+    if (failed(built))
       return failure();
-    }
   }
-  std::string error;
-  std::optional<PlanSearchOutcome> outcome =
-      searchPlan(built->graph, options, error, &cache);
-  if (!outcome)
-    return fail(func, error);
+  outcome = searchPlan(built->graph, options, error, &cache, &infeasible);
   // The search time includes choosing the order.
-  outcome->searchSeconds =
+  double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  return std::move(*outcome);
+  if (outcome)
+    outcome->searchSeconds = seconds;
+  else
+    infeasible.searchSeconds = seconds;
+  return success();
+}
+
+LogicalResult
+MafatPlanPass::applyRematerialization(func::FuncOp func,
+                                      FailureOr<IRLayerGraph> &built,
+                                      const Rematerialization &r) {
+  if (failed(mafat::rematerialize(func, *built, r)))
+    return failure();
+  built = buildLayerGraph(func);
+  return failure(failed(built));
+}
+
+FailureOr<PlanSearchOutcome>
+MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
+                      const PlanSearchOptions &options) {
+  std::optional<PlanSearchOutcome> best;
+  std::string error;
+  PlanSearchOutcome infeasible;
+  if (failed(searchOnce(func, built, options, best, error, infeasible))) {
+    signalPassFailure();
+    return failure();
+  }
+  if (!best && infeasible.minWorkspaceBytes == 0)
+    return fail(func, error); // no plan at all, whatever the budget
+  uint64_t minWorkspace =
+      best ? best->minWorkspaceBytes : infeasible.minWorkspaceBytes;
+  std::vector<ParetoPoint> pareto = best ? best->pareto : infeasible.pareto;
+  double seconds = best ? best->searchSeconds : infeasible.searchSeconds;
+  unsigned searches = best ? best->searches : infeasible.searches;
+
+  // Each candidate is searched whatever the budget, so that the smallest
+  // workspace and the front a report states are the same with or without
+  // one (without, a copy wins only if its plan is faster).
+  std::string chosenName;
+  func::FuncOp chosen;
+  FailureOr<IRLayerGraph> chosenBuilt = failure();
+  if (rematerialize) {
+    for (const Rematerialization &candidate :
+         rematerializationCandidates(built->graph)) {
+      std::string name = built->graph.node(candidate.node).name;
+      // The copy is searched detached from the module, so that the model
+      // stays untouched unless the copy wins.
+      func::FuncOp copy = func.clone();
+      FailureOr<IRLayerGraph> copyBuilt = buildLayerGraph(copy);
+      std::optional<unsigned> id =
+          succeeded(copyBuilt) ? copyBuilt->graph.lookup(name) : std::nullopt;
+      std::string why;
+      std::optional<Rematerialization> r =
+          id ? findRematerialization(copyBuilt->graph, *id, why) : std::nullopt;
+      std::optional<PlanSearchOutcome> outcome;
+      std::string variantError;
+      PlanSearchOutcome variantInfeasible;
+      if (!r || failed(applyRematerialization(copy, copyBuilt, *r)) ||
+          failed(searchOnce(copy, copyBuilt, options, outcome, variantError,
+                            variantInfeasible))) {
+        copy.erase();
+        return fail(func, "rematerializing '" + name + "' failed");
+      }
+      const PlanSearchOutcome &seen = outcome ? *outcome : variantInfeasible;
+      if (seen.minWorkspaceBytes)
+        minWorkspace = std::min(minWorkspace, seen.minWorkspaceBytes);
+      pareto = mergeParetoFronts(std::move(pareto), seen.pareto);
+      seconds += seen.searchSeconds;
+      searches += seen.searches;
+      // The faster plan that fits; ties: the smaller workspace, then the
+      // model as written.
+      bool better =
+          outcome &&
+          (!best || outcome->latencyMs < best->latencyMs ||
+           (outcome->latencyMs == best->latencyMs &&
+            outcome->memory.workspaceBytes < best->memory.workspaceBytes));
+      if (!better) {
+        copy.erase();
+        continue;
+      }
+      if (chosen)
+        chosen.erase();
+      best = std::move(outcome);
+      chosen = copy;
+      chosenBuilt = std::move(copyBuilt);
+      chosenName = name;
+    }
+  }
+  if (!best)
+    return fail(func, infeasibleBudgetMessage(*options.budget, minWorkspace));
+  if (chosen) {
+    // The ops move with the region, so the IR map stays valid.
+    func.getBody().takeBody(chosen.getBody());
+    chosen.erase();
+    built = std::move(chosenBuilt);
+    best->plan.rematerialize = {chosenName};
+  }
+  best->minWorkspaceBytes = minWorkspace;
+  best->pareto = std::move(pareto);
+  best->searchSeconds = seconds;
+  best->searches = searches;
+  return std::move(*best);
 }
 
 LogicalResult MafatPlanPass::loadPlan(func::FuncOp func,
-                                      const LayerGraph &graph,
+                                      FailureOr<IRLayerGraph> &built,
                                       const PlanSearchOptions &options,
                                       Plan &plan, MemoryPrediction &memory) {
   ModuleOp module = getOperation();
   std::string error;
   if (planSource == "none") {
-    plan = layerByLayerPlan(graph);
+    plan = layerByLayerPlan(built->graph);
   } else {
     auto buffer = llvm::MemoryBuffer::getFile(planSource.getValue());
     if (!buffer)
@@ -219,6 +331,26 @@ LogicalResult MafatPlanPass::loadPlan(func::FuncOp func,
     if (!parsed)
       return fail(module, "plan file '" + planSource + "': " + error);
     plan = std::move(*parsed);
+    for (const std::string &name : plan.rematerialize) {
+      std::optional<unsigned> id = built->graph.lookup(name);
+      if (!id)
+        return fail(func, "plan file '" + planSource +
+                              "': rematerialize: no layer named '" + name +
+                              "'");
+      std::string why;
+      std::optional<Rematerialization> r =
+          findRematerialization(built->graph, *id, why);
+      if (!r)
+        return fail(func, "plan file '" + planSource + "': rematerialize '" +
+                              name + "': " + why);
+      if (failed(applyRematerialization(func, built, *r))) {
+        signalPassFailure();
+        return failure();
+      }
+    }
+  }
+  const LayerGraph &graph = built->graph;
+  if (planSource != "none") {
     auto lookup = [&](StringRef name) -> std::optional<LayerExtent> {
       std::optional<unsigned> id = graph.lookup(name);
       if (!id)
@@ -291,7 +423,7 @@ void MafatPlanPass::runOnOperation() {
     outcome = std::move(*found);
     plan = outcome->plan;
     memory = outcome->memory;
-  } else if (failed(loadPlan(func, built->graph, *options, plan, memory))) {
+  } else if (failed(loadPlan(func, built, *options, plan, memory))) {
     return;
   }
   module->setAttr(kPlanAttrName, toAttr(module.getContext(), plan));

@@ -358,11 +358,26 @@ class PlanSweep:
                 out.append(budget)
         return out
 
+    def check_rematerialized(self, b: PlanBuild) -> None:
+        """Each map the report says is recomputed (mafat/Graph/Rematerialization.h): its copies
+        run in the plan's groups, and the copy's readers are not the original's first reader."""
+        for r in b.report.get("rematerialized", []):
+            planned = {name for g in b.report.get("groups", []) for name in g.get("layers", [])}
+            copies = r.get("copies", [])
+            ok = bool(copies) and all(c in planned for c in copies) and copies[-1] == r.get("layer", "") + ".remat"
+            # The source is a planned layer or a model input (which the order does not list).
+            source = r.get("source", "")
+            ok = ok and bool(source) and (source in planned or source not in b.report.get("order", []))
+            ok = ok and bool(r.get("readers")) and r.get("extra_flops", 0) > 0
+            self.ck.check(ok, f"{b.label}: rematerialized {r.get('layer')} from {r.get('source')} "
+                          f"for {', '.join(r.get('readers', []))}", f"{r}")
+
     def budget_plan(self, budget: int) -> Optional[PlanBuild]:
         label = f"budget{budget}"
         b = self.build(label, [f"--memory-budget={budget}"])
         if b is not None:
             self.compare(b)
+            self.check_rematerialized(b)
             ok = isinstance(b.workspace, int) and b.workspace <= budget
             ok = ok and b.report.get("memory_budget_bytes") == budget
             self.ck.check(ok, f"{label}: workspace <= budget",
@@ -383,6 +398,11 @@ class PlanSweep:
         if b is None:
             return None
         self.compare(b)
+        if plan.get("rematerialize"):
+            got = [r.get("layer") for r in b.report.get("rematerialized", [])]
+            self.ck.check(got == plan["rematerialize"], f"{label}: report lists the rematerialized maps",
+                          f"{got} (planned {plan['rematerialize']})")
+            self.check_rematerialized(b)
         by_layers = {tuple(g.get("layers", [])): g for g in b.report.get("groups", [])}
         for i, want in enumerate(plan["groups"]):
             got = by_layers.get(tuple(want["layers"]))

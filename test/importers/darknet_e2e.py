@@ -81,7 +81,17 @@ _YOLOV2_TINY_GROUPS = {"groups": [
     _YOLOV2_GROUPS["groups"][0],
     {"name": "g1", "layers": ["L4:conv", "L4:leaky", "L5:maxpool", "L6:conv", "L6:leaky", "L7:maxpool"],
      "grid": [2, 2]}]}
-FIXED_PLANS = {"yolov2": {"groups": _YOLOV2_GROUPS}, "yolov2-tiny": {"groups": _YOLOV2_TINY_GROUPS}}
+# Rematerialization: L2's map recomputed from L1's for the route, the copy
+# fused with the concat and the last conv in a 2x2 grid.
+_ROUTE_NET_REMAT = {"rematerialize": ["L2:leaky"], "groups": [
+    {"name": "g0", "layers": ["L0:conv", "L0:leaky", "L1:maxpool"], "grid": [2, 2]},
+    {"name": "g1", "layers": ["L2:conv.remat", "L2:leaky.remat", "L7:concat", "L8:conv", "L8:bias"],
+     "grid": [2, 2]}]}
+_ROUTE_NET_REMAT_STREAM = {"rematerialize": ["L2:leaky"], "groups": [
+    _ROUTE_NET_REMAT["groups"][0],
+    dict(_ROUTE_NET_REMAT["groups"][1], grid=[4, 1], mode="stream", stripe_rows=2)]}
+FIXED_PLANS = {"yolov2": {"groups": _YOLOV2_GROUPS}, "yolov2-tiny": {"groups": _YOLOV2_TINY_GROUPS},
+               "route-net": {"remat": _ROUTE_NET_REMAT, "remat-stream": _ROUTE_NET_REMAT_STREAM}}
 # YOLOv2 layers 0-15 as one stream group (issue 12) in one-row stripes: added
 # for --layers 0-15, where the output has size / 16 rows.
 _YOLOV2_0_15 = ("L0:conv L0:leaky L1:maxpool L2:conv L2:leaky L3:maxpool L4:conv L4:leaky L5:conv L5:leaky "

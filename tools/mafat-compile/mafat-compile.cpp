@@ -151,6 +151,12 @@ cl::opt<bool> streamGroups(
     "stream",
     cl::desc("Also search stream groups (stripes with rolling buffers)"),
     cl::cat(category));
+cl::opt<bool> rematerialize(
+    "rematerialize",
+    cl::desc("Also search with each map a late reader keeps alive "
+             "recomputed from a smaller one (default on; "
+             "--rematerialize=false turns it off)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> verifyMemoryModel(
     "verify-memory-model",
     cl::desc("Fail unless the workspace equals the memory model's prediction "
@@ -347,6 +353,7 @@ void setCompileOptions(mafat::CompileOptions &options, ModuleOp module,
   options.maxGrid = maxGrid;
   options.squareGrids = squareGrids;
   options.stream = streamGroups;
+  options.rematerialize = rematerialize;
   options.cutsAfterPoolOnly = cutsAfterPoolOnly;
   bool hasPlan = module->hasAttr(mafat::kPlanAttrName);
   bool planRequested = !planFlag.empty() || !memoryBudget.empty() ||

@@ -298,7 +298,7 @@ TEST(PlanJson, EveryErrorNamesItsPath) {
       // Document shape.
       {"[]", "expected a JSON object {\"groups\": [...]} at the top level"},
       {R"({"groups": [], "version": 1})",
-       "version: unknown key (a plan has only \"groups\")"},
+       "version: unknown key (a plan has \"groups\" and \"rematerialize\")"},
       {"{}", "groups: missing (expected an array of groups)"},
       {R"({"groups": {}})", "groups: expected an array of groups"},
       {one("3"), "groups[0]: expected an object with name, layers, grid, "
@@ -522,4 +522,37 @@ TEST(StreamPlan, JsonRoundTripAndErrors) {
                     "mode": "stream"}]})"),
             "groups[0].stripe_rows: a stream group needs stripe_rows >= 1, "
             "got 0");
+}
+
+TEST(PlanJson, Rematerialize) {
+  Plan plan = validPlan();
+  // Left out when empty.
+  EXPECT_EQ(planToJson(plan).find("rematerialize"), std::string::npos);
+  plan.rematerialize = {"L8:leaky", "L2:relu"};
+  std::string json = planToJson(plan);
+  EXPECT_EQ(json.rfind("{\n  \"rematerialize\": [\"L8:leaky\", \"L2:relu\"],\n"
+                       "  \"groups\": [",
+                       0),
+            0u)
+      << json;
+  std::string error;
+  std::optional<Plan> back = planFromJson(json, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, plan);
+  // Part of the plan's identity.
+  EXPECT_NE(*back, validPlan());
+
+  auto parse = [](const char *text) {
+    std::string error;
+    EXPECT_FALSE(planFromJson(text, error));
+    return error;
+  };
+  EXPECT_EQ(parse(R"({"rematerialize": "L8:leaky", "groups": []})"),
+            "rematerialize: expected an array of layer names");
+  EXPECT_EQ(parse(R"({"rematerialize": ["L8:leaky", 3], "groups": []})"),
+            "rematerialize[1]: expected a layer name");
+  EXPECT_EQ(parse(R"({"rematerialize": [""], "groups": []})"),
+            "rematerialize[0]: expected a layer name");
+  EXPECT_EQ(parse(R"({"rematerialize": ["a", "a"], "groups": []})"),
+            "rematerialize[1]: 'a' is listed twice");
 }

@@ -64,6 +64,11 @@ struct CompileOptions : public mlir::PassPipelineOptions<CompileOptions> {
       llvm::cl::desc("Also search stream groups (stripes with rolling "
                      "buffers)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> rematerialize{
+      *this, "rematerialize",
+      llvm::cl::desc("Also search with each map a late reader keeps alive "
+                     "recomputed from a smaller one"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> cutsAfterPoolOnly{
       *this, "cuts-after-pool-only",
       llvm::cl::desc("Tiled groups end only after a pooling layer"),

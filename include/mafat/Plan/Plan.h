@@ -106,8 +106,16 @@ constexpr int64_t kMaxSlots = 256;
 /// Fusion groups in execution order.
 struct Plan {
   std::vector<PlanGroup> groups;
+  /// Maps recomputed for their late readers instead of being kept
+  /// (mafat/Graph/Rematerialization.h), by layer name, in the order
+  /// mafat-plan applies them. The groups name the copies ("L8:conv.remat").
+  /// mafat-plan rewrites the IR before it attaches the plan, so #mafat.plan
+  /// does not carry this list: the copies are in the IR.
+  std::vector<std::string> rematerialize;
 
-  bool operator==(const Plan &other) const { return groups == other.groups; }
+  bool operator==(const Plan &other) const {
+    return groups == other.groups && rematerialize == other.rematerialize;
+  }
   bool operator!=(const Plan &other) const { return !(*this == other); }
 };
 
@@ -185,6 +193,7 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 // The plan file (--plan=FILE.json) is
 //
 //   {
+//     "rematerialize": ["L8:leaky"],
 //     "groups": [
 //       {
 //         "name": "g0",
@@ -205,6 +214,9 @@ std::string validatePlan(const Plan &plan, ExtentLookup lookup);
 //     ]
 //   }
 //
+// "rematerialize" is optional (written only when not empty): layers whose
+// map is recomputed for its late readers, applied before the groups are
+// checked, so the groups may name the copies.
 // "groups" and, per group, "layers" and "grid" are required. "name"
 // defaults to "g<index>", "slots" to 1 (and is written only when above 1).
 // "row_tiles" / "col_tiles" may be left out (or be

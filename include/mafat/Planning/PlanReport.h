@@ -40,6 +40,19 @@ struct GroupReport {
   double haloOverhead = 0;
 };
 
+/// One map recomputed for its late readers (Plan::rematerialize), as the
+/// graph after the rewrite shows it.
+struct RematerializationReport {
+  /// The map's layer, and the copies of its chain ("<layer>.remat"),
+  /// producer first.
+  std::string layer;
+  std::vector<std::string> copies;
+  /// The map the copies are computed from, and the readers of the copy.
+  std::string source;
+  std::vector<std::string> readers;
+  int64_t extraFlops = 0;
+};
+
 struct PlanReport {
   /// The model function.
   std::string model;
@@ -49,6 +62,8 @@ struct PlanReport {
   PlanSearchOptions options;
   /// Non-input layers in execution order.
   std::vector<std::string> order;
+  /// The plan's rematerializations.
+  std::vector<RematerializationReport> rematerialized;
   /// The plan's groups (buildPlanGroups) and, for each, its figures.
   std::vector<FusionGroup> groups;
   std::vector<GroupReport> rows;

@@ -256,10 +256,23 @@ GroupPricer modelPricer(const LayerGraph &graph,
 /// budget is infeasible. With `space.stream` the recompute-only space is
 /// searched too and competes (docs/Plans.md, "Stream candidates"), so adding
 /// stream candidates never raises the smallest workspace.
-std::optional<PlanSearchOutcome> searchPlan(const LayerGraph &graph,
-                                            const PlanSearchOptions &options,
-                                            std::string &error,
-                                            PriceCache *cache = nullptr);
+/// When the budget is infeasible, `infeasible` (if given) receives the
+/// smallest workspace and the front, for a caller that searches several
+/// variants of a model (rematerialization) and reports their minimum.
+std::optional<PlanSearchOutcome>
+searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
+           std::string &error, PriceCache *cache = nullptr,
+           PlanSearchOutcome *infeasible = nullptr);
+
+/// `a` and `b` merged into one front (by increasing workspace, each point
+/// faster than every smaller one).
+std::vector<ParetoPoint> mergeParetoFronts(std::vector<ParetoPoint> a,
+                                           llvm::ArrayRef<ParetoPoint> b);
+
+/// The one message of an infeasible budget, naming the smallest workspace
+/// of the space searched.
+std::string infeasibleBudgetMessage(uint64_t budget,
+                                    uint64_t minWorkspaceBytes);
 
 /// Of candidateOrders(graph), the order whose search serves `options` best:
 /// the fastest plan within the budget (ties: the smaller smallest

@@ -178,6 +178,14 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
     * `plan=FILE.json`: a hand-written plan (docs/Plans.md), checked against
       the graph; layers it leaves out run layer by layer.
 
+    Rematerialization (`mafat/Graph/Rematerialization.h`): with
+    `rematerialize` (default), the search also runs on the model with each
+    candidate map (one read again much later, fed by a smaller map) recomputed
+    for its late readers, and keeps the variant with the fastest plan that
+    fits (ties: the smaller workspace, then the model as written); the chosen copies are cloned into the IR ("<layer>.remat") and
+    listed in the plan's `rematerialize`. A plan file's `rematerialize` list
+    is applied before its groups are checked.
+
     A budget no plan fits is an error that states the smallest workspace the
     search reaches; with `plan=none` or a file, a plan over the budget is an
     error. `report=FILE.json` writes the report (predicted workspace, peak,
@@ -228,6 +236,9 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
     Option<"stream", "stream", "bool", /*default=*/"false",
            "Also search stream groups (stripes with rolling buffers, issue "
            "12) next to recompute grids">,
+    Option<"rematerialize", "rematerialize", "bool", /*default=*/"true",
+           "Also search the model with each map that a late reader keeps "
+           "alive recomputed from a smaller one">,
     Option<"maxHaloOverhead", "max-halo-overhead", "double",
            /*default=*/"1.0",
            "Pruning: skip candidate groups whose recomputed halos add more "

@@ -42,6 +42,11 @@ constexpr llvm::StringLiteral kThreadsAttr = "mafat.threads";
 /// where mafat-lower-copies folds the two copies into one in place.
 constexpr llvm::StringLiteral kCopyOnBuffersAttr = "mafat.copy_on_buffers";
 
+/// On the ops mafat-plan cloned to recompute a map for its late readers
+/// (mafat/Transforms/Rematerialize.h): the name of that map's layer. It
+/// also keeps CSE from folding a copy back into its original.
+constexpr llvm::StringLiteral kRematerializedAttr = "mafat.rematerialized";
+
 // The model's contract, from the importers (python/mafat/mlir_emitter.py
 // writes the same names) to mafat-plan-memory and the target.
 
