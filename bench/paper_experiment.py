@@ -11,7 +11,9 @@ weights) this
   --cuts-after-pool-only --square-grids --max-grid=5``), and (issue 12) in the
   full space with stream groups (``--stream``: stripes with rolling buffers) at
   budgets down to the smallest workspace it reaches -- three fronts: recompute
-  only ("full"), the paper's space ("paper") and streaming ("stream");
+  only ("full"), the paper's space ("paper") and streaming ("stream", the full
+  search: stream groups and rematerialization; the other two are built with
+  ``--rematerialize=false``, the search as it was before issue 12);
 * runs every binary with ``mafat-run --json`` in interleaved rounds (so the
   ratio to the unfused build is measured side by side, round by round) and
   records the workspace it declares, its peak RSS (VmHWM) and its latency;
@@ -184,6 +186,8 @@ class Spec:
             opts.append(PAPER_PASS)
         if self.stream:
             opts.append("stream")
+        elif self.plan == "auto":
+            opts.append("rematerialize=false")
         if self.threads != 1:
             opts.append(f"threads={self.threads}")
         return " ".join(opts)
@@ -196,6 +200,10 @@ class Spec:
             flags += PAPER_FLAGS
         if self.stream:
             flags.append("--stream")
+        elif self.plan == "auto":
+            # The recompute-only and paper fronts stay the search before issue 12's additions:
+            # the full search is streaming and rematerialization together.
+            flags.append("--rematerialize=false")
         if self.threads != 1:
             flags.append(f"--threads={self.threads}")
         return flags
@@ -435,7 +443,9 @@ def plan_summary(report: dict | None) -> str:
             parts.append(f"{len(g['layers'])}l@{grid}")
     if len(parts) > 6:
         parts = parts[:5] + [f"+{len(parts) - 5}"]
-    return f"{len(groups)}g: " + " ".join(parts)
+    # Rematerialized maps first: they change what the groups are.
+    remat = ["r" + (lname(r["layer"]) or r["layer"]) for r in report.get("rematerialized", [])]
+    return f"{len(groups)}g: " + " ".join(remat + parts)
 
 
 def row_for(b: Build, meas: dict, base_meas: dict | None, base_ws: int | None,

@@ -8,7 +8,8 @@ real pass, with ``report=FILE.json``) and
   plan down to the smallest workspace), and, for YOLOv2-608 layers 0-15, the
   front of the paper's restricted space (``max-groups=2 cuts-after-pool-only
   square-grids max-grid=5``) next to it, and the front of the full search
-  with stream groups (``stream``: stripes with rolling buffers, issue 12) --
+  with stream groups (``stream``: stripes with rolling buffers, issue 12,
+  and rematerialization; the first two run with ``rematerialize=false``) --
   three fronts, as bench/paper_experiment.py measures them: recompute only,
   the paper's space, full search with streaming;
 * plans the model at a sweep of budgets from unconstrained down to the
@@ -155,14 +156,17 @@ def main() -> int:
         # its FLOPs in halos: raise the halo cap for the head-to-head.
         if name == "yolov2-608-0-15":
             base += " max-halo-overhead=3"
-        full = plan(args.opt, model, base, os.path.join(rdir, "unconstrained.json"))
+        # Recompute only and the paper's space are the search before issue 12's additions
+        # (no rematerialization); the full search streams and rematerializes.
+        full = plan(args.opt, model, f"{base} rematerialize=false", os.path.join(rdir, "unconstrained.json"))
         if not full:
             failures += 1
             continue
         fronts["recompute only (full search)"] = full
         print_front("recompute only (full search)", full)
         if name == "yolov2-608-0-15":
-            paper = plan(args.opt, model, f"{base} {PAPER_SPACE}", os.path.join(rdir, "paper-space.json"))
+            paper = plan(args.opt, model, f"{base} {PAPER_SPACE} rematerialize=false",
+                         os.path.join(rdir, "paper-space.json"))
             if paper:
                 fronts["paper's space (2 groups, pool cuts, NxN <= 5x5)"] = paper
                 print_front("paper's space", paper)
@@ -188,7 +192,8 @@ def main() -> int:
         print(f"    {'budget MiB':>11} {'workspace MiB':>14} {'peak MiB':>9} {'latency ms':>11} {'tiled':>6} {'search s':>9}")
         for k in range(args.sweep):
             budget = int(hi * (lo / hi) ** (k / max(1, args.sweep - 1)))
-            r = plan(args.opt, model, f"{base} memory-budget={budget}", os.path.join(rdir, f"budget-{budget}.json"))
+            r = plan(args.opt, model, f"{base} rematerialize=false memory-budget={budget}",
+                     os.path.join(rdir, f"budget-{budget}.json"))
             if not r:
                 failures += 1
                 continue

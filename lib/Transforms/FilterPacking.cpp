@@ -10,7 +10,9 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 
@@ -85,6 +87,30 @@ OpFoldResult blockIndex(RewriterBase &rewriter, Location loc,
       .getResult();
 }
 
+/// (offset - first) mod size: where a block of fewer than `size` filters
+/// starts inside its pack block (0 when blocks and packs are as wide).
+OpFoldResult innerIndex(RewriterBase &rewriter, Location loc,
+                        OpFoldResult offset, int64_t first, int64_t size) {
+  if (std::optional<int64_t> c = getConstantIntValue(offset))
+    return rewriter.getIndexAttr((*c - first) % size);
+  assert(first == 0 && "a loop's block indexes a pack from filter 0");
+  return arith::RemUIOp::create(
+             rewriter, loc, cast<Value>(offset),
+             arith::ConstantIndexOp::create(rewriter, loc, size))
+      .getResult();
+}
+
+/// Whether `op` and everything that reads it, transitively, could be
+/// erased: side-effect free, and no result reaches a live op or a
+/// terminator.
+bool isDead(Operation *op) {
+  // A terminator hands its operands on (an scf.yield to its loop's results).
+  if (op->hasTrait<OpTrait::IsTerminator>() || !isMemoryEffectFree(op))
+    return false;
+  return llvm::all_of(op->getUsers(),
+                      [](Operation *user) { return isDead(user); });
+}
+
 /// The channel block of a filter-block slice whose every user is a
 /// channel-block slice [0, 0, c, 0][KH, KW, cb, tf] (the cache level of a
 /// deep conv, RegisterBlock.h), or nullopt.
@@ -146,6 +172,20 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
       return;
     slices.push_back(slice);
   });
+  // A constant that something else still reads whole (a conv whose one
+  // filter block is all of F, a slice that is not a filter block) stays in
+  // the binary: packing its other blocks would hold the weights twice.
+  llvm::DenseSet<Operation *> packable;
+  for (tensor::ExtractSliceOp slice : slices)
+    packable.insert(slice);
+  // (Ops left dead by tiling until the next canonicalization, such as the
+  // untiled conv and its epilogue, read nothing.)
+  llvm::erase_if(slices, [&](tensor::ExtractSliceOp slice) {
+    return !llvm::all_of(slice.getSource().getUsers(), [&](Operation *user) {
+      return packable.count(user) || isDead(user);
+    });
+  });
+
   // Loop blocks first: a constant-offset block (a peeled remainder, an
   // unrolled block) then reads the loop's pack if it lies inside it.
   SmallVector<tensor::ExtractSliceOp> ordered;
@@ -155,7 +195,37 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
           constantOffset)
         ordered.push_back(slice);
 
-  // One packed copy per (constant, filter block, channel block, first
+  // A cache-blocked conv reads its filter block one channel block at a
+  // time: each channel block is made contiguous too, so the weights, streamed
+  // from memory once per inference, arrive as one sequential run instead of
+  // KH*KW strided pieces (resnet18's deep convs waited on them).
+  auto channelBlock = [](tensor::ExtractSliceOp slice) {
+    return channelBlockOf(slice).value_or(slice.getSourceType().getDimSize(2));
+  };
+  // One pack width per (constant, channel block). The same conv tiled two
+  // ways (the column tiles of a hybrid stream group, a rematerialized copy in
+  // another group) gets register blocks of different widths; each width
+  // packed on its own would copy the weights once per width (24.6 MB more on
+  // yolov3-tiny's smallest plan). A block of tf filters reads a pack of a
+  // wider multiple of tf in place, as a strided slice, if the wider loop's
+  // whole blocks cover the narrower loop's.
+  DenseMap<std::pair<Operation *, int64_t>, SmallVector<int64_t>> loopWidths;
+  for (tensor::ExtractSliceOp slice : ordered)
+    if (!getConstantIntValue(slice.getMixedOffsets()[3]))
+      loopWidths[{slice.getSource().getDefiningOp(), channelBlock(slice)}]
+          .push_back(*getConstantIntValue(slice.getMixedSizes()[3]));
+  auto packWidth = [&](Operation *cst, int64_t cb, int64_t tf, int64_t f) {
+    auto it = loopWidths.find({cst, cb});
+    if (it == loopWidths.end())
+      return tf;
+    int64_t widest = *llvm::max_element(it->second);
+    bool shares = llvm::all_of(it->second, [&](int64_t w) {
+      return widest % w == 0 && f / w * w == f / widest * widest;
+    });
+    return shares ? widest : tf;
+  };
+
+  // One packed copy per (constant, pack width, channel block, first
   // filter). A loop's blocks are packed from filter 0, as many whole blocks
   // as F holds: its in-bounds slices lie inside them. A constant-offset
   // block outside every such pack gets a pack of its own, so that a
@@ -166,22 +236,20 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
     auto type = cast<RankedTensorType>(slice.getSourceType());
     int64_t tf = *getConstantIntValue(slice.getMixedSizes()[3]);
     ArrayRef<int64_t> shape = type.getShape();
-    // A cache-blocked conv reads its filter block one channel block at a
-    // time: make each channel block contiguous too, so the weights, streamed
-    // from memory once per inference, arrive as one sequential run instead
-    // of KH*KW strided pieces (resnet18's deep convs waited on them).
-    int64_t cb = channelBlockOf(slice).value_or(shape[2]);
+    int64_t cb = channelBlock(slice);
     bool channelBlocked = cb < shape[2];
     std::optional<int64_t> constOffset =
         getConstantIntValue(slice.getMixedOffsets()[3]);
-    int64_t wholeBlocks = shape[3] / tf;
-    int64_t first = 0, blocks = wholeBlocks;
-    if (constOffset &&
-        (*constOffset % tf != 0 || !packedOf.count({cst, tf, cb, 0}))) {
+    int64_t width = packWidth(cst, cb, tf, shape[3]);
+    int64_t first = 0, blocks = shape[3] / width;
+    if (constOffset && (*constOffset % width + tf > width ||
+                        *constOffset + tf > blocks * width ||
+                        !packedOf.count({cst, width, cb, 0}))) {
       first = *constOffset;
       blocks = 1;
+      width = tf;
     }
-    Value &packed = packedOf[{cst, tf, cb, first}];
+    Value &packed = packedOf[{cst, width, cb, first}];
     if (!packed) {
       SmallVector<float> storage;
       std::optional<ArrayRef<float>> data =
@@ -190,17 +258,17 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
         continue;
       SmallVector<int64_t> packedShape =
           channelBlocked
-              ? SmallVector<int64_t>{blocks,   shape[2] / cb,
-                                     shape[0], shape[1],
-                                     cb,       tf}
-              : SmallVector<int64_t>{blocks, shape[0], shape[1], shape[2], tf};
+              ? SmallVector<int64_t>{blocks, shape[2] / cb, shape[0], shape[1],
+                                     cb,     width}
+              : SmallVector<int64_t>{blocks, shape[0], shape[1], shape[2],
+                                     width};
       auto packedType =
           RankedTensorType::get(packedShape, type.getElementType());
       rewriter.setInsertionPoint(cst);
       packed = arith::ConstantOp::create(
           rewriter, cst.getLoc(), packedType,
           cast<TypedAttr>(
-              packFilter(*data, shape, first, blocks, tf, cb, packedType)));
+              packFilter(*data, shape, first, blocks, width, cb, packedType)));
     }
     SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
     SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
@@ -212,9 +280,11 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
         rewriter.setInsertionPoint(inner);
         Location loc = inner.getLoc();
         SmallVector<OpFoldResult> newOffsets(6, rewriter.getIndexAttr(0));
-        newOffsets[0] = blockIndex(rewriter, loc, offsets[3], first, tf);
+        newOffsets[0] = blockIndex(rewriter, loc, offsets[3], first, width);
         newOffsets[1] =
             blockIndex(rewriter, loc, inner.getMixedOffsets()[2], 0, cb);
+        if (width != tf)
+          newOffsets[5] = innerIndex(rewriter, loc, offsets[3], first, width);
         SmallVector<OpFoldResult> newSizes{
             rewriter.getIndexAttr(1),        rewriter.getIndexAttr(1),
             rewriter.getIndexAttr(shape[0]), rewriter.getIndexAttr(shape[1]),
@@ -230,9 +300,12 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
     }
     rewriter.setInsertionPoint(slice);
     Location loc = slice.getLoc();
-    OpFoldResult block = blockIndex(rewriter, loc, offsets[3], first, tf);
+    OpFoldResult block = blockIndex(rewriter, loc, offsets[3], first, width);
+    OpFoldResult within =
+        width == tf ? OpFoldResult(rewriter.getIndexAttr(0))
+                    : innerIndex(rewriter, loc, offsets[3], first, width);
     SmallVector<OpFoldResult> newOffsets{block, offsets[0], offsets[1],
-                                         offsets[2], rewriter.getIndexAttr(0)};
+                                         offsets[2], within};
     SmallVector<OpFoldResult> newSizes{rewriter.getIndexAttr(1), sizes[0],
                                        sizes[1], sizes[2], sizes[3]};
     SmallVector<OpFoldResult> strides(5, rewriter.getIndexAttr(1));

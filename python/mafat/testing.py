@@ -308,6 +308,13 @@ class PlanSweep:
         ok = isinstance(b.workspace, int) and b.workspace == pred == hdr
         self.ck.check(ok, f"{label}: workspace: mafat-run == predicted == header",
                       f"{b.workspace} / {pred} / {hdr} B (exact)")
+        # The weights the binary holds are at most the model's, each once, as the predicted peak
+        # counts them (a filter packed once per register-block width would hold more; equal
+        # constants of two layers may share one global, which holds less).
+        wpred = report.get("peak_breakdown", {}).get("weight_bytes")
+        wrun = run.get("weight_bytes")
+        self.ck.check(isinstance(wpred, int) and isinstance(wrun, int) and 0 < wrun <= wpred,
+                      f"{label}: weights: mafat-run <= predicted", f"{wrun} / {wpred} B")
         return b
 
     def baseline(self) -> Optional[PlanBuild]:

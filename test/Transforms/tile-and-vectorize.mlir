@@ -422,3 +422,61 @@ func.func @epilogue_hoisted(%x: tensor<1x15x15x16xf32>, %w: tensor<3x3x16x64xf32
   } -> tensor<1x13x13x64xf32>
   return %r : tensor<1x13x13x64xf32>
 }
+
+// -----
+
+// One conv filter read by two convs whose register blocks differ (7 columns:
+// blocks of 32 filters; 6 columns: 64), as the column tiles of a hybrid
+// stream group or a rematerialized copy do: one pack, 64 wide. The 32-wide
+// blocks read it in place at [f / 64, .., f mod 64] instead of a second copy
+// of the weights.
+// AVX512-LABEL: func.func @shared_pack
+// AVX512-NOT:   tensor<4x1x1x2x32xf32>
+// AVX512:       %[[W:.*]] = arith.constant dense<{{\[\[\[\[\[}}0.000000e+00, {{.*}}, 6.300000e+01], [1.000000e+03, {{.*}}, 1.063000e+03]]]], {{\[\[\[\[}}6.400000e+01, {{.*}}, 1.127000e+03]]]]]> : tensor<2x1x1x2x64xf32>
+// AVX512-NOT:   tensor<4x1x1x2x32xf32>
+// AVX512:       scf.for %[[F:.*]] = %c0 to %c128 step %c32
+// AVX512:         %[[B:.*]] = arith.divui %[[F]], %c64
+// AVX512:         %[[I:.*]] = arith.remui %[[F]], %c64
+// AVX512:         vector.transfer_read %[[W]][%[[B]], %c0, %c0, %c0, %[[I]]], %{{.*}} : tensor<2x1x1x2x64xf32>, vector<1x2x32xf32>
+// AVX512:       scf.for %[[F2:.*]] = %c0 to %c128 step %c64
+// AVX512:         %[[B2:.*]] = arith.divui %[[F2]], %c64
+// AVX512:         vector.transfer_read %[[W]][%[[B2]], %c0, %c0, %c0, %c0], %{{.*}} : tensor<2x1x1x2x64xf32>, vector<1x2x64xf32>
+func.func @shared_pack(%x: tensor<1x1x7x2xf32>, %y: tensor<1x1x6x2xf32>) -> (tensor<1x1x7x128xf32>, tensor<1x1x6x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<[[[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 47.0, 48.0, 49.0, 50.0, 51.0, 52.0, 53.0, 54.0, 55.0, 56.0, 57.0, 58.0, 59.0, 60.0, 61.0, 62.0, 63.0, 64.0, 65.0, 66.0, 67.0, 68.0, 69.0, 70.0, 71.0, 72.0, 73.0, 74.0, 75.0, 76.0, 77.0, 78.0, 79.0, 80.0, 81.0, 82.0, 83.0, 84.0, 85.0, 86.0, 87.0, 88.0, 89.0, 90.0, 91.0, 92.0, 93.0, 94.0, 95.0, 96.0, 97.0, 98.0, 99.0, 100.0, 101.0, 102.0, 103.0, 104.0, 105.0, 106.0, 107.0, 108.0, 109.0, 110.0, 111.0, 112.0, 113.0, 114.0, 115.0, 116.0, 117.0, 118.0, 119.0, 120.0, 121.0, 122.0, 123.0, 124.0, 125.0, 126.0, 127.0], [1000.0, 1001.0, 1002.0, 1003.0, 1004.0, 1005.0, 1006.0, 1007.0, 1008.0, 1009.0, 1010.0, 1011.0, 1012.0, 1013.0, 1014.0, 1015.0, 1016.0, 1017.0, 1018.0, 1019.0, 1020.0, 1021.0, 1022.0, 1023.0, 1024.0, 1025.0, 1026.0, 1027.0, 1028.0, 1029.0, 1030.0, 1031.0, 1032.0, 1033.0, 1034.0, 1035.0, 1036.0, 1037.0, 1038.0, 1039.0, 1040.0, 1041.0, 1042.0, 1043.0, 1044.0, 1045.0, 1046.0, 1047.0, 1048.0, 1049.0, 1050.0, 1051.0, 1052.0, 1053.0, 1054.0, 1055.0, 1056.0, 1057.0, 1058.0, 1059.0, 1060.0, 1061.0, 1062.0, 1063.0, 1064.0, 1065.0, 1066.0, 1067.0, 1068.0, 1069.0, 1070.0, 1071.0, 1072.0, 1073.0, 1074.0, 1075.0, 1076.0, 1077.0, 1078.0, 1079.0, 1080.0, 1081.0, 1082.0, 1083.0, 1084.0, 1085.0, 1086.0, 1087.0, 1088.0, 1089.0, 1090.0, 1091.0, 1092.0, 1093.0, 1094.0, 1095.0, 1096.0, 1097.0, 1098.0, 1099.0, 1100.0, 1101.0, 1102.0, 1103.0, 1104.0, 1105.0, 1106.0, 1107.0, 1108.0, 1109.0, 1110.0, 1111.0, 1112.0, 1113.0, 1114.0, 1115.0, 1116.0, 1117.0, 1118.0, 1119.0, 1120.0, 1121.0, 1122.0, 1123.0, 1124.0, 1125.0, 1126.0, 1127.0]]]]> : tensor<1x1x2x128xf32>
+  %e = tensor.empty() : tensor<1x1x7x128xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x7x128xf32>) -> tensor<1x1x7x128xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x1x7x2xf32>, tensor<1x1x2x128xf32>) outs(%f : tensor<1x1x7x128xf32>) -> tensor<1x1x7x128xf32>
+  %e2 = tensor.empty() : tensor<1x1x6x128xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x1x6x128xf32>) -> tensor<1x1x6x128xf32>
+  %c2 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%y, %w : tensor<1x1x6x2xf32>, tensor<1x1x2x128xf32>) outs(%f2 : tensor<1x1x6x128xf32>) -> tensor<1x1x6x128xf32>
+  return %c, %c2 : tensor<1x1x7x128xf32>, tensor<1x1x6x128xf32>
+}
+
+// -----
+
+// The same with 64 filters: the 6-column conv's block is all of F, so it
+// reads the HWCF constant whole. Packing the 7-column conv's 32-wide blocks
+// would then hold the weights twice; they read the constant in place.
+// AVX512-LABEL: func.func @unpacked_when_read_whole
+// AVX512-NOT:   tensor<2x1x1x2x32xf32>
+// AVX512:       %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<1x1x2x64xf32>
+// AVX512-NOT:   tensor<2x1x1x2x32xf32>
+// AVX512:       scf.for %[[F:.*]] = %c0 to %c64 step %c32
+// AVX512:         vector.transfer_read %[[W]][%c0, %c0, %c0, %[[F]]], %{{.*}} : tensor<1x1x2x64xf32>, vector<1x2x32xf32>
+// AVX512:       vector.transfer_read %[[W]][%c0, %c0, %c0, %c0], %{{.*}} : tensor<1x1x2x64xf32>, vector<1x2x64xf32>
+func.func @unpacked_when_read_whole(%x: tensor<1x1x7x2xf32>, %y: tensor<1x1x6x2xf32>) -> (tensor<1x1x7x64xf32>, tensor<1x1x6x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<[[[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 47.0, 48.0, 49.0, 50.0, 51.0, 52.0, 53.0, 54.0, 55.0, 56.0, 57.0, 58.0, 59.0, 60.0, 61.0, 62.0, 63.0], [1000.0, 1001.0, 1002.0, 1003.0, 1004.0, 1005.0, 1006.0, 1007.0, 1008.0, 1009.0, 1010.0, 1011.0, 1012.0, 1013.0, 1014.0, 1015.0, 1016.0, 1017.0, 1018.0, 1019.0, 1020.0, 1021.0, 1022.0, 1023.0, 1024.0, 1025.0, 1026.0, 1027.0, 1028.0, 1029.0, 1030.0, 1031.0, 1032.0, 1033.0, 1034.0, 1035.0, 1036.0, 1037.0, 1038.0, 1039.0, 1040.0, 1041.0, 1042.0, 1043.0, 1044.0, 1045.0, 1046.0, 1047.0, 1048.0, 1049.0, 1050.0, 1051.0, 1052.0, 1053.0, 1054.0, 1055.0, 1056.0, 1057.0, 1058.0, 1059.0, 1060.0, 1061.0, 1062.0, 1063.0]]]]> : tensor<1x1x2x64xf32>
+  %e = tensor.empty() : tensor<1x1x7x64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x7x64xf32>) -> tensor<1x1x7x64xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x1x7x2xf32>, tensor<1x1x2x64xf32>) outs(%f : tensor<1x1x7x64xf32>) -> tensor<1x1x7x64xf32>
+  %e2 = tensor.empty() : tensor<1x1x6x64xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x1x6x64xf32>) -> tensor<1x1x6x64xf32>
+  %c2 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%y, %w : tensor<1x1x6x2xf32>, tensor<1x1x2x64xf32>) outs(%f2 : tensor<1x1x6x64xf32>) -> tensor<1x1x6x64xf32>
+  return %c, %c2 : tensor<1x1x7x64xf32>, tensor<1x1x6x64xf32>
+}

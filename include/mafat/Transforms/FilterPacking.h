@@ -30,8 +30,13 @@ namespace mafat {
 /// block at a constant offset (the peeled last block of 1000 = 31 x 32 + 8)
 /// reads that pack if it lies in it, else a pack of its own. Slices of
 /// dynamic size are left alone: mafat-tile-and-vectorize calls this again
-/// once peeling has made them static. Values and their order are unchanged;
-/// only addresses move.
+/// once peeling has made them static. A constant whose loops use blocks of
+/// several widths (the same conv in tiles of different widths) gets one pack
+/// of the widest, which the narrower blocks read in place, if its whole
+/// blocks cover theirs: weights are never copied once per width. A constant
+/// that something still reads whole (a tile whose block is all F filters)
+/// is not packed at all, for the same reason. Values and their order are
+/// unchanged; only addresses move.
 void packConvFilterSlices(mlir::func::FuncOp func,
                           mlir::RewriterBase &rewriter);
 
