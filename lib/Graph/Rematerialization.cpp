@@ -1,6 +1,8 @@
-//===- Rematerialization.cpp - Recompute a long-lived map for its late reader //
+//===- Rematerialization.cpp - Recompute a map for its late reader -------===//
 
 #include "mafat/Graph/Rematerialization.h"
+
+#include "mafat/Graph/FusionGroup.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -8,28 +10,18 @@ using namespace mafat;
 
 namespace {
 
-/// Layers whose copy is the same ops on the same kind of input: one input
-/// map, no state, no reshaping of the graph around them.
+/// Layers whose copy is the same ops on one input map: the kinds a fusion
+/// group takes (FusionGroup.h), but the concat, which joins maps.
 bool isRecomputable(LayerKind kind) {
-  switch (kind) {
-  case LayerKind::Conv:
-  case LayerKind::DepthwiseConv:
-  case LayerKind::MaxPool:
-  case LayerKind::SumPool:
-  case LayerKind::Elementwise:
-  case LayerKind::Pad:
-    return true;
-  default:
-    return false;
-  }
+  return isFusableKind(kind) && kind != LayerKind::Concat;
 }
 
-/// The one map `node` reads (its init aside), if it reads exactly one.
+/// The one map `node` reads, if it reads exactly one. A map it writes over
+/// (an init that is another layer's result) counts: the copy would keep it
+/// live too.
 std::optional<unsigned> onlyInput(const LayerNode &node) {
   std::optional<unsigned> input;
   for (const LayerOperand &operand : node.operands) {
-    if (operand.init)
-      continue;
     if (input && *input != operand.producer)
       return std::nullopt;
     input = operand.producer;
@@ -61,6 +53,11 @@ mafat::findRematerialization(const LayerGraph &graph, unsigned node,
     why = "'" + target.name + "' has " + std::to_string(target.users.size()) +
           " reader(s); only a map read twice or more is kept for a later "
           "reader";
+    return std::nullopt;
+  }
+  if (llvm::is_contained(graph.outputs(), node)) {
+    why = "'" + target.name +
+          "' is a model output, which the caller's buffer holds anyway";
     return std::nullopt;
   }
   Rematerialization r;

@@ -742,6 +742,7 @@ mafat::searchPlan(const LayerGraph &graph, const PlanSearchOptions &options,
     if (infeasible) {
       infeasible->minWorkspaceBytes = minWorkspace;
       infeasible->pareto = std::move(pareto);
+      infeasible->searches = all.searches + sub.searches;
     }
     return std::nullopt;
   }

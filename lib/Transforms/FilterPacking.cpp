@@ -74,8 +74,8 @@ Attribute packFilter(ArrayRef<float> w, ArrayRef<int64_t> shape, int64_t f0,
   return DenseElementsAttr::get(packedType, ArrayRef<float>(packed));
 }
 
-/// (offset - first) / size as an index value (offset is a multiple of size;
-/// first is 0 unless offset is a constant).
+/// (offset - first) floordiv size as an index value: the pack block a block
+/// of filters starts in (first is 0 unless offset is a constant).
 OpFoldResult blockIndex(RewriterBase &rewriter, Location loc,
                         OpFoldResult offset, int64_t first, int64_t size) {
   if (std::optional<int64_t> c = getConstantIntValue(offset))

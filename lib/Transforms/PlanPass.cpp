@@ -5,7 +5,9 @@
 // memory predictor, attaches it as #mafat.plan and writes the report. The
 // search is mafat/Planning/PlanSearch.h, the order it plans over
 // mafat/Planning/ExecutionOrder.h and the report mafat/Planning/PlanReport.h;
-// this file only moves the IR into that order.
+// this file moves the IR into that order and, for rematerialization, searches
+// copies of the function (mafat/Transforms/Rematerialize.h) and keeps the
+// winner's body.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +25,7 @@
 #include "mafat/Transforms/Rematerialize.h"
 #include "mafat/runtime.h"
 
+#include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -245,33 +248,46 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
   double seconds = best ? best->searchSeconds : infeasible.searchSeconds;
   unsigned searches = best ? best->searches : infeasible.searches;
 
-  // Each candidate is searched whatever the budget, so that the smallest
-  // workspace and the front a report states are the same with or without
-  // one (without, a copy wins only if its plan is faster).
+  // Candidates are searched under a budget, and for a report, so that the
+  // smallest workspace and the front it states cover them. The fastest plan
+  // alone (no budget, no report) skips them: a copy only adds work, and each
+  // candidate is a search.
   std::string chosenName;
   func::FuncOp chosen;
   FailureOr<IRLayerGraph> chosenBuilt = failure();
-  if (rematerialize) {
+  FailureOr<IRLayerGraph> candidateBuilt = failure();
+  if (rematerialize && (options.budget || options.pareto)) {
     for (const Rematerialization &candidate :
          rematerializationCandidates(built->graph)) {
       std::string name = built->graph.node(candidate.node).name;
       // The copy is searched detached from the module, so that the model
-      // stays untouched unless the copy wins.
+      // stays untouched unless the copy wins. A candidate the rewrite
+      // refuses (rematerialize's errors) is skipped, its diagnostics with it.
       func::FuncOp copy = func.clone();
-      FailureOr<IRLayerGraph> copyBuilt = buildLayerGraph(copy);
-      std::optional<unsigned> id =
-          succeeded(copyBuilt) ? copyBuilt->graph.lookup(name) : std::nullopt;
-      std::string why;
-      std::optional<Rematerialization> r =
-          id ? findRematerialization(copyBuilt->graph, *id, why) : std::nullopt;
       std::optional<PlanSearchOutcome> outcome;
       std::string variantError;
       PlanSearchOutcome variantInfeasible;
-      if (!r || failed(applyRematerialization(copy, copyBuilt, *r)) ||
-          failed(searchOnce(copy, copyBuilt, options, outcome, variantError,
-                            variantInfeasible))) {
+      bool searched = false;
+      {
+        ScopedDiagnosticHandler quiet(func.getContext(),
+                                      [](Diagnostic &) { return success(); });
+        FailureOr<IRLayerGraph> copyBuilt = buildLayerGraph(copy);
+        std::optional<unsigned> id =
+            succeeded(copyBuilt) ? copyBuilt->graph.lookup(name) : std::nullopt;
+        std::string why;
+        std::optional<Rematerialization> r =
+            id ? findRematerialization(copyBuilt->graph, *id, why)
+               : std::nullopt;
+        searched = r &&
+                   succeeded(applyRematerialization(copy, copyBuilt, *r)) &&
+                   succeeded(searchOnce(copy, copyBuilt, options, outcome,
+                                        variantError, variantInfeasible));
+        if (searched)
+          candidateBuilt = std::move(copyBuilt);
+      }
+      if (!searched) {
         copy.erase();
-        return fail(func, "rematerializing '" + name + "' failed");
+        continue;
       }
       const PlanSearchOutcome &seen = outcome ? *outcome : variantInfeasible;
       if (seen.minWorkspaceBytes)
@@ -294,7 +310,7 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
         chosen.erase();
       best = std::move(outcome);
       chosen = copy;
-      chosenBuilt = std::move(copyBuilt);
+      chosenBuilt = std::move(candidateBuilt);
       chosenName = name;
     }
   }

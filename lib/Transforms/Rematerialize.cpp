@@ -45,7 +45,8 @@ LogicalResult mafat::rematerialize(func::FuncOp func, const IRLayerGraph &built,
         }))
       return func.emitError()
              << "mafat-plan: cannot rematerialize '" << graph.node(r.node).name
-             << "': its layers are not in the entry block";
+             << "': layer '" << graph.node(id).name
+             << "' is not a set of ops in the entry block";
     SmallVector<Operation *> worklist(ops.begin(), ops.end());
     while (!worklist.empty()) {
       Operation *op = worklist.pop_back_val();
@@ -66,18 +67,38 @@ LogicalResult mafat::rematerialize(func::FuncOp func, const IRLayerGraph &built,
   llvm::sort(ordered,
              [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
 
-  // The late readers' ops; the copy goes right before the first of them.
+  // The ops that read the map on behalf of a late reader; the copy goes
+  // right before the first of them. An op folded into an early and a late
+  // reader at once (one tensor.pad CSE'd in front of two 3x3 convs) cannot
+  // read both the original and the copy.
+  llvm::DenseMap<Operation *, SmallVector<unsigned, 2>> readersOf;
+  for (unsigned id = 0, e = ir.size(); id < e; ++id)
+    for (Operation *op : nodeOps(ir, id))
+      readersOf[op].push_back(id);
+  llvm::DenseSet<unsigned> late(r.lateUsers.begin(), r.lateUsers.end());
+  Value original = ir.result(r.node);
   llvm::DenseSet<Operation *> lateOps;
   Operation *insertBefore = nullptr;
-  for (unsigned id : r.lateUsers)
-    for (Operation *op : nodeOps(ir, id)) {
-      Operation *top = block.findAncestorOpInBlock(*op);
-      if (!top)
-        continue;
-      lateOps.insert(top);
-      if (!insertBefore || top->isBeforeInBlock(insertBefore))
-        insertBefore = top;
-    }
+  for (OpOperand &use : original.getUses()) {
+    Operation *top = block.findAncestorOpInBlock(*use.getOwner());
+    auto it = top ? readersOf.find(top) : readersOf.end();
+    if (it == readersOf.end())
+      continue;
+    bool forLate = llvm::any_of(it->second,
+                                [&](unsigned id) { return late.contains(id); });
+    bool forEarly = llvm::any_of(
+        it->second, [&](unsigned id) { return !late.contains(id); });
+    if (forLate && forEarly)
+      return func.emitError()
+             << "mafat-plan: cannot rematerialize '" << graph.node(r.node).name
+             << "': one '" << top->getName()
+             << "' serves both its first and a later reader";
+    if (!forLate)
+      continue;
+    lateOps.insert(top);
+    if (!insertBefore || top->isBeforeInBlock(insertBefore))
+      insertBefore = top;
+  }
   if (!insertBefore)
     return func.emitError()
            << "mafat-plan: cannot rematerialize '" << graph.node(r.node).name
@@ -99,7 +120,6 @@ LogicalResult mafat::rematerialize(func::FuncOp func, const IRLayerGraph &built,
                           rematerializedName(graph.node(it->second).name)),
           op->getLoc()));
   }
-  Value original = ir.result(r.node);
   Value copy = mapping.lookup(original);
   original.replaceUsesWithIf(copy, [&](OpOperand &use) {
     return lateOps.contains(block.findAncestorOpInBlock(*use.getOwner()));

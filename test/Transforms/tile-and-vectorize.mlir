@@ -480,3 +480,36 @@ func.func @unpacked_when_read_whole(%x: tensor<1x1x7x2xf32>, %y: tensor<1x1x6x2x
          ins(%y, %w : tensor<1x1x6x2xf32>, tensor<1x1x2x64xf32>) outs(%f2 : tensor<1x1x6x64xf32>) -> tensor<1x1x6x64xf32>
   return %c, %c2 : tensor<1x1x7x64xf32>, tensor<1x1x6x64xf32>
 }
+
+// -----
+
+// The shared pack on the cache-blocked path: one [F/64][C/64][KH][KW][64][64]
+// pack for a 7-column conv (32-filter blocks) and a 6-column one (64); the
+// 32-wide blocks read [f / 64, c / 64, .., f mod 64] in both channel phases.
+// AVX512-LABEL: func.func @cache_blocked_shared
+// AVX512:       %[[W:.*]] = arith.constant dense_resource<mafat_packed_filter> : tensor<2x8x3x3x64x64xf32>
+// AVX512-NOT:   mafat_packed_filter
+// AVX512:       scf.for %[[F:.*]] = %c0 to %c128 step %c32
+// AVX512:         %[[B:.*]] = arith.divui %[[F]], %c64
+// AVX512:         %[[I:.*]] = arith.remui %[[F]], %c64
+// AVX512:         vector.transfer_read %[[W]][%[[B]], %c0, %{{.*}}, %{{.*}}, %{{.*}}, %[[I]]], {{.*}} : tensor<2x8x3x3x64x64xf32>, vector<1x4x32xf32>
+// AVX512:         scf.for %[[C:.*]] = %c64 to %c512 step %c64
+// AVX512:           %[[B1:.*]] = arith.divui %[[F]], %c64
+// AVX512:           %[[CB:.*]] = arith.divui %[[C]], %c64
+// AVX512:           %[[I1:.*]] = arith.remui %[[F]], %c64
+// AVX512:                 vector.transfer_read %[[W]][%[[B1]], %[[CB]], %{{.*}}, %{{.*}}, %{{.*}}, %[[I1]]], {{.*}} : tensor<2x8x3x3x64x64xf32>, vector<1x4x32xf32>
+// AVX512:       scf.for %{{.*}} = %c0 to %c128 step %c64
+// AVX512:         vector.transfer_read %[[W]][%{{.*}}, %c0, %{{.*}}, %{{.*}}, %{{.*}}, %c0], {{.*}} : tensor<2x8x3x3x64x64xf32>, vector<1x4x64xf32>
+func.func @cache_blocked_shared(%x: tensor<1x3x9x512xf32>, %y: tensor<1x3x8x512xf32>) -> (tensor<1x1x7x128xf32>, tensor<1x1x6x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<0.5> : tensor<3x3x512x128xf32>
+  %e = tensor.empty() : tensor<1x1x7x128xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1x7x128xf32>) -> tensor<1x1x7x128xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x3x9x512xf32>, tensor<3x3x512x128xf32>) outs(%f : tensor<1x1x7x128xf32>) -> tensor<1x1x7x128xf32>
+  %e2 = tensor.empty() : tensor<1x1x6x128xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x1x6x128xf32>) -> tensor<1x1x6x128xf32>
+  %c2 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%y, %w : tensor<1x3x8x512xf32>, tensor<3x3x512x128xf32>) outs(%f2 : tensor<1x1x6x128xf32>) -> tensor<1x1x6x128xf32>
+  return %c, %c2 : tensor<1x1x7x128xf32>, tensor<1x1x6x128xf32>
+}

@@ -153,9 +153,9 @@ cl::opt<bool> streamGroups(
     cl::cat(category));
 cl::opt<bool> rematerialize(
     "rematerialize",
-    cl::desc("Also search with each map a late reader keeps alive "
-             "recomputed from a smaller one (default on; "
-             "--rematerialize=false turns it off)"),
+    cl::desc("With --memory-budget or a report, also search with each map a "
+             "late reader keeps alive recomputed from a smaller one (default "
+             "on; --rematerialize=false turns it off)"),
     cl::init(true), cl::cat(category));
 cl::opt<bool> verifyMemoryModel(
     "verify-memory-model",

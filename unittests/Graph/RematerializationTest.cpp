@@ -97,6 +97,19 @@ TEST(Rematerialization, Rejections) {
     EXPECT_EQ(why, "'L2:add' reads more than one map");
   }
   {
+    // A model output: the caller's buffer holds it anyway.
+    GraphBuilder b;
+    MapValue x = b.input(8, 8, 4);
+    MapValue p0 = b.maxpool("L0:maxpool", x);
+    MapValue c1 = b.conv("L1:conv", p0, 3, 16, 1, 1);
+    MapValue p2 = b.maxpool("L2:maxpool", c1);
+    MapValue c3 = b.conv("L3:conv", c1, 1, 4, 1, 0);
+    LayerGraph g = b.finish({p2, c3, c1});
+    EXPECT_FALSE(findRematerialization(g, c1.node, why));
+    EXPECT_EQ(why, "'L1:conv' is a model output, which the caller's buffer "
+                   "holds anyway");
+  }
+  {
     // A concat is not recomputed.
     GraphBuilder b;
     MapValue x = b.input(8, 8, 4);

@@ -1,5 +1,4 @@
-//===- Rematerialization.h - Recompute a long-lived map for its late reader
-//===//
+//===- Rematerialization.h - Recompute a map for a late reader --*- C++ -*-===//
 //
 // A map read twice, once right away and once much later (YOLOv3's route
 // source: layer 8's 26x26x256 map, read by the trunk and, twelve layers on,
@@ -49,7 +48,8 @@ struct Rematerialization {
 
 /// The rematerialization of `node`, or std::nullopt with `why` set (the
 /// reason, for a plan that asks for it): the node must have two or more
-/// readers; walking back from it through layers of one input map
+/// readers and not be a model output; walking back from it through layers
+/// of one input map (an init that is a map counts as a second one)
 /// (convs, depthwise convs, pools, elementwise layers, pads), each with no
 /// other reader, at most kMaxRematerializedChain layers, reaches a map
 /// smaller than the node's.

@@ -66,8 +66,8 @@ struct CompileOptions : public mlir::PassPipelineOptions<CompileOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<bool> rematerialize{
       *this, "rematerialize",
-      llvm::cl::desc("Also search with each map a late reader keeps alive "
-                     "recomputed from a smaller one"),
+      llvm::cl::desc("With a budget or a report, also search with each map "
+                     "a late reader keeps alive recomputed from a smaller one"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> cutsAfterPoolOnly{
       *this, "cuts-after-pool-only",

@@ -179,10 +179,11 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
       the graph; layers it leaves out run layer by layer.
 
     Rematerialization (`mafat/Graph/Rematerialization.h`): with
-    `rematerialize` (default), the search also runs on the model with each
-    candidate map (one read again much later, fed by a smaller map) recomputed
-    for its late readers, and keeps the variant with the fastest plan that
-    fits (ties: the smaller workspace, then the model as written); the chosen copies are cloned into the IR ("<layer>.remat") and
+    `rematerialize` (default) and a budget or a report, the search also runs
+    on the model with each candidate map (one read again much later, fed by a
+    smaller map) recomputed for its late readers, and keeps the variant with
+    the fastest plan that fits (ties: the smaller workspace, then the model as
+    written); the chosen copies are cloned into the IR ("<layer>.remat") and
     listed in the plan's `rematerialize`. A plan file's `rematerialize` list
     is applied before its groups are checked.
 
@@ -237,8 +238,8 @@ def MafatPlan : Pass<"mafat-plan", "mlir::ModuleOp"> {
            "Also search stream groups (stripes with rolling buffers, issue "
            "12) next to recompute grids">,
     Option<"rematerialize", "rematerialize", "bool", /*default=*/"true",
-           "Also search the model with each map that a late reader keeps "
-           "alive recomputed from a smaller one">,
+           "With a budget or a report, also search the model with each map "
+           "that a late reader keeps alive recomputed from a smaller one">,
     Option<"maxHaloOverhead", "max-halo-overhead", "double",
            /*default=*/"1.0",
            "Pruning: skip candidate groups whose recomputed halos add more "

@@ -1,5 +1,4 @@
-//===- Rematerialize.h - Clone a layer chain for its late readers -*- C++
-//-*-===//
+//===- Rematerialize.h - Clone a layer chain for late readers --*- C++ -*-===//
 //
 // The IR side of mafat/Graph/Rematerialization.h: the chain's layers are
 // cloned (with their own inits and folded pads; constants are shared) right

@@ -44,7 +44,9 @@ inline constexpr llvm::StringLiteral kPlanAttrName = "mafat.plan";
 /// `mafat.plan` whenever the module it is attached to is verified.
 PlanAttr toAttr(mlir::MLIRContext *context, const Plan &plan);
 
-/// The plan an attribute holds; fromAttr(toAttr(ctx, p)) == p.
+/// The plan an attribute holds; fromAttr(toAttr(ctx, p)) == p for a plan
+/// without `rematerialize`, which the attribute does not carry (mafat-plan
+/// has applied it to the IR by then).
 Plan fromAttr(PlanAttr attr);
 
 } // namespace mafat
