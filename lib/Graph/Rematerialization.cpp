@@ -16,10 +16,9 @@ bool isRecomputable(LayerKind kind) {
   return isFusableKind(kind) && kind != LayerKind::Concat;
 }
 
-/// The one map `node` reads, if it reads exactly one. A map it writes over
-/// (an init that is another layer's result) counts: the copy would keep it
-/// live too.
-std::optional<unsigned> onlyInput(const LayerNode &node) {
+} // namespace
+
+std::optional<unsigned> mafat::onlyInputMap(const LayerNode &node) {
   std::optional<unsigned> input;
   for (const LayerOperand &operand : node.operands) {
     if (input && *input != operand.producer)
@@ -28,8 +27,6 @@ std::optional<unsigned> onlyInput(const LayerNode &node) {
   }
   return input;
 }
-
-} // namespace
 
 /// What a copy's name adds to its original's.
 static constexpr llvm::StringLiteral kCopySuffix = ".remat";
@@ -73,7 +70,7 @@ mafat::findRematerialization(const LayerGraph &graph, unsigned node,
             "recomputed";
       return std::nullopt;
     }
-    std::optional<unsigned> input = onlyInput(layer);
+    std::optional<unsigned> input = onlyInputMap(layer);
     if (!input) {
       why = "'" + layer.name + "' reads more than one map";
       return std::nullopt;
@@ -102,9 +99,8 @@ mafat::rematerializationCandidates(const LayerGraph &graph) {
   std::vector<Rematerialization> candidates;
   std::string why;
   for (const LayerNode &node : graph.nodes())
-    if (node.kind != LayerKind::Input && node.users.size() >= 2)
-      if (std::optional<Rematerialization> r =
-              findRematerialization(graph, node.id, why))
-        candidates.push_back(std::move(*r));
+    if (std::optional<Rematerialization> r =
+            findRematerialization(graph, node.id, why))
+      candidates.push_back(std::move(*r));
   return candidates;
 }

@@ -57,18 +57,15 @@ std::optional<PlanReport> mafat::buildPlanReport(
       const LayerNode &node = graph.node(id);
       r.copies.insert(r.copies.begin(), node.name);
       r.extraFlops += node.flops;
-      const LayerOperand *input = nullptr;
-      for (const LayerOperand &operand : node.operands)
-        if (!operand.init)
-          input = &operand;
+      std::optional<unsigned> input = onlyInputMap(node);
       if (!input)
         break;
-      const LayerNode &producer = graph.node(input->producer);
+      const LayerNode &producer = graph.node(*input);
       if (!rematerializedOriginal(producer.name)) {
         r.source = producer.name;
         break;
       }
-      id = input->producer;
+      id = *input;
     }
     report.rematerialized.push_back(std::move(r));
   }

@@ -175,15 +175,21 @@ void packConvFilterSlices(func::FuncOp func, RewriterBase &rewriter) {
   // A constant that something else still reads whole (a conv whose one
   // filter block is all of F, a slice that is not a filter block) stays in
   // the binary: packing its other blocks would hold the weights twice.
+  // (Ops left dead by tiling until the next canonicalization, such as the
+  // untiled conv and its epilogue, read nothing.) Checked once per constant.
   llvm::DenseSet<Operation *> packable;
   for (tensor::ExtractSliceOp slice : slices)
     packable.insert(slice);
-  // (Ops left dead by tiling until the next canonicalization, such as the
-  // untiled conv and its epilogue, read nothing.)
+  llvm::DenseMap<Operation *, bool> packsWhole;
+  for (tensor::ExtractSliceOp slice : slices) {
+    Operation *cst = slice.getSource().getDefiningOp();
+    if (!packsWhole.count(cst))
+      packsWhole[cst] = llvm::all_of(cst->getUsers(), [&](Operation *user) {
+        return packable.count(user) || isDead(user);
+      });
+  }
   llvm::erase_if(slices, [&](tensor::ExtractSliceOp slice) {
-    return !llvm::all_of(slice.getSource().getUsers(), [&](Operation *user) {
-      return packable.count(user) || isDead(user);
-    });
+    return !packsWhole.lookup(slice.getSource().getDefiningOp());
   });
 
   // Loop blocks first: a constant-offset block (a peeled remainder, an

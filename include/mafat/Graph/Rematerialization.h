@@ -60,6 +60,11 @@ findRematerialization(const LayerGraph &graph, unsigned node, std::string &why);
 std::vector<Rematerialization>
 rematerializationCandidates(const LayerGraph &graph);
 
+/// The one map `node` reads, if it reads exactly one. A map it writes over
+/// (an init that is another layer's result) counts: a copy would keep it
+/// live too.
+std::optional<unsigned> onlyInputMap(const LayerNode &node);
+
 /// The name mafat gives the copy of layer `name` ("L8:conv" ->
 /// "L8:conv.remat").
 std::string rematerializedName(llvm::StringRef name);
