@@ -16,6 +16,7 @@ bool mafat::isFusableKind(LayerKind kind) {
   case LayerKind::Elementwise:
   case LayerKind::Concat:
   case LayerKind::Pad:
+  case LayerKind::Upsample:
     return true;
   default:
     return false;
@@ -36,6 +37,7 @@ std::string projectAxis(const LayerGraph &graph,
   axis.padLow.assign(tiles, std::vector<int64_t>(n, 0));
   axis.padHigh.assign(tiles, std::vector<int64_t>(n, 0));
   axis.read.assign(tiles, std::vector<llvm::SmallVector<Interval, 2>>(n));
+  axis.phase.assign(tiles, std::vector<int64_t>(n, 0));
   auto along = [&](const Region &r) { return rowsAxis ? r.rows : r.cols; };
   for (unsigned t = 0; t < tiles; ++t) {
     axis.span[t][n - 1] = axis.tiles[t];
@@ -56,6 +58,10 @@ std::string projectAxis(const LayerGraph &graph,
         if (p >= 0)
           axis.span[t][p] = axis.span[t][p].hull(read);
       }
+      if (node.kind == LayerKind::Upsample)
+        axis.phase[t][l] =
+            span.lo - (rowsAxis ? node.factorRows : node.factorCols) *
+                          axis.read[t][l][0].lo;
       if (node.window && !node.operands.empty() &&
           node.operands[0].access == SpatialAccess::Window) {
         WindowInput in =
@@ -159,7 +165,8 @@ std::optional<FusionGroup> FusionGroup::build(const LayerGraph &graph,
                     "tiled");
       for (const LayerOperand &operand : node.operands)
         if (operand.access != SpatialAccess::Pointwise &&
-            operand.access != SpatialAccess::Window)
+            operand.access != SpatialAccess::Window &&
+            operand.access != SpatialAccess::Upsample)
           return fail("layer '" + node.name + "' reads an operand as '" +
                       stringifySpatialAccess(operand.access).str() +
                       "', which cannot be tiled");
@@ -315,6 +322,7 @@ std::vector<int64_t> staticKey(llvm::ArrayRef<FusedLayer> layers,
     key.push_back(axis.span[t][l].size());
     key.push_back(axis.padLow[t][l]);
     key.push_back(axis.padHigh[t][l]);
+    key.push_back(axis.phase[t][l]);
     for (auto [i, read] : llvm::enumerate(axis.read[t][l])) {
       key.push_back(read.size());
       int p = layer.operandLayer[i];

@@ -11,9 +11,12 @@ using namespace mafat;
 namespace {
 
 /// Layers whose copy is the same ops on one input map: the kinds a fusion
-/// group takes (FusionGroup.h), but the concat, which joins maps.
+/// group takes (FusionGroup.h), but the concat, which joins maps, and
+/// upsampling, whose Darknet form (a broadcast and a collapse_shape) the
+/// rewrite does not clone.
 bool isRecomputable(LayerKind kind) {
-  return isFusableKind(kind) && kind != LayerKind::Concat;
+  return isFusableKind(kind) && kind != LayerKind::Concat &&
+         kind != LayerKind::Upsample;
 }
 
 } // namespace

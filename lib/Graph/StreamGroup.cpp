@@ -25,6 +25,7 @@ bool isStreamableKind(LayerKind kind) {
   case LayerKind::SumPool:
   case LayerKind::Elementwise:
   case LayerKind::Concat:
+  case LayerKind::Upsample:
     return true;
   default:
     return false;
@@ -39,6 +40,11 @@ WindowInput rowsRead(const LayerNode &node, unsigned i, Interval out) {
     in = windowInput(node.window->rows, out);
     return in;
   }
+  if (node.operands[i].access == SpatialAccess::Upsample) {
+    in.full = in.clipped = in.read = Interval(
+        floorDiv(out.lo, node.factorRows), floorDiv(out.hi, node.factorRows));
+    return in;
+  }
   in.full = in.clipped = in.read = out;
   return in;
 }
@@ -46,7 +52,8 @@ WindowInput rowsRead(const LayerNode &node, unsigned i, Interval out) {
 /// Appends to `s` what layer `l` (`node`, `layer`) reads of each operand
 /// from outside the group for its rows in `s`: the clipped rows and the
 /// padding around them; empty for in-group operands and when it does not
-/// run. Steps and the pieces of chunked segments record them alike.
+/// run. And an upsampling layer's row phase. Steps and the pieces of
+/// chunked segments record them alike.
 void appendExternalReads(const LayerNode &node, const FusedLayer &layer,
                          unsigned l, Stripe &s) {
   s.externalRead.emplace_back();
@@ -60,6 +67,9 @@ void appendExternalReads(const LayerNode &node, const FusedLayer &layer,
     s.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
     s.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
   }
+  bool upsamples = node.kind == LayerKind::Upsample && !s.rows[l].isEmpty();
+  s.phase.push_back(
+      upsamples ? s.rows[l].lo - node.factorRows * s.externalRead[l][0].lo : 0);
 }
 
 } // namespace
@@ -113,7 +123,15 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
                   stringifyLayerKind(node.kind).str() +
                   ") is not supported by the stream transform yet; give it "
                   "a recompute group or its own group");
+    // Upsampling reads a map from outside the group (an in-group producer
+    // would step at a fraction of its reader's rate).
+    if (node.kind == LayerKind::Upsample && layers[l].operandLayer[0] >= 0)
+      return fail("layer '" + node.name + "' upsamples '" +
+                  graph.node(node.operands[0].producer).name +
+                  "', a layer of the group; a stream group upsamples maps "
+                  "from outside it, so start the group at the upsampling");
     if (node.kind != LayerKind::Elementwise && node.kind != LayerKind::Concat &&
+        node.kind != LayerKind::Upsample &&
         (!node.window || node.operands.empty() ||
          node.operands[0].access != SpatialAccess::Window))
       return fail("layer '" + node.name +
@@ -763,6 +781,7 @@ std::vector<StripeRun> StreamGroup::runs() const {
     std::vector<int64_t> key;
     for (Interval r : s.rows)
       key.push_back(r.size());
+    llvm::append_range(key, s.phase);
     for (unsigned l = 0; l < s.externalRead.size(); ++l)
       for (unsigned i = 0; i < s.externalRead[l].size(); ++i) {
         key.push_back(s.externalRead[l][i].size());

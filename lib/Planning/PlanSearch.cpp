@@ -46,7 +46,8 @@ bool isTileable(const LayerGraph &graph, unsigned id) {
     return false;
   return llvm::all_of(node.operands, [](const LayerOperand &op) {
     return op.access == SpatialAccess::Pointwise ||
-           op.access == SpatialAccess::Window;
+           op.access == SpatialAccess::Window ||
+           op.access == SpatialAccess::Upsample;
   });
 }
 
@@ -59,7 +60,8 @@ bool isSquareLayer(const LayerGraph &graph, unsigned id) {
   auto square = [](llvm::ArrayRef<int64_t> shape) {
     return shape.size() == 4 && shape[1] == shape[2];
   };
-  if (!square(node.outputShape))
+  if (!square(node.outputShape) ||
+      (node.kind == LayerKind::Upsample && node.factorRows != node.factorCols))
     return false;
   for (const LayerOperand &op : node.operands)
     if (!square(op.shape))

@@ -223,7 +223,11 @@ FailureOr<Value> GroupRewriter::emitLayerTile(OpBuilder &b, const TileAt &at,
     operandOf.try_emplace(fullValue(operand.producer), i);
 
   Value out;
-  if (auto pad = dyn_cast<tensor::PadOp>(op)) {
+  if (node.kind == mafat::LayerKind::Upsample) {
+    out = mafat::emitUpsamplePiece(
+        b, opLoc, node, operandTileOf(0), destination(), outShape,
+        group.rows().phase[at.r][l], group.cols().phase[at.c][l]);
+  } else if (auto pad = dyn_cast<tensor::PadOp>(op)) {
     // A standalone pad: its tile is the padded operand tile.
     out = padTile(b, at, l, operandTileOf(0), pad);
   } else if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {

@@ -122,3 +122,30 @@ FailureOr<Value> mafat::cloneLayerOnPiece(
     res.setType(init.getType());
   return clone->getResult(0);
 }
+
+Value mafat::emitUpsamplePiece(OpBuilder &b, Location loc,
+                               const LayerNode &node, Value input,
+                               Value destination, ArrayRef<int64_t> outputShape,
+                               int64_t phaseRows, int64_t phaseCols) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  if (!destination)
+    destination =
+        tensor::EmptyOp::create(b, loc, outputShape, inType.getElementType());
+  MLIRContext *ctx = b.getContext();
+  AffineExpr n = getAffineDimExpr(0, ctx), y = getAffineDimExpr(1, ctx),
+             x = getAffineDimExpr(2, ctx), c = getAffineDimExpr(3, ctx);
+  AffineMap read =
+      AffineMap::get(4, 0,
+                     {n, (y + phaseRows).floorDiv(node.factorRows),
+                      (x + phaseCols).floorDiv(node.factorCols), c},
+                     ctx);
+  AffineMap write = AffineMap::getMultiDimIdentityMap(4, ctx);
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, destination.getType(), ValueRange{input}, ValueRange{destination},
+      ArrayRef<AffineMap>{read, write}, iterators,
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, args[0]);
+      });
+  return generic.getResult(0);
+}

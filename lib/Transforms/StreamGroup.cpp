@@ -426,7 +426,10 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   for (auto [i, operand] : llvm::enumerate(node.operands))
     operandOf.try_emplace(fullValue(operand.producer), i);
   Value out;
-  if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+  if (node.kind == mafat::LayerKind::Upsample) {
+    out = mafat::emitUpsamplePiece(b, loc, node, operandTile(0), destination(),
+                                   outShape, stripe.phase[l], cols.phase[c][l]);
+  } else if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
     // Each operand's rows go into their channels of the destination (a
     // fresh tile, the rolling buffer or the output map) in place;
     // tensor.concat would build its result in a buffer of its own first.

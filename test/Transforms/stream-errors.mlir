@@ -232,3 +232,37 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     return %sum : tensor<1x1x7x16xf32>
   }
 }
+
+// -----
+
+// Upsampling a layer of the group: L0:conv would step at half its reader's
+// rate. A stream group starts at the upsampling instead (fuse-upsample.mlir).
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#up = affine_map<(d0, d1, d2, d3) -> (d0, d1 floordiv 2, d2 floordiv 2, d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:conv", "L1:upsample", "L2:conv"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]], mode = stream, stripe_rows = 4>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L1:upsample' upsamples 'L0:conv', a layer of the group; a stream group upsamples maps from outside it, so start the group at the upsampling}}
+  func.func @upsample_in_group(%x: tensor<1x4x4x2xf32>) -> tensor<1x8x8x2xf32> {
+    %zero = arith.constant 0.0 : f32
+    %w0 = arith.constant dense<0.5> : tensor<1x1x2x2xf32>
+    %e0 = tensor.empty() : tensor<1x4x4x2xf32>
+    %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32>
+    %conv0 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w0 : tensor<1x4x4x2xf32>, tensor<1x1x2x2xf32>) outs(%f0 : tensor<1x4x4x2xf32>) -> tensor<1x4x4x2xf32> loc("L0:conv")
+    %e1 = tensor.empty() : tensor<1x8x8x2xf32>
+    %up = linalg.generic {indexing_maps = [#up, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%conv0 : tensor<1x4x4x2xf32>) outs(%e1 : tensor<1x8x8x2xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<1x8x8x2xf32> loc("L1:upsample")
+    %pad = tensor.pad %up low[0, 1, 1, 0] high[0, 1, 1, 0] {
+    ^bb0(%a: index, %b: index, %c: index, %d: index):
+      tensor.yield %zero : f32
+    } : tensor<1x8x8x2xf32> to tensor<1x10x10x2xf32> loc("L2:pad")
+    %w2 = arith.constant dense<0.25> : tensor<3x3x2x2xf32>
+    %e2 = tensor.empty() : tensor<1x8x8x2xf32>
+    %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x8x8x2xf32>) -> tensor<1x8x8x2xf32>
+    %conv2 = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%pad, %w2 : tensor<1x10x10x2xf32>, tensor<3x3x2x2xf32>) outs(%f2 : tensor<1x8x8x2xf32>) -> tensor<1x8x8x2xf32> loc("L2:conv")
+    return %conv2 : tensor<1x8x8x2xf32>
+  }
+}

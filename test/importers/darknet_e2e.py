@@ -90,8 +90,29 @@ _ROUTE_NET_REMAT = {"rematerialize": ["L2:leaky"], "groups": [
 _ROUTE_NET_REMAT_STREAM = {"rematerialize": ["L2:leaky"], "groups": [
     _ROUTE_NET_REMAT["groups"][0],
     dict(_ROUTE_NET_REMAT["groups"][1], grid=[4, 1], mode="stream", stripe_rows=2)]}
+# Upsampling fused (phase: how far a tile's upsampled rows or columns start
+# into their first input row or column):
+# - up-tile: L5's 1x1 conv, its upsampling and the route in a 3x2 recompute
+#   grid; the last tile row's upsampled rows 5-7 and the second tile
+#   column's columns 3-7 start at phase 1.
+# - up-stream: the upsampling of L5's map streamed with the route in
+#   three-row stripes: the concat's rows 0-2, 3-5 (phase 1), 6-7.
+# - up-remat-hybrid: both at once with L2 recomputed for the route, in
+#   two-row stripes of 2 column tiles (the second at phase 1).
+_ROUTE_NET_UP_TILE = {"groups": [
+    {"name": "g0", "layers": ["L5:conv", "L5:leaky", "L6:upsample", "L7:concat", "L8:conv", "L8:bias"],
+     "grid": [3, 2]}]}
+_ROUTE_NET_UP_STREAM = {"groups": [
+    {"name": "g0", "layers": ["L6:upsample", "L7:concat", "L8:conv", "L8:bias"],
+     "grid": [3, 1], "mode": "stream", "stripe_rows": 3}]}
+_ROUTE_NET_UP_REMAT_HYBRID = {"rematerialize": ["L2:leaky"], "groups": [
+    _ROUTE_NET_REMAT["groups"][0],
+    {"name": "g1", "layers": ["L6:upsample", "L2:conv.remat", "L2:leaky.remat", "L7:concat", "L8:conv", "L8:bias"],
+     "grid": [4, 2], "mode": "stream", "stripe_rows": 2}]}
 FIXED_PLANS = {"yolov2": {"groups": _YOLOV2_GROUPS}, "yolov2-tiny": {"groups": _YOLOV2_TINY_GROUPS},
-               "route-net": {"remat": _ROUTE_NET_REMAT, "remat-stream": _ROUTE_NET_REMAT_STREAM}}
+               "route-net": {"remat": _ROUTE_NET_REMAT, "remat-stream": _ROUTE_NET_REMAT_STREAM,
+                             "up-tile": _ROUTE_NET_UP_TILE, "up-stream": _ROUTE_NET_UP_STREAM,
+                             "up-remat-hybrid": _ROUTE_NET_UP_REMAT_HYBRID}}
 # YOLOv2 layers 0-15 as one stream group (issue 12) in one-row stripes: added
 # for --layers 0-15, where the output has size / 16 rows.
 _YOLOV2_0_15 = ("L0:conv L0:leaky L1:maxpool L2:conv L2:leaky L3:maxpool L4:conv L4:leaky L5:conv L5:leaky "

@@ -738,6 +738,93 @@ TEST_F(LatencyModelTest, ChunkedSegmentReadingItsBufferPointwiseKeepsSteps) {
   EXPECT_TRUE(headPieces);
 }
 
+// Upsampling in groups (docs/Fusion.md, "Upsampling in groups"): a 4x4 map
+// upsampled x2, concatenated with an 8x8 map and read by a 3x3 conv. A piece
+// reads input rows [a / 2, b / 2] for upsampled rows [a, b] and starts
+// `phase` = a - 2 * (a / 2) copies into the first; the phase is part of a
+// class's static key, so one body has one phase.
+TEST_F(LatencyModelTest, UpsamplingPiecesReadTheirInputRowsAtTheirPhase) {
+  test::GraphBuilder b;
+  test::MapValue small = b.input(4, 4, 2);
+  test::MapValue wide = b.input(8, 8, 2);
+  test::MapValue up = b.upsample("L0:upsample", small, 2);
+  test::MapValue cat = b.concat("L1:concat", {up, wide});
+  const LayerGraph &g = graphOf(b.finish({b.conv("L2:conv", cat, 3, 3, 1, 1)}));
+  std::vector<std::string> layers = {"L0:upsample", "L1:concat", "L2:conv"};
+  std::string error;
+
+  // A 3x2 recompute grid: the conv's halo asks upsampled rows 0-3, 2-6, 5-7
+  // and columns 0-4, 3-7.
+  PlanGroup grid;
+  grid.name = "t";
+  grid.layers = layers;
+  grid.gridRows = 3;
+  grid.gridCols = 2;
+  grid.rowTiles = {Interval(0, 2), Interval(3, 5), Interval(6, 7)};
+  grid.colTiles = {Interval(0, 3), Interval(4, 7)};
+  std::optional<FusionGroup> tiled = FusionGroup::build(g, grid, error);
+  ASSERT_TRUE(tiled) << error;
+  const TileAxis &rows = tiled->rows(), &cols = tiled->cols();
+  std::vector<Interval> wantSpan = {Interval(0, 3), Interval(2, 6),
+                                    Interval(5, 7)};
+  std::vector<Interval> wantRead = {Interval(0, 1), Interval(1, 3),
+                                    Interval(2, 3)};
+  std::vector<int64_t> wantPhase = {0, 0, 1};
+  for (unsigned t = 0; t < 3; ++t) {
+    EXPECT_EQ(rows.span[t][0], wantSpan[t]) << "tile row " << t;
+    EXPECT_EQ(rows.read[t][0][0], wantRead[t]) << "tile row " << t;
+    EXPECT_EQ(rows.phase[t][0], wantPhase[t]) << "tile row " << t;
+    EXPECT_EQ(rows.phase[t][1], 0); // Only the upsampling has a phase.
+  }
+  EXPECT_EQ(cols.span[1][0], Interval(3, 7));
+  EXPECT_EQ(cols.read[1][0][0], Interval(1, 3));
+  EXPECT_EQ(cols.phase[0][0], 0);
+  EXPECT_EQ(cols.phase[1][0], 1);
+
+  // Streamed in stripes of 3 rows: the concat (the conv's rolling buffer)
+  // computes rows 0-2, 3-5, 6-7, and the upsampling, pulled by it, the same.
+  PlanGroup plan = streamPlan(g, layers, 3);
+  std::optional<FusionGroup> group = FusionGroup::build(g, plan, error);
+  ASSERT_TRUE(group) << error;
+  std::optional<StreamGroup> stream = StreamGroup::build(g, *group, error);
+  ASSERT_TRUE(stream) << error;
+  std::vector<Interval> gotRows, gotRead;
+  std::vector<int64_t> gotPhase;
+  for (const Stripe &step : stream->stripes()) {
+    if (step.rows[0].isEmpty())
+      continue;
+    EXPECT_EQ(step.rows[0], step.rows[1]);
+    gotRows.push_back(step.rows[0]);
+    gotRead.push_back(step.externalRead[0][0]);
+    gotPhase.push_back(step.phase[0]);
+  }
+  EXPECT_EQ(gotRows, (std::vector<Interval>{Interval(0, 2), Interval(3, 5),
+                                            Interval(6, 7)}));
+  EXPECT_EQ(gotRead, (std::vector<Interval>{Interval(0, 1), Interval(1, 2),
+                                            Interval(3, 3)}));
+  EXPECT_EQ(gotPhase, (std::vector<int64_t>{0, 1, 0}));
+  EXPECT_LT(stream->bufferOf(0), 0); // No buffer: it reads a whole map.
+}
+
+// A stream group cannot upsample one of its own layers: that layer would
+// step at half its reader's rate. (FusionGroup::build runs the stream
+// checks for a stream group; a recompute grid takes the same layers.)
+TEST_F(LatencyModelTest, StreamedUpsamplingOfAGroupLayerIsAnError) {
+  test::GraphBuilder b;
+  test::MapValue small = b.conv("L0:conv", b.input(4, 4, 2), 1, 2, 1, 0);
+  test::MapValue up = b.upsample("L1:upsample", small, 2);
+  const LayerGraph &g = graphOf(b.finish({b.conv("L2:conv", up, 3, 2, 1, 1)}));
+  PlanGroup plan = streamPlan(g, {"L0:conv", "L1:upsample", "L2:conv"}, 4);
+  std::string error;
+  EXPECT_FALSE(FusionGroup::build(g, plan, error));
+  EXPECT_EQ(error, "group 's': layer 'L1:upsample' upsamples 'L0:conv', a "
+                   "layer of the group; a stream group upsamples maps from "
+                   "outside it, so start the group at the upsampling");
+  plan.mode = GroupMode::Recompute;
+  plan.stripeRows = 0;
+  EXPECT_TRUE(FusionGroup::build(g, plan, error)) << error;
+}
+
 // A producer that ran in pieces (chunk_rows) leaves only its last piece's
 // tile; a reader whose window is exactly the producer's rows of the step
 // must read them from the buffer. (It took the last piece's one-row tile

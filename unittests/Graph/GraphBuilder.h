@@ -115,6 +115,17 @@ public:
     return add(std::move(node), x.h, x.w, x.c);
   }
 
+  /// Nearest upsampling by `f` on rows and columns: a linalg.generic reading
+  /// `x` through (d0, d1 floordiv f, d2 floordiv f, d3) into a tensor.empty.
+  MapValue upsample(const std::string &name, const MapValue &x, int64_t f) {
+    LayerNode node;
+    node.kind = LayerKind::Upsample;
+    node.name = name;
+    node.factorRows = node.factorCols = f;
+    node.operands.push_back(operand(x, SpatialAccess::Upsample));
+    return add(std::move(node), x.h * f, x.w * f, x.c);
+  }
+
   /// tensor.concat along channels.
   MapValue concat(const std::string &name, const std::vector<MapValue> &in) {
     LayerNode node;

@@ -14,8 +14,14 @@
 //
 // Fusable layers: conv, depthwise conv, max/sum pool (padding folded), a
 // standalone spatial pad, elementwise generics (bias, activations,
-// residual adds) and channel concats. A group whose grid is 1x1 may hold
-// any layer: it runs layer by layer.
+// residual adds), channel concats and nearest upsampling. A group whose
+// grid is 1x1 may hold any layer: it runs layer by layer.
+//
+// Upsampling by f maps output rows [a, b] to input rows [a / f, b / f]
+// (rounded down): a tile's span need not start at a multiple of f, so it
+// starts `phase` = a - f * (a / f) copies into its first input row. The
+// transform writes that phase into the tile's indexing map, so it is part
+// of what a static-shaped body fixes (TileRun).
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,12 +63,17 @@ struct TileAxis {
   /// read[t][l][i]: the interval of operand i of layer l that tile t reads
   /// (in the operand's own coordinates, clipped to it).
   std::vector<std::vector<llvm::SmallVector<Interval, 2>>> read;
+  /// For upsampling layers: how many output rows (columns) of its first
+  /// input row lie before tile t's span, span.lo - factor * read.lo. Zero
+  /// for other layers.
+  std::vector<std::vector<int64_t>> phase;
 
   unsigned size() const { return tiles.size(); }
 };
 
 /// Consecutive tiles along one axis that share one static-shaped body: every
-/// layer has the same span size, padding and relative read offsets, and the
+/// layer has the same span size, padding, upsampling phase and relative read
+/// offsets, and the
 /// absolute offsets advance by a constant step from tile `first` on. The
 /// tile classes of a group are row runs x column runs, in that order; the
 /// transform emits one body per class and the memory model packs one arena

@@ -74,11 +74,20 @@
 // Full-width stripes only: a column tile would need a partial accumulator
 // per tile.
 //
+// Upsampling (nearest, by f) of a map from outside the group: a pointwise
+// layer to the pipeline, pulled like any other, whose rows [a, b] of a step
+// read rows [a / f, b / f] of its map. It keeps no buffer, its map is
+// whole, so no rows are recomputed; YOLOv3's route after an upsampled
+// branch concatenates it with an earlier map without the upsampled map
+// ever being whole. Upsampling a layer of the group would step that layer
+// at 1/f of its reader's rate and is not supported.
+//
 // Supported (checked by build, errors name the group and the layer): convs,
-// depthwise convs, max/sum pools, elementwise layers and channel concats,
+// depthwise convs, max/sum pools, elementwise layers, channel concats and
+// upsampling of a map from outside the group,
 // every layer but the last read in the group, at most once through a
 // window (its operand 0), all readers of a layer at one rate (rows per
-// step). Upsampling inside the group, two window readers of one layer,
+// step). Two window readers of one layer,
 // standalone pads and windows whose stride exceeds their extent are not
 // supported yet; a concat read only by a concat keeps its own tile, which
 // the outer concat copies.
@@ -200,6 +209,10 @@ struct Stripe {
   /// row padding below and past the map (window operands only).
   std::vector<llvm::SmallVector<Interval, 2>> externalRead;
   std::vector<llvm::SmallVector<int64_t, 2>> externalPadLow, externalPadHigh;
+  /// Per layer: for an upsampling layer that runs, how many of its first
+  /// input row's copies lie above its rows (FusionGroup.h, TileAxis::phase);
+  /// 0 otherwise.
+  std::vector<int64_t> phase;
   /// Per rolling buffer.
   std::vector<BufferStep> buffers;
   /// Chunked segments (PlanGroup::chunkRows): the pieces of the segments
