@@ -23,6 +23,11 @@ bool mafat::isFusableKind(LayerKind kind) {
   }
 }
 
+bool mafat::upsamplesByCopy(const LayerNode &node) {
+  return node.kind == LayerKind::Upsample && node.operands.size() == 1 &&
+         node.weightBytes == 0;
+}
+
 namespace {
 
 /// Back-projects one axis. `rowsAxis` selects which side of the regions the
@@ -159,6 +164,10 @@ std::optional<FusionGroup> FusionGroup::build(const LayerGraph &graph,
                     ") cannot be tiled; give it a 1x1 grid or its own group");
       if (node.outputShape.size() != 4 || node.outputShape[0] != 1)
         return fail("layer '" + node.name + "' is not an NHWC map of batch 1");
+      if (node.kind == LayerKind::Upsample && !upsamplesByCopy(node))
+        return fail("layer '" + node.name +
+                    "' upsamples with constants or an init it reads and "
+                    "cannot be tiled; give it a 1x1 grid or its own group");
       if (node.kind == LayerKind::Concat && node.concatDim != 3)
         return fail("layer '" + node.name +
                     "' concatenates along a spatial dimension and cannot be "

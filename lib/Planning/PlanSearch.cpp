@@ -44,6 +44,8 @@ bool isTileable(const LayerGraph &graph, unsigned id) {
     return false;
   if (node.kind == LayerKind::Concat && node.concatDim != 3)
     return false;
+  if (node.kind == LayerKind::Upsample && !upsamplesByCopy(node))
+    return false;
   return llvm::all_of(node.operands, [](const LayerOperand &op) {
     return op.access == SpatialAccess::Pointwise ||
            op.access == SpatialAccess::Window ||

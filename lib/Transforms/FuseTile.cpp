@@ -224,9 +224,14 @@ FailureOr<Value> GroupRewriter::emitLayerTile(OpBuilder &b, const TileAt &at,
 
   Value out;
   if (node.kind == mafat::LayerKind::Upsample) {
-    out = mafat::emitUpsamplePiece(
-        b, opLoc, node, operandTileOf(0), destination(), outShape,
-        group.rows().phase[at.r][l], group.cols().phase[at.c][l]);
+    Value input = operandTileOf(0);
+    Value dest = destination();
+    FailureOr<Value> piece = mafat::emitUpsamplePiece(
+        b, op, node, input, dest, outShape, group.rows().phase[at.r][l],
+        group.cols().phase[at.c][l], [&] { return error(op); });
+    if (failed(piece))
+      return failure();
+    out = *piece;
   } else if (auto pad = dyn_cast<tensor::PadOp>(op)) {
     // A standalone pad: its tile is the padded operand tile.
     out = padTile(b, at, l, operandTileOf(0), pad);

@@ -123,14 +123,32 @@ FailureOr<Value> mafat::cloneLayerOnPiece(
   return clone->getResult(0);
 }
 
-Value mafat::emitUpsamplePiece(OpBuilder &b, Location loc,
-                               const LayerNode &node, Value input,
-                               Value destination, ArrayRef<int64_t> outputShape,
-                               int64_t phaseRows, int64_t phaseCols) {
-  auto inType = cast<RankedTensorType>(input.getType());
+FailureOr<Value> mafat::emitUpsamplePiece(
+    OpBuilder &b, Operation *op, const LayerNode &node, Value input,
+    Value destination, ArrayRef<int64_t> outputShape, int64_t phaseRows,
+    int64_t phaseCols, function_ref<InFlightDiagnostic()> error) {
+  // The generic whose body computes an element: the op itself, or the
+  // broadcast the Darknet form's collapse_shape reshapes.
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+    generic = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  // One input element in, one output element out, nothing read by index:
+  // then the body means the same for every element of any piece.
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 ||
+      !generic.getDpsInitOperand(0)->get().getDefiningOp<tensor::EmptyOp>() ||
+      !generic.getBody()->getOps<linalg::IndexOp>().empty()) {
+    error() << "layer '" << node.name
+            << "' upsamples through a body that reads more than its input "
+               "element; it cannot be split into pieces, give it its own "
+               "group";
+    return failure();
+  }
+  Location loc = op->getLoc();
+  Type elemType =
+      cast<RankedTensorType>(generic.getResult(0).getType()).getElementType();
   if (!destination)
-    destination =
-        tensor::EmptyOp::create(b, loc, outputShape, inType.getElementType());
+    destination = tensor::EmptyOp::create(b, loc, outputShape, elemType);
   MLIRContext *ctx = b.getContext();
   AffineExpr n = getAffineDimExpr(0, ctx), y = getAffineDimExpr(1, ctx),
              x = getAffineDimExpr(2, ctx), c = getAffineDimExpr(3, ctx);
@@ -141,11 +159,10 @@ Value mafat::emitUpsamplePiece(OpBuilder &b, Location loc,
                      ctx);
   AffineMap write = AffineMap::getMultiDimIdentityMap(4, ctx);
   SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
-  auto generic = linalg::GenericOp::create(
+  auto piece = linalg::GenericOp::create(
       b, loc, destination.getType(), ValueRange{input}, ValueRange{destination},
-      ArrayRef<AffineMap>{read, write}, iterators,
-      [](OpBuilder &nb, Location nl, ValueRange args) {
-        linalg::YieldOp::create(nb, nl, args[0]);
-      });
-  return generic.getResult(0);
+      ArrayRef<AffineMap>{read, write}, iterators);
+  IRMapping map;
+  generic.getRegion().cloneInto(&piece.getRegion(), map);
+  return piece.getResult(0);
 }

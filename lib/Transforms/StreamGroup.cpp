@@ -427,8 +427,14 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     operandOf.try_emplace(fullValue(operand.producer), i);
   Value out;
   if (node.kind == mafat::LayerKind::Upsample) {
-    out = mafat::emitUpsamplePiece(b, loc, node, operandTile(0), destination(),
-                                   outShape, stripe.phase[l], cols.phase[c][l]);
+    Value input = operandTile(0);
+    Value dest = destination();
+    FailureOr<Value> piece = mafat::emitUpsamplePiece(
+        b, op, node, input, dest, outShape, stripe.phase[l], cols.phase[c][l],
+        [&] { return error(op); });
+    if (failed(piece))
+      return failure();
+    out = *piece;
   } else if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
     // Each operand's rows go into their channels of the destination (a
     // fresh tile, the rolling buffer or the output map) in place;

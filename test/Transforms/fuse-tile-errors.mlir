@@ -187,3 +187,31 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     return %flat : tensor<1x128xf32>
   }
 }
+
+// -----
+
+// An upsampling that reads a constant beside its map (a per-channel scale):
+// a piece of it would need that constant's own map, so it is not tiled.
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#up = affine_map<(d0, d1, d2, d3) -> (d0, d1 floordiv 2, d2 floordiv 2, d3)>
+#ch = affine_map<(d0, d1, d2, d3) -> (d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:upsample", "L1:conv"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]]>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L0:upsample' upsamples with constants or an init it reads and cannot be tiled; give it a 1x1 grid or its own group}}
+  func.func @upsample_with_constant(%x: tensor<1x4x4x2xf32>) -> tensor<1x8x8x2xf32> {
+    %zero = arith.constant 0.0 : f32
+    %scale = arith.constant dense<[0.5, 2.0]> : tensor<2xf32>
+    %e = tensor.empty() : tensor<1x8x8x2xf32>
+    %up = linalg.generic {indexing_maps = [#up, #ch, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %scale : tensor<1x4x4x2xf32>, tensor<2xf32>) outs(%e : tensor<1x8x8x2xf32>) {
+    ^bb0(%in: f32, %s: f32, %out: f32):
+      %m = arith.mulf %in, %s : f32
+      linalg.yield %m : f32
+    } -> tensor<1x8x8x2xf32> loc("L0:upsample")
+    %w = arith.constant dense<0.5> : tensor<1x1x2x2xf32>
+    %eo = tensor.empty() : tensor<1x8x8x2xf32>
+    %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x8x8x2xf32>) -> tensor<1x8x8x2xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%up, %w : tensor<1x8x8x2xf32>, tensor<1x1x2x2xf32>) outs(%fo : tensor<1x8x8x2xf32>) -> tensor<1x8x8x2xf32> loc("L1:conv")
+    return %conv : tensor<1x8x8x2xf32>
+  }
+}

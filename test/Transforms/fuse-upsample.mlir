@@ -133,3 +133,42 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     return %conv : tensor<1x8x8x3xf32>
   }
 }
+
+// -----
+
+// An upsampling that computes (Darknet's scale=): each piece runs the
+// layer's own body on the element it copies.
+// CHECK-LABEL: func.func @scaled(
+// CHECK:         scf.execute_region
+// CHECK:           linalg.generic
+// CHECK-SAME:        outs(%{{.*}} : tensor<1x4x5x2xf32>)
+// CHECK-NEXT:      ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK:             %[[S:.*]] = arith.mulf %[[IN]], %{{.*}} : f32
+// CHECK-NEXT:        linalg.yield %[[S]] : f32
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#up = affine_map<(d0, d1, d2, d3) -> (d0, d1 floordiv 2, d2 floordiv 2, d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:upsample", "L1:concat", "L2:conv"], grid = [3, 2], row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = [[0, 3], [4, 7]]>]>} {
+  func.func @scaled(%x: tensor<1x4x4x2xf32>, %y: tensor<1x8x8x2xf32>) -> tensor<1x8x8x3xf32> {
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<1x8x8x2xf32>
+    %up = linalg.generic {indexing_maps = [#up, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x4x2xf32>) outs(%e : tensor<1x8x8x2xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %half = arith.constant 0.5 : f32
+      %scaled = arith.mulf %in, %half : f32
+      linalg.yield %scaled : f32
+    } -> tensor<1x8x8x2xf32> loc("L0:upsample")
+    %cat = tensor.concat dim(3) %up, %y : (tensor<1x8x8x2xf32>, tensor<1x8x8x2xf32>) -> tensor<1x8x8x4xf32> loc("L1:concat")
+    %pad = tensor.pad %cat low[0, 1, 1, 0] high[0, 1, 1, 0] {
+    ^bb0(%a: index, %b: index, %c: index, %d: index):
+      tensor.yield %zero : f32
+    } : tensor<1x8x8x4xf32> to tensor<1x10x10x4xf32> loc("L2:pad")
+    %w = arith.constant dense<0.5> : tensor<3x3x4x3xf32>
+    %eo = tensor.empty() : tensor<1x8x8x3xf32>
+    %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%pad, %w : tensor<1x10x10x4xf32>, tensor<3x3x4x3xf32>) outs(%fo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32> loc("L2:conv")
+    return %conv : tensor<1x8x8x3xf32>
+  }
+}

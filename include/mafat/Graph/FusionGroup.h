@@ -129,6 +129,12 @@ private:
 /// Whether a layer of this kind can sit in a tiled (grid > 1x1) group.
 bool isFusableKind(LayerKind kind);
 
+/// Whether upsampling layer `node` reads nothing but the map it upsamples
+/// (no constants, no init that is another map), which is what a piece of it
+/// computes (Transforms/LayerTile.h, emitUpsamplePiece). Other upsampling
+/// layers run in their own groups.
+bool upsamplesByCopy(const LayerNode &node);
+
 /// The groups of `plan` over the whole graph, in execution order: layers the
 /// plan does not mention run layer by layer, each in a 1x1 group named after
 /// the layer; groups run in the order of their output layers. Missing tiles

@@ -75,9 +75,9 @@
 // per tile.
 //
 // Upsampling (nearest, by f) of a map from outside the group: a pointwise
-// layer to the pipeline, pulled like any other, whose rows [a, b] of a step
-// read rows [a / f, b / f] of its map. It keeps no buffer, its map is
-// whole, so no rows are recomputed; YOLOv3's route after an upsampled
+// layer to the pipeline, scheduled like any other, whose rows [a, b] of a step
+// read rows [a / f, b / f] of its map. Its input needs no buffer (the map
+// is whole), so no rows are recomputed; YOLOv3's route after an upsampled
 // branch concatenates it with an earlier map without the upsampled map
 // ever being whole. Upsampling a layer of the group would step that layer
 // at 1/f of its reader's rate and is not supported.

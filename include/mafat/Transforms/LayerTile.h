@@ -69,24 +69,30 @@ cloneLayerOnPiece(mlir::OpBuilder &b, mlir::linalg::LinalgOp op,
                   const LayerTileSources &sources,
                   llvm::function_ref<mlir::InFlightDiagnostic()> error);
 
-/// The piece of nearest-upsampling layer `node` (LayerKind::Upsample) of
-/// shape `outputShape` from `input`, the rows and columns of its operand
-/// the piece reads: out[y][x] = input[(y + phaseRows) floordiv factorRows]
-/// [(x + phaseCols) floordiv factorCols], where the phase is how far the
+/// The piece of nearest-upsampling layer `node` (LayerKind::Upsample, whose
+/// op is `op`: the generic with the floordiv map, or the Darknet importer's
+/// collapse_shape of a rank-6 broadcast generic) of shape `outputShape`
+/// from `input`, the rows and columns of its operand the piece reads:
+/// out[y][x] = body(input[(y + phaseRows) floordiv factorRows]
+/// [(x + phaseCols) floordiv factorCols]), where the phase is how far the
 /// piece's first row (column) lies past the first output row of its first
-/// input row (FusionGroup.h, TileAxis::phase). Written into `destination`
-/// if given, else into a fresh tile.
+/// input row (FusionGroup.h, TileAxis::phase) and `body` is the layer's own
+/// generic body (a copy, or a Darknet `scale`). Written into `destination`
+/// if given, else into a fresh tile. Fails through `error` if the body reads
+/// more than its input element (upsamplesByCopy in FusionGroup.h keeps such
+/// layers out of tiled groups).
 ///
-/// Not a clone of the layer: the Darknet importer's form (a broadcast and a
-/// collapse_shape) has no one op to clone, and the floordiv form cloned onto
-/// a slice divides the piece's local index, which reads the wrong rows when
-/// the piece starts between two copies of a row (phase > 0). A copy is a
-/// copy: the piece is bit-identical whatever form computed the layer.
-mlir::Value emitUpsamplePiece(mlir::OpBuilder &b, mlir::Location loc,
-                              const LayerNode &node, mlir::Value input,
-                              mlir::Value destination,
-                              llvm::ArrayRef<int64_t> outputShape,
-                              int64_t phaseRows, int64_t phaseCols);
+/// Not a clone of the layer's op: the Darknet form has no one op to clone,
+/// and the floordiv form cloned onto a slice divides the piece's local
+/// index, which reads the wrong rows when the piece starts between two
+/// copies of a row (phase > 0). The body, applied to the same element, is:
+/// pieces are bit-identical to the layer.
+mlir::FailureOr<mlir::Value>
+emitUpsamplePiece(mlir::OpBuilder &b, mlir::Operation *op,
+                  const LayerNode &node, mlir::Value input,
+                  mlir::Value destination, llvm::ArrayRef<int64_t> outputShape,
+                  int64_t phaseRows, int64_t phaseCols,
+                  llvm::function_ref<mlir::InFlightDiagnostic()> error);
 
 } // namespace mafat
 

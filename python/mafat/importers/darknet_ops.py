@@ -24,8 +24,8 @@ Three forms are avoided on purpose because mafat's codegen currently
 mishandles them (each is noted where it matters): ``linalg.transpose`` of
 tens of thousands of elements (vectorized whole; mafat-compile runs for
 minutes), reduction ``linalg.generic`` (the ``vector.multi_reduction`` it
-becomes is not lowered to LLVM), and ``floordiv`` input maps when the tile
-is not a multiple of the divisor (wrong results).
+becomes is not lowered to LLVM), and ``floordiv`` input maps (register
+blocking leaves them untiled: tiling would divide the tile's local index).
 * :meth:`~DarknetEmitter.to_nhwc_vector`: ``(1, N)`` -> ``(1, 1, 1, N)`` with
   ``tensor.expand_shape`` (a ``[connected]`` output as a 1x1xN map).
 * :meth:`~DarknetEmitter.write`: streams the module to a file, so a
@@ -291,9 +291,11 @@ class DarknetEmitter(MlirEmitter):
         ``(d0, d1, d3, d5)`` is a plain broadcast, then
         ``tensor.collapse_shape`` merges (h, s) and (w, s).
         ``method="floordiv"`` is one rank-4 generic whose input map is
-        ``(d0, d1 floordiv s, d2 floordiv s, d3)``; mafat's tiler currently
-        miscompiles that map when the width tile is not a multiple of s
-        (e.g. 7 -> 14), so it is not the default.
+        ``(d0, d1 floordiv s, d2 floordiv s, d3)``; register blocking
+        leaves that map untiled (tiling it would divide the tile's local
+        index, wrong when a tile does not start at a multiple of s), so it is
+        not the default. Fused groups compute either form piece by piece
+        with the piece's phase (docs/Fusion.md, "Upsampling in groups").
         """
         i = self.begin_layer(layer)
         n, h, w, c = x.shape
