@@ -806,6 +806,39 @@ TEST_F(LatencyModelTest, UpsamplingPiecesReadTheirInputRowsAtTheirPhase) {
   EXPECT_LT(stream->bufferOf(0), 0); // No buffer: it reads a whole map.
 }
 
+// Upsampling by 3, where a piece can start on the third copy of a row
+// (phase 2): a 2x9 map upsampled to 6x27, read by a 3x3 conv in 2 row tiles
+// and 3 column tiles of 9, which ask columns 0-9, 8-18 and 17-26 of it:
+// phases 0, 2 (column 8 is the third copy of input column 2) and 2.
+TEST_F(LatencyModelTest, UpsamplingByThreeStartsOnTheThirdCopy) {
+  test::GraphBuilder b;
+  test::MapValue up = b.upsample("L0:upsample", b.input(2, 9, 2), 3);
+  const LayerGraph &g = graphOf(b.finish({b.conv("L1:conv", up, 3, 2, 1, 1)}));
+  PlanGroup grid;
+  grid.name = "t";
+  grid.layers = {"L0:upsample", "L1:conv"};
+  grid.gridRows = 2;
+  grid.gridCols = 3;
+  grid.rowTiles = {Interval(0, 2), Interval(3, 5)};
+  grid.colTiles = {Interval(0, 8), Interval(9, 17), Interval(18, 26)};
+  std::string error;
+  std::optional<FusionGroup> tiled = FusionGroup::build(g, grid, error);
+  ASSERT_TRUE(tiled) << error;
+  const TileAxis &rows = tiled->rows(), &cols = tiled->cols();
+  // Rows 0-3 (phase 0, input rows 0-1) and 2-5 (phase 2, input rows 0-1).
+  EXPECT_EQ(rows.span[1][0], Interval(2, 5));
+  EXPECT_EQ(rows.read[1][0][0], Interval(0, 1));
+  EXPECT_EQ(rows.phase[0][0], 0);
+  EXPECT_EQ(rows.phase[1][0], 2);
+  std::vector<Interval> wantRead = {Interval(0, 3), Interval(2, 6),
+                                    Interval(5, 8)};
+  std::vector<int64_t> wantPhase = {0, 2, 2};
+  for (unsigned t = 0; t < 3; ++t) {
+    EXPECT_EQ(cols.read[t][0][0], wantRead[t]) << "column tile " << t;
+    EXPECT_EQ(cols.phase[t][0], wantPhase[t]) << "column tile " << t;
+  }
+}
+
 // A stream group cannot upsample one of its own layers: that layer would
 // step at half its reader's rate. (FusionGroup::build runs the stream
 // checks for a stream group; a recompute grid takes the same layers.)
