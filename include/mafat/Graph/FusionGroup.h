@@ -73,8 +73,8 @@ struct TileAxis {
 
 /// Consecutive tiles along one axis that share one static-shaped body: every
 /// layer has the same span size, padding, upsampling phase and relative read
-/// offsets, and the
-/// absolute offsets advance by a constant step from tile `first` on. The
+/// offsets, and the absolute offsets advance by a constant step from tile
+/// `first` on. The
 /// tile classes of a group are row runs x column runs, in that order; the
 /// transform emits one body per class and the memory model packs one arena
 /// per class, so both take them from here.

@@ -84,10 +84,9 @@
 //
 // Supported (checked by build, errors name the group and the layer): convs,
 // depthwise convs, max/sum pools, elementwise layers, channel concats and
-// upsampling of a map from outside the group,
-// every layer but the last read in the group, at most once through a
-// window (its operand 0), all readers of a layer at one rate (rows per
-// step). Two window readers of one layer,
+// upsampling of a map from outside the group, every layer but the last read
+// in the group, at most once through a window (its operand 0), all readers
+// of a layer at one rate (rows per step). Two window readers of one layer,
 // standalone pads and windows whose stride exceeds their extent are not
 // supported yet; a concat read only by a concat keeps its own tile, which
 // the outer concat copies.
