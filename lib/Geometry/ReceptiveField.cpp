@@ -195,6 +195,12 @@ Interval upsampleInput(int64_t factor, Interval out) {
   return Interval(floorDiv(out.lo, factor), floorDiv(out.hi, factor));
 }
 
+int64_t upsamplePhase(int64_t factor, Interval out) {
+  if (out.isEmpty())
+    return 0;
+  return out.lo - factor * floorDiv(out.lo, factor);
+}
+
 Interval upsampleOutputsFrom(int64_t factor, Interval in) {
   if (in.isEmpty())
     return Interval::empty();

@@ -28,6 +28,29 @@ bool mafat::upsamplesByCopy(const LayerNode &node) {
          node.weightBytes == 0;
 }
 
+std::string mafat::whyNotTileable(const LayerNode &node) {
+  if (!isFusableKind(node.kind))
+    return "layer '" + node.name + "' (" + stringifyLayerKind(node.kind).str() +
+           ") cannot be tiled; give it a 1x1 grid or its own group";
+  if (node.outputShape.size() != 4 || node.outputShape[0] != 1)
+    return "layer '" + node.name + "' is not an NHWC map of batch 1";
+  if (node.kind == LayerKind::Upsample && !upsamplesByCopy(node))
+    return "layer '" + node.name +
+           "' upsamples with constants or an init it reads and cannot be "
+           "tiled; give it a 1x1 grid or its own group";
+  if (node.kind == LayerKind::Concat && node.concatDim != 3)
+    return "layer '" + node.name +
+           "' concatenates along a spatial dimension and cannot be tiled";
+  for (const LayerOperand &operand : node.operands)
+    if (operand.access != SpatialAccess::Pointwise &&
+        operand.access != SpatialAccess::Window &&
+        operand.access != SpatialAccess::Upsample)
+      return "layer '" + node.name + "' reads an operand as '" +
+             stringifySpatialAccess(operand.access).str() +
+             "', which cannot be tiled";
+  return "";
+}
+
 namespace {
 
 /// Back-projects one axis. `rowsAxis` selects which side of the regions the
@@ -65,8 +88,7 @@ std::string projectAxis(const LayerGraph &graph,
       }
       if (node.kind == LayerKind::Upsample)
         axis.phase[t][l] =
-            span.lo - (rowsAxis ? node.factorRows : node.factorCols) *
-                          axis.read[t][l][0].lo;
+            upsamplePhase(rowsAxis ? node.factorRows : node.factorCols, span);
       if (node.window && !node.operands.empty() &&
           node.operands[0].access == SpatialAccess::Window) {
         WindowInput in =
@@ -156,30 +178,10 @@ std::optional<FusionGroup> FusionGroup::build(const LayerGraph &graph,
     if (out.outputShape.size() != 4)
       return fail("output layer '" + out.name +
                   "' has no spatial extent to tile; use a 1x1 grid");
-    for (const FusedLayer &layer : fg.layerList) {
-      const LayerNode &node = graph.node(layer.node);
-      if (!isFusableKind(node.kind))
-        return fail("layer '" + node.name + "' (" +
-                    stringifyLayerKind(node.kind).str() +
-                    ") cannot be tiled; give it a 1x1 grid or its own group");
-      if (node.outputShape.size() != 4 || node.outputShape[0] != 1)
-        return fail("layer '" + node.name + "' is not an NHWC map of batch 1");
-      if (node.kind == LayerKind::Upsample && !upsamplesByCopy(node))
-        return fail("layer '" + node.name +
-                    "' upsamples with constants or an init it reads and "
-                    "cannot be tiled; give it a 1x1 grid or its own group");
-      if (node.kind == LayerKind::Concat && node.concatDim != 3)
-        return fail("layer '" + node.name +
-                    "' concatenates along a spatial dimension and cannot be "
-                    "tiled");
-      for (const LayerOperand &operand : node.operands)
-        if (operand.access != SpatialAccess::Pointwise &&
-            operand.access != SpatialAccess::Window &&
-            operand.access != SpatialAccess::Upsample)
-          return fail("layer '" + node.name + "' reads an operand as '" +
-                      stringifySpatialAccess(operand.access).str() +
-                      "', which cannot be tiled");
-    }
+    for (const FusedLayer &layer : fg.layerList)
+      if (std::string why = whyNotTileable(graph.node(layer.node));
+          !why.empty())
+        return fail(why);
   }
   auto checkCover = [&](const std::vector<Interval> &tiles, int64_t size,
                         const char *what) -> std::string {

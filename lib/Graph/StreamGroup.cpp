@@ -41,8 +41,7 @@ WindowInput rowsRead(const LayerNode &node, unsigned i, Interval out) {
     return in;
   }
   if (node.operands[i].access == SpatialAccess::Upsample) {
-    in.full = in.clipped = in.read = Interval(
-        floorDiv(out.lo, node.factorRows), floorDiv(out.hi, node.factorRows));
+    in.full = in.clipped = in.read = upsampleInput(node.factorRows, out);
     return in;
   }
   in.full = in.clipped = in.read = out;
@@ -67,9 +66,9 @@ void appendExternalReads(const LayerNode &node, const FusedLayer &layer,
     s.externalPadLow[l].push_back(p < 0 ? in.padLow : 0);
     s.externalPadHigh[l].push_back(p < 0 ? in.padHigh : 0);
   }
-  bool upsamples = node.kind == LayerKind::Upsample && !s.rows[l].isEmpty();
-  s.phase.push_back(
-      upsamples ? s.rows[l].lo - node.factorRows * s.externalRead[l][0].lo : 0);
+  s.phase.push_back(node.kind == LayerKind::Upsample
+                        ? upsamplePhase(node.factorRows, s.rows[l])
+                        : 0);
 }
 
 } // namespace

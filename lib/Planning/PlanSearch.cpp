@@ -38,19 +38,7 @@ bool endsAfterPool(const LayerGraph &graph, unsigned id) {
 /// Can the layer sit in a tiled group at all (FusionGroup::build's rules,
 /// checked up front so that hopeless segments are not built)?
 bool isTileable(const LayerGraph &graph, unsigned id) {
-  const LayerNode &node = graph.node(id);
-  if (!isFusableKind(node.kind) || node.outputShape.size() != 4 ||
-      node.outputShape[0] != 1)
-    return false;
-  if (node.kind == LayerKind::Concat && node.concatDim != 3)
-    return false;
-  if (node.kind == LayerKind::Upsample && !upsamplesByCopy(node))
-    return false;
-  return llvm::all_of(node.operands, [](const LayerOperand &op) {
-    return op.access == SpatialAccess::Pointwise ||
-           op.access == SpatialAccess::Window ||
-           op.access == SpatialAccess::Upsample;
-  });
+  return whyNotTileable(graph.node(id)).empty();
 }
 
 /// Rows and columns look alike to every layer: square maps, symmetric

@@ -398,6 +398,11 @@ TEST(Upsample, MatchesBruteForce) {
     Interval got = upsampleInput(f, out);
     EXPECT_EQ(got, Interval(*need.begin(), *need.rbegin()));
     EXPECT_EQ(static_cast<int64_t>(need.size()), got.size()); // no gaps
+    // The phase: outputs of the first input index before `out`.
+    int64_t before = 0;
+    for (int64_t o = 0; o < out.lo; ++o)
+      before += o / f == got.lo;
+    EXPECT_EQ(upsamplePhase(f, out), before);
 
     Interval in = randomInterval(rng, inSize);
     std::set<int64_t> determined;

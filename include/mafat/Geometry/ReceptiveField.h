@@ -194,6 +194,9 @@ inline Region pointwiseInput(const Region &out) { return out; }
 /// Nearest upsampling by an integer factor: output index o reads input
 /// o / factor (floor). Exact: [o1 / f, o2 / f]. Also depth-to-space.
 Interval upsampleInput(int64_t factor, Interval out);
+/// How many output indices of input upsampleInput(factor, out).lo lie
+/// before `out` (its "phase", in [0, factor)); 0 for an empty range.
+int64_t upsamplePhase(int64_t factor, Interval out);
 /// Outputs that input range [a, b] determines completely: [a * f, b * f + f -
 /// 1].
 Interval upsampleOutputsFrom(int64_t factor, Interval in);

@@ -129,6 +129,12 @@ private:
 /// Whether a layer of this kind can sit in a tiled (grid > 1x1) group.
 bool isFusableKind(LayerKind kind);
 
+/// Why `node` cannot sit in a tiled group (its kind, rank, a spatial concat,
+/// an operand read other than pointwise, through a window or upsampled, an
+/// upsampling that reads more than its map), naming the layer; "" if it can.
+/// FusionGroup::build's rule, which the search checks up front.
+std::string whyNotTileable(const LayerNode &node);
+
 /// Whether upsampling layer `node` reads nothing but the map it upsamples
 /// (no constants, no init that is another map), which is what a piece of it
 /// computes (Transforms/LayerTile.h, emitUpsamplePiece). Other upsampling
