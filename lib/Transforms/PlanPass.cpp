@@ -255,7 +255,6 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
   std::string chosenName;
   func::FuncOp chosen;
   FailureOr<IRLayerGraph> chosenBuilt = failure();
-  FailureOr<IRLayerGraph> candidateBuilt = failure();
   if (rematerialize && (options.budget || options.pareto)) {
     for (const Rematerialization &candidate :
          rematerializationCandidates(built->graph)) {
@@ -264,6 +263,7 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
       // stays untouched unless the copy wins. A candidate the rewrite
       // refuses (rematerialize's errors) is skipped, its diagnostics with it.
       func::FuncOp copy = func.clone();
+      FailureOr<IRLayerGraph> copyBuilt = failure();
       std::optional<PlanSearchOutcome> outcome;
       std::string variantError;
       PlanSearchOutcome variantInfeasible;
@@ -271,7 +271,7 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
       {
         ScopedDiagnosticHandler quiet(func.getContext(),
                                       [](Diagnostic &) { return success(); });
-        FailureOr<IRLayerGraph> copyBuilt = buildLayerGraph(copy);
+        copyBuilt = buildLayerGraph(copy);
         std::optional<unsigned> id =
             succeeded(copyBuilt) ? copyBuilt->graph.lookup(name) : std::nullopt;
         std::string why;
@@ -282,8 +282,6 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
                    succeeded(applyRematerialization(copy, copyBuilt, *r)) &&
                    succeeded(searchOnce(copy, copyBuilt, options, outcome,
                                         variantError, variantInfeasible));
-        if (searched)
-          candidateBuilt = std::move(copyBuilt);
       }
       if (!searched) {
         copy.erase();
@@ -310,7 +308,7 @@ MafatPlanPass::search(func::FuncOp func, FailureOr<IRLayerGraph> &built,
         chosen.erase();
       best = std::move(outcome);
       chosen = copy;
-      chosenBuilt = std::move(candidateBuilt);
+      chosenBuilt = std::move(copyBuilt);
       chosenName = name;
     }
   }
