@@ -14,10 +14,15 @@ bit-identical to the 1-thread output; draws a PNG.
 
 This is a benchmark: it asserts nothing and exits 0.
 
+With ``--stream`` the budgeted plans may also stream (stripes with rolling
+buffers; planned for N threads, hybrid stream groups may run their column
+tiles concurrently, docs/Fusion.md "Concurrent column tiles"); the table's
+``split+tiles`` column counts the groups in each parallel form.
+
 Usage (from the checkout, after scripts/build.sh):
     /usr/bin/python3 bench/threads.py [--models yolov2-608,mobilenet_v2]
         [--plans none,auto,L/8] [--threads 2] [--rounds 5] [--repeat 10]
-        [--out bench/results/threads]
+        [--stream] [--out bench/results/threads]
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--stream", action="store_true", help="let budgeted plans stream (mafat-compile --stream)")
     ap.add_argument("--out", default=os.path.join(pe.ROOT, "bench", "results", "threads"))
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -66,6 +72,8 @@ def main(argv=None) -> int:
             if label.startswith("L/") and base is None:
                 base = compile_model(model, ["--plan=none"], n, so + ".none.so")
                 flags = plan_flags(label, base["predicted_workspace_bytes"])
+            if args.stream and label != "none":
+                flags = flags + ["--stream"]
             report = compile_model(model, flags, n, so)
             report["num_outputs"] = len(run(so, 1, 1)["outputs"])
             if label == "none":

@@ -239,6 +239,34 @@ private:
 
 namespace {
 
+/// Concurrent tiles (or column tiles of a stream group): the slots take
+/// row-major bands of the tiles (CodegenRules.h, slotOfTile) and run on
+/// min(slots, threads) threads at the calibrated efficiency; the slowest
+/// slot, or the average thread when slots outnumber threads, sets the time.
+/// `s`, the serial sum of `tileSeconds` and what runs around them, is
+/// scaled alike, term by term. Returns the threads the slots run on.
+unsigned shareOutSlots(llvm::ArrayRef<double> tileSeconds, int64_t slots,
+                       const TargetProfile &profile,
+                       const ParallelOptions &parallel, Seconds &s) {
+  std::vector<double> slotSeconds(slots, 0.0);
+  const int64_t tiles = tileSeconds.size();
+  for (int64_t t = 0; t < tiles; ++t)
+    slotSeconds[slotOfTile(t, tiles, slots)] += tileSeconds[t];
+  double serial = s.total();
+  unsigned slotThreads = std::min<int64_t>(slots, parallel.threads);
+  if (slotThreads > 1 && serial > 0) {
+    double slowest = *std::max_element(slotSeconds.begin(), slotSeconds.end());
+    double parallelSeconds =
+        std::max(slowest, serial / slotThreads) / profile.parallelEfficiency;
+    double scale = parallelSeconds / serial;
+    s.compute *= scale;
+    s.copy *= scale;
+    s.memory *= scale;
+    s.overhead = s.overhead * scale + profile.parallelLaunchUs * 1e-6;
+  }
+  return slotThreads;
+}
+
 /// A stream group (Graph/StreamGroup.h), priced step by step with the same
 /// terms as a tile: every row is computed once, but each step re-reads the
 /// weights of every layer that runs in it (deep layers with large filters
@@ -254,11 +282,23 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
   Seconds s;
   unsigned splitSteps = 0;
   const TileAxis &cols = group.cols();
-  const StepPricer pricer(profile, parallel);
+  // Concurrent column tiles (slots): each column tile streams whole on one
+  // thread, so no step of it is split; the slots share the column tiles'
+  // times out at the end, as concurrent tiles do below.
+  const int64_t slots = group.plan().slots;
+  const StepPricer pricer(
+      profile, slots > 1 ? ParallelOptions{1, parallel.minWork} : parallel);
+  std::vector<double> columnSeconds(cols.size(), 0.0);
   std::vector<bool> weightsRead(group.layers().size(), false);
   // Column tile `c` streams down the group on its own columns (its halo is
   // recomputed: the spans overlap), after filling every buffer.
   for (unsigned c = 0; c < cols.size(); ++c) {
+    const double before = s.total();
+    // The first column tile of each slot reads the weights first.
+    if (slots > 1 && c > 0 &&
+        slotOfTile(c, cols.size(), slots) !=
+            slotOfTile(c - 1, cols.size(), slots))
+      weightsRead.assign(weightsRead.size(), false);
     for (const RollingBuffer &buffer : stream.buffers())
       s.copy += pricer.copySeconds(double(buffer.bytes()));
     // One run of layer `l` on the rows of `step` (a step or a piece).
@@ -351,7 +391,11 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
           priceLayer(*run, l);
       }
     }
+    columnSeconds[c] = s.total() - before;
   }
+  unsigned slotThreads = 1;
+  if (slots > 1)
+    slotThreads = shareOutSlots(columnSeconds, slots, profile, parallel, s);
   GroupLatency result;
   result.computeMs = s.compute * 1e3;
   result.copyMs = s.copy * 1e3;
@@ -362,6 +406,8 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
   // Rows are computed once; column tiles recompute their column halos.
   result.haloOverhead = cols.size() > 1 ? group.haloOverhead(graph) : 0;
   result.splitSteps = splitSteps;
+  result.slots = slots;
+  result.slotThreads = slotThreads;
   return result;
 }
 
@@ -455,30 +501,9 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
       t += profile.tileOverheadUs * 1e-6;
   }
 
-  // The slots take row-major bands of tiles (CodegenRules.h, slotOfTile)
-  // and run on min(slots, threads) threads at the calibrated efficiency;
-  // the slowest slot, or the average thread when slots outnumber threads,
-  // sets the time. The breakdown is scaled alike.
   unsigned slotThreads = 1;
-  if (slots > 1) {
-    std::vector<double> slotSeconds(slots, 0.0);
-    const int64_t tiles = tileSeconds.size();
-    for (int64_t t = 0; t < tiles; ++t)
-      slotSeconds[slotOfTile(t, tiles, slots)] += tileSeconds[t];
-    double serial = s.total();
-    slotThreads = std::min<int64_t>(slots, parallel.threads);
-    if (slotThreads > 1 && serial > 0) {
-      double slowest =
-          *std::max_element(slotSeconds.begin(), slotSeconds.end());
-      double parallelSeconds =
-          std::max(slowest, serial / slotThreads) / profile.parallelEfficiency;
-      double scale = parallelSeconds / serial;
-      s.compute *= scale;
-      s.copy *= scale;
-      s.memory *= scale;
-      s.overhead = s.overhead * scale + profile.parallelLaunchUs * 1e-6;
-    }
-  }
+  if (slots > 1)
+    slotThreads = shareOutSlots(tileSeconds, slots, profile, parallel, s);
 
   GroupLatency result;
   result.computeMs = s.compute * 1e3;

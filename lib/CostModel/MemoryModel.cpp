@@ -27,7 +27,8 @@
 //  * A group with several slots (concurrent tiles) runs its classes inside
 //    one slot loop, an scf.forall after mafat-parallelize: the loop's body
 //    packs the class arenas one after another, and the forall is one buffer
-//    of `slots` copies of that arena, each rounded up to the alignment.
+//    of `slots` copies of that arena, each rounded up to the alignment. A
+//    hybrid stream group's slot body also allocates its rolling buffers.
 //  * A tiled group's output map is live from its first tile class to its
 //    last reader.
 //
@@ -489,6 +490,27 @@ std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
   return {uint64_t(slots) * llvm::alignTo(body.pack(), alignment)};
 }
 
+/// The slot loop of a hybrid stream group with several slots (concurrent
+/// column tiles, StreamGroup.cpp): its body allocates the rolling buffers,
+/// then runs the column classes' regions (`arenas`) one after another; the
+/// loop is one buffer of `slots` copies of that arena, as PlanMemory.cpp
+/// packs an scf.forall.
+uint64_t columnSlotLoopBytes(const std::vector<uint64_t> &arenas,
+                             const std::vector<int64_t> &rolling, int64_t slots,
+                             uint64_t alignment) {
+  BufferList body(alignment);
+  std::vector<unsigned> buffers;
+  for (auto [b, bytes] : llvm::enumerate(rolling))
+    buffers.push_back(
+        body.add(bytes, 0, "rolling buffer " + std::to_string(b)));
+  for (auto [k, arena] : llvm::enumerate(arenas)) {
+    body.add(arena, k, "column class");
+    for (unsigned b : buffers)
+      body.readAt(b, k);
+  }
+  return uint64_t(slots) * llvm::alignTo(body.pack(), alignment);
+}
+
 /// The first tile body (class) of `group` that writes its output map, which
 /// is where the map's first use, so its live range, starts: the first steps
 /// of a stream group in full-width stripes fill the pipeline and may make
@@ -496,8 +518,8 @@ std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
 /// group (a streamed reduction fills its map before the loops, a hybrid
 /// stream group's column regions each run all stripes).
 int64_t firstOutputBody(const FusionGroup &group, const StreamGroup *stream) {
-  // With slots every class is in one body (tileBodyBuffers); stream groups
-  // have one slot (validatePlan), but the index below counts classes.
+  // With slots every class is in one body (tileBodyBuffers,
+  // columnSlotLoopBytes); the index below counts classes.
   if (!stream || isHybridStream(group) || group.plan().slots > 1 ||
       stream->reduction() >= 0)
     return 0;
@@ -595,15 +617,24 @@ TopLevel buildTopLevel(const LayerGraph &graph,
         built = StreamGroup::build(graph, group, error);
       }
       const StreamGroup *stream = built ? &*built : nullptr;
-      std::vector<uint64_t> arenas = tileBodyBuffers(
-          classArenas(graph, group, stream, options.alignment, top.naive),
-          group.plan().slots, options.alignment);
-      for (uint64_t arena : arenas)
-        top.groupTileBytes[g] = std::max(top.groupTileBytes[g], arena);
+      std::vector<uint64_t> arenas =
+          classArenas(graph, group, stream, options.alignment, top.naive);
       // A stream group's rolling buffers: each filled in turn before the
       // stripe loops, live to the last one (allocated after the output map).
-      // A hybrid group fills them in each column region instead.
+      // A hybrid group fills them in each column region instead; with slots,
+      // each slot allocates its own in the slot loop.
       std::vector<int64_t> rolling = rollingBufferBytes(stream);
+      if (isHybridStream(group) && group.plan().slots > 1) {
+        for (int64_t bytes : rolling)
+          top.naive += llvm::alignTo(bytes, options.alignment);
+        arenas = {columnSlotLoopBytes(arenas, rolling, group.plan().slots,
+                                      options.alignment)};
+        rolling.clear();
+      } else {
+        arenas = tileBodyBuffers(arenas, group.plan().slots, options.alignment);
+      }
+      for (uint64_t arena : arenas)
+        top.groupTileBytes[g] = std::max(top.groupTileBytes[g], arena);
       int64_t fills = clock;
       if (!isHybridStream(group))
         clock += rolling.size();

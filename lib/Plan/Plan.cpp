@@ -129,12 +129,14 @@ std::optional<Problem> checkStreamStructure(size_t g, const PlanGroup &group) {
                    "a stream group needs stripe_rows >= 1, got " +
                        std::to_string(group.stripeRows));
   // Each stripe needs the rows the one before it left in the rolling
-  // buffers, so the stripes run in order on one slot.
-  if (group.slots != 1)
+  // buffers, so the stripes run in order; only whole column tiles (hybrid),
+  // each with its own buffers, run at once.
+  if (group.slots > group.gridCols)
     return problem(g, "slots",
-                   "a stream group runs its stripes in order: slots must be "
-                   "1, got " +
-                       std::to_string(group.slots));
+                   "a stream group runs its stripes in order and its column "
+                   "tiles at once: slots must be from 1 to its " +
+                       std::to_string(group.gridCols) +
+                       " column tile(s), got " + std::to_string(group.slots));
   for (size_t k = 0; k < group.rowTiles.size(); ++k) {
     int64_t size = group.rowTiles[k].size();
     bool lastTile = k + 1 == group.rowTiles.size();

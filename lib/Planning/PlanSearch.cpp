@@ -282,7 +282,8 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         auto [stripe, cols] = *it;
         unsigned before = searchStats.rejected;
         unsigned prunedBefore = searchStats.prunedHalo;
-        // Stream groups run their stripes in order: one slot.
+        // Stream groups run their stripes in order: one slot, or with
+        // column tiles (hybrid) one per thread, each streaming its own.
         std::optional<Candidate> c =
             priceGroup(i, j, ceilDiv(outRows, stripe), cols, outRows, outCols,
                        /*slots=*/1, stripe);
@@ -290,6 +291,12 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
                         searchStats.prunedHalo != prunedBefore;
         if (c) {
           out.push_back(*c);
+          int64_t slots = std::min<int64_t>(space.maxSlots, cols);
+          if (slots > 1)
+            if (std::optional<Candidate> s =
+                    priceGroup(i, j, ceilDiv(outRows, stripe), cols, outRows,
+                               outCols, slots, stripe))
+              out.push_back(*s);
           // The same stripes with every segment in pieces of one row
           // (chunk_rows): smaller steps, more calls. A group without a
           // rolling buffer has nothing to chunk; that rejects no stripe.

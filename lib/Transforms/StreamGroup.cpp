@@ -31,6 +31,14 @@
 //     }
 //   }
 //
+// With slots (concurrent column tiles, the plan's `slots` > 1), those
+// column loops run inside a slot loop that carries only the output map:
+//
+//   scf.for %s iter_args(%acc) {                   {mafat.slots}: a forall
+//     %w_b = bufferization.alloc_tensor()          the slot's own buffers
+//     per column class: scf.for over its tiles in the slot's band { ... }
+//   }
+//
 // A global reduction at the end (StreamGroup::reduction) fills %acc with the
 // pool's init value before the loops; per step its pooling op, with a window
 // of the step's rows x the full width, reads the producer's fresh tile and
@@ -47,6 +55,7 @@
 
 #include "mafat/Transforms/StreamGroup.h"
 #include "mafat/Transforms/LayerTile.h"
+#include "mafat/Transforms/Parallel.h"
 
 #include "mafat/Dialect/Mafat/AttrNames.h"
 #include "mafat/Graph/StreamGroup.h"
@@ -70,20 +79,18 @@ namespace {
 /// buffers on their own). `body` updates the values in place; the loop's
 /// results become the new `state`.
 LogicalResult
-emitRegionLoop(OpBuilder &b, Location loc, int64_t count,
+emitRegionLoop(OpBuilder &b, Location loc, Value lower, Value upper,
                SmallVectorImpl<Value> &state,
                function_ref<LogicalResult(OpBuilder &, Location, Value,
                                           SmallVectorImpl<Value> &)>
                    body) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value n = arith::ConstantIndexOp::create(b, loc, count);
   SmallVector<Type> types;
   for (Value v : state)
     types.push_back(v.getType());
   LogicalResult status = success();
   auto loop = scf::ForOp::create(
-      b, loc, c0, n, c1, state,
+      b, loc, lower, upper, c1, state,
       [&](OpBuilder &lb, Location lloc, Value iv, ValueRange args) {
         auto region = scf::ExecuteRegionOp::create(lb, lloc, types);
         region.setNoInline(true);
@@ -101,6 +108,17 @@ emitRegionLoop(OpBuilder &b, Location loc, int64_t count,
     return failure();
   state.assign(loop.getResults().begin(), loop.getResults().end());
   return success();
+}
+
+LogicalResult
+emitRegionLoop(OpBuilder &b, Location loc, int64_t count,
+               SmallVectorImpl<Value> &state,
+               function_ref<LogicalResult(OpBuilder &, Location, Value,
+                                          SmallVectorImpl<Value> &)>
+                   body) {
+  return emitRegionLoop(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+                        arith::ConstantIndexOp::create(b, loc, count), state,
+                        body);
 }
 
 /// A static-size slice of rank-4 `full` at (row, col).
@@ -167,6 +185,16 @@ public:
   LogicalResult rewrite();
 
 private:
+  /// The column classes' loops of a hybrid group over `state` (output map,
+  /// buffers...): all column tiles, or with `slotIv` those of that slot.
+  LogicalResult emitColumnLoops(OpBuilder &b, Location loc, Value slotIv,
+                                SmallVectorImpl<Value> &state);
+  /// The concurrent form of a hybrid group: a slot loop whose body
+  /// allocates its own buffers (`allocBuffers`) and runs its column tiles;
+  /// `state` is the output map in and out.
+  LogicalResult emitSlotLoop(
+      OpBuilder &b, Location loc, SmallVectorImpl<Value> &state,
+      function_ref<void(OpBuilder &, SmallVectorImpl<Value> &)> allocBuffers);
   /// The stripe loops of column class `colRun` (its tile at `colIv`, null
   /// for a single column tile) over `state`.
   LogicalResult emitStripeLoops(OpBuilder &b, Location loc,
@@ -240,8 +268,9 @@ private:
   /// computed) into its state value.
   void flush(OpBuilder &b, int buffer, SmallVectorImpl<Value> &state);
 
-  /// Per rolling buffer: the consumer's padding value.
+  /// Per rolling buffer: the consumer's padding value and its type.
   SmallVector<Value> padValues;
+  SmallVector<RankedTensorType> bufferTypes;
   /// Per rolling buffer: tiles written in place into a slice of it whose
   /// insert_slice is deferred (tile, buffer row, location). The insert is
   /// emitted just before the buffer is next read through a slice, or at
@@ -581,6 +610,88 @@ LogicalResult StreamRewriter::emitStripeLoops(OpBuilder &b, Location loc,
   return success();
 }
 
+LogicalResult StreamRewriter::emitColumnLoops(OpBuilder &b, Location loc,
+                                              Value slotIv,
+                                              SmallVectorImpl<Value> &state) {
+  // One region per column tile, so that the memory planner packs its
+  // stripe bodies on their own whether or not a one-tile class's loop
+  // folds away. In a slot, each class's loop runs the column tiles of the
+  // slot's band [lo(s), lo(s + 1)), lo(s) = s * C floordiv S
+  // (CodegenRules.h, slotBandBegin; the affine maps below are that formula),
+  // none outside it.
+  MLIRContext *ctx = b.getContext();
+  const int64_t columns = group.cols().size();
+  const int64_t slots = group.plan().slots;
+  for (TileRun run : group.runs(group.cols())) {
+    Value lower, upper;
+    if (slotIv) {
+      AffineExpr slot = getAffineDimExpr(0, ctx);
+      AffineExpr first = getAffineConstantExpr(run.first, ctx);
+      lower = affine::AffineMaxOp::create(
+          b, loc,
+          AffineMap::get(1, 0,
+                         {getAffineConstantExpr(0, ctx),
+                          (slot * columns).floorDiv(slots) - first},
+                         ctx),
+          ValueRange{slotIv});
+      upper = affine::AffineMinOp::create(
+          b, loc,
+          AffineMap::get(1, 0,
+                         {getAffineConstantExpr(run.count, ctx),
+                          ((slot + 1) * columns).floorDiv(slots) - first},
+                         ctx),
+          ValueRange{slotIv});
+    } else {
+      lower = arith::ConstantIndexOp::create(b, loc, 0);
+      upper = arith::ConstantIndexOp::create(b, loc, run.count);
+    }
+    if (failed(emitRegionLoop(b, loc, lower, upper, state,
+                              [&](OpBuilder &bb, Location lloc, Value iv,
+                                  SmallVectorImpl<Value> &inner) {
+                                // Each column tile fills the padding again: it
+                                // differs between tiles.
+                                for (unsigned k = 0; k < padValues.size(); ++k)
+                                  inner[1 + k] =
+                                      linalg::FillOp::create(
+                                          bb, lloc, padValues[k], inner[1 + k])
+                                          .getResult(0);
+                                colRun = run;
+                                colIv = iv;
+                                return emitStripeLoops(bb, lloc, inner);
+                              })))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult StreamRewriter::emitSlotLoop(
+    OpBuilder &b, Location loc, SmallVectorImpl<Value> &state,
+    function_ref<void(OpBuilder &, SmallVectorImpl<Value> &)> allocBuffers) {
+  // Concurrent column tiles: each slot streams its band of column tiles
+  // with rolling buffers of its own, allocated in the slot's body
+  // (mafat-plan-memory gives every slot a copy). Only the output map is
+  // carried, and the slots write disjoint columns of it.
+  int64_t slots = group.plan().slots;
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value count = arith::ConstantIndexOp::create(b, loc, slots);
+  LogicalResult status = success();
+  auto slotLoop = scf::ForOp::create(
+      b, loc, c0, count, c1, ValueRange{state[0]},
+      [&](OpBuilder &sb, Location sloc, Value slotIv, ValueRange args) {
+        SmallVector<Value> inner{args[0]};
+        allocBuffers(sb, inner);
+        if (failed(emitColumnLoops(sb, sloc, slotIv, inner)))
+          status = failure();
+        scf::YieldOp::create(sb, sloc, inner[0]);
+      });
+  if (failed(status))
+    return failure();
+  mafat::markSlotLoop(slotLoop, slots);
+  state.assign({slotLoop.getResult(0)});
+  return success();
+}
+
 LogicalResult StreamRewriter::rewrite() {
   const LayerNode &outNode = graph.node(group.outputLayer().node);
   Value oldResult = ir.result(outNode.id);
@@ -637,40 +748,34 @@ LogicalResult StreamRewriter::rewrite() {
                << graph.node(group.layers()[buffer.consumer].node).name
                << "' is not a constant";
     }
-    Value padValue = arith::ConstantOp::create(b, loc, padAttr);
-    padValues.push_back(padValue);
+    padValues.push_back(arith::ConstantOp::create(b, loc, padAttr));
     pending.emplace_back();
-    auto bufferType = RankedTensorType::get(
-        {1, buffer.rows, buffer.cols, buffer.channels}, elemType);
-    Value w =
-        bufferization::AllocTensorOp::create(b, loc, bufferType, ValueRange{});
+    bufferTypes.push_back(RankedTensorType::get(
+        {1, buffer.rows, buffer.cols, buffer.channels}, elemType));
+  }
+  auto allocBuffers = [&](OpBuilder &ab, SmallVectorImpl<Value> &into) {
+    for (RankedTensorType bufferType : bufferTypes)
+      into.push_back(bufferization::AllocTensorOp::create(ab, loc, bufferType,
+                                                          ValueRange{}));
+  };
+  if (!hybrid) {
     // Column padding and the first stripe's top padding stay in place for
     // good: shifts move whole rows, producers write inside the columns.
-    // Column tiles fill them again each (their padding differs).
-    state.push_back(
-        hybrid ? w : linalg::FillOp::create(b, loc, padValue, w).getResult(0));
-  }
-  if (!hybrid) {
+    for (auto [bufferType, padValue] : llvm::zip(bufferTypes, padValues))
+      state.push_back(
+          linalg::FillOp::create(b, loc, padValue,
+                                 bufferization::AllocTensorOp::create(
+                                     b, loc, bufferType, ValueRange{})
+                                     .getResult())
+              .getResult(0));
     if (failed(emitStripeLoops(b, loc, state)))
       return failure();
-  } else {
-    // One region per column tile, so that the memory planner packs its
-    // stripe bodies on their own whether or not a one-tile class's loop
-    // folds away.
-    for (TileRun run : group.runs(group.cols()))
-      if (failed(emitRegionLoop(
-              b, loc, run.count, state,
-              [&](OpBuilder &bb, Location lloc, Value iv,
-                  SmallVectorImpl<Value> &inner) {
-                for (unsigned k = 0; k < padValues.size(); ++k)
-                  inner[1 + k] = linalg::FillOp::create(bb, lloc, padValues[k],
-                                                        inner[1 + k])
-                                     .getResult(0);
-                colRun = run;
-                colIv = iv;
-                return emitStripeLoops(bb, lloc, inner);
-              })))
-        return failure();
+  } else if (group.plan().slots == 1) {
+    allocBuffers(b, state);
+    if (failed(emitColumnLoops(b, loc, Value(), state)))
+      return failure();
+  } else if (failed(emitSlotLoop(b, loc, state, allocBuffers))) {
+    return failure();
   }
   oldResult.replaceAllUsesWith(state[0]);
   currentValue[group.outputLayer().node] = state[0];

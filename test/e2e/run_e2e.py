@@ -379,10 +379,12 @@ def check_threads(ck: Checker, args, model, mlir: str, target: str, emit: str, i
 
 
 def with_slots(plan: dict, slots: int) -> dict:
-    """`plan` with every tiled group running min(slots, its tiles) tiles at once (concurrent tiles)."""
+    """`plan` with every tiled group running min(slots, its tiles) tiles at once (concurrent tiles); a
+    stream group runs its stripes in order, so only its column tiles (hybrid) run at once."""
     out = json.loads(json.dumps(plan))
     for g in out["groups"]:
-        tiles = g["grid"][0] * g["grid"][1]
+        stream = g.get("mode") == "stream"
+        tiles = g["grid"][1] if stream else g["grid"][0] * g["grid"][1]
         if tiles > 1:
             g["slots"] = min(slots, tiles)
     return out
@@ -443,6 +445,9 @@ def run_plans(ck: Checker, args, model, mlir: str, emit: str, in_paths: List[str
                 json.dump(plan, f, indent=1)
             check_threads(ck, args, model, mlir, args.target, emit, in_paths, base.outputs,
                           f"threads{args.threads}-{label}", [f"--plan={path}"])
+            # Hybrid groups also run their column tiles at once, each slot with its own buffers.
+            if any(g.get("mode") == "stream" and g["grid"][1] > 1 for g in plan["groups"]):
+                check_slots(ck, args, model, mlir, emit, in_paths, base.outputs, label, plan)
 
 
 def main(argv=None) -> int:

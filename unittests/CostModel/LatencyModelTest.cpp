@@ -1175,5 +1175,32 @@ TEST_F(LatencyModelTest, StreamGeometryHybridColumns) {
     EXPECT_GT(hybrid.haloOverhead, 0) << what;
     EXPECT_EQ(streamed.haloOverhead, 0) << what;
     EXPECT_GT(hybrid.computeMs, streamed.computeMs) << what;
+
+    // Concurrent column tiles: two slots take the bands {0} and {1, 2}
+    // (CodegenRules.h, slotOfTile) and stream them on two threads with no
+    // split step; the slower band sets the time. On one thread the slots
+    // run one after another: the serial time.
+    plan.slots = 2;
+    std::optional<FusionGroup> slotted = FusionGroup::build(g, plan, error);
+    ASSERT_TRUE(slotted) << error;
+    TargetProfile p = profile;
+    p.parallelEfficiency = 0.8;
+    p.parallelLaunchUs = 5;
+    GroupLatency serial = predictGroupLatency(g, *group, p);
+    GroupLatency oneThread =
+        predictGroupLatency(g, *slotted, p, ParallelOptions{1, 1});
+    EXPECT_NEAR(oneThread.ms, serial.ms, 1e-9 * serial.ms) << what;
+    EXPECT_EQ(oneThread.slotThreads, 1u) << what;
+    GroupLatency concurrent =
+        predictGroupLatency(g, *slotted, p, ParallelOptions{2, 1});
+    EXPECT_EQ(concurrent.splitSteps, 0u) << what;
+    EXPECT_EQ(concurrent.slots, 2);
+    EXPECT_EQ(concurrent.slotThreads, 2u);
+    // Bands of one and two of three similar column tiles: about 2/3 of the
+    // serial time at efficiency 0.8, never below half of it.
+    EXPECT_GT(concurrent.ms, serial.ms / 2 / 0.8) << what;
+    EXPECT_LT(concurrent.ms, serial.ms) << what;
+    EXPECT_NEAR(concurrent.ms, serial.ms * 2 / 3 / 0.8, 0.15 * serial.ms)
+        << what;
   }
 }

@@ -429,11 +429,19 @@ TEST(StreamPlan, Errors) {
   EXPECT_EQ(check(g),
             "group 's': a stream group needs stripe_rows >= 1, got 0");
   // Concurrent tiles need independent tiles; stripes read what the one
-  // before left in the rolling buffers.
+  // before left in the rolling buffers, column tiles (hybrid) do not.
   g = streamGroup();
   g.slots = 2;
-  EXPECT_EQ(check(g), "group 's': a stream group runs its stripes in order: "
-                      "slots must be 1, got 2");
+  EXPECT_EQ(check(g), "group 's': a stream group runs its stripes in order "
+                      "and its column tiles at once: slots must be from 1 to "
+                      "its 1 column tile(s), got 2");
+  g.gridCols = 2;
+  EXPECT_EQ(check(g), "");
+  g.gridCols = 3;
+  g.slots = 4;
+  EXPECT_EQ(check(g), "group 's': a stream group runs its stripes in order "
+                      "and its column tiles at once: slots must be from 1 to "
+                      "its 3 column tile(s), got 4");
   // Column tiles (hybrid) are fine; their tiles must still cover the
   // columns.
   g = streamGroup();

@@ -599,6 +599,7 @@ TEST(PlanSearch, StreamCandidatesIncludeColumnTiles) {
   ASSERT_TRUE(m.graph);
   const LayerGraph &g = *m.graph;
   std::set<int64_t> streamCols;
+  std::set<std::pair<int64_t, int64_t>> streamSlots;
   // Hybrid stream groups are the cheapest on memory here, so the smallest
   // budget's plan holds one.
   auto price = [&](const FusionGroup &fg, llvm::ArrayRef<unsigned> live,
@@ -606,6 +607,7 @@ TEST(PlanSearch, StreamCandidatesIncludeColumnTiles) {
     GroupCost cost = syntheticCost(g, fg, live);
     if (fg.plan().isStream()) {
       streamCols.insert(fg.cols().size());
+      streamSlots.insert({int64_t(fg.cols().size()), fg.plan().slots});
       EXPECT_EQ(fg.plan().colTiles,
                 balancedSplit(fg.cols().tiles.back().hi + 1, fg.cols().size()));
       if (fg.cols().size() > 1)
@@ -616,8 +618,14 @@ TEST(PlanSearch, StreamCandidatesIncludeColumnTiles) {
   SearchSpace space;
   space.stream = true;
   space.maxGrid = 4;
+  space.maxSlots = 2;
   PlanSearch search(g, space, price);
   EXPECT_EQ(streamCols, (std::set<int64_t>{1, 2, 3, 4}));
+  // With two threads, each hybrid candidate is also priced with its column
+  // tiles in two slots; full-width stripes keep one.
+  EXPECT_EQ(streamSlots,
+            (std::set<std::pair<int64_t, int64_t>>{
+                {1, 1}, {2, 1}, {2, 2}, {3, 1}, {3, 2}, {4, 1}, {4, 2}}));
   std::optional<SearchResult> r = search.search(search.minFeasibleBudget());
   ASSERT_TRUE(r);
   bool hybrid = false;

@@ -124,6 +124,17 @@ module attributes {mafat.plan = #mafat.plan<groups = [
 
 // -----
 
+// A stream group's slots run whole column tiles at once; its stripes run in
+// order, so full-width stripes have one slot.
+module attributes {mafat.plan = #mafat.plan<groups = [
+    // expected-error @below {{group 's': a stream group runs its stripes in order and its column tiles at once: slots must be from 1 to its 1 column tile(s), got 2}}
+    #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 1],
+                 row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]],
+                 mode = stream, stripe_rows = 4, slots = 2>]>} {
+}
+
+// -----
+
 // expected-error @+4 {{expected mode 'recompute' or 'stream', got 'rolling'}}
 module attributes {mafat.plan = #mafat.plan<groups = [
     #mafat.group<name = "s", layers = ["L0:conv"], grid = [2, 1],
