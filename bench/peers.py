@@ -48,7 +48,7 @@ completes (a missed target prints NOT MET).
 
 Usage (from the checkout, after scripts/build.sh or ./scripts/test.sh):
     /usr/bin/python3 bench/peers.py [--models yolov2-416,resnet18,mobilenet_v2,squeezenet1_1]
-        [--threads 1,2] [--rounds 5] [--repeat 10] [--warmup 2]
+        [--threads 1,2] [--rounds 5] [--repeat 10] [--warmup 2] [--mafat-flags '--stream --memory-budget=B']
         [--out bench/out/peers.png] [--quick] [--keep-cache] [--ort-version X.Y.Z]
 """
 
@@ -353,15 +353,18 @@ def mafat_has_threads() -> bool:
     return ok
 
 
-def compile_mafat(onnx: str, threads: int, cache: str, keep_cache: bool, pass_threads: bool) -> str:
-    """The --emit=lib build of ONNX for THREADS (cached by model, compiler and thread count)."""
+def compile_mafat(onnx: str, threads: int, cache: str, keep_cache: bool, pass_threads: bool,
+                  flags: list | None = None) -> str:
+    """The --emit=lib build of ONNX for THREADS with FLAGS (cached by model, compiler, thread count and
+    flags)."""
     os.makedirs(cache, exist_ok=True)
     stem = os.path.basename(onnx)[:-5]
-    key = hashlib.sha256(f"{file_sha(onnx)}|{compiler_id()}|{threads}".encode()).hexdigest()[:12]
+    flags = flags or []
+    key = hashlib.sha256(f"{file_sha(onnx)}|{compiler_id()}|{threads}|{' '.join(flags)}".encode()).hexdigest()[:12]
     so = os.path.join(cache, f"{stem}.t{threads}.{key}.so")
     if os.path.exists(so):
         return so
-    if keep_cache:
+    if keep_cache and not flags:
         old = sorted((f for f in os.listdir(cache) if f.startswith(f"{stem}.t{threads}.") and f.endswith(".so")),
                      key=lambda f: os.path.getmtime(os.path.join(cache, f)))
         if old:
@@ -369,6 +372,7 @@ def compile_mafat(onnx: str, threads: int, cache: str, keep_cache: bool, pass_th
     cmd = [os.path.join(BIN, "mafat-compile"), onnx, "-o", so + ".tmp.so", "--emit=lib"]
     if pass_threads:
         cmd.append(f"--threads={threads}")
+    cmd += flags
     log(f"  {' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd)}")
     t0 = time.time()
     proc = run_tool(cmd)
@@ -685,6 +689,9 @@ def main(argv=None) -> int:
                     help=f"comma-separated subset of {','.join(MODELS)} (default: all; --quick: "
                          "squeezenet1_1,mobilenet_v2)")
     ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
+    ap.add_argument("--mafat-flags", default="",
+                    help="more mafat-compile flags, e.g. '--stream --memory-budget=0.6MiB' (default: none, "
+                         "the fastest plan)")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, --quick 2)")
     ap.add_argument("--repeat", type=int, default=None, help="timed runs per process (default 10, --quick 3)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed runs per process (default 2, --quick 1)")
@@ -732,7 +739,8 @@ def main(argv=None) -> int:
     print(f"== peers: {', '.join(models)} on {', '.join(map(str, threads))} thread(s); {args.rounds} interleaved "
           f"rounds x {args.repeat} timed runs (+{args.warmup} warm-up) per process; onnxruntime-node "
           f"{ort_version or 'n/a'}, torch {torch.__version__}, mafat {os.path.relpath(BIN, ROOT)}"
-          f"{'' if args.mafat_threads else ' (no --threads)'}; {os.cpu_count()} CPUs, load average "
+          f"{'' if args.mafat_threads else ' (no --threads)'}"
+          f"{' ' + args.mafat_flags if args.mafat_flags else ''}; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} before the runs")
     load = [os.getloadavg()[0]]
 
@@ -746,7 +754,7 @@ def main(argv=None) -> int:
                 continue
             sos[t] = compile_mafat(paths["onnx"], t, os.path.join(os.path.dirname(paths["onnx"]), "builds"),
                                    args.keep_cache,
-                                   args.mafat_threads)
+                                   args.mafat_threads, args.mafat_flags.split())
         res[name] = {"paths": paths, "sos": sos, "runs": {}, "outs": {}}
     avail = {}
     for t in threads:

@@ -290,20 +290,25 @@ PlanSearch::PlanSearch(const LayerGraph &graph, const SearchSpace &space,
         bool rejected = searchStats.rejected != before ||
                         searchStats.prunedHalo != prunedBefore;
         if (c) {
-          out.push_back(*c);
+          // Each form with its column tiles one after another and, planned
+          // for several threads, min(threads, C) at once.
           int64_t slots = std::min<int64_t>(space.maxSlots, cols);
-          if (slots > 1)
-            if (std::optional<Candidate> s =
-                    priceGroup(i, j, ceilDiv(outRows, stripe), cols, outRows,
-                               outCols, slots, stripe))
-              out.push_back(*s);
+          auto withSlots = [&](const Candidate &one, int64_t chunkRows) {
+            out.push_back(one);
+            if (slots > 1)
+              if (std::optional<Candidate> s =
+                      priceGroup(i, j, ceilDiv(outRows, stripe), cols, outRows,
+                                 outCols, slots, stripe, chunkRows))
+                out.push_back(*s);
+          };
+          withSlots(*c, 0);
           // The same stripes with every segment in pieces of one row
           // (chunk_rows): smaller steps, more calls. A group without a
           // rolling buffer has nothing to chunk; that rejects no stripe.
           if (std::optional<Candidate> chunked =
                   priceGroup(i, j, ceilDiv(outRows, stripe), cols, outRows,
                              outCols, /*slots=*/1, stripe, /*chunkRows=*/1))
-            out.push_back(*chunked);
+            withSlots(*chunked, 1);
         }
         if (rejected)
           it = stripes.erase(it);

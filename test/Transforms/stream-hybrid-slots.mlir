@@ -2,8 +2,9 @@
 // RUN: mafat-opt %s --mafat-fuse-tile --mlir-print-debuginfo | FileCheck %s --check-prefix=DBG
 // RUN: mafat-opt %s --mafat-tensor-codegen --mafat-bufferize="verify-prediction=true" | FileCheck %s --check-prefix=MEM
 
-// Concurrent column tiles (docs/Fusion.md, "Threads"): stream-hybrid.mlir's
-// group (4 column tiles of 4 columns, stripes of 2 rows) with 2 slots. The
+// Concurrent column tiles (docs/Fusion.md, "Concurrent column tiles"):
+// stream-hybrid.mlir's group (4 column tiles of 4 columns, stripes of 2
+// rows) with 2 slots. The
 // column loops run inside a slot loop that carries only the output map; each
 // slot allocates its own rolling buffers in the loop body and streams the
 // column tiles of its band [2s, 2s + 2) (CodegenRules.h, slotBandBegin:

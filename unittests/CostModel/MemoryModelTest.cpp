@@ -296,4 +296,47 @@ TEST_F(MemoryModelTest, HybridStreamBuffersTakeTheColumnTileWidth) {
   EXPECT_EQ(hybrid * 5, full * 3);
 }
 
+// Concurrent column tiles: with 2 slots, the rolling buffers leave the top
+// level; each slot's copy of them sits in the slot loop's body beside its
+// column regions (live one after another), and the loop is one buffer of
+// two such arenas.
+TEST_F(MemoryModelTest, ConcurrentColumnTilesCopyTheirBuffersPerSlot) {
+  auto predict = [&](int64_t slots) {
+    Plan plan;
+    PlanGroup group =
+        planGroup({"L0:conv", "L0:relu", "L1:maxpool", "L2:conv"}, 2, 1);
+    group.mode = GroupMode::Stream;
+    group.stripeRows = 1;
+    group.gridCols = 2;
+    group.colTiles = {{0, 0}, {1, 1}};
+    group.slots = slots;
+    plan.groups.push_back(group);
+    std::string error;
+    std::optional<MemoryPrediction> p = predictMemory(*graph, plan, {}, error);
+    EXPECT_TRUE(p) << error;
+    return p;
+  };
+  std::optional<MemoryPrediction> serial = predict(1), slotted = predict(2);
+  ASSERT_TRUE(serial && slotted);
+  const uint64_t align = kDefaultBufferAlignment;
+  uint64_t rolling = 0, widestRegion = 0;
+  for (const BufferRequest &r : serial->buffers) {
+    if (r.name.rfind("group g0 rolling buffer", 0) == 0)
+      rolling += llvm::alignTo(r.size, align);
+    if (r.name == "group g0 tile body")
+      widestRegion = std::max(widestRegion, r.size);
+  }
+  ASSERT_GT(rolling, 0u);
+  ASSERT_GT(widestRegion, 0u);
+  uint64_t slotLoop = 0;
+  for (const BufferRequest &r : slotted->buffers) {
+    EXPECT_NE(r.name.rfind("group g0 rolling buffer", 0), 0u) << r.name;
+    if (r.name == "group g0 tile body") {
+      EXPECT_EQ(slotLoop, 0u) << "one slot loop";
+      slotLoop = r.size;
+    }
+  }
+  EXPECT_EQ(slotLoop, 2 * llvm::alignTo(rolling + widestRegion, align));
+}
+
 } // namespace

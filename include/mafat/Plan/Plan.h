@@ -70,8 +70,10 @@ struct PlanGroup {
   /// Concurrent tiles: how many tiles of the group may run at once, each in
   /// its own slot of tile buffers (the workspace holds `slots` copies of the
   /// tile working set). 1 runs the tiles one after another; at most the
-  /// number of tiles and kMaxSlots, and 1 for stream groups. Slot s runs
-  /// a row-major band of the tiles (CodegenRules.h, slotBandBegin).
+  /// number of tiles and kMaxSlots. A stream group's slots run its column
+  /// tiles (hybrid), each with its own rolling buffers, so it has at most
+  /// one per column tile. Slot s runs a row-major band of the tiles
+  /// (CodegenRules.h, slotBandBegin).
   int64_t slots = 1;
   /// Stream groups: the row tiles are stripes of `stripeRows` output rows
   /// (the last one may be shorter). 0 for recompute groups.

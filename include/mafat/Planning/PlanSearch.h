@@ -83,8 +83,10 @@ struct SearchSpace {
   /// adds 1.47, so comparisons with its space raise the cap.
   double maxHaloOverhead = 1.0;
   /// Concurrent tiles: a tiled group may also run min(maxSlots, its tiles)
-  /// tiles at once, each slot with its own tile buffers (the threads the
-  /// plan is made for; 1 = every group runs its tiles one by one).
+  /// tiles at once, each slot with its own tile buffers, and a hybrid
+  /// stream group min(maxSlots, its column tiles) column tiles, each slot
+  /// with its own rolling buffers (the threads the plan is made for; 1 =
+  /// every group runs its tiles one by one).
   unsigned maxSlots = 1;
   /// Also price stream groups (issue 12): for every segment the stream
   /// transform runs (chains, residual blocks), stripes of 1, 2, 4 and 8

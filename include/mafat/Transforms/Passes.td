@@ -280,7 +280,11 @@ def MafatFuseTile : Pass<"mafat-fuse-tile", "mlir::ModuleOp"> {
     that computes every row once, in full-width stripes (or in the stripes
     of each column tile in turn, hybrid), with a rolling buffer per window
     edge carried through the step loops (`mafat/Graph/StreamGroup.h`,
-    docs/Fusion.md "Streaming").
+    docs/Fusion.md "Streaming"). A hybrid stream group with slots runs its
+    column loops inside the slot loop, slot s on the column tiles
+    [s*C/N, (s+1)*C/N), and allocates its rolling buffers in the slot
+    loop's body, one set per slot (docs/Fusion.md "Concurrent column
+    tiles").
 
     The plan applies to the entry function (`entry`, or else the only
     public function with a body: the rule `mafat-plan` and `mafat-compile`
