@@ -36,7 +36,11 @@ struct MemoryModelOptions {
 
 /// The prediction for one group.
 struct GroupMemory {
-  /// Arena of the group's own tile buffers alone.
+  /// Arena of the group's own tile buffers alone: its largest tile class
+  /// (a stream group: stripe class or column region), or with slots the
+  /// slot loop's buffer, every slot's copy (a stream group's slots own
+  /// their rolling buffers, so those count here; without slots they are
+  /// top-level buffers and do not).
   uint64_t tileBytes = 0;
   /// Bytes of full maps live while the group runs (its inputs from earlier
   /// groups, its output, maps passing by to later groups), each rounded up
