@@ -478,37 +478,26 @@ std::vector<uint64_t> classArenas(const LayerGraph &graph,
 
 /// The buffers a tiled group's tile bodies take at the top level, in
 /// order: one per class, or with slots one slot loop holding `slots` copies
-/// of its body (the classes packed one after another), as
-/// PlanMemory.cpp packs an scf.forall.
+/// of its body (the classes packed one after another), as PlanMemory.cpp
+/// packs an scf.forall. A hybrid stream group's slot body (concurrent column
+/// tiles, StreamGroup.cpp) first allocates its `rolling` buffers, live
+/// across its column classes' regions.
 std::vector<uint64_t> tileBodyBuffers(const std::vector<uint64_t> &arenas,
-                                      int64_t slots, uint64_t alignment) {
+                                      int64_t slots, uint64_t alignment,
+                                      llvm::ArrayRef<int64_t> rolling = {}) {
   if (slots <= 1)
     return arenas;
-  BufferList body(alignment);
-  for (auto [k, arena] : llvm::enumerate(arenas))
-    body.add(arena, k, "tile class");
-  return {uint64_t(slots) * llvm::alignTo(body.pack(), alignment)};
-}
-
-/// The slot loop of a hybrid stream group with several slots (concurrent
-/// column tiles, StreamGroup.cpp): its body allocates the rolling buffers,
-/// then runs the column classes' regions (`arenas`) one after another; the
-/// loop is one buffer of `slots` copies of that arena, as PlanMemory.cpp
-/// packs an scf.forall.
-uint64_t columnSlotLoopBytes(const std::vector<uint64_t> &arenas,
-                             const std::vector<int64_t> &rolling, int64_t slots,
-                             uint64_t alignment) {
   BufferList body(alignment);
   std::vector<unsigned> buffers;
   for (auto [b, bytes] : llvm::enumerate(rolling))
     buffers.push_back(
         body.add(bytes, 0, "rolling buffer " + std::to_string(b)));
   for (auto [k, arena] : llvm::enumerate(arenas)) {
-    body.add(arena, k, "column class");
+    body.add(arena, k, "tile class");
     for (unsigned b : buffers)
       body.readAt(b, k);
   }
-  return uint64_t(slots) * llvm::alignTo(body.pack(), alignment);
+  return {uint64_t(slots) * llvm::alignTo(body.pack(), alignment)};
 }
 
 /// The first tile body (class) of `group` that writes its output map, which
@@ -518,8 +507,8 @@ uint64_t columnSlotLoopBytes(const std::vector<uint64_t> &arenas,
 /// group (a streamed reduction fills its map before the loops, a hybrid
 /// stream group's column regions each run all stripes).
 int64_t firstOutputBody(const FusionGroup &group, const StreamGroup *stream) {
-  // With slots every class is in one body (tileBodyBuffers,
-  // columnSlotLoopBytes); the index below counts classes.
+  // With slots every class is in one body (tileBodyBuffers); the index
+  // below counts classes.
   if (!stream || isHybridStream(group) || group.plan().slots > 1 ||
       stream->reduction() >= 0)
     return 0;
@@ -627,8 +616,8 @@ TopLevel buildTopLevel(const LayerGraph &graph,
       if (isHybridStream(group) && group.plan().slots > 1) {
         for (int64_t bytes : rolling)
           top.naive += llvm::alignTo(bytes, options.alignment);
-        arenas = {columnSlotLoopBytes(arenas, rolling, group.plan().slots,
-                                      options.alignment)};
+        arenas = tileBodyBuffers(arenas, group.plan().slots, options.alignment,
+                                 rolling);
         rolling.clear();
       } else {
         arenas = tileBodyBuffers(arenas, group.plan().slots, options.alignment);

@@ -354,43 +354,31 @@ Value GroupRewriter::emitSerialClasses(OpBuilder &b, Location loc, Value acc,
 Value GroupRewriter::emitSlotLoop(OpBuilder &b, Location loc, Value acc,
                                   LogicalResult &status) {
   // Concurrent tiles: slot s runs the row-major band of tiles
-  // [lo(s), lo(s + 1)) with lo(s) = s * N floordiv S (CodegenRules.h,
-  // slotBandBegin; the affine maps below are that formula). Each class
-  // keeps its rows x cols nest; its column loop runs the part of each grid
-  // row inside the slot's band (none outside it).
+  // [lo(s), lo(s + 1)) with lo(s) = s * N floordiv S (slotBandBounds). Each
+  // class keeps its rows x cols nest; its column loop runs the part of each
+  // grid row inside the slot's band (none outside it).
   int64_t slots = group.plan().slots;
   int64_t tiles = group.numTiles();
   int64_t gridCols = group.cols().size();
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value slotCount = arith::ConstantIndexOp::create(b, loc, slots);
   MLIRContext *ctx = b.getContext();
-  AffineExpr slot = getAffineDimExpr(0, ctx), row = getAffineDimExpr(1, ctx);
-  auto slotLoop = scf::ForOp::create(
-      b, loc, c0, slotCount, c1, ValueRange{acc},
-      [&](OpBuilder &sb, Location sloc, Value slotIv, ValueRange sargs) {
-        Value cur = sargs[0];
+  AffineExpr row = getAffineDimExpr(1, ctx);
+  return mafat::emitSlotLoop(
+      b, loc, slots, acc,
+      [&](OpBuilder &sb, Location sloc, Value slotIv, Value cur) {
         for (const mafat::TileRun &rr : group.runs(group.rows())) {
           for (const mafat::TileRun &cr : group.runs(group.cols())) {
             Value rowCount = arith::ConstantIndexOp::create(sb, sloc, rr.count);
-            // The band's first and last column in class row `row`, relative
-            // to the class's first column.
-            AffineExpr rowStart =
-                (row + rr.first) * gridCols + int64_t(cr.first);
-            AffineExpr from = (slot * tiles).floorDiv(slots) - rowStart;
-            AffineExpr to = ((slot + 1) * tiles).floorDiv(slots) - rowStart;
-            AffineMap lower = AffineMap::get(
-                2, 0, {getAffineConstantExpr(0, ctx), from}, ctx);
-            AffineMap upper = AffineMap::get(
-                2, 0, {getAffineConstantExpr(cr.count, ctx), to}, ctx);
             auto outer = scf::ForOp::create(
                 sb, sloc, c0, rowCount, c1, ValueRange{cur},
                 [&](OpBuilder &ob, Location oloc, Value rowIv,
                     ValueRange oargs) {
-                  Value first = affine::AffineMaxOp::create(
-                      ob, oloc, lower, ValueRange{slotIv, rowIv});
-                  Value last = affine::AffineMinOp::create(
-                      ob, oloc, upper, ValueRange{slotIv, rowIv});
+                  // The first tile of class row `row` in row-major order.
+                  auto [first, last] = mafat::slotBandBounds(
+                      ob, oloc, ValueRange{slotIv, rowIv},
+                      (row + rr.first) * gridCols + int64_t(cr.first), cr.count,
+                      tiles, slots);
                   auto inner = scf::ForOp::create(
                       ob, oloc, first, last, c1, ValueRange{oargs[0]},
                       [&](OpBuilder &ib, Location iloc, Value colIv,
@@ -404,10 +392,8 @@ Value GroupRewriter::emitSlotLoop(OpBuilder &b, Location loc, Value acc,
             cur = outer.getResult(0);
           }
         }
-        scf::YieldOp::create(sb, sloc, cur);
+        return cur;
       });
-  mafat::markSlotLoop(slotLoop, slots);
-  return slotLoop.getResult(0);
 }
 
 LogicalResult GroupRewriter::rewrite() {

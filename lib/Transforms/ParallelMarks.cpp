@@ -10,6 +10,9 @@
 
 #include "mafat/Transforms/Parallel.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Location.h"
 
@@ -130,4 +133,40 @@ std::optional<int64_t> mafat::slotLoopCount(Operation *loop) {
   if (!slots)
     return std::nullopt;
   return slots.getInt();
+}
+
+Value mafat::emitSlotLoop(
+    OpBuilder &b, Location loc, int64_t slots, Value acc,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value count = arith::ConstantIndexOp::create(b, loc, slots);
+  auto slotLoop = scf::ForOp::create(
+      b, loc, c0, count, c1, ValueRange{acc},
+      [&](OpBuilder &sb, Location sloc, Value slotIv, ValueRange args) {
+        scf::YieldOp::create(sb, sloc, body(sb, sloc, slotIv, args[0]));
+      });
+  markSlotLoop(slotLoop, slots);
+  return slotLoop.getResult(0);
+}
+
+std::pair<Value, Value> mafat::slotBandBounds(OpBuilder &b, Location loc,
+                                              ValueRange dims, AffineExpr first,
+                                              int64_t count, int64_t tiles,
+                                              int64_t slots) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr slot = getAffineDimExpr(0, ctx);
+  unsigned n = dims.size();
+  AffineMap lower = AffineMap::get(
+      n, 0,
+      {getAffineConstantExpr(0, ctx), (slot * tiles).floorDiv(slots) - first},
+      ctx);
+  AffineMap upper =
+      AffineMap::get(n, 0,
+                     {getAffineConstantExpr(count, ctx),
+                      ((slot + 1) * tiles).floorDiv(slots) - first},
+                     ctx);
+  Value from = affine::AffineMaxOp::create(b, loc, lower, dims);
+  Value to = affine::AffineMinOp::create(b, loc, upper, dims);
+  return {from, to};
 }

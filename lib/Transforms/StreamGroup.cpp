@@ -616,31 +616,16 @@ LogicalResult StreamRewriter::emitColumnLoops(OpBuilder &b, Location loc,
   // One region per column tile, so that the memory planner packs its
   // stripe bodies on their own whether or not a one-tile class's loop
   // folds away. In a slot, each class's loop runs the column tiles of the
-  // slot's band [lo(s), lo(s + 1)), lo(s) = s * C floordiv S
-  // (CodegenRules.h, slotBandBegin; the affine maps below are that formula),
-  // none outside it.
-  MLIRContext *ctx = b.getContext();
+  // slot's band (slotBandBounds), none outside it.
   const int64_t columns = group.cols().size();
   const int64_t slots = group.plan().slots;
   for (TileRun run : group.runs(group.cols())) {
     Value lower, upper;
     if (slotIv) {
-      AffineExpr slot = getAffineDimExpr(0, ctx);
-      AffineExpr first = getAffineConstantExpr(run.first, ctx);
-      lower = affine::AffineMaxOp::create(
-          b, loc,
-          AffineMap::get(1, 0,
-                         {getAffineConstantExpr(0, ctx),
-                          (slot * columns).floorDiv(slots) - first},
-                         ctx),
-          ValueRange{slotIv});
-      upper = affine::AffineMinOp::create(
-          b, loc,
-          AffineMap::get(1, 0,
-                         {getAffineConstantExpr(run.count, ctx),
-                          ((slot + 1) * columns).floorDiv(slots) - first},
-                         ctx),
-          ValueRange{slotIv});
+      std::tie(lower, upper) = mafat::slotBandBounds(
+          b, loc, ValueRange{slotIv},
+          getAffineConstantExpr(run.first, b.getContext()), run.count, columns,
+          slots);
     } else {
       lower = arith::ConstantIndexOp::create(b, loc, 0);
       upper = arith::ConstantIndexOp::create(b, loc, run.count);
@@ -671,24 +656,19 @@ LogicalResult StreamRewriter::emitSlotLoop(
   // with rolling buffers of its own, allocated in the slot's body
   // (mafat-plan-memory gives every slot a copy). Only the output map is
   // carried, and the slots write disjoint columns of it.
-  int64_t slots = group.plan().slots;
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value count = arith::ConstantIndexOp::create(b, loc, slots);
   LogicalResult status = success();
-  auto slotLoop = scf::ForOp::create(
-      b, loc, c0, count, c1, ValueRange{state[0]},
-      [&](OpBuilder &sb, Location sloc, Value slotIv, ValueRange args) {
-        SmallVector<Value> inner{args[0]};
+  Value acc = mafat::emitSlotLoop(
+      b, loc, group.plan().slots, state[0],
+      [&](OpBuilder &sb, Location sloc, Value slotIv, Value map) {
+        SmallVector<Value> inner{map};
         allocBuffers(sb, inner);
         if (failed(emitColumnLoops(sb, sloc, slotIv, inner)))
           status = failure();
-        scf::YieldOp::create(sb, sloc, inner[0]);
+        return inner[0];
       });
   if (failed(status))
     return failure();
-  mafat::markSlotLoop(slotLoop, slots);
-  state.assign({slotLoop.getResult(0)});
+  state.assign({acc});
   return success();
 }
 

@@ -62,6 +62,29 @@ void markSlotLoop(mlir::Operation *loop, int64_t slots);
 /// The slot count of a slot loop; none for any other loop.
 std::optional<int64_t> slotLoopCount(mlir::Operation *loop);
 
+/// A fused group's slot loop (the concurrent forms: tiles of a recompute
+/// group, column tiles of a stream group): an scf.for over `slots`
+/// iterations carrying the output map `acc`, marked for mafat-parallelize
+/// (markSlotLoop). `body` emits slot `slotIv`'s work on the carried map and
+/// returns the map. Returns the loop's result.
+mlir::Value
+emitSlotLoop(mlir::OpBuilder &b, mlir::Location loc, int64_t slots,
+             mlir::Value acc,
+             llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                            mlir::Value, mlir::Value)>
+                 body);
+
+/// The part of a tile class's loop [0, count) inside a slot's band of the
+/// group's `tiles` tiles, [lo(s), lo(s + 1)) with lo(s) = s * tiles floordiv
+/// slots (CodegenRules.h, slotBandBegin): max(0, lo(s) - first) and
+/// min(count, lo(s + 1) - first), an affine.max and an affine.min of
+/// `dims`, whose dim 0 is the slot. `first`, an affine expression of
+/// `dims`, is the row-major index of the loop's first tile.
+std::pair<mlir::Value, mlir::Value>
+slotBandBounds(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange dims,
+               mlir::AffineExpr first, int64_t count, int64_t tiles,
+               int64_t slots);
+
 } // namespace mafat
 
 #endif // MAFAT_TRANSFORMS_PARALLEL_H
