@@ -1185,14 +1185,21 @@ LogicalResult LayerGraphBuilder::buildSlice(tensor::ExtractSliceOp slice) {
   return success();
 }
 
-/// A transpose or reshape that is not part of a reorg (isDataMovement).
+/// A transpose or reshape that is not part of a reorg (isDataMovement). The
+/// layout transpose of an NCHW map to NHWC (an ONNX model's input) reads the
+/// rows and columns it writes, so groups can take it as their first layer
+/// and never hold the transposed map whole; any other reads its operand
+/// whole.
 LogicalResult LayerGraphBuilder::buildDataMovement(Operation *op) {
-  LayerNode &node =
-      addNode(isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op)
-                  ? LayerKind::Reshape
-                  : LayerKind::Transpose,
-              op, op->getResult(0));
-  addOperand(node, movedValue(op), SpatialAccess::Whole);
+  bool reshape = isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op);
+  LayerNode &node = addNode(reshape ? LayerKind::Reshape : LayerKind::Transpose,
+                            op, op->getResult(0));
+  // Input dimension k is result dimension dims[k]: N, C, H, W -> 0, 3, 1, 2.
+  static constexpr int64_t kNchwToNhwc[] = {0, 3, 1, 2};
+  bool toNhwc = !reshape && llvm::ArrayRef<int64_t>(transposeSourceDims(op)) ==
+                                llvm::ArrayRef<int64_t>(kNchwToNhwc);
+  addOperand(node, movedValue(op),
+             toNhwc ? SpatialAccess::ChannelsFirst : SpatialAccess::Whole);
   if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
     for (Value init : dps.getDpsInits())
       addOperand(node, init, SpatialAccess::Whole);

@@ -40,6 +40,16 @@ double bytesPerPosition(ArrayRef<int64_t> shape) {
   return elements * kElementBytes;
 }
 
+/// Bytes per (row, col) position of an operand as its reader sees it (an
+/// NCHW map read channels first has its rows and columns last).
+double bytesPerPosition(const LayerOperand &operand) {
+  double elements = 1;
+  for (int64_t d : operand.shape)
+    elements *= d;
+  return elements / std::max<int64_t>(1, operandExtent(operand).size()) *
+         kElementBytes;
+}
+
 /// Whether `node` is an elementwise layer register blocking fuses into its
 /// producer (CodegenRules.h). In a tiled group both must be in the group.
 /// In an untiled one a producer outside it is taken to run untiled too: a
@@ -338,7 +348,7 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
       for (unsigned i = 0, e = node.operands.size(); i < e; ++i) {
         if (direct(i))
           continue;
-        double perPos = bytesPerPosition(node.operands[i].shape);
+        double perPos = bytesPerPosition(node.operands[i]);
         int read = layer.operandLayer[i] >= 0 ? stream.bufferReadBy(l, i) : -1;
         if (read >= 0) {
           unsigned k = stream.readerIndex(l, i);
@@ -363,7 +373,7 @@ GroupLatency predictStreamLatency(const LayerGraph &graph,
             step.externalRead[l][0].size(), cols.read[c][l][0].size(),
             step.externalPadLow[l][0] + step.externalPadHigh[l][0],
             cols.padLow[c][l] + cols.padHigh[c][l],
-            bytesPerPosition(node.operands[0].shape));
+            bytesPerPosition(node.operands[0]));
     };
     for (const Stripe &step : stream.stripes()) {
       s.overhead += profile.tileOverheadUs * 1e-6;
@@ -473,7 +483,7 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
         for (unsigned i = 0, e = node.operands.size(); i < e; ++i)
           inBytes += double(rows.read[r][l][i].size()) *
                      cols.read[c][l][i].size() *
-                     bytesPerPosition(node.operands[i].shape);
+                     bytesPerPosition(node.operands[i]);
         // The first tile of each slot (band of tiles on one thread) reads
         // the weights first.
         const int64_t tile = r * cols.size() + c;
@@ -489,7 +499,7 @@ GroupLatency predictGroupLatency(const LayerGraph &graph,
               rows.read[r][l][0].size(), cols.read[c][l][0].size(),
               rows.padLow[r][l] + rows.padHigh[r][l],
               cols.padLow[c][l] + cols.padHigh[c][l],
-              bytesPerPosition(node.operands[0].shape));
+              bytesPerPosition(node.operands[0]));
         if (!tileSeconds.empty())
           tileSeconds[r * cols.size() + c] += s.total() - before;
       }

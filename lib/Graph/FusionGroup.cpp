@@ -17,10 +17,16 @@ bool mafat::isFusableKind(LayerKind kind) {
   case LayerKind::Concat:
   case LayerKind::Pad:
   case LayerKind::Upsample:
+  case LayerKind::Transpose:
     return true;
   default:
     return false;
   }
+}
+
+bool mafat::isLayoutTranspose(const LayerNode &node) {
+  return node.kind == LayerKind::Transpose && node.operands.size() == 1 &&
+         node.operands[0].access == SpatialAccess::ChannelsFirst;
 }
 
 bool mafat::upsamplesByCopy(const LayerNode &node) {
@@ -29,7 +35,8 @@ bool mafat::upsamplesByCopy(const LayerNode &node) {
 }
 
 std::string mafat::whyNotTileable(const LayerNode &node) {
-  if (!isFusableKind(node.kind))
+  if (!isFusableKind(node.kind) ||
+      (node.kind == LayerKind::Transpose && !isLayoutTranspose(node)))
     return "layer '" + node.name + "' (" + stringifyLayerKind(node.kind).str() +
            ") cannot be tiled; give it a 1x1 grid or its own group";
   if (node.outputShape.size() != 4 || node.outputShape[0] != 1)
@@ -44,7 +51,8 @@ std::string mafat::whyNotTileable(const LayerNode &node) {
   for (const LayerOperand &operand : node.operands)
     if (operand.access != SpatialAccess::Pointwise &&
         operand.access != SpatialAccess::Window &&
-        operand.access != SpatialAccess::Upsample)
+        operand.access != SpatialAccess::Upsample &&
+        operand.access != SpatialAccess::ChannelsFirst)
       return "layer '" + node.name + "' reads an operand as '" +
              stringifySpatialAccess(operand.access).str() +
              "', which cannot be tiled";

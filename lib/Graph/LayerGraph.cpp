@@ -56,6 +56,8 @@ llvm::StringRef stringifySpatialAccess(SpatialAccess access) {
     return "darknet-reorg";
   case SpatialAccess::Slice:
     return "slice";
+  case SpatialAccess::ChannelsFirst:
+    return "channels-first";
   case SpatialAccess::Whole:
     return "whole";
   }
@@ -68,13 +70,21 @@ Region spatialExtent(llvm::ArrayRef<int64_t> shape) {
   return Region::whole(1, 1);
 }
 
+Region operandExtent(const LayerOperand &operand) {
+  if (operand.access == SpatialAccess::ChannelsFirst &&
+      operand.shape.size() == 4)
+    return Region::whole(operand.shape[2], operand.shape[3]);
+  return spatialExtent(operand.shape);
+}
+
 Region LayerNode::operandRegion(unsigned i, const Region &out) const {
   const LayerOperand &operand = operands[i];
-  Region extent = spatialExtent(operand.shape);
+  Region extent = operandExtent(operand);
   if (out.isEmpty())
     return Region();
   switch (operand.access) {
   case SpatialAccess::Pointwise:
+  case SpatialAccess::ChannelsFirst:
     return out.intersect(extent);
   case SpatialAccess::Window:
     return windowInput(*window, out).clipped();

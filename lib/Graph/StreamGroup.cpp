@@ -26,6 +26,7 @@ bool isStreamableKind(LayerKind kind) {
   case LayerKind::Elementwise:
   case LayerKind::Concat:
   case LayerKind::Upsample:
+  case LayerKind::Transpose:
     return true;
   default:
     return false;
@@ -117,7 +118,8 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   for (unsigned l = 0; l < n; ++l) {
     const LayerNode &node = graph.node(layers[l].node);
     sg.reads[l].assign(layers[l].operandLayer.size(), {-1, 0});
-    if (!isStreamableKind(node.kind))
+    if (!isStreamableKind(node.kind) ||
+        (node.kind == LayerKind::Transpose && !isLayoutTranspose(node)))
       return fail("layer '" + node.name + "' (" +
                   stringifyLayerKind(node.kind).str() +
                   ") is not supported by the stream transform yet; give it "
@@ -130,7 +132,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
                   "', a layer of the group; a stream group upsamples maps "
                   "from outside it, so start the group at the upsampling");
     if (node.kind != LayerKind::Elementwise && node.kind != LayerKind::Concat &&
-        node.kind != LayerKind::Upsample &&
+        node.kind != LayerKind::Upsample && !isLayoutTranspose(node) &&
         (!node.window || node.operands.empty() ||
          node.operands[0].access != SpatialAccess::Window))
       return fail("layer '" + node.name +

@@ -53,9 +53,11 @@ bool isSquareLayer(const LayerGraph &graph, unsigned id) {
   if (!square(node.outputShape) ||
       (node.kind == LayerKind::Upsample && node.factorRows != node.factorCols))
     return false;
-  for (const LayerOperand &op : node.operands)
-    if (!square(op.shape))
+  for (const LayerOperand &op : node.operands) {
+    Region extent = operandExtent(op);
+    if (op.shape.size() != 4 || extent.rows.size() != extent.cols.size())
       return false;
+  }
   if (node.window) {
     const Window1D &r = node.window->rows, &c = node.window->cols;
     if (r.kernel != c.kernel || r.stride != c.stride ||

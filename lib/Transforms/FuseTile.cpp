@@ -144,14 +144,7 @@ Value GroupRewriter::offset(OpBuilder &b, Location loc, const TileAxis &axis,
 /// A tile of `full` (rank-4 NHWC) at dynamic row/col offsets.
 Value sliceTile(OpBuilder &b, Location loc, Value full, OpFoldResult row,
                 OpFoldResult col, int64_t rows, int64_t cols) {
-  auto type = cast<RankedTensorType>(full.getType());
-  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), row, col,
-                                       b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(rows),
-                                     b.getIndexAttr(cols),
-                                     b.getIndexAttr(type.getDimSize(3))};
-  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(b, loc, full, offsets, sizes, strides);
+  return mafat::sliceMapPiece(b, loc, full, row, col, rows, cols);
 }
 
 Value GroupRewriter::offset(OpBuilder &b, Location loc, const TileAt &at,
@@ -179,8 +172,10 @@ Value GroupRewriter::operandTile(OpBuilder &b, Location loc, const TileAt &at,
   Value rowOff = offset(b, loc, at, /*row=*/true, l, i);
   Value colOff = offset(b, loc, at, /*row=*/false, l, i);
   const LayerNode &node = graph.node(group.layers()[l].node);
-  return sliceTile(b, loc, fullValue(node.operands[i].producer), rowOff, colOff,
-                   readR.size(), readC.size());
+  return mafat::sliceMapPiece(b, loc, fullValue(node.operands[i].producer),
+                              rowOff, colOff, readR.size(), readC.size(),
+                              node.operands[i].access ==
+                                  mafat::SpatialAccess::ChannelsFirst);
 }
 
 Value GroupRewriter::padTile(OpBuilder &b, const TileAt &at, unsigned l,

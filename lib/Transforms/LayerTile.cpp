@@ -15,6 +15,23 @@ bool mafat::isComputedFromConstants(Value value) {
   return llvm::all_of(def->getOperands(), isComputedFromConstants);
 }
 
+Value mafat::sliceMapPiece(OpBuilder &b, Location loc, Value full,
+                           OpFoldResult row, OpFoldResult col, int64_t rows,
+                           int64_t cols, bool channelsFirst) {
+  auto type = cast<RankedTensorType>(full.getType());
+  const unsigned rowDim = channelsFirst ? 2 : 1,
+                 channelDim = channelsFirst ? 1 : 3;
+  SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes(4, b.getIndexAttr(1));
+  offsets[rowDim] = row;
+  offsets[rowDim + 1] = col;
+  sizes[rowDim] = b.getIndexAttr(rows);
+  sizes[rowDim + 1] = b.getIndexAttr(cols);
+  sizes[channelDim] = b.getIndexAttr(type.getDimSize(channelDim));
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, full, offsets, sizes, strides);
+}
+
 Value mafat::padPiece(OpBuilder &b, Value piece, tensor::PadOp pad,
                       int64_t lowRows, int64_t highRows, int64_t lowCols,
                       int64_t highCols) {

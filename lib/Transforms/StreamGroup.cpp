@@ -121,17 +121,10 @@ emitRegionLoop(OpBuilder &b, Location loc, int64_t count,
                         body);
 }
 
-/// A static-size slice of rank-4 `full` at (row, col).
+/// A static-size slice of rank-4 NHWC `full` at (row, col).
 Value slice4(OpBuilder &b, Location loc, Value full, OpFoldResult row,
              OpFoldResult col, int64_t rows, int64_t cols) {
-  auto type = cast<RankedTensorType>(full.getType());
-  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), row, col,
-                                       b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(rows),
-                                     b.getIndexAttr(cols),
-                                     b.getIndexAttr(type.getDimSize(3))};
-  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(b, loc, full, offsets, sizes, strides);
+  return mafat::sliceMapPiece(b, loc, full, row, col, rows, cols);
 }
 
 Value insert4(OpBuilder &b, Location loc, Value tile, Value into,
@@ -423,8 +416,10 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     });
     OpFoldResult colOff =
         colOffset(b, loc, [&](unsigned t) { return cols.read[t][l][i].lo; });
-    return slice4(b, loc, fullValue(node.operands[i].producer), rowOff, colOff,
-                  readR.size(), readC.size());
+    return mafat::sliceMapPiece(b, loc, fullValue(node.operands[i].producer),
+                                rowOff, colOff, readR.size(), readC.size(),
+                                node.operands[i].access ==
+                                    mafat::SpatialAccess::ChannelsFirst);
   };
   auto padTile = [&](unsigned i, Value tile, tensor::PadOp pad) -> Value {
     return mafat::padPiece(b, tile, pad, stripe.externalPadLow[l][i],

@@ -300,3 +300,20 @@ func.func @space_to_depth(%arg0: tensor<1x4x6x3xf32>) -> (tensor<1x2x3x12xf32>, 
   %f = tensor.collapse_shape %t2 [[0], [1, 2, 3]] : tensor<1x6x4x3xf32> into tensor<1x72xf32>
   return %c, %f : tensor<1x2x3x12xf32>, tensor<1x72xf32>
 }
+
+// -----
+
+// The layout transposes of an ONNX model's interface: NCHW to NHWC reads the
+// same rows and columns of its operand, channels first (a group can take
+// it); NHWC back to NCHW, whose result is no NHWC map, reads it whole.
+// CHECK-LABEL: layer-graph @layouts: 3 nodes
+// CHECK-NEXT:  #0 "image" input out=1x3x6x4
+// CHECK-NEXT:  #1 "image.to_nhwc" transpose in=[1x3x6x4] out=1x6x4x3 flops=0 weights=0 operands=["image":channels-first]
+// CHECK-NEXT:  #2 "out.to_nchw" transpose in=[1x6x4x3] out=1x3x6x4 flops=0 weights=0 operands=["image.to_nhwc":whole]
+func.func @layouts(%arg0: tensor<1x3x6x4xf32>) -> tensor<1x3x6x4xf32> attributes {mafat.input_names = ["image"]} {
+  %e = tensor.empty() : tensor<1x6x4x3xf32>
+  %t = linalg.transpose ins(%arg0 : tensor<1x3x6x4xf32>) outs(%e : tensor<1x6x4x3xf32>) permutation = [0, 2, 3, 1] loc("image.to_nhwc")
+  %e2 = tensor.empty() : tensor<1x3x6x4xf32>
+  %t2 = linalg.transpose ins(%t : tensor<1x6x4x3xf32>) outs(%e2 : tensor<1x3x6x4xf32>) permutation = [0, 3, 1, 2] loc("out.to_nchw")
+  return %t2 : tensor<1x3x6x4xf32>
+}

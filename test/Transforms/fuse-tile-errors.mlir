@@ -215,3 +215,23 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     return %conv : tensor<1x8x8x2xf32>
   }
 }
+
+// -----
+
+// Of the transposes, a group takes only the layout transpose of an NCHW map
+// to NHWC (fuse-layout-transpose.mlir); one that swaps rows and columns reads
+// its operand whole.
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:swap", "L1:conv"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]]>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L0:swap' (transpose) cannot be tiled; give it a 1x1 grid or its own group}}
+  func.func @swap(%x: tensor<1x8x8x2xf32>) -> tensor<1x8x8x3xf32> {
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<1x8x8x2xf32>
+    %t = linalg.transpose ins(%x : tensor<1x8x8x2xf32>) outs(%e : tensor<1x8x8x2xf32>) permutation = [0, 2, 1, 3] loc("L0:swap")
+    %w = arith.constant dense<0.5> : tensor<1x1x2x3xf32>
+    %eo = tensor.empty() : tensor<1x8x8x3xf32>
+    %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%t, %w : tensor<1x8x8x2xf32>, tensor<1x1x2x3xf32>) outs(%fo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32> loc("L1:conv")
+    return %conv : tensor<1x8x8x3xf32>
+  }
+}

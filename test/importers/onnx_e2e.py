@@ -372,6 +372,17 @@ def stream_min(ck: Checker, args, sweep: PlanSweep, mlir: str) -> None:
     what = ("a fire module (squeeze, both expands, the concat and its reader)" if fire
             else "a residual block with its input")
     ck.check(bool(found), f"stream-min: a stream group holds {what}", ", ".join(found[:4]) or "none")
+    if args.layout == "nchw":
+        # The NCHW interface's layout transpose runs as the first layer of a tiled group, so the
+        # transposed input (3 x size x size f32) is never whole: the workspace is below it.
+        transposed = 3 * args.size * args.size * 4
+        first = [g for g in b.report.get("groups", []) if "image.to_nhwc" in g.get("layers", [])]
+        grid = first[0].get("grid") if first else None
+        ck.check(bool(first) and grid not in (None, [1, 1]) and isinstance(b.workspace, int)
+                 and b.workspace < transposed,
+                 "stream-min: the input's layout transpose runs in a tiled group",
+                 f"group {first[0].get('name') if first else None} grid {grid}, "
+                 f"workspace {b.workspace} < transposed input {transposed} B")
 
 
 def main(argv=None) -> int:

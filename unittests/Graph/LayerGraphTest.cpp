@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Graph/LayerGraph.h"
 #include "mafat/Graph/LayerGraphJson.h"
 
@@ -71,6 +72,35 @@ TEST(LayerGraph, FinalizeDerivesUsers) {
             (std::vector<unsigned>{0, 1, 2, 3, 4, 5, 6, 7}));
   EXPECT_EQ(g.totalWeightBytes(), 3 * 3 * 4 * 8 * 4 + 32 + 4 * 8 * 4);
   EXPECT_FALSE(g.lookup("L9:none"));
+}
+
+/// The layout transpose of an NCHW input (1x3x6x4, channels first) to NHWC:
+/// a piece reads the rows and columns it writes, clipped at the NCHW map's
+/// last two dimensions; other transposes read their operand whole and stay
+/// out of tiled groups.
+TEST(LayerGraph, ChannelsFirstOperandHasItsRowsAndColumnsLast) {
+  LayerNode node;
+  node.kind = LayerKind::Transpose;
+  node.name = "image.to_nhwc";
+  node.outputShape = {1, 6, 4, 3};
+  LayerOperand in;
+  in.access = SpatialAccess::ChannelsFirst;
+  in.shape = {1, 3, 6, 4};
+  node.operands.push_back(in);
+
+  EXPECT_EQ(operandExtent(node.operands[0]), Region::whole(6, 4));
+  // Rows 2-5 and columns 1-5 (past the edge): columns clipped at 3, the
+  // NCHW map's last column, not at the channel count.
+  EXPECT_EQ(node.operandRegion(0, Region(Interval(2, 5), Interval(1, 5))),
+            Region(Interval(2, 5), Interval(1, 3)));
+  EXPECT_TRUE(isLayoutTranspose(node));
+  EXPECT_EQ(whyNotTileable(node), "");
+
+  node.operands[0].access = SpatialAccess::Whole;
+  EXPECT_FALSE(isLayoutTranspose(node));
+  EXPECT_EQ(whyNotTileable(node),
+            "layer 'image.to_nhwc' (transpose) cannot be tiled; give it a 1x1 "
+            "grid or its own group");
 }
 
 TEST(LayerGraph, JsonRoundTrip) {

@@ -141,6 +141,13 @@ std::string whyNotTileable(const LayerNode &node);
 /// layers run in their own groups.
 bool upsamplesByCopy(const LayerNode &node);
 
+/// Whether transpose `node` is the layout transpose of an NCHW map to NHWC
+/// (SpatialAccess::ChannelsFirst), the one transpose a group takes: a piece
+/// of it transposes the rows and columns its readers take, so an ONNX
+/// model's input is never held transposed whole. Other transposes run in
+/// their own groups.
+bool isLayoutTranspose(const LayerNode &node);
+
 /// The groups of `plan` over the whole graph, in execution order: layers the
 /// plan does not mention run layer by layer, each in a 1x1 group named after
 /// the layer; groups run in the order of their output layers. Missing tiles

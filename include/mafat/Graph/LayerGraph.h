@@ -60,18 +60,20 @@ llvm::StringRef stringifyLayerKind(LayerKind kind);
 /// How a node reads the spatial (H, W) dimensions of one operand, i.e. which
 /// rule maps an output region to the operand region it needs.
 enum class SpatialAccess {
-  Pointwise,    ///< The same region (elementwise, channel concat).
-  Window,       ///< LayerNode::window (conv, pool, pad).
-  Upsample,     ///< LayerNode::factorRows/factorCols.
-  SpaceToDepth, ///< Space-to-depth by LayerNode::reorgStride.
-  DarknetReorg, ///< Darknet's reorg by LayerNode::reorgStride (a hull).
-  Slice,        ///< Shifted by LayerNode::sliceOffsets.
-  Whole,        ///< The whole operand whatever the region (matmul, reshape,
-                ///< transpose, broadcast operands, non-channel concat).
+  Pointwise,     ///< The same region (elementwise, channel concat).
+  Window,        ///< LayerNode::window (conv, pool, pad).
+  Upsample,      ///< LayerNode::factorRows/factorCols.
+  SpaceToDepth,  ///< Space-to-depth by LayerNode::reorgStride.
+  DarknetReorg,  ///< Darknet's reorg by LayerNode::reorgStride (a hull).
+  Slice,         ///< Shifted by LayerNode::sliceOffsets.
+  ChannelsFirst, ///< The same region of an NCHW operand: the layout
+                 ///< transpose of a model's NCHW input to NHWC.
+  Whole,         ///< The whole operand whatever the region (matmul, reshape,
+                 ///< transpose, broadcast operands, non-channel concat).
 };
 
 /// "pointwise", "window", "upsample", "space-to-depth", "darknet-reorg",
-/// "slice", "whole".
+/// "slice", "channels-first", "whole".
 llvm::StringRef stringifySpatialAccess(SpatialAccess access);
 
 /// One activation operand of a node: an edge from its producer.
@@ -139,6 +141,10 @@ llvm::StringRef stringifyReorgMode(const LayerNode &node);
 
 /// H x W of a rank-4 NHWC shape as a region; [0, 0] x [0, 0] for other ranks.
 Region spatialExtent(llvm::ArrayRef<int64_t> shape);
+
+/// The rows and columns of an operand as its reader sees them: the extent of
+/// an NHWC map, or of an NCHW one read channels first.
+Region operandExtent(const LayerOperand &operand);
 
 /// "1x13x13x64" ("()" for a scalar): how the printed graph and the
 /// diagnostics write a shape.

@@ -48,6 +48,14 @@ struct LayerTileSources {
   llvm::StringRef noun;
 };
 
+/// Rows [row, row + rows) and columns [col, col + cols) of rank-4 map
+/// `full`, all its channels: an NHWC map, or with `channelsFirst` an NCHW
+/// one (the operand of a layout transpose, SpatialAccess::ChannelsFirst).
+mlir::Value sliceMapPiece(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value full, mlir::OpFoldResult row,
+                          mlir::OpFoldResult col, int64_t rows, int64_t cols,
+                          bool channelsFirst = false);
+
 /// `piece` padded by the given rows and columns with `pad`'s own padding
 /// value (a layer's pad, applied only where the piece meets the image
 /// border); `piece` itself when every amount is 0.
