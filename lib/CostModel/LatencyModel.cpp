@@ -29,25 +29,25 @@ enum class Pricing {
   Copy,     ///< Data movement at copy bandwidth.
 };
 
-/// Bytes per (row, col) position of a value of `shape`: the channels of an
-/// NHWC map, the whole value for other ranks (one position).
-double bytesPerPosition(ArrayRef<int64_t> shape) {
+/// Bytes per (row, col) position of a value of `shape` whose rows and
+/// columns are `extent`: the channels of a map, the whole value for other
+/// ranks (one position).
+double bytesPerPosition(ArrayRef<int64_t> shape, const Region &extent) {
   double elements = 1;
   for (int64_t d : shape)
     elements *= d;
-  if (shape.size() == 4)
-    elements /= std::max<int64_t>(1, shape[1] * shape[2]);
-  return elements * kElementBytes;
+  return elements / std::max<int64_t>(1, extent.size()) * kElementBytes;
 }
 
-/// Bytes per (row, col) position of an operand as its reader sees it (an
-/// NCHW map read channels first has its rows and columns last).
+/// Of a layer's NHWC output.
+double bytesPerPosition(ArrayRef<int64_t> shape) {
+  return bytesPerPosition(shape, spatialExtent(shape));
+}
+
+/// Of an operand as its reader sees it (an NCHW map read channels first has
+/// its rows and columns last).
 double bytesPerPosition(const LayerOperand &operand) {
-  double elements = 1;
-  for (int64_t d : operand.shape)
-    elements *= d;
-  return elements / std::max<int64_t>(1, operandExtent(operand).size()) *
-         kElementBytes;
+  return bytesPerPosition(operand.shape, operandExtent(operand));
 }
 
 /// Whether `node` is an elementwise layer register blocking fuses into its

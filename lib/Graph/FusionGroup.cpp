@@ -34,9 +34,13 @@ bool mafat::upsamplesByCopy(const LayerNode &node) {
          node.weightBytes == 0;
 }
 
+bool mafat::isFusableLayer(const LayerNode &node) {
+  return isFusableKind(node.kind) &&
+         (node.kind != LayerKind::Transpose || isLayoutTranspose(node));
+}
+
 std::string mafat::whyNotTileable(const LayerNode &node) {
-  if (!isFusableKind(node.kind) ||
-      (node.kind == LayerKind::Transpose && !isLayoutTranspose(node)))
+  if (!isFusableLayer(node))
     return "layer '" + node.name + "' (" + stringifyLayerKind(node.kind).str() +
            ") cannot be tiled; give it a 1x1 grid or its own group";
   if (node.outputShape.size() != 4 || node.outputShape[0] != 1)
@@ -52,7 +56,8 @@ std::string mafat::whyNotTileable(const LayerNode &node) {
     if (operand.access != SpatialAccess::Pointwise &&
         operand.access != SpatialAccess::Window &&
         operand.access != SpatialAccess::Upsample &&
-        operand.access != SpatialAccess::ChannelsFirst)
+        (operand.access != SpatialAccess::ChannelsFirst ||
+         !isLayoutTranspose(node)))
       return "layer '" + node.name + "' reads an operand as '" +
              stringifySpatialAccess(operand.access).str() +
              "', which cannot be tiled";
@@ -191,6 +196,19 @@ std::optional<FusionGroup> FusionGroup::build(const LayerGraph &graph,
           !why.empty())
         return fail(why);
   }
+  // A layout transpose's NCHW operand comes from outside the group: every
+  // layer of a group computes NHWC pieces, which it cannot slice.
+  if (tiled || group.isStream())
+    for (const FusedLayer &layer : fg.layerList) {
+      const LayerNode &node = graph.node(layer.node);
+      for (auto [i, operand] : llvm::enumerate(node.operands))
+        if (operand.access == SpatialAccess::ChannelsFirst &&
+            layer.operandLayer[i] >= 0)
+          return fail("layer '" + node.name + "' transposes '" +
+                      graph.node(operand.producer).name +
+                      "', a layer of the group, from NCHW; a group computes "
+                      "NHWC maps, so start the group at the transpose");
+    }
   auto checkCover = [&](const std::vector<Interval> &tiles, int64_t size,
                         const char *what) -> std::string {
     int64_t next = 0;

@@ -13,8 +13,8 @@ namespace {
 /// Layers whose copy is the same ops on one input map: the kinds a fusion
 /// group takes (FusionGroup.h), but the concat, which joins maps, and
 /// upsampling, whose Darknet form (a broadcast and a collapse_shape) the
-/// rewrite does not clone, and the layout transpose, which reads a model
-/// input and so never ends a chain at a smaller map in the workspace.
+/// rewrite does not clone, and the layout transpose: its copy would hold the
+/// whole transposed map, which a group reading the NCHW map never holds.
 bool isRecomputable(LayerKind kind) {
   return isFusableKind(kind) && kind != LayerKind::Concat &&
          kind != LayerKind::Upsample && kind != LayerKind::Transpose;

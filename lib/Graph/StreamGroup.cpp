@@ -118,8 +118,7 @@ std::optional<StreamGroup> StreamGroup::build(const LayerGraph &graph,
   for (unsigned l = 0; l < n; ++l) {
     const LayerNode &node = graph.node(layers[l].node);
     sg.reads[l].assign(layers[l].operandLayer.size(), {-1, 0});
-    if (!isStreamableKind(node.kind) ||
-        (node.kind == LayerKind::Transpose && !isLayoutTranspose(node)))
+    if (!isStreamableKind(node.kind) || !isFusableLayer(node))
       return fail("layer '" + node.name + "' (" +
                   stringifyLayerKind(node.kind).str() +
                   ") is not supported by the stream transform yet; give it "

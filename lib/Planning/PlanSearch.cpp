@@ -47,17 +47,16 @@ bool isTileable(const LayerGraph &graph, unsigned id) {
 /// model's narrow-tile penalty), so only grids with cols <= rows are tried.
 bool isSquareLayer(const LayerGraph &graph, unsigned id) {
   const LayerNode &node = graph.node(id);
-  auto square = [](llvm::ArrayRef<int64_t> shape) {
-    return shape.size() == 4 && shape[1] == shape[2];
+  // Maps (rank 4) whose rows and columns are as many.
+  auto square = [](llvm::ArrayRef<int64_t> shape, const Region &extent) {
+    return shape.size() == 4 && extent.rows.size() == extent.cols.size();
   };
-  if (!square(node.outputShape) ||
+  if (!square(node.outputShape, spatialExtent(node.outputShape)) ||
       (node.kind == LayerKind::Upsample && node.factorRows != node.factorCols))
     return false;
-  for (const LayerOperand &op : node.operands) {
-    Region extent = operandExtent(op);
-    if (op.shape.size() != 4 || extent.rows.size() != extent.cols.size())
+  for (const LayerOperand &op : node.operands)
+    if (!square(op.shape, operandExtent(op)))
       return false;
-  }
   if (node.window) {
     const Window1D &r = node.window->rows, &c = node.window->cols;
     if (r.kernel != c.kernel || r.stride != c.stride ||

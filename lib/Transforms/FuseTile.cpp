@@ -141,12 +141,6 @@ Value GroupRewriter::offset(OpBuilder &b, Location loc, const TileAxis &axis,
       b, loc, AffineMap::get(1, 0, d0 * step + base), ValueRange{iv});
 }
 
-/// A tile of `full` (rank-4 NHWC) at dynamic row/col offsets.
-Value sliceTile(OpBuilder &b, Location loc, Value full, OpFoldResult row,
-                OpFoldResult col, int64_t rows, int64_t cols) {
-  return mafat::sliceMapPiece(b, loc, full, row, col, rows, cols);
-}
-
 Value GroupRewriter::offset(OpBuilder &b, Location loc, const TileAt &at,
                             bool row, unsigned l, int operand) {
   return row ? offset(b, loc, group.rows(), at.rowFirst, at.rowIv, l, operand)
@@ -165,17 +159,16 @@ Value GroupRewriter::operandTile(OpBuilder &b, Location loc, const TileAt &at,
     Interval pr = rows.span[at.r][p], pc = cols.span[at.c][p];
     if (readR == pr && readC == pc)
       return tile;
-    return sliceTile(b, loc, tile, b.getIndexAttr(readR.lo - pr.lo),
-                     b.getIndexAttr(readC.lo - pc.lo), readR.size(),
-                     readC.size());
+    return mafat::sliceMapPiece(b, loc, tile, b.getIndexAttr(readR.lo - pr.lo),
+                                b.getIndexAttr(readC.lo - pc.lo), readR.size(),
+                                readC.size());
   }
   Value rowOff = offset(b, loc, at, /*row=*/true, l, i);
   Value colOff = offset(b, loc, at, /*row=*/false, l, i);
   const LayerNode &node = graph.node(group.layers()[l].node);
-  return mafat::sliceMapPiece(b, loc, fullValue(node.operands[i].producer),
-                              rowOff, colOff, readR.size(), readC.size(),
-                              node.operands[i].access ==
-                                  mafat::SpatialAccess::ChannelsFirst);
+  return mafat::sliceOperandPiece(b, loc, fullValue(node.operands[i].producer),
+                                  node.operands[i], rowOff, colOff,
+                                  readR.size(), readC.size());
 }
 
 Value GroupRewriter::padTile(OpBuilder &b, const TileAt &at, unsigned l,
@@ -209,7 +202,8 @@ FailureOr<Value> GroupRewriter::emitLayerTile(OpBuilder &b, const TileAt &at,
       return {};
     Value rowOff = offset(b, opLoc, at, /*row=*/true, l, -1);
     Value colOff = offset(b, opLoc, at, /*row=*/false, l, -1);
-    return sliceTile(b, opLoc, acc, rowOff, colOff, spanR.size(), spanC.size());
+    return mafat::sliceMapPiece(b, opLoc, acc, rowOff, colOff, spanR.size(),
+                                spanC.size());
   };
 
   // Operands by value: which operand of the op reads which activation.
@@ -272,15 +266,7 @@ Value GroupRewriter::insertOutputTile(OpBuilder &b, const TileAt &at,
   Location loc = ir.op(group.outputLayer().node)->getLoc();
   Value rowOff = offset(b, loc, at, /*row=*/true, last, -1);
   Value colOff = offset(b, loc, at, /*row=*/false, last, -1);
-  auto tileType = cast<RankedTensorType>(tile.getType());
-  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), rowOff, colOff,
-                                       b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t d : tileType.getShape())
-    sizes.push_back(b.getIndexAttr(d));
-  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  return tensor::InsertSliceOp::create(b, loc, tile, acc, offsets, sizes,
-                                       strides);
+  return mafat::insertMapPiece(b, loc, tile, acc, rowOff, colOff);
 }
 
 FailureOr<Value> GroupRewriter::emitTile(OpBuilder &b, const TileAt &at,

@@ -32,6 +32,26 @@ Value mafat::sliceMapPiece(OpBuilder &b, Location loc, Value full,
   return tensor::ExtractSliceOp::create(b, loc, full, offsets, sizes, strides);
 }
 
+Value mafat::sliceOperandPiece(OpBuilder &b, Location loc, Value full,
+                               const LayerOperand &operand, OpFoldResult row,
+                               OpFoldResult col, int64_t rows, int64_t cols) {
+  return sliceMapPiece(b, loc, full, row, col, rows, cols,
+                       operand.access == SpatialAccess::ChannelsFirst);
+}
+
+Value mafat::insertMapPiece(OpBuilder &b, Location loc, Value piece, Value into,
+                            OpFoldResult row, OpFoldResult col) {
+  auto type = cast<RankedTensorType>(piece.getType());
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), row, col,
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d : type.getShape())
+    sizes.push_back(b.getIndexAttr(d));
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, piece, into, offsets, sizes,
+                                       strides);
+}
+
 Value mafat::padPiece(OpBuilder &b, Value piece, tensor::PadOp pad,
                       int64_t lowRows, int64_t highRows, int64_t lowCols,
                       int64_t highCols) {

@@ -121,25 +121,6 @@ emitRegionLoop(OpBuilder &b, Location loc, int64_t count,
                         body);
 }
 
-/// A static-size slice of rank-4 NHWC `full` at (row, col).
-Value slice4(OpBuilder &b, Location loc, Value full, OpFoldResult row,
-             OpFoldResult col, int64_t rows, int64_t cols) {
-  return mafat::sliceMapPiece(b, loc, full, row, col, rows, cols);
-}
-
-Value insert4(OpBuilder &b, Location loc, Value tile, Value into,
-              OpFoldResult row, OpFoldResult col) {
-  auto type = cast<RankedTensorType>(tile.getType());
-  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), row, col,
-                                       b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t d : type.getShape())
-    sizes.push_back(b.getIndexAttr(d));
-  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  return tensor::InsertSliceOp::create(b, loc, tile, into, offsets, sizes,
-                                       strides);
-}
-
 /// Offsets of a concat operand's channels, from `channel` on, in the
 /// concat's rank-4 destination.
 SmallVector<OpFoldResult> channelOffsets(OpBuilder &b, int64_t channel) {
@@ -282,7 +263,7 @@ private:
 void StreamRewriter::flush(OpBuilder &b, int buffer,
                            SmallVectorImpl<Value> &state) {
   for (auto [tile, row, loc] : pending[buffer])
-    state[1 + buffer] = insert4(
+    state[1 + buffer] = mafat::insertMapPiece(
         b, loc, tile, state[1 + buffer], b.getIndexAttr(row),
         b.getIndexAttr(stream.buffers()[buffer].columns[colRun.first].padLow));
   pending[buffer].clear();
@@ -346,23 +327,23 @@ void StreamRewriter::makeRoom(OpBuilder &b, unsigned l, const Stripe &stripe,
     // every buffer in place around it (left implicit, a hybrid residual
     // buffer was copied whole). mafat-lower-copies then moves the rows in
     // place and drops the temporary (foldCopyThroughTemporary).
-    Value kept = slice4(b, loc, w, b.getIndexAttr(step.keepFrom),
-                        b.getIndexAttr(0), step.keep, cols);
+    Value kept = mafat::sliceMapPiece(b, loc, w, b.getIndexAttr(step.keepFrom),
+                                      b.getIndexAttr(0), step.keep, cols);
     auto keptType = cast<RankedTensorType>(kept.getType());
     Value tmp = tensor::EmptyOp::create(b, loc, keptType.getShape(),
                                         keptType.getElementType());
     auto copy = linalg::CopyOp::create(b, loc, kept, tmp);
     copy->setAttr(kCopyOnBuffersAttr, b.getUnitAttr());
-    w = insert4(b, loc, copy.getResult(0), w, b.getIndexAttr(0),
-                b.getIndexAttr(0));
+    w = mafat::insertMapPiece(b, loc, copy.getResult(0), w, b.getIndexAttr(0),
+                              b.getIndexAttr(0));
   }
   if (step.padRows > 0) {
-    Value rows = slice4(b, loc, w, b.getIndexAttr(step.padAt),
-                        b.getIndexAttr(0), step.padRows, cols);
+    Value rows = mafat::sliceMapPiece(b, loc, w, b.getIndexAttr(step.padAt),
+                                      b.getIndexAttr(0), step.padRows, cols);
     Value filled =
         linalg::FillOp::create(b, loc, padValues[written], rows).getResult(0);
-    w = insert4(b, loc, filled, w, b.getIndexAttr(step.padAt),
-                b.getIndexAttr(0));
+    w = mafat::insertMapPiece(b, loc, filled, w, b.getIndexAttr(step.padAt),
+                              b.getIndexAttr(0));
   }
 }
 
@@ -405,9 +386,9 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
       unsigned k = stream.readerIndex(l, i);
       const BufferStep &step = stripe.buffers[read];
       Interval readC = stream.buffers()[read].columns[c].read[k];
-      return slice4(b, loc, state[1 + read], b.getIndexAttr(step.readAtOf(k)),
-                    b.getIndexAttr(readC.lo), step.windowOf(k).size(),
-                    readC.size());
+      return mafat::sliceMapPiece(
+          b, loc, state[1 + read], b.getIndexAttr(step.readAtOf(k)),
+          b.getIndexAttr(readC.lo), step.windowOf(k).size(), readC.size());
     }
     Interval readR = stripe.externalRead[l][i];
     Interval readC = cols.read[c][l][i];
@@ -416,10 +397,9 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
     });
     OpFoldResult colOff =
         colOffset(b, loc, [&](unsigned t) { return cols.read[t][l][i].lo; });
-    return mafat::sliceMapPiece(b, loc, fullValue(node.operands[i].producer),
-                                rowOff, colOff, readR.size(), readC.size(),
-                                node.operands[i].access ==
-                                    mafat::SpatialAccess::ChannelsFirst);
+    return mafat::sliceOperandPiece(
+        b, loc, fullValue(node.operands[i].producer), node.operands[i], rowOff,
+        colOff, readR.size(), readC.size());
   };
   auto padTile = [&](unsigned i, Value tile, tensor::PadOp pad) -> Value {
     return mafat::padPiece(b, tile, pad, stripe.externalPadLow[l][i],
@@ -518,7 +498,8 @@ LogicalResult StreamRewriter::emitLayer(OpBuilder &b, StripeRun run, Value iv,
   if (l == last) {
     Value rowOff = offset(b, loc, run, iv,
                           [&](const Stripe &s) { return pick(s).rows[l].lo; });
-    state[0] = insert4(b, loc, out, state[0], rowOff, outputColOffset());
+    state[0] =
+        mafat::insertMapPiece(b, loc, out, state[0], rowOff, outputColOffset());
   }
   return success();
 }
@@ -540,7 +521,8 @@ Value StreamRewriter::ownDestination(OpBuilder &b, StripeRun run, Value iv,
                           [&](const Stripe &s) { return pick(s).rows[l].lo; });
     OpFoldResult colOff =
         colOffset(b, loc, [&](unsigned t) { return cols.span[t][l].lo; });
-    return slice4(b, loc, state[0], rowOff, colOff, rows.size(), spanC.size());
+    return mafat::sliceMapPiece(b, loc, state[0], rowOff, colOff, rows.size(),
+                                spanC.size());
   }
   // A fresh tile: alloc_tensor, not tensor.empty, so that CSE cannot
   // merge the tiles (and then their fills) of two layers with the same
@@ -556,9 +538,10 @@ Value StreamRewriter::ownDestination(OpBuilder &b, StripeRun run, Value iv,
         b, loc, RankedTensorType::get(shape, elemType), ValueRange{});
   }
   const BufferStep &step = stripe.buffers[written];
-  return slice4(b, loc, state[1 + written], b.getIndexAttr(step.newAt),
-                b.getIndexAttr(stream.buffers()[written].columns[c].padLow),
-                rows.size(), spanC.size());
+  return mafat::sliceMapPiece(
+      b, loc, state[1 + written], b.getIndexAttr(step.newAt),
+      b.getIndexAttr(stream.buffers()[written].columns[c].padLow), rows.size(),
+      spanC.size());
 }
 
 LogicalResult StreamRewriter::emitReduction(OpBuilder &b, unsigned l,

@@ -104,3 +104,56 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     return %conv : tensor<1x8x8x3xf32>
   }
 }
+
+// -----
+
+// The permutation-generic form (the Darknet importer's transposes) in a
+// hybrid stream group: three-row stripes in 2 column tiles (output columns
+// 0-3, 4-7). Each column tile streams its band, reading input columns 0-4
+// and 3-7 (the conv's halo) at dimension 3 of the NCHW input into a rolling
+// buffer of 6 padded columns.
+// CHECK-DAG:   #[[PERM:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>
+// CHECK-LABEL: func.func @hybrid(
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<1x2x8x8xf32>
+// CHECK:         bufferization.alloc_tensor() : tensor<1x7x6x2xf32>
+// Column tile 0.
+// CHECK:           tensor.extract_slice %[[X]][0, 0, 0, 0] [1, 2, 3, 5]
+// CHECK:           linalg.generic {indexing_maps = [#[[PERM]], {{.*}}]} {{.*}} outs(%{{.*}} : tensor<1x3x5x2xf32>)
+// CHECK:           tensor.extract_slice %[[X]][0, 0, 3, 0] [1, 2, 3, 5]
+// CHECK:           linalg.conv_2d_nhwc_hwcf
+// CHECK:           tensor.extract_slice %[[X]][0, 0, 6, 0] [1, 2, 2, 5]
+// Column tile 1.
+// CHECK:           tensor.extract_slice %[[X]][0, 0, 0, 3] [1, 2, 3, 5]
+// CHECK:           tensor.extract_slice %[[X]][0, 0, 3, 3] [1, 2, 3, 5]
+// CHECK:           tensor.extract_slice %[[X]][0, 0, 6, 3] [1, 2, 2, 5]
+// CHECK-NOT:     tensor<1x8x8x2xf32>
+// CHECK:         return
+
+// The workspace: one rolling buffer of 7 x 6 x 2 (336 bytes, aligned to 384).
+// MEM-LABEL: func.func @hybrid(
+// MEM-SAME:    mafat.predicted_workspace_bytes = 384
+// MEM-SAME:    mafat.workspace_bytes = 384
+
+#nchw = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:to_nhwc", "L1:conv"], grid = [3, 2], row_tiles = [[0, 2], [3, 5], [6, 7]], col_tiles = [[0, 3], [4, 7]], mode = stream, stripe_rows = 3>]>} {
+  func.func @hybrid(%x: tensor<1x2x8x8xf32>) -> tensor<1x8x8x3xf32> {
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<1x8x8x2xf32>
+    %t = linalg.generic {indexing_maps = [#nchw, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x2x8x8xf32>) outs(%e : tensor<1x8x8x2xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<1x8x8x2xf32> loc("L0:to_nhwc")
+    %pad = tensor.pad %t low[0, 1, 1, 0] high[0, 1, 1, 0] {
+    ^bb0(%a: index, %b: index, %c: index, %d: index):
+      tensor.yield %zero : f32
+    } : tensor<1x8x8x2xf32> to tensor<1x10x10x2xf32> loc("L1:pad")
+    %w = arith.constant dense<0.5> : tensor<3x3x2x3xf32>
+    %eo = tensor.empty() : tensor<1x8x8x3xf32>
+    %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%pad, %w : tensor<1x10x10x2xf32>, tensor<3x3x2x3xf32>) outs(%fo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32> loc("L1:conv")
+    return %conv : tensor<1x8x8x3xf32>
+  }
+}

@@ -235,3 +235,32 @@ module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", 
     return %conv : tensor<1x8x8x3xf32>
   }
 }
+
+// -----
+
+// A layout transpose reads its NCHW map from outside its group: the group's
+// layers compute NHWC pieces, so an NCHW producer in the group (a scaling of
+// the input before the transpose) cannot hand it one.
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module attributes {mafat.plan = #mafat.plan<groups = [#mafat.group<name = "g0", layers = ["L0:scale", "L1:to_nhwc", "L2:conv"], grid = [2, 1], row_tiles = [[0, 3], [4, 7]], col_tiles = [[0, 7]]>]>} {
+  // expected-error @+1 {{mafat-fuse-tile: group 'g0': layer 'L1:to_nhwc' transposes 'L0:scale', a layer of the group, from NCHW; a group computes NHWC maps, so start the group at the transpose}}
+  func.func @nchw_producer(%x: tensor<1x2x8x8xf32>) -> tensor<1x8x8x3xf32> {
+    %zero = arith.constant 0.0 : f32
+    %half = arith.constant 0.5 : f32
+    %es = tensor.empty() : tensor<1x2x8x8xf32>
+    %s = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x2x8x8xf32>) outs(%es : tensor<1x2x8x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %m = arith.mulf %in, %half : f32
+      linalg.yield %m : f32
+    } -> tensor<1x2x8x8xf32> loc("L0:scale")
+    %e = tensor.empty() : tensor<1x8x8x2xf32>
+    %t = linalg.transpose ins(%s : tensor<1x2x8x8xf32>) outs(%e : tensor<1x8x8x2xf32>) permutation = [0, 2, 3, 1] loc("L1:to_nhwc")
+    %w = arith.constant dense<0.5> : tensor<1x1x2x3xf32>
+    %eo = tensor.empty() : tensor<1x8x8x3xf32>
+    %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32>
+    %conv = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%t, %w : tensor<1x8x8x2xf32>, tensor<1x1x2x3xf32>) outs(%fo : tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32> loc("L2:conv")
+    return %conv : tensor<1x8x8x3xf32>
+  }
+}

@@ -155,7 +155,21 @@ TEST(LayerGraph, JsonKeepsKindSpecificFields) {
   slice.outputShape = {1, 2, 2, 32};
   slice.outputBytes = 512;
   g.addNode(slice);
+  LayerNode nchw;
+  nchw.name = "image";
+  nchw.kind = LayerKind::Input;
+  nchw.outputShape = {1, 3, 6, 4};
+  nchw.outputBytes = 288;
+  g.addNode(nchw);
+  LayerNode toNhwc;
+  toNhwc.name = "image.to_nhwc";
+  toNhwc.kind = LayerKind::Transpose;
+  toNhwc.operands.push_back({4, SpatialAccess::ChannelsFirst, {1, 3, 6, 4}});
+  toNhwc.outputShape = {1, 6, 4, 3};
+  toNhwc.outputBytes = 288;
+  g.addNode(toNhwc);
   g.addOutput(3, "y");
+  g.addOutput(5, "t");
   g.finalize();
 
   std::string error;
@@ -167,6 +181,8 @@ TEST(LayerGraph, JsonKeepsKindSpecificFields) {
   EXPECT_EQ(back->node(3).sliceOffsets,
             (llvm::SmallVector<int64_t, 4>{0, 1, 1, 0}));
   EXPECT_EQ(back->outputNames()[0], "y");
+  EXPECT_EQ(back->node(5).operands[0].access, SpatialAccess::ChannelsFirst);
+  EXPECT_TRUE(isLayoutTranspose(back->node(5)));
 }
 
 /// The reader's message for `text`, "" if it reads.

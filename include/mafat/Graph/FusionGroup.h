@@ -126,13 +126,19 @@ private:
   TileAxis rowAxis, colAxis;
 };
 
-/// Whether a layer of this kind can sit in a tiled (grid > 1x1) group.
+/// Whether layers of this kind can sit in a tiled (grid > 1x1) group; of
+/// the transposes only layout transposes can (isFusableLayer).
 bool isFusableKind(LayerKind kind);
 
+/// Whether `node`'s kind can sit in a tiled group: a fusable kind, and for a
+/// transpose, a layout transpose (isLayoutTranspose).
+bool isFusableLayer(const LayerNode &node);
+
 /// Why `node` cannot sit in a tiled group (its kind, rank, a spatial concat,
-/// an operand read other than pointwise, through a window or upsampled, an
-/// upsampling that reads more than its map), naming the layer; "" if it can.
-/// FusionGroup::build's rule, which the search checks up front.
+/// an operand read other than pointwise, through a window, upsampled or,
+/// by a layout transpose, channels first, an upsampling that reads more
+/// than its map), naming the layer; "" if it can. FusionGroup::build's
+/// rule, which the search checks up front.
 std::string whyNotTileable(const LayerNode &node);
 
 /// Whether upsampling layer `node` reads nothing but the map it upsamples
@@ -142,10 +148,11 @@ std::string whyNotTileable(const LayerNode &node);
 bool upsamplesByCopy(const LayerNode &node);
 
 /// Whether transpose `node` is the layout transpose of an NCHW map to NHWC
-/// (SpatialAccess::ChannelsFirst), the one transpose a group takes: a piece
-/// of it transposes the rows and columns its readers take, so an ONNX
-/// model's input is never held transposed whole. Other transposes run in
-/// their own groups.
+/// (SpatialAccess::ChannelsFirst), the one transpose a group takes, as a
+/// layer whose operand comes from outside the group: a piece of it
+/// transposes the rows and columns its readers take, so an ONNX model's
+/// NCHW input is never held transposed whole. Other transposes run in their
+/// own groups.
 bool isLayoutTranspose(const LayerNode &node);
 
 /// The groups of `plan` over the whole graph, in execution order: layers the

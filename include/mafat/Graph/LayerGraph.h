@@ -67,9 +67,11 @@ enum class SpatialAccess {
   DarknetReorg,  ///< Darknet's reorg by LayerNode::reorgStride (a hull).
   Slice,         ///< Shifted by LayerNode::sliceOffsets.
   ChannelsFirst, ///< The same region of an NCHW operand: the layout
-                 ///< transpose of a model's NCHW input to NHWC.
+                 ///< transpose of an NCHW map (an ONNX model's input) to
+                 ///< NHWC.
   Whole,         ///< The whole operand whatever the region (matmul, reshape,
-                 ///< transpose, broadcast operands, non-channel concat).
+                 ///< other transposes, broadcast operands, non-channel
+                 ///< concat).
 };
 
 /// "pointwise", "window", "upsample", "space-to-depth", "darknet-reorg",

@@ -56,6 +56,20 @@ mlir::Value sliceMapPiece(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::OpFoldResult col, int64_t rows, int64_t cols,
                           bool channelsFirst = false);
 
+/// The piece of `operand` (its producer's whole map `full`) at rows [row,
+/// row + rows) and columns [col, col + cols): sliceMapPiece, channels first
+/// for a layout transpose's NCHW operand.
+mlir::Value sliceOperandPiece(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value full, const LayerOperand &operand,
+                              mlir::OpFoldResult row, mlir::OpFoldResult col,
+                              int64_t rows, int64_t cols);
+
+/// NHWC `piece` written into rank-4 NHWC map `into` at (row, col), all its
+/// channels.
+mlir::Value insertMapPiece(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value piece, mlir::Value into,
+                           mlir::OpFoldResult row, mlir::OpFoldResult col);
+
 /// `piece` padded by the given rows and columns with `pad`'s own padding
 /// value (a layer's pad, applied only where the piece meets the image
 /// border); `piece` itself when every amount is 0.
