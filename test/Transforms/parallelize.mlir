@@ -1,7 +1,9 @@
-// RUN: mafat-opt %s --split-input-file --mafat-parallelize=threads=2 | FileCheck %s
+// The layers below are sized around a split threshold of 32768 iterations
+// (pinned: the default, 131072, is what pays on real models).
+// RUN: mafat-opt %s --split-input-file --mafat-parallelize="threads=2 min-work=32768" | FileCheck %s
 // RUN: mafat-opt %s --split-input-file --mafat-parallelize=threads=1 | FileCheck %s --check-prefix=SERIAL
 // RUN: mafat-opt %s --split-input-file --mafat-parallelize="threads=2 min-work=100000" | FileCheck %s --check-prefix=SMALL
-// RUN: mafat-opt %s --split-input-file --mafat-parallelize=threads=2 --mlir-print-debuginfo | FileCheck %s --check-prefix=LOC --implicit-check-not=mafat.parallel
+// RUN: mafat-opt %s --split-input-file --mafat-parallelize="threads=2 min-work=32768" --mlir-print-debuginfo | FileCheck %s --check-prefix=LOC --implicit-check-not=mafat.parallel
 // RUN: not mafat-opt %s --split-input-file --mafat-parallelize=threads=0 2>&1 | FileCheck %s --check-prefix=ERR
 // RUN: not mafat-opt %s --split-input-file --mafat-parallelize=threads=257 2>&1 | FileCheck %s --check-prefix=ERR
 

@@ -443,8 +443,15 @@ def run_plans(ck: Checker, args, model, mlir: str, emit: str, in_paths: List[str
             path = os.path.join(args.workdir, f"{args.model}-threads-{label}.plan.json")
             with open(path, "w") as f:
                 json.dump(plan, f, indent=1)
-            check_threads(ck, args, model, mlir, args.target, emit, in_paths, base.outputs,
-                          f"threads{args.threads}-{label}", [f"--plan={path}"])
+            # A small split threshold, so that the small test models' stripes split at all (the
+            # default, 131072 iterations, is what pays on real models: CodegenRules.h).
+            rep = check_threads(ck, args, model, mlir, args.target, emit, in_paths, base.outputs,
+                                f"threads{args.threads}-{label}", [f"--plan={path}", "--min-parallel-work=2048"])
+            if rep is not None:
+                forms = [g.get("form") for g in rep.get("groups", []) if g.get("mode") == "stream"]
+                ck.check("split-steps" in forms or "concurrent-tiles" in forms,
+                         f"threads{args.threads}-{label}: a stream group runs on {args.threads} threads",
+                         f"stream group forms {forms}")
             # Hybrid groups also run their column tiles at once, each slot with its own buffers.
             if any(g.get("mode") == "stream" and g["grid"][1] > 1 for g in plan["groups"]):
                 check_slots(ck, args, model, mlir, emit, in_paths, base.outputs, label, plan)

@@ -172,6 +172,14 @@ cl::opt<bool>
                       cl::desc("Tiled groups end only after a pooling layer"),
                       cl::cat(category));
 
+cl::opt<int64_t> minParallelWork(
+    "min-parallel-work",
+    cl::desc("With --threads above 1, the smallest layer step (iterations) "
+             "split across the threads: the plan's latency model and "
+             "mafat-parallelize use it alike (default 131072; smaller steps "
+             "lose more to the launch than the split gains)"),
+    cl::init(mafat::kDefaultMinParallelWork), cl::cat(category));
+
 cl::opt<bool>
     tsan("tsan",
          cl::desc("Mark the generated functions for ThreadSanitizer; with "
@@ -341,6 +349,7 @@ void setCompileOptions(mafat::CompileOptions &options, ModuleOp module,
   options.entry = entry.getSymName().str();
   options.target = target.triple;
   options.threads = threads;
+  options.minParallelWork = minParallelWork;
   options.vectorBits = target.vectorBits;
   options.vectorRegisters = target.vectorRegisters;
   options.verifyPrediction = verifyMemoryModel;
@@ -512,6 +521,12 @@ int compile(MLIRContext &context) {
   unsigned threads = parseThreads();
   if (threads == 0)
     return 1;
+  if (minParallelWork < 1) {
+    llvm::errs() << "error: --min-parallel-work needs an integer of at least "
+                    "1, got "
+                 << minParallelWork << "\n";
+    return 1;
+  }
 
   std::string sourcePath, importedFile;
   bool imported = importModel(sourcePath, importedFile);

@@ -69,9 +69,14 @@ std::optional<unsigned> fusedEpilogue(const LayerGraph &graph,
 /// ask the model): one default for all of them.
 constexpr unsigned kDefaultBufferAlignment = 64;
 
-/// Below this many iterations a layer is not split (a launch and its
-/// barrier cost about as much as 30-60k multiply-accumulates on one core).
-constexpr int64_t kDefaultMinParallelWork = 32768;
+/// Below this many iterations a layer (or a layer's step in a tile or
+/// stripe) is not split. A launch and its barrier cost about as much as
+/// 30-60k multiply-accumulates on one core, and 2 threads gain at most
+/// 1 - 1 / (2 * 0.9) = 44% of a step: steps below about 130k lose. At
+/// 32768, mobilenet_v2 under 256 KiB split 1370 one-row steps and ran 0.75x
+/// as fast on 2 threads as on 1; at 131072 its first group runs serially
+/// and the model 1.01-1.08x (docs/Benchmarks.md, 2026-12-07).
+constexpr int64_t kDefaultMinParallelWork = 131072;
 
 /// How the generated code may use threads.
 struct ParallelOptions {
