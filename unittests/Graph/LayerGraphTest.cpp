@@ -7,14 +7,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Graph/LayerGraph.h"
+#include "mafat/Graph/FusionGroup.h"
 #include "mafat/Graph/LayerGraphJson.h"
 
 #include "Graph/GraphBuilder.h"
 
 #include "gtest/gtest.h"
 
+#include <optional>
 #include <string>
 
 using namespace mafat;
@@ -119,55 +120,52 @@ TEST(LayerGraph, JsonRoundTrip) {
   EXPECT_EQ(back->totalWeightBytes(), g.totalWeightBytes());
 }
 
+/// A node named `name` of `kind` reading `operand` (none for an input),
+/// writing an f32 map of `shape`.
+LayerNode makeNode(std::string name, LayerKind kind,
+                   std::optional<LayerOperand> operand,
+                   llvm::SmallVector<int64_t, 4> shape) {
+  LayerNode node;
+  node.name = std::move(name);
+  node.kind = kind;
+  if (operand)
+    node.operands.push_back(*operand);
+  node.outputBytes = 4;
+  for (int64_t d : shape)
+    node.outputBytes *= d;
+  node.outputShape = std::move(shape);
+  return node;
+}
+
 TEST(LayerGraph, JsonKeepsKindSpecificFields) {
   LayerGraph g;
   g.setFunctionName("f");
-  LayerNode in;
-  in.name = "x";
-  in.kind = LayerKind::Input;
-  in.outputShape = {1, 4, 4, 8};
-  in.outputBytes = 512;
-  g.addNode(in);
-  LayerNode reorg;
-  reorg.name = "r";
-  reorg.kind = LayerKind::Reorg;
+  g.addNode(makeNode("x", LayerKind::Input, std::nullopt, {1, 4, 4, 8}));
+  LayerNode reorg =
+      makeNode("r", LayerKind::Reorg,
+               LayerOperand{0, SpatialAccess::SpaceToDepth, {1, 4, 4, 8}},
+               {1, 2, 2, 32});
   reorg.reorgStride = 2;
   reorg.spaceToDepthOrder = SpaceToDepthOrder::ChannelMajor;
-  reorg.operands.push_back({0, SpatialAccess::SpaceToDepth, {1, 4, 4, 8}});
-  reorg.outputShape = {1, 2, 2, 32};
-  reorg.outputBytes = 512;
   g.addNode(reorg);
-  LayerNode up;
-  up.name = "u";
-  up.kind = LayerKind::Upsample;
+  LayerNode up = makeNode(
+      "u", LayerKind::Upsample,
+      LayerOperand{1, SpatialAccess::Upsample, {1, 2, 2, 32}}, {1, 4, 6, 32});
   up.factorRows = 2;
   up.factorCols = 3;
-  up.operands.push_back({1, SpatialAccess::Upsample, {1, 2, 2, 32}});
-  up.outputShape = {1, 4, 6, 32};
-  up.outputBytes = 3072;
   up.flops = 768;
   g.addNode(up);
-  LayerNode slice;
-  slice.name = "s";
-  slice.kind = LayerKind::Slice;
+  LayerNode slice = makeNode(
+      "s", LayerKind::Slice,
+      LayerOperand{2, SpatialAccess::Slice, {1, 4, 6, 32}}, {1, 2, 2, 32});
   slice.sliceOffsets = {0, 1, 1, 0};
-  slice.operands.push_back({2, SpatialAccess::Slice, {1, 4, 6, 32}});
-  slice.outputShape = {1, 2, 2, 32};
-  slice.outputBytes = 512;
   g.addNode(slice);
-  LayerNode nchw;
-  nchw.name = "image";
-  nchw.kind = LayerKind::Input;
-  nchw.outputShape = {1, 3, 6, 4};
-  nchw.outputBytes = 288;
-  g.addNode(nchw);
-  LayerNode toNhwc;
-  toNhwc.name = "image.to_nhwc";
-  toNhwc.kind = LayerKind::Transpose;
-  toNhwc.operands.push_back({4, SpatialAccess::ChannelsFirst, {1, 3, 6, 4}});
-  toNhwc.outputShape = {1, 6, 4, 3};
-  toNhwc.outputBytes = 288;
-  g.addNode(toNhwc);
+  // An NCHW input and its layout transpose to NHWC.
+  g.addNode(makeNode("image", LayerKind::Input, std::nullopt, {1, 3, 6, 4}));
+  g.addNode(
+      makeNode("image.to_nhwc", LayerKind::Transpose,
+               LayerOperand{4, SpatialAccess::ChannelsFirst, {1, 3, 6, 4}},
+               {1, 6, 4, 3}));
   g.addOutput(3, "y");
   g.addOutput(5, "t");
   g.finalize();
