@@ -364,6 +364,24 @@ TEST_F(LatencyModelTest, LayoutTransposesSplitLikeLayers) {
   EXPECT_DOUBLE_EQ(small.ms, serial.ms);
 }
 
+// The layout transpose of an NCHW input in a group reads, per position of a
+// piece, the map's channels (3 values here), not its last two dimensions:
+// whole or in two row tiles it copies the 3 x 16 x 16 input once and
+// writes it once, at the plain profile's copy bandwidth (10 GB/s; its
+// cache holds everything).
+TEST_F(LatencyModelTest, LayoutTransposeReadsChannelsPerPosition) {
+  test::GraphBuilder b;
+  test::MapValue x = b.inputNchw(3, 16, 16);
+  test::MapValue t = b.toNhwc("to_nhwc", x);
+  const LayerGraph &g = graphOf(b.finish({t}));
+  TargetProfile p = plainProfile();
+  const double bytes = 2.0 * 3 * 16 * 16 * 4;
+  GroupLatency whole = predictGroupLatency(g, group(g, {"to_nhwc"}), p);
+  EXPECT_NEAR(whole.copyMs, bytes / 10e9 * 1e3, 1e-12);
+  GroupLatency halves = predictGroupLatency(g, group(g, {"to_nhwc"}, 2, 1), p);
+  EXPECT_NEAR(halves.copyMs, whole.copyMs, 1e-12);
+}
+
 // A split step whose weights outweigh its input is split by filter blocks:
 // each thread reads the whole input, (T - 1) / T of it from another core,
 // priced at memory bandwidth and not overlapped. Split by rows (input

@@ -115,6 +115,32 @@ public:
     return add(std::move(node), x.h, x.w, x.c);
   }
 
+  /// A function argument in NCHW layout ("input<i>", 1 x c x h x w), as an
+  /// ONNX model's: what toNhwc reads channels first.
+  MapValue inputNchw(int64_t c, int64_t h, int64_t w) {
+    LayerNode node;
+    node.kind = LayerKind::Input;
+    node.name = "input" + std::to_string(graph.inputs().size());
+    MapValue v{graph.size(), h, w, c};
+    node.outputShape = {1, c, h, w};
+    node.outputBytes = v.bytes();
+    graph.addNode(std::move(node));
+    return v;
+  }
+
+  /// The layout transpose of an NCHW map `x` (inputNchw) to NHWC: a
+  /// linalg.transpose with permutation [0, 2, 3, 1], which reads the rows
+  /// and columns it writes.
+  MapValue toNhwc(const std::string &name, const MapValue &x) {
+    LayerNode node;
+    node.kind = LayerKind::Transpose;
+    node.name = name;
+    LayerOperand o = operand(x, SpatialAccess::ChannelsFirst);
+    o.shape = {1, x.c, x.h, x.w};
+    node.operands.push_back(std::move(o));
+    return add(std::move(node), x.h, x.w, x.c);
+  }
+
   /// Nearest upsampling by `f` on rows and columns: a linalg.generic reading
   /// `x` through (d0, d1 floordiv f, d2 floordiv f, d3) into a tensor.empty.
   MapValue upsample(const std::string &name, const MapValue &x, int64_t f) {
