@@ -224,6 +224,17 @@ protected:
     return *graphs.back();
   }
 
+  /// A c x h x w input and its transpose "to_nhwc": with `channelsFirst`
+  /// the layout transpose of an NCHW input (GraphBuilder::toNhwc), else a
+  /// transpose reading its NHWC input whole (GraphBuilder::transpose).
+  const LayerGraph &transposeGraph(int64_t c, int64_t h, int64_t w,
+                                   bool channelsFirst) {
+    test::GraphBuilder b;
+    test::MapValue t = channelsFirst ? b.toNhwc("to_nhwc", b.inputNchw(c, h, w))
+                                     : b.transpose("to_nhwc", b.input(h, w, c));
+    return graphOf(b.finish({t}));
+  }
+
   /// The group of `layers` with a balanced rows x cols grid.
   FusionGroup group(const LayerGraph &g, std::vector<std::string> layers,
                     int64_t rows = 1, int64_t cols = 1) {
@@ -339,10 +350,7 @@ TEST_F(LatencyModelTest, SplitStepsScaleBigLayersOnly) {
 // input) is split by rows like a layer (mafat-parallelize); a smaller one
 // stays serial, and so does every other copy.
 TEST_F(LatencyModelTest, LayoutTransposesSplitLikeLayers) {
-  test::GraphBuilder b;
-  test::MapValue x = b.input(64, 64, 8);
-  test::MapValue t = b.transpose("to_nhwc", x);
-  const LayerGraph &g = graphOf(b.finish({t}));
+  const LayerGraph &g = transposeGraph(8, 64, 64, /*channelsFirst=*/false);
   TargetProfile p = plainProfile();
   p.parallelEfficiency = 0.8;
   p.parallelLaunchUs = 5;
@@ -370,10 +378,7 @@ TEST_F(LatencyModelTest, LayoutTransposesSplitLikeLayers) {
 // writes it once, at the plain profile's copy bandwidth (10 GB/s; its
 // cache holds everything).
 TEST_F(LatencyModelTest, LayoutTransposeReadsChannelsPerPosition) {
-  test::GraphBuilder b;
-  test::MapValue x = b.inputNchw(3, 16, 16);
-  test::MapValue t = b.toNhwc("to_nhwc", x);
-  const LayerGraph &g = graphOf(b.finish({t}));
+  const LayerGraph &g = transposeGraph(3, 16, 16, /*channelsFirst=*/true);
   TargetProfile p = plainProfile();
   const double bytes = 2.0 * 3 * 16 * 16 * 4;
   GroupLatency whole = predictGroupLatency(g, group(g, {"to_nhwc"}), p);
