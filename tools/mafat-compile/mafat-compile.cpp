@@ -172,13 +172,19 @@ cl::opt<bool>
                       cl::desc("Tiled groups end only after a pooling layer"),
                       cl::cat(category));
 
-cl::opt<int64_t> minParallelWork(
-    "min-parallel-work",
-    cl::desc("With --threads above 1, the smallest layer step (iterations) "
-             "split across the threads: the plan's latency model and "
-             "mafat-parallelize use it alike (default 131072; smaller steps "
-             "lose more to the launch than the split gains)"),
-    cl::init(mafat::kDefaultMinParallelWork), cl::cat(category));
+/// The help of --min-parallel-work, naming the default the rule has
+/// (CodegenRules.h) rather than a copy of it.
+const std::string minParallelWorkHelp =
+    "With --threads above 1, the smallest layer step (iterations) split "
+    "across the threads: the plan's latency model and mafat-parallelize use "
+    "it alike (default " +
+    std::to_string(mafat::kDefaultMinParallelWork) +
+    "; smaller steps lose more to the launch than the split gains)";
+
+cl::opt<int64_t> minParallelWork("min-parallel-work",
+                                 cl::desc(minParallelWorkHelp),
+                                 cl::init(mafat::kDefaultMinParallelWork),
+                                 cl::cat(category));
 
 cl::opt<bool>
     tsan("tsan",
